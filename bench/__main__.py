@@ -1,0 +1,51 @@
+"""`python -m bench [--events N] [--only NAME]`: run the benchmarks in turn, print them, write their JSON.
+
+A benchmark module exposes `run(options: argparse.Namespace) -> dict`; the dict is written to
+.data/bench/<name>.json. The key "ok" (default True) is False only when a correctness check failed
+(a lost or duplicated event), never because of a timing: then the command exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+
+from . import RESULTS_DIR
+
+# name -> module; later benchmarks are added here.
+BENCHMARKS: dict[str, str] = {
+    "backbone": "bench.backbone",
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=None,
+                        help="events (or messages) per benchmark; each benchmark has its own default")
+    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), metavar="NAME",
+                        help=f"run only this benchmark (repeatable); one of: {', '.join(sorted(BENCHMARKS))}")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    selected = options.only or list(BENCHMARKS)
+    started = time.perf_counter()
+    ok = True
+    for name in selected:
+        module = importlib.import_module(BENCHMARKS[name])
+        result = module.run(options)
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        path = RESULTS_DIR / f"{name}.json"
+        path.write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
+        print(f"[{name}] results written to {path}")
+        ok = ok and bool(result.get("ok", True))
+    print(f"bench total: {time.perf_counter() - started:.1f} s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

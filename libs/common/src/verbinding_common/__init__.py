@@ -1,0 +1,1 @@
+"""Shared plumbing for Verbinding services, written once."""

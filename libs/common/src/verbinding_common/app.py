@@ -1,0 +1,105 @@
+"""The one function that turns a service's routers and consumers into a FastAPI app with the shared plumbing."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from opentelemetry import trace
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from . import health
+from .consumer import ConsumerSpec, IdempotentConsumer
+from .db import create_engine, create_sessionmaker
+from .kafka import cluster_id, new_admin, new_producer, start_with_retry
+from .relay import Relay
+from .settings import ServiceSettings
+from .telemetry import setup_telemetry
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    """The background parts of a service: one producer, the outbox relay and the consumers."""
+
+    def __init__(self, *, settings: ServiceSettings, engine: AsyncEngine,
+                 sessionmaker: async_sessionmaker[AsyncSession], consumers: Sequence[ConsumerSpec]) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.sessionmaker = sessionmaker
+        self.consumer_specs = list(consumers)
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: Relay | None = None
+        self.consumers: list[IdempotentConsumer] = []
+
+    async def start(self) -> None:
+        self.producer = new_producer(self.settings)
+        await start_with_retry(self.producer)
+        self.relay = Relay(engine=self.engine, settings=self.settings, producer=self.producer)
+        await self.relay.start()
+        for spec in self.consumer_specs:
+            consumer = IdempotentConsumer(spec=spec, sessionmaker=self.sessionmaker, settings=self.settings,
+                                          producer=self.producer)
+            await consumer.start()
+            self.consumers.append(consumer)
+
+    async def stop(self) -> None:
+        """Producers first (a final relay flush), then let consumers drain, then close connections."""
+        if self.relay is not None:
+            await self.relay.stop()
+        for consumer in self.consumers:
+            await consumer.stop(drain_seconds=self.settings.shutdown_drain_s)
+        if self.producer is not None:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+        await self.engine.dispose()
+        provider = trace.get_tracer_provider()
+        if hasattr(provider, "force_flush"):
+            provider.force_flush()
+
+    async def broker_reachable(self) -> None:
+        admin = new_admin(self.settings)
+        await admin.start()
+        try:
+            await cluster_id(admin)
+        finally:
+            await admin.close()
+
+
+def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequence[APIRouter] = (),
+                       consumers: Sequence[ConsumerSpec] = (), description: str = "") -> FastAPI:
+    """A FastAPI app with health, telemetry, error handling, the outbox relay and the given consumers."""
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    sessionmaker = create_sessionmaker(engine)
+    runtime = ServiceRuntime(settings=settings, engine=engine, sessionmaker=sessionmaker, consumers=consumers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker
+    app.state.runtime = runtime
+    app.include_router(health.router)
+    for router in routers:
+        app.include_router(router)
+    app.add_exception_handler(Exception, _unexpected_error)
+    setup_telemetry(service_name=settings.service_name, otlp_endpoint=settings.otlp_endpoint,
+                    trace_file=settings.trace_file, app=app, engine=engine)
+    return app
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")
+    return JSONResponse({"detail": "internal error", "trace_id": trace_id}, status_code=500)

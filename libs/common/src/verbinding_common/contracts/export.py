@@ -1,0 +1,50 @@
+"""Write the JSON Schema of every event contract to a folder: `python -m verbinding_common.contracts.export DIR`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..events import json_schema
+from . import load_all
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    return {name: json_schema(item) for name, item in load_all().items()}
+
+
+def write(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, schema in schemas().items():
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    return written
+
+
+def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What a consumer of `old` would trip over in `new`: removed fields, changed types, new required fields."""
+    problems = []
+    old_props, new_props = old.get("properties", {}), new.get("properties", {})
+    for field, spec in old_props.items():
+        if field not in new_props:
+            problems.append(f"field {field!r} was removed")
+        elif _type_of(spec) != _type_of(new_props[field]):
+            problems.append(f"field {field!r} changed type {_type_of(spec)} -> {_type_of(new_props[field])}")
+    for field in set(new.get("required", [])) - set(old.get("required", [])):
+        problems.append(f"field {field!r} became required")
+    return problems
+
+
+def _type_of(spec: dict[str, Any]) -> Any:
+    if "anyOf" in spec:
+        return sorted(str(_type_of(option)) for option in spec["anyOf"])
+    return spec.get("type", spec.get("$ref"))
+
+
+if __name__ == "__main__":
+    for path in write(Path(sys.argv[1] if len(sys.argv) > 1 else "tests/contract/schemas")):
+        print(path)

@@ -1,0 +1,105 @@
+"""Async database engine and sessions (SQLAlchemy 2 + asyncpg), and the backbone's own tables."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# The outbox and the consumer ledger live in every service's own database; each service's
+# Alembic env includes this metadata beside its own.
+backbone_metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+outbox_table = Table(
+    "outbox",
+    backbone_metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("topic", String(255), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("event_type", String(255), nullable=False),
+    Column("envelope", JSONB, nullable=False),
+    Column("traceparent", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+)
+# The relay's hot query: unpublished rows in commit order.
+Index("ix_outbox_unpublished", outbox_table.c.id, postgresql_where=outbox_table.c.published_at.is_(None))
+
+relay_state_table = Table(
+    "outbox_relay_state",
+    backbone_metadata,
+    Column("name", String(64), primary_key=True),
+    Column("broker_epoch", String(64)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+processed_event_table = Table(
+    "processed_event",
+    backbone_metadata,
+    Column("consumer_group", String(128), primary_key=True),
+    Column("event_id", String(64), primary_key=True),
+    Column("topic", String(255), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An asyncpg engine; a plain postgresql:// URL is rewritten to the asyncpg driver."""
+    return create_async_engine(asyncpg_url(database_url), pool_size=pool_size, max_overflow=pool_size,
+                               pool_pre_ping=True)
+
+
+def asyncpg_url(database_url: str) -> str:
+    url = make_url(database_url)
+    if url.drivername in ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"):
+        url = url.set(drivername="postgresql+asyncpg")
+    return url.render_as_string(hide_password=False)
+
+
+def libpq_dsn(database_url: str) -> str:
+    """The same URL in the form asyncpg.connect() takes."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session and one transaction per request: committed when the route returns, else rolled back."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,0 +1,103 @@
+"""The event envelope (CloudEvents 1.0 + traceparent) and the registry of event contracts."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SPEC_VERSION = "1.0"
+
+
+class Envelope(BaseModel):
+    """CloudEvents 1.0 attributes plus the W3C traceparent; `data` holds the contract's fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    specversion: str = SPEC_VERSION
+    time: datetime
+    subject: str | None = None
+    datacontenttype: str = "application/json"
+    traceparent: str | None = None
+    data: dict[str, Any]
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Envelope:
+        return cls.model_validate_json(raw)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One event type: its name with version, the topic it travels on, and its pydantic model."""
+
+    type: str
+    topic: str
+    model: type[BaseModel]
+
+
+class EventContract(BaseModel):
+    """Base class of every event payload. Subclasses declare `event_type` and `topic` as class variables."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_type: ClassVar[str]
+    topic: ClassVar[str]
+
+
+ContractT = TypeVar("ContractT", bound=type[EventContract])
+
+_registry: dict[str, Contract] = {}
+
+
+def contract(cls: ContractT) -> ContractT:
+    """Register an event contract class (decorator)."""
+    existing = _registry.get(cls.event_type)
+    if existing is not None and existing.model is not cls:
+        raise ValueError(f"event type {cls.event_type} is registered twice")
+    _registry[cls.event_type] = Contract(type=cls.event_type, topic=cls.topic, model=cls)
+    return cls
+
+
+def registered_contracts() -> dict[str, Contract]:
+    return dict(sorted(_registry.items()))
+
+
+def contract_for(event_type: str) -> Contract:
+    try:
+        return _registry[event_type]
+    except KeyError:
+        raise LookupError(f"no contract registered for event type {event_type!r}") from None
+
+
+def build_envelope(event: EventContract, *, source: str, subject: str | None = None,
+                   traceparent: str | None = None, event_id: str | None = None) -> Envelope:
+    return Envelope(
+        id=event_id or str(uuid.uuid4()),
+        source=source,
+        type=event.event_type,
+        time=datetime.now(UTC),
+        subject=subject,
+        traceparent=traceparent,
+        data=event.model_dump(mode="json"),
+    )
+
+
+def parse_data(envelope: Envelope) -> EventContract:
+    """Validate an envelope's data against the contract its type names."""
+    return contract_for(envelope.type).model.model_validate(envelope.data)
+
+
+def json_schema(contract_: Contract) -> dict[str, Any]:
+    schema = contract_.model.model_json_schema()
+    schema["$id"] = contract_.type
+    schema["x-topic"] = contract_.topic
+    return schema

@@ -1,0 +1,1 @@
+"""Infrastructure the repository starts by itself: embedded PostgreSQL and the Tansu broker."""

@@ -1,0 +1,105 @@
+"""Kafka clients configured the one way the backbone uses them, and topic creation."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from .settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PARTITIONS = 3
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def new_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    # acks=all, and idempotence only by setting: the embedded broker fails InitProducerId.
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"{settings.service_name}-producer",
+        acks="all",
+        enable_idempotence=settings.kafka_enable_idempotence,
+        linger_ms=2,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+        metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
+    )
+
+
+def new_consumer(settings: ServiceSettings, *, group_id: str | None) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"{settings.service_name}-{uuid.uuid4().hex[:6]}",
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
+        request_timeout_ms=max(settings.kafka_request_timeout_ms, 40_000),
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        max_poll_interval_ms=300_000,
+    )
+
+
+def new_admin(settings: ServiceSettings) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"{settings.service_name}-admin",
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+    )
+
+
+async def start_with_retry(client: AIOKafkaProducer | AIOKafkaConsumer | AIOKafkaAdminClient,
+                           *, seconds: float = 60.0) -> None:
+    """Start a client, retrying while the broker is not there yet (or rebalances fail on Tansu)."""
+    async for attempt in AsyncRetrying(
+        stop=stop_after_delay(seconds),
+        wait=wait_exponential(multiplier=0.2, max=3),
+        retry=retry_if_exception_type(Exception),
+        reraise=True,
+    ):
+        with attempt:
+            try:
+                await client.start()
+            except Exception:
+                log.warning("kafka client %s did not start, retrying", type(client).__name__)
+                await _close_quietly(client)
+                raise
+
+
+async def _close_quietly(client: AIOKafkaProducer | AIOKafkaConsumer | AIOKafkaAdminClient) -> None:
+    try:
+        if isinstance(client, AIOKafkaAdminClient):
+            await client.close()
+        else:
+            await client.stop()
+    except Exception:
+        pass
+
+
+async def ensure_topics(admin: AIOKafkaAdminClient, topics: list[str] | set[str],
+                        partitions: int = DEFAULT_PARTITIONS) -> None:
+    """Create the topics that do not exist yet; existing ones are left as they are."""
+    existing = set(await admin.list_topics())
+    missing = sorted(set(topics) - existing)
+    if not missing:
+        return
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1) for name in missing])
+    except TopicAlreadyExistsError:
+        pass
+
+
+async def cluster_id(admin: AIOKafkaAdminClient) -> str:
+    """The broker's cluster id. The embedded broker gets a fresh one at each start (memory storage)."""
+    description = await admin.describe_cluster()
+    return str(description.get("cluster_id") or "unknown")

@@ -1,0 +1,263 @@
+"""The outbox relay: publishes committed outbox rows to Kafka in commit order, and again after a broker restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .db import libpq_dsn, outbox_table, relay_state_table
+from .kafka import cluster_id, ensure_topics, new_admin, new_producer, start_with_retry
+from .outbox import NOTIFY_CHANNEL
+from .settings import ServiceSettings
+from .telemetry import context_from_traceparent, get_tracer, inject_headers
+
+log = logging.getLogger(__name__)
+tracer = get_tracer(__name__)
+
+# One batch at a time per database, whichever relay worker holds this transaction lock: batches are
+# published in id order and committed before the next starts, so several workers never reorder a key.
+RELAY_LOCK = (0x0B0C, 1)
+
+
+@dataclass
+class RelayStats:
+    published: int = 0
+    batches: int = 0
+    failures: int = 0
+    republished: int = 0
+
+
+class Relay:
+    """Publishes unpublished outbox rows (`published_at IS NULL`) and retries whatever is left behind."""
+
+    def __init__(self, *, engine: AsyncEngine, settings: ServiceSettings,
+                 producer: AIOKafkaProducer | None = None, name: str = "relay") -> None:
+        self.engine = engine
+        self.settings = settings
+        self.name = name
+        self.stats = RelayStats()
+        self._producer = producer
+        self._owns_producer = producer is None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._known_topics: set[str] = set()
+        self._epoch: str | None = None
+        self._epoch_checked_at = 0.0
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        assert self._producer is not None, "relay not started"
+        return self._producer
+
+    async def start(self) -> None:
+        if self._producer is None:
+            self._producer = new_producer(self.settings)
+        if self._owns_producer:
+            await start_with_retry(self._producer)
+        self._admin = new_admin(self.settings)
+        await start_with_retry(self._admin)
+        await self._listen()
+        self._task = asyncio.create_task(self._run(), name=f"outbox-{self.name}")
+
+    async def stop(self) -> None:
+        """Publish what is committed now (best effort), then stop."""
+        self._stopping.set()
+        self._wakeup.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+        if self._admin is not None:
+            with contextlib.suppress(Exception):
+                await self._admin.close()
+        if self._owns_producer and self._producer is not None:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+
+    def notify(self) -> None:
+        """Wake the relay now (the database notifies it too on every outbox insert)."""
+        self._wakeup.set()
+
+    async def _listen(self) -> None:
+        try:
+            self._listener = await asyncpg.connect(libpq_dsn(self.engine.url.render_as_string(False)))
+            await self._listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wakeup.set())
+        except Exception:
+            log.warning("outbox relay %s: no LISTEN connection, falling back to polling", self.name)
+            self._listener = None
+
+    async def _run(self) -> None:
+        backoff = self.settings.relay_poll_interval_s
+        purged_at = 0.0
+        while True:
+            stopping = self._stopping.is_set()
+            try:
+                await self._check_broker_epoch()
+                if time.monotonic() - purged_at > 600:
+                    await self.purge_published()
+                    purged_at = time.monotonic()
+                published = await self.publish_once()
+                backoff = self.settings.relay_poll_interval_s
+            except Exception as exc:
+                self.stats.failures += 1
+                self._epoch_checked_at = 0.0
+                log.warning("outbox relay %s: publish failed (%s); retrying in %.1fs", self.name,
+                            exc.__class__.__name__, backoff)
+                if stopping:
+                    return
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if stopping and published == 0:
+                return
+            if published >= self.settings.relay_batch_size:
+                continue
+            if not stopping:
+                await self._sleep(self.settings.relay_poll_interval_s)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), seconds)
+        self._wakeup.clear()
+
+    async def publish_once(self) -> int:
+        """Publish one batch of unpublished rows in id order; return how many were published."""
+        async with self.engine.connect() as conn, conn.begin():
+            locked = await conn.scalar(select(func.pg_try_advisory_xact_lock(*RELAY_LOCK)))
+            if not locked:
+                return 0
+            rows = (await conn.execute(
+                select(outbox_table.c.id, outbox_table.c.topic, outbox_table.c.key, outbox_table.c.event_id,
+                       outbox_table.c.event_type, outbox_table.c.envelope, outbox_table.c.traceparent)
+                .where(outbox_table.c.published_at.is_(None))
+                .order_by(outbox_table.c.id)
+                .limit(self.settings.relay_batch_size)
+            )).all()
+            if not rows:
+                return 0
+            await self._ensure_topics({row.topic for row in rows})
+            published, error = await self._publish(rows)
+            if published:
+                await conn.execute(update(outbox_table).where(outbox_table.c.id.in_(published))
+                                   .values(published_at=func.now()))
+            if error is not None:
+                failed = rows[len(published)]
+                await conn.execute(update(outbox_table).where(outbox_table.c.id == failed.id).values(
+                    attempts=outbox_table.c.attempts + 1, last_error=repr(error)[:2000]))
+        self.stats.published += len(published)
+        self.stats.batches += 1
+        if error is not None:
+            raise error
+        return len(published)
+
+    async def _publish(self, rows: list[Any]) -> tuple[list[int], BaseException | None]:
+        """Send every row, then wait for acknowledgements in order; stop at the first failure."""
+        pending = []
+        for row in rows:
+            span = tracer.start_span(
+                f"{row.topic} publish", context=context_from_traceparent(row.traceparent), kind=SpanKind.PRODUCER,
+                attributes={"messaging.system": "kafka", "messaging.destination.name": row.topic,
+                            "messaging.message.id": row.event_id, "messaging.kafka.message.key": row.key,
+                            "verbinding.event_type": row.event_type},
+            )
+            with trace.use_span(span, end_on_exit=False):
+                headers = inject_headers([("ce_id", row.event_id.encode()), ("ce_type", row.event_type.encode())])
+            try:
+                future = await self.producer.send(row.topic, value=json.dumps(row.envelope).encode(),
+                                                  key=row.key.encode(), headers=headers)
+            except Exception as exc:
+                future = asyncio.get_running_loop().create_future()
+                future.set_exception(exc)
+            pending.append((row, future, span))
+
+        published: list[int] = []
+        error: BaseException | None = None
+        for row, future, span in pending:
+            try:
+                metadata = await future
+            except Exception as exc:
+                error = error or exc
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, str(exc)))
+            else:
+                span.set_attribute("messaging.destination.partition.id", str(metadata.partition))
+                span.set_attribute("messaging.kafka.offset", metadata.offset)
+                if error is None:
+                    published.append(row.id)
+            finally:
+                span.end()
+        return published, error
+
+    async def _ensure_topics(self, topics: set[str]) -> None:
+        missing = topics - self._known_topics
+        if missing:
+            assert self._admin is not None
+            await ensure_topics(self._admin, missing)
+            self._known_topics |= missing
+
+    async def _check_broker_epoch(self) -> None:
+        """After a broker restart (memory storage: empty topics) publish again what consumers may not have seen."""
+        if time.monotonic() - self._epoch_checked_at < self.settings.relay_epoch_check_interval_s:
+            return
+        assert self._admin is not None
+        epoch = await cluster_id(self._admin)
+        self._epoch_checked_at = time.monotonic()
+        if epoch == self._epoch:
+            return
+        async with self.engine.begin() as conn:
+            republished = await self._record_epoch(conn, epoch)
+        if republished:
+            self.stats.republished += republished
+            log.warning("outbox relay %s: broker %s is new; publishing %d retained events again",
+                        self.name, epoch, republished)
+        self._epoch = epoch
+        self._known_topics.clear()
+
+    async def _record_epoch(self, conn: AsyncConnection, epoch: str) -> int:
+        stored = (await conn.execute(
+            select(relay_state_table.c.broker_epoch).where(relay_state_table.c.name == self.name)
+            .with_for_update()
+        )).scalar_one_or_none()
+        if stored == epoch:
+            return 0
+        await conn.execute(
+            pg_insert(relay_state_table).values(name=self.name, broker_epoch=epoch)
+            .on_conflict_do_update(index_elements=[relay_state_table.c.name],
+                                   set_={"broker_epoch": epoch, "updated_at": func.now()})
+        )
+        result = await conn.execute(
+            update(outbox_table)
+            .where(outbox_table.c.published_at.is_not(None), outbox_table.c.created_at > self._retention_start())
+            .values(published_at=None)
+        )
+        return result.rowcount or 0
+
+    def _retention_start(self) -> Any:
+        return func.now() - func.make_interval(0, 0, 0, 0, self.settings.outbox_retention_hours)
+
+    async def purge_published(self) -> int:
+        """Delete published rows older than the retention period."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                delete(outbox_table).where(outbox_table.c.published_at.is_not(None),
+                                           outbox_table.c.created_at <= self._retention_start()))
+        return result.rowcount or 0

@@ -1,0 +1,64 @@
+"""The settings base class every service extends (pydantic-settings, read from VERBINDING_* variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that only ever belong on a developer's machine. Outside development they are refused.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "development", "dev-secret"})
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs: who it is, where its database and the broker are, where traces go."""
+
+    model_config = SettingsConfigDict(env_prefix="VERBINDING_", extra="ignore", env_file=None)
+
+    service_name: str = "verbinding"
+    environment: Literal["development", "test", "production"] = "development"
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/verbinding"
+    database_pool_size: int = 10
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # The embedded broker fails InitProducerId, so idempotence and transactions stay off unless asked for.
+    kafka_enable_idempotence: bool = False
+    kafka_request_timeout_ms: int = 10_000
+    kafka_metadata_max_age_ms: int = 5_000
+    # Tansu holds a group join for about half the session timeout: shorter sessions start consumers faster.
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 3_000
+
+    relay_batch_size: int = 500
+    relay_poll_interval_s: float = 0.2
+    relay_epoch_check_interval_s: float = 1.0
+    outbox_retention_hours: int = 24 * 7
+
+    consumer_max_attempts: int = 3
+    consumer_retry_backoff_s: float = 0.2
+    consumer_batch_size: int = 200
+
+    shutdown_drain_s: float = 10.0
+
+    otlp_endpoint: str | None = None
+    trace_file: Path | None = None
+
+    # Secrets a subclass declares should be SecretStr fields listed here; they are checked below.
+    secret_fields: tuple[str, ...] = Field(default=(), exclude=True)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> ServiceSettings:
+        if self.environment == "development":
+            return self
+        for name in self.secret_fields:
+            value = getattr(self, name)
+            raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if raw is None or str(raw).strip().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    f"{name} holds a placeholder secret; set VERBINDING_{name.upper()} to a real value "
+                    f"outside development (environment={self.environment})"
+                )
+        return self

@@ -1,0 +1,162 @@
+"""Pytest fixtures: PostgreSQL and Kafka from the environment, else testcontainers, else the embedded ones."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from .db import asyncpg_url, backbone_metadata, create_engine, libpq_dsn
+from .infra.broker import EmbeddedBroker
+from .infra.ports import free_port
+from .infra.postgres import EmbeddedPostgres
+from .settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+ENV_DATABASE = "VERBINDING_TEST_DATABASE_URL"
+ENV_KAFKA = "VERBINDING_TEST_KAFKA_BOOTSTRAP_SERVERS"
+POSTGRES_IMAGE = "postgres:16-alpine"
+KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.1"
+
+
+@dataclass
+class KafkaServer:
+    bootstrap_servers: str
+    origin: str
+
+
+def docker_daemon_answers() -> bool:
+    """testcontainers raises at construction without a daemon (testcontainers-python#757): probe first."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=2)
+        client.ping()
+        client.close()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def infra_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="verbinding-test-") as folder:
+        os.chmod(folder, 0o755)
+        yield Path(folder)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(infra_dir: Path) -> Iterator[str]:
+    """SQLAlchemy URL of a maintenance database on a server the tests may create databases in."""
+    if url := os.environ.get(ENV_DATABASE):
+        yield asyncpg_url(url)
+        return
+    if docker_daemon_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer(POSTGRES_IMAGE, driver="asyncpg") as container:
+            yield container.get_connection_url()
+        return
+    server = EmbeddedPostgres(infra_dir / "pg", free_port(), durable=False)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_server(infra_dir: Path) -> Iterator[KafkaServer]:
+    if servers := os.environ.get(ENV_KAFKA):
+        yield KafkaServer(servers, "environment")
+        return
+    if docker_daemon_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer(KAFKA_IMAGE).with_kraft() as container:
+            yield KafkaServer(container.get_bootstrap_server(), "testcontainers")
+        return
+    broker = EmbeddedBroker(free_port(), log_file=infra_dir / "broker.log")
+    broker.start()
+    try:
+        yield KafkaServer(broker.bootstrap_servers, "embedded")
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def own_broker(infra_dir: Path) -> Iterator[EmbeddedBroker]:
+    """A broker of this test's own, for fault injection (pause, restart): always the embedded one."""
+    broker = EmbeddedBroker(free_port(), log_file=infra_dir / f"broker-{uuid.uuid4().hex[:6]}.log")
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+async def create_database(server_url: str, name: str) -> str:
+    conn = await asyncpg.connect(libpq_dsn(server_url))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(libpq_dsn(server_url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """A database of this test's own, with the backbone tables; dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = await create_database(postgres_server_url, name)
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(backbone_metadata.create_all)
+    await engine.dispose()
+    try:
+        yield url
+    finally:
+        with contextlib.suppress(Exception):
+            await drop_database(postgres_server_url, name)
+
+
+def unique_topic(stem: str) -> str:
+    return f"test.{stem}.{uuid.uuid4().hex[:8]}.v1"
+
+
+def test_settings(*, database_url: str, bootstrap_servers: str, service_name: str = "example",
+                  **overrides: object) -> ServiceSettings:
+    values: dict[str, object] = {
+        "service_name": service_name,
+        "environment": "test",
+        "database_url": database_url,
+        "kafka_bootstrap_servers": bootstrap_servers,
+        "kafka_request_timeout_ms": 5_000,
+        "kafka_session_timeout_ms": 4_000,
+        "kafka_heartbeat_interval_ms": 1_000,
+        "relay_poll_interval_s": 0.05,
+        "consumer_retry_backoff_s": 0.05,
+    }
+    values.update(overrides)
+    return ServiceSettings(**values)  # type: ignore[arg-type]
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]

@@ -1,0 +1,103 @@
+"""A harness around the example service: its database, relays and consumers on a real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import pytest
+from example_service import effect_table, make_handler, metadata, record_thing
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from verbinding_common.consumer import ConsumerSpec, IdempotentConsumer
+from verbinding_common.db import create_engine, create_sessionmaker
+from verbinding_common.kafka import new_producer, start_with_retry
+from verbinding_common.relay import Relay
+from verbinding_common.settings import ServiceSettings
+from verbinding_common.testing import KafkaServer, test_settings, unique_topic
+
+
+async def wait_for(predicate: Callable[[], Awaitable[bool]], *, timeout: float = 60.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or predicate}")
+
+
+@dataclass
+class Backbone:
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    topic: str
+    relays: list[Relay] = field(default_factory=list)
+    consumers: list[IdempotentConsumer] = field(default_factory=list)
+    _producers: list = field(default_factory=list)
+
+    async def start_relay(self, name: str = "relay") -> Relay:
+        relay = Relay(engine=self.engine, settings=self.settings, name=name)
+        await relay.start()
+        self.relays.append(relay)
+        return relay
+
+    async def start_consumer(self, *, group: str = "example", delay: float = 0.0) -> IdempotentConsumer:
+        producer = new_producer(self.settings)
+        await start_with_retry(producer)
+        self._producers.append(producer)
+        consumer = IdempotentConsumer(
+            spec=ConsumerSpec(topics=[self.topic], handler=make_handler(delay), group_id=group),
+            sessionmaker=self.sessionmaker, settings=self.settings, producer=producer)
+        await consumer.start()
+        self.consumers.append(consumer)
+        return consumer
+
+    async def record(self, key: str, seq: int, *, fail: bool = False) -> str:
+        async with self.sessionmaker() as session, session.begin():
+            envelope = await record_thing(session, key=key, seq=seq, topic=self.topic, fail=fail)
+        return envelope.id
+
+    async def effect_count(self) -> int:
+        async with self.engine.connect() as conn:
+            return await conn.scalar(select(func.count()).select_from(effect_table))
+
+    async def effects(self) -> list:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(effect_table).order_by(effect_table.c.id))).all()
+
+    async def wait_for_effects(self, count: int, timeout: float = 60.0) -> None:
+        async def enough() -> bool:
+            return await self.effect_count() >= count
+
+        await wait_for(enough, timeout=timeout, what=f"{count} effects")
+
+    async def close(self) -> None:
+        for consumer in self.consumers:
+            await consumer.stop()
+        for relay in self.relays:
+            await relay.stop()
+        for producer in self._producers:
+            await producer.stop()
+        await self.engine.dispose()
+
+
+async def make_backbone(database_url: str, bootstrap_servers: str, **overrides: object) -> Backbone:
+    settings = test_settings(database_url=database_url, bootstrap_servers=bootstrap_servers, **overrides)
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    return Backbone(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine),
+                    topic=unique_topic("things"))
+
+
+@pytest.fixture
+async def backbone(database_url: str, kafka_server: KafkaServer) -> AsyncIterator[Backbone]:
+    harness = await make_backbone(database_url, kafka_server.bootstrap_servers)
+    try:
+        yield harness
+    finally:
+        await harness.close()
