@@ -13,6 +13,7 @@ from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from . import health
+from .auth import IdentityVerifier
 from .consumer import ConsumerSpec, IdempotentConsumer
 from .db import create_engine, create_sessionmaker
 from .kafka import cluster_id, new_admin, new_producer, start_with_retry
@@ -90,6 +91,8 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.runtime = runtime
+    public_key = settings.identity_public_key_pem()
+    app.state.identity_verifier = IdentityVerifier(public_key) if public_key else None
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)

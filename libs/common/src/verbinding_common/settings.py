@@ -43,6 +43,17 @@ class ServiceSettings(BaseSettings):
 
     shutdown_drain_s: float = 10.0
 
+    # The gateway's public key: services accept only identities it signed (verbinding_common.auth).
+    identity_public_key: str | None = None
+    identity_public_key_file: Path | None = None
+
+    def identity_public_key_pem(self) -> str | None:
+        if self.identity_public_key:
+            return self.identity_public_key
+        if self.identity_public_key_file:
+            return Path(self.identity_public_key_file).read_text()
+        return None
+
     otlp_endpoint: str | None = None
     trace_file: Path | None = None
 

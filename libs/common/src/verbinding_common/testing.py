@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from .db import asyncpg_url, backbone_metadata, create_engine, libpq_dsn
@@ -123,19 +126,53 @@ async def drop_database(server_url: str, name: str) -> None:
 
 
 @pytest.fixture
-async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
-    """A database of this test's own, with the backbone tables; dropped afterwards."""
+async def empty_database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """An empty database of this test's own; dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     url = await create_database(postgres_server_url, name)
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(backbone_metadata.create_all)
-    await engine.dispose()
     try:
         yield url
     finally:
         with contextlib.suppress(Exception):
             await drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+async def database_url(empty_database_url: str) -> str:
+    """A database of this test's own with the backbone tables (outbox, processed_event) only."""
+    engine = create_engine(empty_database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(backbone_metadata.create_all)
+    await engine.dispose()
+    return empty_database_url
+
+
+async def migrate_database(database_url: str, alembic_ini: Path) -> None:
+    """Run a service's Alembic migrations up to head, as `make migrate` does (in a worker thread)."""
+    from alembic import command
+    from alembic.config import Config
+
+    def upgrade() -> None:
+        previous = os.environ.get("VERBINDING_DATABASE_URL")
+        os.environ["VERBINDING_DATABASE_URL"] = database_url
+        try:
+            command.upgrade(Config(str(alembic_ini)), "head")
+        finally:
+            if previous is None:
+                os.environ.pop("VERBINDING_DATABASE_URL", None)
+            else:
+                os.environ["VERBINDING_DATABASE_URL"] = previous
+
+    await asyncio.to_thread(upgrade)
+
+
+@contextlib.asynccontextmanager
+async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run an app's lifespan (relay, consumers) and yield an HTTP client talking to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client
 
 
 def unique_topic(stem: str) -> str:
@@ -160,3 +197,26 @@ def test_settings(*, database_url: str, bootstrap_servers: str, service_name: st
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def identity_keys() -> tuple[str, str]:
+    """A gateway key pair for this test session: (private PEM, public PEM)."""
+    from .auth import generate_signing_key
+
+    return generate_signing_key()
+
+
+@pytest.fixture(scope="session")
+def identity_signer(identity_keys: tuple[str, str]):
+    from .auth import IdentitySigner
+
+    return IdentitySigner(identity_keys[0])
+
+
+def identity_headers(signer, *roles: str, subject: str = "tester", organisation: str | None = None,
+                     kind: str = "user") -> dict[str, str]:
+    """Headers a service accepts, as if the gateway vouched for a caller with `roles`."""
+    from .auth import Identity
+
+    return signer.headers(Identity(subject=subject, kind=kind, roles=list(roles), organisation=organisation))

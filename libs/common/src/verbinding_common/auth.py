@@ -1,0 +1,170 @@
+"""Identities the gateway vouches for, and the role allow-list every service route declares."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+
+IDENTITY_HEADER = "X-Verbinding-Identity"
+ISSUER = "verbinding-gateway"
+AUDIENCE = "verbinding-services"
+ALGORITHM = "EdDSA"
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+class Role(StrEnum):
+    case_manager = "case_manager"
+    job_hunter = "job_hunter"
+    team_lead = "team_lead"
+    hub_counsellor = "hub_counsellor"
+    coa_integration = "coa_integration"
+    ngo_partner = "ngo_partner"
+    ops = "ops"
+
+
+class Identity(BaseModel):
+    """Who is asking: a user (case manager, team lead, …) or a client system (COA, an NGO)."""
+
+    subject: str = Field(min_length=1)
+    kind: Literal["user", "client"]
+    roles: list[Role]
+    organisation: str | None = Field(default=None, description="the NGO an ngo_partner is bound to")
+    name: str | None = None
+
+
+class InvalidIdentity(Exception):
+    pass
+
+
+def generate_signing_key() -> tuple[str, str]:
+    """A new Ed25519 key pair as (private PEM, public PEM)."""
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private, public
+
+
+def ensure_key_files(folder: Path, stem: str = "identity") -> tuple[Path, Path]:
+    """Create `<stem>.key` (private, mode 600) and `<stem>.pub` once; return their paths."""
+    private_path, public_path = folder / f"{stem}.key", folder / f"{stem}.pub"
+    if not private_path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        private, public = generate_signing_key()
+        private_path.touch(mode=0o600)
+        private_path.write_text(private)
+        public_path.write_text(public)
+    return private_path, public_path
+
+
+class IdentitySigner:
+    """Held by the gateway only: turns a verified caller into a short-lived token services accept."""
+
+    def __init__(self, private_key_pem: str, *, ttl_seconds: int = 60) -> None:
+        self._key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+        self.ttl_seconds = ttl_seconds
+
+    def sign(self, identity: Identity) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + self.ttl_seconds, "jti": uuid.uuid4().hex,
+            "sub": identity.subject, "kind": identity.kind, "roles": [str(r) for r in identity.roles],
+            "org": identity.organisation, "name": identity.name,
+        }
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)  # type: ignore[arg-type]
+
+    def headers(self, identity: Identity) -> dict[str, str]:
+        return {IDENTITY_HEADER: self.sign(identity)}
+
+
+class IdentityVerifier:
+    """Held by every service: accepts only identities the gateway signed."""
+
+    def __init__(self, public_key_pem: str) -> None:
+        self._key = serialization.load_pem_public_key(public_key_pem.encode())
+
+    def verify(self, token: str) -> Identity:
+        try:
+            claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], audience=AUDIENCE,  # type: ignore[arg-type]
+                                issuer=ISSUER, options={"require": ["exp", "iat", "sub", "aud", "iss"]})
+            return Identity(subject=claims["sub"], kind=claims.get("kind", "user"), roles=claims.get("roles", []),
+                            organisation=claims.get("org"), name=claims.get("name"))
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise InvalidIdentity(str(exc)) from exc
+
+
+def _verified_identity(request: Request) -> Identity:
+    cached = getattr(request.state, "identity", None)
+    if cached is not None:
+        return cached
+    verifier: IdentityVerifier | None = getattr(request.app.state, "identity_verifier", None)
+    token = request.headers.get(IDENTITY_HEADER)
+    if verifier is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this service has no identity key configured")
+    if not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"missing {IDENTITY_HEADER}: call through the gateway")
+    try:
+        identity = verifier.verify(token)
+    except InvalidIdentity as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"identity not accepted: {exc}") from None
+    request.state.identity = identity
+    return identity
+
+
+def allow(*roles: Role) -> Callable[[Request], Identity]:
+    """A route dependency: only callers holding one of `roles` get through (401 without identity, 403 else)."""
+    allowed = frozenset(roles)
+
+    def check(request: Request) -> Identity:
+        identity = _verified_identity(request)
+        if not allowed.intersection(identity.roles):
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"role not allowed here; allowed: {', '.join(sorted(allowed))}")
+        return identity
+
+    check.allowed_roles = allowed  # type: ignore[attr-defined]
+    return check
+
+
+def current_identity(request: Request) -> Identity:
+    """The caller, once a route's allow-list let it through."""
+    return _verified_identity(request)
+
+
+CurrentIdentity = Annotated[Identity, Depends(current_identity)]
+
+
+def allowed_roles(route: APIRoute) -> frozenset[Role] | None:
+    """The allow-list a route declares (route or router dependencies), or None when it declares none."""
+    found: set[Role] = set()
+    declared = False
+    for dependant in _walk(route.dependant.dependencies):
+        roles = getattr(dependant.call, "allowed_roles", None)
+        if roles is not None:
+            declared = True
+            found |= roles
+    return frozenset(found) if declared else None
+
+
+def _walk(dependencies: Iterable[Any]) -> Iterable[Any]:
+    for dependency in dependencies:
+        yield dependency
+        yield from _walk(dependency.dependencies)
+
+
+def routes_without_allow_list(app: FastAPI) -> list[str]:
+    """Every route but health and docs must declare an allow-list; this names the ones that do not."""
+    return [f"{sorted(route.methods)} {route.path}" for route in app.routes
+            if isinstance(route, APIRoute) and route.path not in OPEN_PATHS and allowed_roles(route) is None]

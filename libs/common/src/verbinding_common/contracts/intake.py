@@ -1,0 +1,56 @@
+"""Events intake publishes on `intake.persons.v1`: only what case-plan and employment need of a person."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from ..events import EventContract, contract
+
+
+class Domain(StrEnum):
+    """Domains of need and of action-plan objectives (seeds/002)."""
+
+    work = "work"
+    education = "education"
+    health_care = "health_care"
+    housing = "housing"
+    participation = "participation"
+    language = "language"
+
+
+@contract
+class PersonRegistered(EventContract):
+    """A newcomer with status is in intake. No name, birth date or COA number: other services do not need them."""
+
+    event_type: ClassVar[str] = "intake.person-registered.v1"
+    topic: ClassVar[str] = "intake.persons.v1"
+
+    person_id: UUID
+    household_id: UUID
+    recognised_on: date
+    gender: Literal["female", "male", "x"]
+    languages: list[str] = Field(default_factory=list)
+    family_reunification: bool = Field(
+        description="arrived by family reunification: gets an intake and case of their own")
+
+
+@contract
+class InterviewCompleted(EventContract):
+    """The intake interview is done: what the action plan and job hunting start from."""
+
+    event_type: ClassVar[str] = "intake.interview-completed.v1"
+    topic: ClassVar[str] = "intake.persons.v1"
+
+    person_id: UUID
+    education_level: str
+    profession: str | None = None
+    years_of_work_experience: int = Field(ge=0)
+    dutch_level: str = Field(description="CEFR level of Dutch: A0, A1 … C2")
+    domains_of_need: list[Domain]
+    consent_partners: list[str] = Field(default_factory=list,
+                                        description="partner organisations the person consented to share with")

@@ -1,0 +1,77 @@
+"""Services accept only identities the gateway signed, and only for the roles a route allows."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import jwt
+from fastapi import Depends, FastAPI
+
+from verbinding_common.auth import (
+    IDENTITY_HEADER,
+    CurrentIdentity,
+    Identity,
+    IdentitySigner,
+    IdentityVerifier,
+    Role,
+    allow,
+    generate_signing_key,
+    routes_without_allow_list,
+)
+from verbinding_common.health import router as health_router
+from verbinding_common.testing import identity_headers
+
+
+def make_app(public_pem: str) -> FastAPI:
+    app = FastAPI()
+    app.state.identity_verifier = IdentityVerifier(public_pem)
+    app.include_router(health_router)
+
+    @app.get("/caseload", dependencies=[Depends(allow(Role.case_manager, Role.team_lead))])
+    async def caseload(identity: CurrentIdentity) -> dict[str, str]:
+        return {"subject": identity.subject}
+
+    return app
+
+
+async def call(app: FastAPI, headers: dict[str, str] | None = None) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as client:
+        return await client.get("/caseload", headers=headers or {})
+
+
+async def test_allowed_role_gets_through_and_sees_its_identity(identity_keys, identity_signer) -> None:
+    response = await call(make_app(identity_keys[1]), identity_headers(identity_signer, "case_manager", subject="cm-1"))
+    assert response.status_code == 200
+    assert response.json() == {"subject": "cm-1"}
+
+
+async def test_other_role_is_forbidden_and_missing_identity_unauthorised(identity_keys, identity_signer) -> None:
+    app = make_app(identity_keys[1])
+    forbidden = await call(app, identity_headers(identity_signer, "ngo_partner"))
+    assert forbidden.status_code == 403
+    assert "case_manager" in forbidden.json()["detail"]
+    assert (await call(app)).status_code == 401
+
+
+async def test_forged_and_expired_identities_are_refused(identity_keys) -> None:
+    app = make_app(identity_keys[1])
+    forger = IdentitySigner(generate_signing_key()[0])
+    identity = Identity(subject="x", kind="user", roles=[Role.case_manager])
+    assert (await call(app, forger.headers(identity))).status_code == 401
+    expired = IdentitySigner(identity_keys[0], ttl_seconds=-10)
+    assert (await call(app, expired.headers(identity))).status_code == 401
+    unsigned = jwt.encode({"sub": "x", "roles": ["case_manager"], "exp": int(time.time()) + 60}, key="",
+                          algorithm="none")
+    assert (await call(app, {IDENTITY_HEADER: unsigned})).status_code == 401
+
+
+def test_route_audit_names_routes_without_an_allow_list(identity_keys) -> None:
+    app = make_app(identity_keys[1])
+    assert routes_without_allow_list(app) == []
+
+    @app.get("/leaky")
+    async def leaky() -> None:
+        return None
+
+    assert routes_without_allow_list(app) == ["['GET'] /leaky"]
