@@ -143,13 +143,16 @@ class RunningStack:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    data_dir: Path, *, ports: StackPorts | None = None, services_dir: Path = EXAMPLE_SERVICES
+    data_dir: Path,
+    *arguments: str,
+    ports: StackPorts | None = None,
+    services_dir: Path = EXAMPLE_SERVICES,
 ) -> AsyncIterator[RunningStack]:
-    """Start `verbinding run` on free ports and yield it once it says "Ctrl-C to stop"; afterwards make
-    sure nothing of it is left, even when the test failed half-way."""
+    """Start `verbinding run` on free ports (plus any further `arguments`) and yield it once it says
+    "Ctrl-C to stop"; afterwards make sure nothing of it is left, even when the test failed half-way."""
     ports = ports or StackPorts.free(services_dir)
     process = await asyncio.create_subprocess_exec(
-        *verbinding("run", data_dir, *ports.arguments(), services_dir=services_dir),
+        *verbinding("run", data_dir, *ports.arguments(), *arguments, services_dir=services_dir),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=_environment(),
     )
     stack = RunningStack(process, data_dir, ports)

@@ -26,9 +26,11 @@ import asyncpg
 import httpx
 import psutil
 
+from .auth import ensure_key_files
 from .infra.broker import EmbeddedBroker
 from .infra.postgres import EmbeddedPostgres
 
+GATEWAY = "gateway"
 HOST = "127.0.0.1"
 DEFAULT_PG_PORT = 54329
 DEFAULT_BROKER_PORT = 9092
@@ -257,6 +259,11 @@ class StackConfig:
         )
         for other in self.services:
             env[f"VERBINDING_{other.env_name}_URL"] = self.service_url(other.name)
+        # Services accept only identities the gateway signed; only the gateway gets the private key.
+        signing_key, public_key = ensure_key_files(self.data_dir / "keys")
+        env["VERBINDING_IDENTITY_PUBLIC_KEY_FILE"] = str(public_key)
+        if service.name == GATEWAY:
+            env["VERBINDING_IDENTITY_SIGNING_KEY_FILE"] = str(signing_key)
         return env
 
     def summary(self) -> dict[str, Any]:
@@ -449,12 +456,12 @@ class Stack:
     async def run(self) -> int:
         """`verbinding run`: start everything, wait for a signal, stop everything; the exit code."""
         began = time.monotonic()
-        self._catch_signals()
         try:
             previous = self.lock.acquire()
         except AlreadyRunning as running:
             self._error(str(running))
             return 1
+        self._catch_signals()
         code = 0
         try:
             await self._stop_leftovers(previous)
@@ -541,7 +548,6 @@ class Stack:
         """Migrate, start and wait for one service: each waits for its own migration, not the others'."""
         if service.alembic_ini and not await self._migrate(service):
             self.not_started[service.name] = "not started: its migration failed"
-            self.console.say(f"{service.name} is not started: its migration failed (output above).")
             return
         running = await self._spawn(service)
         self.lock.write(self._record())
@@ -580,21 +586,14 @@ class Stack:
             await connection.close()
 
     async def _create_and_migrate(self) -> int:
+        """Create missing databases, then upgrade every service's database to head, in parallel."""
         await self._create_databases()
-        if not any(service.alembic_ini for service in self.config.services):
+        with_alembic = [service for service in self.config.services if service.alembic_ini]
+        if not with_alembic:
             self.console.say("Nothing to migrate: no service declares alembic in its [tool.verbinding] table.")
             return 0
-        failed = await self._migrate_all()
-        return 1 if failed else 0
-
-    async def _migrate_all(self) -> set[str]:
-        """Upgrade every service's database to head, in parallel; the names whose migration failed."""
-        with_alembic = [service for service in self.config.services if service.alembic_ini]
         results = await asyncio.gather(*(self._migrate(service) for service in with_alembic))
-        failed = {service.name for service, ok in zip(with_alembic, results, strict=True) if not ok}
-        if failed:
-            self.console.say(f"Migration failed for {', '.join(sorted(failed))}; see the output above.")
-        return failed
+        return 0 if all(results) else 1
 
     async def _migrate(self, service: ServiceSpec) -> bool:
         assert service.alembic_ini is not None
@@ -607,6 +606,9 @@ class Stack:
             code = await process.wait()
             if code == 0:
                 self.console.say(f"{service.name} migrated ({_seconds(began)}).")
+            else:
+                self.console.say(f"Migration of {service.name} failed ({_exit_status(code)}); its output is "
+                                 f"above and in {self.config.service_log(service)}.")
             return code == 0
         finally:
             if process.returncode is None:

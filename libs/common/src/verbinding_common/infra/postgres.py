@@ -84,6 +84,7 @@ class EmbeddedPostgres:
             capture_output=True,
             text=True,
             timeout=120,
+            start_new_session=True,  # Ctrl-C in the terminal must reach the stack runner, not initdb/pg_ctl
         )
 
     def initialised(self) -> bool:
@@ -140,6 +141,7 @@ class EmbeddedPostgres:
         """Fast shutdown: roll back open transactions, checkpoint, exit."""
         if not self.running():
             return
+        self._prepare_user()
         result = self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60", "stop",
                            check=False)
         if result.returncode != 0 and self.running():
