@@ -6,7 +6,7 @@ import time
 
 import httpx
 import jwt
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from verbinding_common.auth import (
     IDENTITY_HEADER,
@@ -75,3 +75,21 @@ def test_route_audit_names_routes_without_an_allow_list(identity_keys) -> None:
         return None
 
     assert routes_without_allow_list(app) == ["['GET'] /leaky"]
+
+
+def test_route_audit_sees_into_included_routers_and_their_dependencies(identity_keys) -> None:
+    guarded = APIRouter(dependencies=[Depends(allow(Role.team_lead))])
+    unguarded = APIRouter()
+
+    @guarded.get("/waitlist")
+    async def waitlist() -> None:
+        return None
+
+    @unguarded.get("/persons/{person_id}")
+    async def person(person_id: str) -> None:
+        return None
+
+    app = make_app(identity_keys[1])
+    app.include_router(guarded)
+    app.include_router(unguarded, prefix="/v1")
+    assert routes_without_allow_list(app) == ["['GET'] /v1/persons/{person_id}"]

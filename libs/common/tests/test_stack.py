@@ -15,11 +15,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 import pytest
 
 from verbinding_common.infra.ports import port_is_open
+from verbinding_common.infra.postgres import EmbeddedPostgres
 from verbinding_common.stack import discover_services
 
 EXAMPLE_SERVICES = Path(__file__).parent / "example_stack" / "services"
@@ -320,3 +322,37 @@ async def test_a_run_after_a_killed_run_stops_what_it_left_behind(tmp_path: Path
         assert "still running from an earlier run" in stack.output
         assert [name for name, pid in left_behind.items() if alive(pid)] == []
         assert (await get(f"{stack.url('greeter')}/healthz")).status_code == 200
+
+
+BACKBONE_SERVICES = Path(__file__).parent / "example_stack" / "backbone_services"
+
+
+async def test_ctrl_c_drains_every_committed_event_before_the_broker_stops(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    ports = StackPorts.free(BACKBONE_SERVICES)
+    total = 200
+    async with running_stack(data_dir, ports=ports, services_dir=BACKBONE_SERVICES) as stack:
+        async with httpx.AsyncClient(base_url=stack.url("tally"), timeout=10) as client:
+            for n in range(total):
+                assert (await client.post(f"/things/{n}")).status_code == 201
+        # Ctrl-C at once: the consumer (10 ms an event) still has most of the backlog ahead of it.
+        assert await stack.stop(signal.SIGINT) == 0
+
+    output = stack.output
+    assert output.index("tally stopped") < output.index("Broker stopped")
+    server = EmbeddedPostgres(data_dir / "pg", ports.postgres)
+    server.start()
+    try:
+        conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{ports.postgres}/tally")
+        try:
+            things = await conn.fetchval("SELECT count(*) FROM thing")
+            effects = await conn.fetchval("SELECT count(*) FROM effect")
+            distinct = await conn.fetchval("SELECT count(DISTINCT event_id) FROM effect")
+            unpublished = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        finally:
+            await conn.close()
+    finally:
+        server.stop()
+    assert things == total
+    assert unpublished == 0, "the relay flushes the outbox before the service stops"
+    assert effects == distinct == total, "consumers drain what was published before the broker stops"

@@ -13,7 +13,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, FastAPI, HTTPException, Request, status
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 
 IDENTITY_HEADER = "X-Verbinding-Identity"
@@ -146,7 +146,7 @@ def current_identity(request: Request) -> Identity:
 CurrentIdentity = Annotated[Identity, Depends(current_identity)]
 
 
-def allowed_roles(route: APIRoute) -> frozenset[Role] | None:
+def allowed_roles(route: Any) -> frozenset[Role] | None:
     """The allow-list a route declares (route or router dependencies), or None when it declares none."""
     found: set[Role] = set()
     declared = False
@@ -166,5 +166,7 @@ def _walk(dependencies: Iterable[Any]) -> Iterable[Any]:
 
 def routes_without_allow_list(app: FastAPI) -> list[str]:
     """Every route but health and docs must declare an allow-list; this names the ones that do not."""
-    return [f"{sorted(route.methods)} {route.path}" for route in app.routes
-            if isinstance(route, APIRoute) and route.path not in OPEN_PATHS and allowed_roles(route) is None]
+    # Routers added with include_router show up in app.routes as one entry (FastAPI >= 0.16x): walk into them.
+    return [f"{sorted(context.methods or ())} {context.path}" for context in iter_route_contexts(app.routes)
+            if isinstance(context.original_route, APIRoute) and context.path not in OPEN_PATHS
+            and allowed_roles(context) is None]

@@ -102,4 +102,5 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit before the response is sent, so a failed commit answers 500, never 200.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
