@@ -1,0 +1,1 @@
+"""Case-plan: case managers and their caseloads, cases, the waitlist and versioned action plans."""

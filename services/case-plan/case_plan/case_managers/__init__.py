@@ -1,0 +1,1 @@
+"""Case managers and their capacity (at most 50 people at a time, seeds/002)."""

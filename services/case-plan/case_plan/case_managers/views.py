@@ -1,0 +1,50 @@
+"""HTTP routes for case managers and caseloads (team leads manage; a case manager sees their own caseload)."""
+
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, status
+
+from verbinding_common.auth import CurrentIdentity, Role, allow
+from verbinding_common.db import SessionDep
+
+from ..cases import service as cases
+from ..cases.models import CaseloadRead
+from ..errors import NotFound
+from . import service
+from .models import CaseManagerCreate, CaseManagerRead, CaseManagerUpdate
+
+router = APIRouter(tags=["case managers"])
+team_lead = [Depends(allow(Role.team_lead))]
+
+
+@router.post("/case-managers", status_code=status.HTTP_201_CREATED, dependencies=team_lead)
+async def add_case_manager(body: CaseManagerCreate, session: SessionDep) -> CaseManagerRead:
+    manager = await service.add_case_manager(session=session, subject=body.subject, name=body.name,
+                                             languages=body.languages, capacity=body.capacity)
+    return CaseManagerRead.of(manager)
+
+
+@router.get("/case-managers", dependencies=team_lead)
+async def list_case_managers(session: SessionDep) -> list[CaseManagerRead]:
+    return [CaseManagerRead.of(m) for m in await service.list_case_managers(session=session)]
+
+
+@router.patch("/case-managers/{case_manager_id}", dependencies=team_lead)
+async def change_capacity(case_manager_id: UUID, body: CaseManagerUpdate, session: SessionDep) -> CaseManagerRead:
+    manager = await service.set_capacity(session=session, case_manager_id=case_manager_id, capacity=body.capacity)
+    return CaseManagerRead.of(manager)
+
+
+@router.get("/caseload", dependencies=[Depends(allow(Role.case_manager))])
+async def own_caseload(identity: CurrentIdentity, session: SessionDep) -> CaseloadRead:
+    manager = await service.find_by_subject(session=session, subject=identity.subject)
+    if manager is None:
+        raise NotFound(f"{identity.subject!r} is not a registered case manager")
+    return await cases.caseload(session=session, manager=manager)
+
+
+@router.get("/case-managers/{case_manager_id}/caseload", dependencies=team_lead)
+async def caseload_of(case_manager_id: UUID, session: SessionDep) -> CaseloadRead:
+    manager = await service.get_case_manager(session=session, case_manager_id=case_manager_id)
+    return await cases.caseload(session=session, manager=manager)
+

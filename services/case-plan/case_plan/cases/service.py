@@ -1,0 +1,209 @@
+"""Opening, assigning, waitlisting and closing cases: the rules of the Amsterdam Approach's caseload (seeds/002).
+
+Two guards keep the rules under concurrency:
+- capacity: `case_manager.active_cases` only moves by a conditional UPDATE (`… WHERE active_cases < capacity`),
+  and a CHECK constraint refuses `active_cases > capacity` whatever the code does;
+- order: every decision that moves a case onto or off the waitlist (open, close, capacity change, a manager
+  joining) first takes one transaction-scoped advisory lock, so a new case can never take a room that was
+  freed for a case already waiting, and the waitlist is served strictly in order.
+"""
+
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseOpened, CaseWaitlisted
+from verbinding_common.outbox import add_event
+
+from ..case_managers.models import CaseManager, CaseManagerRead
+from ..errors import Conflict, NotFound
+from .models import Case, CaseloadRead, CaseRead, CaseStatus, WaitlistEntryRead
+
+SOURCE = "case-plan"
+SUPPORT_YEARS = 3
+# pg_advisory_xact_lock(namespace, key): the namespace differs from the outbox's per-key locks.
+ASSIGNMENT_LOCK = (0x0CA5E, 1)
+
+
+def support_until(recognised_on: date) -> date:
+    """The last day of support: 3 years after status recognition (28 February for a 29 February)."""
+    try:
+        return recognised_on.replace(year=recognised_on.year + SUPPORT_YEARS)
+    except ValueError:
+        return recognised_on.replace(year=recognised_on.year + SUPPORT_YEARS, day=28)
+
+
+async def lock_assignments(*, session: AsyncSession) -> None:
+    """Serialise waitlist decisions until this transaction ends (see the module docstring)."""
+    await session.execute(select(func.pg_advisory_xact_lock(*ASSIGNMENT_LOCK)))
+
+
+async def open_case(*, session: AsyncSession, person_id: UUID, recognised_on: date, languages: list[str],
+                    household_id: UUID | None = None) -> Case | None:
+    """Open the person's case and, in the same transaction, assign it or waitlist it; None if they have one."""
+    await lock_assignments(session=session)
+    case_id = await session.scalar(
+        pg_insert(Case)
+        .values(person_id=person_id, household_id=household_id, recognised_on=recognised_on,
+                support_until=support_until(recognised_on), languages=_normalised(languages),
+                status=CaseStatus.waitlisted)
+        .on_conflict_do_nothing(index_elements=[Case.person_id])
+        .returning(Case.id)
+    )
+    if case_id is None:
+        return None
+    case = await session.get_one(Case, case_id)
+    await add_event(session, CaseOpened(case_id=case.id, person_id=person_id, recognised_on=recognised_on,
+                                        support_until=case.support_until), key=str(case.id), source=SOURCE)
+    # Someone already waiting goes first: a new case only takes a room when nobody waits.
+    manager_id = None if await _someone_waits(session=session, besides=case.id) else \
+        await take_room(session=session, languages=case.languages)
+    if manager_id is not None:
+        await _assign(session=session, case=case, case_manager_id=manager_id, from_waitlist=False)
+    else:
+        await add_event(session, CaseWaitlisted(case_id=case.id, person_id=person_id, recognised_on=recognised_on),
+                        key=str(case.id), source=SOURCE)
+        await fill_from_waitlist(session=session)
+    return case
+
+
+async def take_room(*, session: AsyncSession, languages: list[str]) -> UUID | None:
+    """Take one place with the best case manager for a person, or None when nobody has room.
+
+    Best: one who shares a language with the person, then the most room, then the oldest manager.
+    """
+    shares_language = CaseManager.languages.overlap(_normalised(languages))
+    for _ in range(5):
+        candidate = await session.scalar(
+            select(CaseManager.id)
+            .where(CaseManager.active_cases < CaseManager.capacity)
+            .order_by(shares_language.desc(), (CaseManager.capacity - CaseManager.active_cases).desc(),
+                      CaseManager.joined_seq)
+            .limit(1)
+        )
+        if candidate is None:
+            return None
+        # The capacity guard: only counts up while there is room (another transaction may have taken it).
+        taken = await session.scalar(
+            update(CaseManager)
+            .where(CaseManager.id == candidate, CaseManager.active_cases < CaseManager.capacity)
+            .values(active_cases=CaseManager.active_cases + 1)
+            .returning(CaseManager.id)
+        )
+        if taken is not None:
+            return taken
+    return None
+
+
+async def fill_from_waitlist(*, session: AsyncSession) -> list[Case]:
+    """Assign waitlisted cases, head first, as long as some case manager has room. Caller holds the lock."""
+    assigned = []
+    while True:
+        head = await session.scalar(
+            select(Case).where(Case.status == CaseStatus.waitlisted)
+            .order_by(Case.recognised_on, Case.arrival_seq).limit(1)
+        )
+        if head is None:
+            break
+        manager_id = await take_room(session=session, languages=head.languages)
+        if manager_id is None:
+            break
+        await _assign(session=session, case=head, case_manager_id=manager_id, from_waitlist=True)
+        assigned.append(head)
+    return assigned
+
+
+async def close_case(*, session: AsyncSession, case_id: UUID, reason: str) -> Case:
+    """Close a case; the place it frees goes at once to the head of the waitlist."""
+    await lock_assignments(session=session)
+    case = await session.get(Case, case_id, with_for_update=True, populate_existing=True)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    if case.status == CaseStatus.closed:
+        raise Conflict(f"case {case_id} is already closed")
+    if case.status == CaseStatus.assigned:
+        await session.execute(
+            update(CaseManager).where(CaseManager.id == case.case_manager_id)
+            .values(active_cases=CaseManager.active_cases - 1)
+        )
+    case.status = CaseStatus.closed
+    case.closed_at = datetime.now(UTC)
+    case.close_reason = reason
+    await session.flush()
+    await add_event(session, CaseClosed(case_id=case.id, person_id=case.person_id, closed_on=case.closed_at.date(),
+                                        reason=reason), key=str(case.id), source=SOURCE)
+    await fill_from_waitlist(session=session)
+    return case
+
+
+async def get_case(*, session: AsyncSession, case_id: UUID) -> Case:
+    case = await session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+async def get_case_of_person(*, session: AsyncSession, person_id: UUID) -> Case:
+    case = await session.scalar(select(Case).where(Case.person_id == person_id))
+    if case is None:
+        raise NotFound(f"no case for person {person_id}")
+    return case
+
+
+async def caseload(*, session: AsyncSession, manager: CaseManager) -> CaseloadRead:
+    """The cases a case manager holds now (assigned, not closed), oldest assignment first."""
+    held = await session.scalars(
+        select(Case).where(Case.case_manager_id == manager.id, Case.status == CaseStatus.assigned)
+        .order_by(Case.assigned_at, Case.arrival_seq)
+    )
+    return CaseloadRead(case_manager=CaseManagerRead.of(manager),
+                        cases=[await describe(session=session, case=case) for case in held])
+
+
+async def waitlist(*, session: AsyncSession) -> list[WaitlistEntryRead]:
+    """The waitlist in the order it is served."""
+    result = await session.scalars(
+        select(Case).where(Case.status == CaseStatus.waitlisted).order_by(Case.recognised_on, Case.arrival_seq)
+    )
+    return [WaitlistEntryRead(case_id=c.id, person_id=c.person_id, recognised_on=c.recognised_on, position=n)
+            for n, c in enumerate(result, start=1)]
+
+
+async def describe(*, session: AsyncSession, case: Case) -> CaseRead:
+    """The case as the API shows it, with its place on the waitlist when it waits."""
+    position = None
+    if case.status == CaseStatus.waitlisted:
+        ahead = await session.scalar(
+            select(func.count()).select_from(Case).where(
+                Case.status == CaseStatus.waitlisted,
+                tuple_(Case.recognised_on, Case.arrival_seq) < tuple_(case.recognised_on, case.arrival_seq))
+        )
+        position = (ahead or 0) + 1
+    return CaseRead(case_id=case.id, person_id=case.person_id, status=CaseStatus(case.status),
+                    case_manager_id=case.case_manager_id, recognised_on=case.recognised_on, opened_at=case.opened_at,
+                    support_until=case.support_until, closed_at=case.closed_at, close_reason=case.close_reason,
+                    waitlist_position=position)
+
+
+async def _assign(*, session: AsyncSession, case: Case, case_manager_id: UUID, from_waitlist: bool) -> None:
+    case.status = CaseStatus.assigned
+    case.case_manager_id = case_manager_id
+    case.assigned_at = datetime.now(UTC)
+    await session.flush()
+    await add_event(session, CaseManagerAssigned(case_id=case.id, person_id=case.person_id,
+                                                 case_manager_id=case_manager_id, from_waitlist=from_waitlist),
+                    key=str(case.id), source=SOURCE)
+
+
+async def _someone_waits(*, session: AsyncSession, besides: UUID) -> bool:
+    waiting = await session.scalar(
+        select(Case.id).where(Case.status == CaseStatus.waitlisted, Case.id != besides).limit(1)
+    )
+    return waiting is not None
+
+
+def _normalised(languages: list[str]) -> list[str]:
+    return list(dict.fromkeys(code.strip().lower() for code in languages if code.strip()))

@@ -1,0 +1,39 @@
+"""HTTP routes for cases and the waitlist."""
+
+from uuid import UUID
+
+from fastapi import APIRouter, Depends
+
+from verbinding_common.auth import CurrentIdentity, Role, allow
+from verbinding_common.db import SessionDep
+
+from ..access import authorise_case
+from . import service
+from .models import CaseClose, CaseRead, WaitlistEntryRead
+
+router = APIRouter(tags=["cases"])
+
+
+@router.get("/cases/{case_id}", dependencies=[Depends(allow(Role.case_manager, Role.team_lead))])
+async def read_case(case_id: UUID, identity: CurrentIdentity, session: SessionDep) -> CaseRead:
+    case = await authorise_case(session=session, case_id=case_id, identity=identity)
+    return await service.describe(session=session, case=case)
+
+
+@router.get("/persons/{person_id}/case",
+            dependencies=[Depends(allow(Role.case_manager, Role.team_lead, Role.coa_integration))])
+async def read_case_of_person(person_id: UUID, session: SessionDep) -> CaseRead:
+    case = await service.get_case_of_person(session=session, person_id=person_id)
+    return await service.describe(session=session, case=case)
+
+
+@router.post("/cases/{case_id}/close", dependencies=[Depends(allow(Role.case_manager, Role.team_lead))])
+async def close_case(case_id: UUID, body: CaseClose, identity: CurrentIdentity, session: SessionDep) -> CaseRead:
+    await authorise_case(session=session, case_id=case_id, identity=identity)
+    case = await service.close_case(session=session, case_id=case_id, reason=body.reason)
+    return await service.describe(session=session, case=case)
+
+
+@router.get("/waitlist", dependencies=[Depends(allow(Role.team_lead))])
+async def read_waitlist(session: SessionDep) -> list[WaitlistEntryRead]:
+    return await service.waitlist(session=session)

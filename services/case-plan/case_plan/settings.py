@@ -1,0 +1,8 @@
+"""Settings of case-plan (VERBINDING_* variables)."""
+
+from verbinding_common.settings import ServiceSettings
+
+
+class CasePlanSettings(ServiceSettings):
+    service_name: str = "case-plan"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/case_plan"

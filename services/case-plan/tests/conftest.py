@@ -1,0 +1,131 @@
+"""Fixtures of case-plan's tests: a migrated database of each test's own, the app, and a casework harness."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from case_plan.case_managers.models import CaseManager
+from case_plan.case_managers.service import add_case_manager
+from case_plan.cases.models import Case
+from case_plan.cases.service import close_case, open_case
+from case_plan.main import create_app
+from case_plan.settings import CasePlanSettings
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from verbinding_common.db import create_engine, create_sessionmaker, outbox_table
+from verbinding_common.infra.broker import EmbeddedBroker
+from verbinding_common.testing import identity_headers, migrate_database
+
+ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
+
+
+class Casework:
+    """Drives case-plan's service layer the way its consumer and routes do: one transaction per call."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def add_manager(self, subject: str | None = None, *, capacity: int = 50,
+                          languages: tuple[str, ...] = ()) -> CaseManager:
+        async with self.sessionmaker() as session, session.begin():
+            return await add_case_manager(session=session, subject=subject or f"cm-{uuid.uuid4().hex[:8]}",
+                                          name="Case Manager", languages=list(languages), capacity=capacity)
+
+    async def open(self, recognised_on: date = date(2024, 1, 15), *, languages: tuple[str, ...] = (),
+                   person_id: uuid.UUID | None = None) -> Case | None:
+        async with self.sessionmaker() as session, session.begin():
+            return await open_case(session=session, person_id=person_id or uuid.uuid4(),
+                                   recognised_on=recognised_on, languages=list(languages))
+
+    async def close(self, case_id: uuid.UUID, reason: str = "moved away") -> Case:
+        async with self.sessionmaker() as session, session.begin():
+            return await close_case(session=session, case_id=case_id, reason=reason)
+
+    async def case(self, case_id: uuid.UUID) -> Case:
+        async with self.sessionmaker() as session:
+            return await session.get_one(Case, case_id)
+
+    async def manager(self, case_manager_id: uuid.UUID) -> CaseManager:
+        async with self.sessionmaker() as session:
+            return await session.get_one(CaseManager, case_manager_id)
+
+    async def assigned_count(self, case_manager_id: uuid.UUID) -> int:
+        async with self.sessionmaker() as session:
+            return await session.scalar(select(func.count()).select_from(Case).where(
+                Case.case_manager_id == case_manager_id, Case.status == "assigned")) or 0
+
+    async def events(self, case_id: uuid.UUID) -> list[dict]:
+        """The outbox rows of one case, in order: [{"type": …, **data}]."""
+        async with self.sessionmaker() as session:
+            rows = (await session.execute(select(outbox_table.c.event_type, outbox_table.c.envelope)
+                                          .where(outbox_table.c.key == str(case_id))
+                                          .order_by(outbox_table.c.id))).all()
+        return [{"type": row.event_type, **row.envelope["data"]} for row in rows]
+
+
+@pytest.fixture
+async def case_plan_database(empty_database_url: str) -> str:
+    """A database of this test's own, migrated with case-plan's Alembic migrations."""
+    await migrate_database(empty_database_url, ALEMBIC_INI)
+    return empty_database_url
+
+
+@pytest.fixture
+async def sessionmaker(case_plan_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(case_plan_database, pool_size=20)
+    try:
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def casework(sessionmaker: async_sessionmaker[AsyncSession]) -> Casework:
+    return Casework(sessionmaker)
+
+
+def case_plan_settings(*, database_url: str, bootstrap_servers: str, public_key: str) -> CasePlanSettings:
+    return CasePlanSettings(
+        environment="test", database_url=database_url, kafka_bootstrap_servers=bootstrap_servers,
+        identity_public_key=public_key, kafka_session_timeout_ms=4_000, kafka_heartbeat_interval_ms=1_000,
+        kafka_request_timeout_ms=5_000, relay_poll_interval_s=0.05, consumer_retry_backoff_s=0.05,
+        # A consumer group of this test's own: other tests' events on intake.persons.v1 stay theirs.
+        service_name=f"case-plan-test-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def app_settings(case_plan_database: str, own_broker: EmbeddedBroker,
+                 identity_keys: tuple[str, str]) -> CasePlanSettings:
+    """Settings of a full app (relay and consumer on a real broker of this test's own: other services' tests
+    publish to intake.persons.v1 on the shared one, and a new consumer group reads from the earliest offset)."""
+    return case_plan_settings(database_url=case_plan_database, bootstrap_servers=own_broker.bootstrap_servers,
+                              public_key=identity_keys[1])
+
+
+@pytest.fixture
+async def api(case_plan_database: str, identity_keys: tuple[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on case-plan's routes. The lifespan (relay, consumer) is not started: routes need only
+    the database, and their events wait in the outbox."""
+    app = create_app(case_plan_settings(database_url=case_plan_database, bootstrap_servers="127.0.0.1:9",
+                                        public_key=identity_keys[1]))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://case-plan") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+    finally:
+        await app.state.engine.dispose()
+
+
+@pytest.fixture
+def as_role(identity_signer):
+    """Headers for a caller the gateway vouches for: as_role("team_lead"), as_role("case_manager", "cm-anna")."""
+    def headers(role: str, subject: str = "tester") -> dict[str, str]:
+        return identity_headers(identity_signer, role, subject=subject)
+
+    return headers

@@ -1,0 +1,209 @@
+"""The caseload rules on the real database: at most 50 per case manager, the waitlist and its order, support window."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from case_plan.case_managers.models import CaseManager
+from case_plan.case_managers.service import set_capacity
+from case_plan.cases.models import Case
+from case_plan.cases.service import describe, support_until, waitlist
+from case_plan.errors import Conflict
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+
+async def waitlist_ids(casework) -> list[uuid.UUID]:
+    async with casework.sessionmaker() as session:
+        return [entry.case_id for entry in await waitlist(session=session)]
+
+
+async def test_fifty_first_case_waits_when_every_manager_is_full(casework) -> None:
+    anna = await casework.add_manager("cm-anna")
+    cases = [await casework.open() for _ in range(50)]
+    assert {c.status for c in cases} == {"assigned"}
+    assert (await casework.manager(anna.id)).active_cases == 50
+
+    fifty_first = await casework.open()
+    assert fifty_first.status == "waitlisted"
+    assert fifty_first.case_manager_id is None
+    async with casework.sessionmaker() as session:
+        assert (await describe(session=session, case=fifty_first)).waitlist_position == 1
+    assert [e["type"] for e in await casework.events(fifty_first.id)] == [
+        "case-plan.case-opened.v1", "case-plan.case-waitlisted.v1"]
+    assert (await casework.manager(anna.id)).active_cases == 50
+
+
+async def test_two_hundred_concurrent_cases_give_two_managers_exactly_fifty_each_and_the_rest_wait(
+        casework) -> None:
+    managers = [await casework.add_manager(), await casework.add_manager()]
+    recognitions = [date(2024, 1, 1) + timedelta(days=random.randrange(365)) for _ in range(200)]
+    highest_seen = 0
+    running = True
+
+    async def watch() -> None:
+        """Samples the real number of assigned cases per manager while the 200 transactions run."""
+        nonlocal highest_seen
+        async with casework.sessionmaker() as session:
+            while running:
+                counts = (await session.execute(
+                    text("SELECT count(*) FROM \"case\" WHERE status = 'assigned' GROUP BY case_manager_id"))).all()
+                counters = (await session.execute(select(CaseManager.active_cases))).scalars().all()
+                highest_seen = max([highest_seen, *(c[0] for c in counts), *counters])
+                await session.rollback()
+                await asyncio.sleep(0.005)
+
+    watcher = asyncio.create_task(watch())
+    opened = await asyncio.gather(*(casework.open(recognised_on) for recognised_on in recognitions))
+    running = False
+    await watcher
+
+    assert sorted(c.status for c in opened).count("assigned") == 100
+    assert sorted(c.status for c in opened).count("waitlisted") == 100
+    assert highest_seen <= 50
+    for manager in managers:
+        counter = (await casework.manager(manager.id)).active_cases
+        assert counter == 50
+        assert await casework.assigned_count(manager.id) == counter
+    # The waiting cases are in recognition order, then arrival order.
+    waiting = {c.id: c for c in opened if c.status == "waitlisted"}
+    order = await waitlist_ids(casework)
+    assert set(order) == set(waiting)
+    keys = [(waiting[i].recognised_on, (await casework.case(i)).arrival_seq) for i in order]
+    assert keys == sorted(keys)
+
+
+async def test_the_database_refuses_more_active_cases_than_capacity(casework) -> None:
+    manager = await casework.add_manager(capacity=2)
+    async with casework.sessionmaker() as session:
+        with pytest.raises(IntegrityError, match="active_cases_within_capacity"):
+            async with session.begin():
+                await session.execute(update(CaseManager).where(CaseManager.id == manager.id)
+                                      .values(active_cases=3))
+
+
+async def test_waitlist_is_ordered_by_recognition_date_then_arrival(casework) -> None:
+    await casework.add_manager(capacity=1)
+    await casework.open(date(2024, 1, 1))
+    march = await casework.open(date(2024, 3, 1))
+    january_first = await casework.open(date(2024, 1, 20))
+    february = await casework.open(date(2024, 2, 1))
+    january_second = await casework.open(date(2024, 1, 20))
+    assert await waitlist_ids(casework) == [january_first.id, january_second.id, february.id, march.id]
+    async with casework.sessionmaker() as session:
+        assert (await describe(session=session, case=march)).waitlist_position == 4
+
+
+async def test_closing_a_case_assigns_the_first_on_the_waitlist(casework) -> None:
+    anna = await casework.add_manager(capacity=1)
+    held = await casework.open(date(2024, 1, 1))
+    later = await casework.open(date(2024, 5, 1))
+    first = await casework.open(date(2024, 2, 1))
+
+    closed = await casework.close(held.id, reason="moved to another municipality")
+    assert closed.status == "closed" and closed.close_reason == "moved to another municipality"
+    assert (await casework.case(first.id)).status == "assigned"
+    assert (await casework.case(first.id)).case_manager_id == anna.id
+    assert (await casework.case(later.id)).status == "waitlisted"
+    assert (await casework.manager(anna.id)).active_cases == 1
+    assert (await casework.events(first.id))[-1] == {
+        "type": "case-plan.case-manager-assigned.v1", "case_id": str(first.id), "person_id": str(first.person_id),
+        "case_manager_id": str(anna.id), "from_waitlist": True}
+    assert [e["type"] for e in await casework.events(held.id)][-1] == "case-plan.case-closed.v1"
+    with pytest.raises(Conflict):
+        await casework.close(held.id)
+
+
+async def test_raising_capacity_assigns_from_the_waitlist_head_in_order(casework) -> None:
+    anna = await casework.add_manager(capacity=1)
+    await casework.open(date(2024, 1, 1))
+    third = await casework.open(date(2024, 4, 1))
+    first = await casework.open(date(2024, 2, 1))
+    second = await casework.open(date(2024, 3, 1))
+
+    async with casework.sessionmaker() as session, session.begin():
+        raised = await set_capacity(session=session, case_manager_id=anna.id, capacity=3)
+    assert (raised.capacity, raised.active_cases) == (3, 3)
+    assert (await casework.case(first.id)).status == "assigned"
+    assert (await casework.case(second.id)).status == "assigned"
+    assert await waitlist_ids(casework) == [third.id]
+
+
+async def test_a_manager_joining_takes_cases_from_the_waitlist_head_in_order(casework) -> None:
+    await casework.add_manager(capacity=1)
+    await casework.open(date(2024, 1, 1))
+    waiting = [await casework.open(date(2024, 1, 1) + timedelta(days=n)) for n in (30, 10, 20)]
+
+    bram = await casework.add_manager("cm-bram", capacity=2)
+    assert bram.active_cases == 2
+    assert (await casework.case(waiting[1].id)).case_manager_id == bram.id
+    assert (await casework.case(waiting[2].id)).case_manager_id == bram.id
+    assert await waitlist_ids(casework) == [waiting[0].id]
+
+
+async def test_lowering_capacity_below_the_cases_held_is_refused(casework) -> None:
+    anna = await casework.add_manager(capacity=5)
+    for _ in range(3):
+        await casework.open()
+    async with casework.sessionmaker() as session:
+        with pytest.raises(Conflict, match="below the 3 cases"):
+            async with session.begin():
+                await set_capacity(session=session, case_manager_id=anna.id, capacity=2)
+        async with session.begin():
+            lowered = await set_capacity(session=session, case_manager_id=anna.id, capacity=3)
+    assert (lowered.capacity, lowered.active_cases) == (3, 3)
+
+
+async def test_a_manager_sharing_a_language_beats_one_with_more_room(casework) -> None:
+    arabic = await casework.add_manager(capacity=10, languages=("nl", "ar"))
+    roomy = await casework.add_manager(capacity=50, languages=("nl", "en"))
+    tigrinya = await casework.add_manager(capacity=5, languages=("ti",))
+
+    assert (await casework.open(languages=("AR", "fr"))).case_manager_id == arabic.id
+    assert (await casework.open(languages=("ti",))).case_manager_id == tigrinya.id
+    # No shared language: the most room wins.
+    assert (await casework.open(languages=("fa",))).case_manager_id == roomy.id
+
+
+async def test_among_equals_the_manager_with_most_room_then_the_oldest_is_chosen(casework) -> None:
+    older = await casework.add_manager(capacity=3, languages=("ar",))
+    younger = await casework.add_manager(capacity=3, languages=("ar",))
+    assert (await casework.open(languages=("ar",))).case_manager_id == older.id
+    assert (await casework.open(languages=("ar",))).case_manager_id == younger.id
+    assert (await casework.open(languages=("ar",))).case_manager_id == older.id
+
+
+async def test_a_later_recognition_never_overtakes_a_waiting_case(casework) -> None:
+    anna = await casework.add_manager(capacity=1)
+    await casework.open(date(2024, 1, 1))
+    waiting = await casework.open(date(2024, 2, 1))
+    # Room appears behind the service's back (no waitlist fill): the next opening must serve the waitlist first.
+    async with casework.sessionmaker() as session, session.begin():
+        await session.execute(update(CaseManager).where(CaseManager.id == anna.id).values(capacity=2))
+    newcomer = await casework.open(date(2024, 6, 1))
+    assert (await casework.case(waiting.id)).status == "assigned"
+    assert newcomer.status == "waitlisted"
+
+
+async def test_one_case_per_person_even_when_registered_twice(casework) -> None:
+    await casework.add_manager()
+    person_id = uuid.uuid4()
+    first = await casework.open(person_id=person_id)
+    assert first is not None
+    assert await casework.open(person_id=person_id) is None
+    async with casework.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Case).where(Case.person_id == person_id)) == 1
+    assert (await casework.manager(first.case_manager_id)).active_cases == 1
+
+
+async def test_support_runs_three_years_from_recognition(casework) -> None:
+    case = await casework.open(date(2024, 3, 15))
+    assert case.support_until == date(2027, 3, 15)
+    opened = (await casework.events(case.id))[0]
+    assert (opened["type"], opened["recognised_on"], opened["support_until"]) == (
+        "case-plan.case-opened.v1", "2024-03-15", "2027-03-15")
+    assert support_until(date(2024, 2, 29)) == date(2027, 2, 28)

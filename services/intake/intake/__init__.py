@@ -1,0 +1,1 @@
+"""Intake: newcomers the COA recognised as refugees, their households, intake interviews and consent."""

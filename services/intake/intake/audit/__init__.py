@@ -1,0 +1,1 @@
+"""The read audit: who read which person's record, where and when."""

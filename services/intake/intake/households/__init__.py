@@ -1,0 +1,1 @@
+"""Households: a person and the partner who joins them by family reunification."""

@@ -1,0 +1,33 @@
+"""Households: created for a newcomer, shown with their members."""
+
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..audit.service import Reader, record_reads
+from ..persons.models import Person
+from .models import Household, HouseholdMemberRead, HouseholdRead
+
+
+async def create_household(*, session: AsyncSession) -> UUID:
+    """A new, empty household."""
+    household = Household()
+    session.add(household)
+    await session.flush()
+    return household.id
+
+
+async def read_household(*, session: AsyncSession, household_id: UUID, reader: Reader) -> HouseholdRead | None:
+    """The household with its members (audited as a read of each member's record); None if unknown."""
+    if await session.get(Household, household_id) is None:
+        return None
+    members = (await session.scalars(
+        select(Person).where(Person.household_id == household_id).order_by(Person.registered_at, Person.id)
+    )).all()
+    await record_reads(session=session, reader=reader, person_ids=[m.id for m in members])
+    return HouseholdRead(household_id=household_id, members=[
+        HouseholdMemberRead(person_id=m.id, given_names=m.given_names, family_name=m.family_name,
+                            family_reunification=m.family_reunification)
+        for m in members
+    ])

@@ -1,0 +1,1 @@
+"""The intake interview: education, work experience, languages, domains of need and consent."""

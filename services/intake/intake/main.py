@@ -1,0 +1,25 @@
+"""The intake service app (uvicorn intake.main:app); builds objects only, connects to nothing at import."""
+
+from fastapi import FastAPI
+
+from verbinding_common.app import create_service_app
+
+from .households.views import router as households_router
+from .interviews.views import router as interviews_router
+from .persons.consumers import recognitions_consumer
+from .persons.views import router as persons_router
+from .settings import IntakeSettings
+
+
+def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    return create_service_app(
+        settings=settings or IntakeSettings(),
+        title="Verbinding intake",
+        description="Newcomers the COA recognised as refugees: taken into intake while still in a reception "
+                    "centre, with their households, intake interviews and consent.",
+        routers=[persons_router, households_router, interviews_router],
+        consumers=[recognitions_consumer],
+    )
+
+
+app = create_app()

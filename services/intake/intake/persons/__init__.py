@@ -1,0 +1,1 @@
+"""Persons: newcomers with refugee status, registered once per COA registration number."""

@@ -1,0 +1,8 @@
+"""Intake's settings (VERBINDING_* variables)."""
+
+from verbinding_common.settings import ServiceSettings
+
+
+class IntakeSettings(ServiceSettings):
+    service_name: str = "intake"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/intake"

@@ -1,0 +1,187 @@
+"""Who may read and record what over HTTP, the shapes the gateway relies on, and the audit of every read."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from intake.audit.models import ReadAudit
+from intake.main import create_app
+from sqlalchemy import select
+
+from verbinding_common.auth import OPEN_PATHS, Role, allowed_roles, routes_without_allow_list
+
+ALL_ROLES = {str(role) for role in Role}
+
+# The agreed API (the gateway is written against exactly this): method, path, allowed roles.
+ALLOW_LISTS = {
+    ("GET", "/persons/{person_id}"): {"case_manager", "team_lead", "job_hunter"},
+    ("GET", "/persons"): {"case_manager", "team_lead"},
+    ("GET", "/recognitions/{coa_registration_number}/status"): {"coa_integration", "team_lead", "case_manager"},
+    ("GET", "/households/{household_id}"): {"case_manager", "team_lead"},
+    ("PUT", "/persons/{person_id}/interview"): {"case_manager"},
+    ("GET", "/persons/{person_id}/interview"): {"case_manager", "team_lead", "job_hunter"},
+}
+
+INTERVIEW = {"education_level": "secondary", "years_of_work_experience": 2, "dutch_level": "A0",
+             "other_languages": [], "domains_of_need": ["work"], "consent_partners": []}
+
+
+def declared_allow_lists(app) -> dict[tuple[str, str], set[str] | None]:
+    """Every route's allow-list, walking included routers (FastAPI 0.165 keeps them out of app.routes)."""
+    found = {}
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute) and context.path not in OPEN_PATHS:
+            roles = allowed_roles(context)
+            for method in context.methods:
+                found[(method, context.path)] = None if roles is None else {str(r) for r in roles}
+    return found
+
+
+def test_every_route_declares_the_agreed_allow_list() -> None:
+    app = create_app()
+    assert routes_without_allow_list(app) == []
+    assert declared_allow_lists(app) == ALLOW_LISTS
+
+
+def request_for(method: str, path: str) -> tuple[str, str, dict | None]:
+    url = (path.replace("{person_id}", str(uuid.uuid4())).replace("{household_id}", str(uuid.uuid4()))
+           .replace("{coa_registration_number}", "V-0000"))
+    if path == "/persons":
+        url += "?coa_registration_number=V-0000"
+    return method, url, INTERVIEW if method == "PUT" else None
+
+
+@pytest.mark.parametrize(("route", "role"), [
+    (route, role) for route, allowed in ALLOW_LISTS.items() for role in sorted(ALL_ROLES - allowed)
+])
+async def test_a_role_outside_the_allow_list_is_forbidden(intake, route, role) -> None:
+    method, url, body = request_for(*route)
+    response = await intake.client.request(method, url, json=body, headers=intake.headers(role))
+    assert response.status_code == 403, response.text
+
+
+@pytest.mark.parametrize("route", list(ALLOW_LISTS))
+async def test_a_request_without_a_gateway_identity_is_unauthorised(intake, route) -> None:
+    method, url, body = request_for(*route)
+    assert (await intake.client.request(method, url, json=body)).status_code == 401
+    forged = {"X-Verbinding-Identity": "not-a-token"}
+    assert (await intake.client.request(method, url, json=body, headers=forged)).status_code == 401
+
+
+async def test_person_record_shows_everything_intake_holds(intake) -> None:
+    person = await intake.register(given_names="Yonas", family_name="Tesfaye", gender="male",
+                                   country_of_origin="ER", languages=["ti", "ar"], date_of_birth="1995-02-20",
+                                   reception_centre="AZC Amsterdam Zeeburg")
+    response = await intake.client.get(f"/persons/{person.id}", headers=intake.headers("case_manager"))
+    assert response.status_code == 200
+    body = response.json()
+    registered_at = body.pop("registered_at")
+    assert registered_at
+    assert body == {
+        "person_id": str(person.id), "coa_registration_number": person.coa_registration_number,
+        "family_name": "Tesfaye", "given_names": "Yonas", "date_of_birth": "1995-02-20", "gender": "male",
+        "country_of_origin": "ER", "languages": ["ti", "ar"], "reception_centre": "AZC Amsterdam Zeeburg",
+        "recognised_on": "2024-03-01", "household_id": str(person.household_id), "family_reunification": False,
+        "status": "in_intake", "interview": None,
+    }
+    missing = await intake.client.get(f"/persons/{uuid.uuid4()}", headers=intake.headers("case_manager"))
+    assert missing.status_code == 404
+    assert "detail" in missing.json()
+
+
+async def test_lookup_by_coa_number_returns_zero_or_one_person(intake) -> None:
+    person = await intake.register()
+    found = await intake.client.get("/persons", params={"coa_registration_number": person.coa_registration_number},
+                                    headers=intake.headers("team_lead"))
+    assert found.status_code == 200
+    assert [p["person_id"] for p in found.json()] == [str(person.id)]
+    none = await intake.client.get("/persons", params={"coa_registration_number": intake.new_coa_number()},
+                                   headers=intake.headers("team_lead"))
+    assert none.status_code == 200
+    assert none.json() == []
+
+
+async def test_recognition_status_tells_the_coa_only_that_and_where_it_was_taken_in(intake) -> None:
+    person = await intake.register()
+    response = await intake.client.get(f"/recognitions/{person.coa_registration_number}/status",
+                                       headers=intake.headers("coa_integration", subject="coa"))
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"coa_registration_number", "person_id", "household_id", "registered_at"}
+    assert body["person_id"] == str(person.id)
+    assert body["household_id"] == str(person.household_id)
+    assert body["coa_registration_number"] == person.coa_registration_number
+    unknown = await intake.client.get(f"/recognitions/{intake.new_coa_number()}/status",
+                                      headers=intake.headers("coa_integration", subject="coa"))
+    assert unknown.status_code == 404
+    assert "detail" in unknown.json()
+
+
+async def test_household_lists_its_members(intake) -> None:
+    first = await intake.register(given_names="Karim", family_name="Haddad")
+    partner = await intake.register(given_names="Amal", family_name="Haddad",
+                                    family_reunification_with=first.coa_registration_number)
+    response = await intake.client.get(f"/households/{first.household_id}", headers=intake.headers("team_lead"))
+    assert response.status_code == 200
+    assert response.json() == {"household_id": str(first.household_id), "members": [
+        {"person_id": str(first.id), "given_names": "Karim", "family_name": "Haddad", "family_reunification": False},
+        {"person_id": str(partner.id), "given_names": "Amal", "family_name": "Haddad",
+         "family_reunification": True},
+    ]}
+    missing = await intake.client.get(f"/households/{uuid.uuid4()}", headers=intake.headers("team_lead"))
+    assert missing.status_code == 404
+
+
+async def audit_rows(intake, person_id) -> list[ReadAudit]:
+    async with intake.sessionmaker() as session:
+        return list((await session.scalars(
+            select(ReadAudit).where(ReadAudit.person_id == person_id).order_by(ReadAudit.id))).all())
+
+
+async def test_reading_a_person_writes_a_read_audit_row(intake) -> None:
+    person = await intake.register()
+    assert await audit_rows(intake, person.id) == []
+    response = await intake.client.get(f"/persons/{person.id}",
+                                       headers=intake.headers("job_hunter", "team_lead", subject="jh-bram"))
+    assert response.status_code == 200
+
+    [row] = await audit_rows(intake, person.id)
+    assert row.subject == "jh-bram"
+    assert sorted(row.roles) == ["job_hunter", "team_lead"]
+    assert row.route == "GET /persons/{person_id}"
+    assert row.read_at is not None
+
+
+async def test_every_way_of_reading_a_person_is_audited(intake) -> None:
+    person = await intake.register()
+    partner = await intake.register(family_reunification_with=person.coa_registration_number)
+    cm = intake.headers("case_manager", subject="cm-anna")
+    await intake.client.put(f"/persons/{person.id}/interview", json=INTERVIEW, headers=cm)
+    assert await audit_rows(intake, person.id) == [], "recording the interview is not a read"
+
+    await intake.client.get("/persons", params={"coa_registration_number": person.coa_registration_number},
+                            headers=cm)
+    await intake.client.get(f"/persons/{person.id}/interview", headers=cm)
+    await intake.client.get(f"/households/{person.household_id}", headers=cm)
+    await intake.client.get(f"/recognitions/{person.coa_registration_number}/status",
+                            headers=intake.headers("coa_integration", subject="coa"))
+
+    assert [(r.subject, r.route) for r in await audit_rows(intake, person.id)] == [
+        ("cm-anna", "GET /persons"),
+        ("cm-anna", "GET /persons/{person_id}/interview"),
+        ("cm-anna", "GET /households/{household_id}"),
+        ("coa", "GET /recognitions/{coa_registration_number}/status"),
+    ]
+    assert [r.route for r in await audit_rows(intake, partner.id)] == ["GET /households/{household_id}"]
+
+    unknown = uuid.uuid4()
+    assert (await intake.client.get(f"/persons/{unknown}", headers=cm)).status_code == 404
+    assert await audit_rows(intake, unknown) == [], "no record was read"
+
+
+async def test_health_and_readiness_are_open_and_ready(intake) -> None:
+    assert (await intake.client.get("/healthz")).status_code == 200
+    ready = await intake.client.get("/readyz")
+    assert ready.status_code == 200, ready.text
