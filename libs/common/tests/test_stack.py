@@ -2,180 +2,36 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fcntl
-import json
 import os
 import re
 import signal
 import socket
-import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 import httpx
-import psutil
 import pytest
 
+from verbinding_common import stack_testing
 from verbinding_common.infra.ports import port_is_open
 from verbinding_common.infra.postgres import EmbeddedPostgres
-from verbinding_common.stack import discover_services
+from verbinding_common.stack_testing import RunningStack, StackPorts, alive, run_to_end
 
 EXAMPLE_SERVICES = Path(__file__).parent / "example_stack" / "services"
-READY_TIMEOUT_S = 90.0
-STOP_TIMEOUT_S = 60.0
-COMMAND_TIMEOUT_S = 60.0
-
-pytestmark = pytest.mark.timeout(240)
 
 
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free ports (the sockets stay bound until all are picked, so none repeats)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-
-
-@dataclass(frozen=True)
-class StackPorts:
-    postgres: int
-    broker: int
-    services: dict[str, int]
-
-    @classmethod
-    def free(cls, services_dir: Path = EXAMPLE_SERVICES) -> StackPorts:
-        names = [service.name for service in discover_services(services_dir)]
-        postgres, broker, *ports = free_ports(2 + len(names))
-        return cls(postgres, broker, dict(zip(names, ports, strict=True)))
-
-    def arguments(self) -> list[str]:
-        arguments = ["--pg-port", str(self.postgres), "--broker-port", str(self.broker)]
-        for name, port in self.services.items():
-            arguments += ["--port", f"{name}={port}"]
-        return arguments
+def running_stack(data_dir: Path, *arguments: str, ports: StackPorts | None = None,
+                  services_dir: Path = EXAMPLE_SERVICES) -> contextlib.AbstractAsyncContextManager[RunningStack]:
+    return stack_testing.running_stack(data_dir, *arguments, ports=ports or StackPorts.free(services_dir),
+                                       services_dir=services_dir)
 
 
 def verbinding(command: str, data_dir: Path, *arguments: str, services_dir: Path = EXAMPLE_SERVICES) -> list[str]:
-    return [sys.executable, "-m", "verbinding_common.cli", command, "--data-dir", str(data_dir),
-            "--services-dir", str(services_dir), *arguments]
+    return stack_testing.verbinding(command, data_dir, *arguments, services_dir=services_dir)
 
-
-def _environment() -> dict[str, str]:
-    return {name: value for name, value in os.environ.items() if not name.startswith("VERBINDING_")}
-
-
-async def run_to_end(command: list[str]) -> tuple[int, str]:
-    """Run a command that is expected to finish by itself; its exit code and output."""
-    process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=_environment()
-    )
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT_S)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    return process.returncode, output.decode()
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-@dataclass
-class RunningStack:
-    """A `verbinding run` subprocess, the ports it was given, and all it has printed so far."""
-
-    process: asyncio.subprocess.Process
-    data_dir: Path
-    ports: StackPorts
-    lines: list[str] = field(default_factory=list)
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports.services[service]}"
-
-    def record(self) -> dict:
-        return json.loads((self.data_dir / "stack.lock").read_text())
-
-    def pids(self) -> dict[str, int]:
-        """Every process of the stack: the services, the broker and the PostgreSQL postmaster."""
-        pids = {name: entry["pid"] for name, entry in self.record()["processes"].items()}
-        pids["postgres"] = int((self.data_dir / "pg" / "postmaster.pid").read_text().split()[0])
-        return pids
-
-    async def read_output(self) -> None:
-        assert self.process.stdout is not None
-        async for raw in self.process.stdout:
-            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
-
-    async def wait_for(self, text: str, timeout: float = 30.0) -> None:
-        async def seen() -> None:
-            while text not in self.output:
-                if self.process.returncode is not None:
-                    raise AssertionError(f"the stack exited ({self.process.returncode}) before printing "
-                                         f"{text!r}:\n{self.output}")
-                await asyncio.sleep(0.05)
-
-        try:
-            await asyncio.wait_for(seen(), timeout)
-        except TimeoutError:
-            raise AssertionError(f"no {text!r} after {timeout:.0f} s:\n{self.output}") from None
-
-    async def stop(self, signum: int = signal.SIGINT) -> int:
-        """Send `signum` (Ctrl-C by default) and return the exit code once the stack has stopped."""
-        if self.process.returncode is None:
-            self.process.send_signal(signum)
-        try:
-            return await asyncio.wait_for(self.process.wait(), STOP_TIMEOUT_S)
-        except TimeoutError:
-            raise AssertionError(f"the stack did not stop in {STOP_TIMEOUT_S:.0f} s:\n{self.output}") from None
-
-
-@contextlib.asynccontextmanager
-async def running_stack(
-    data_dir: Path,
-    *arguments: str,
-    ports: StackPorts | None = None,
-    services_dir: Path = EXAMPLE_SERVICES,
-) -> AsyncIterator[RunningStack]:
-    """Start `verbinding run` on free ports (plus any further `arguments`) and yield it once it says
-    "Ctrl-C to stop"; afterwards make sure nothing of it is left, even when the test failed half-way."""
-    ports = ports or StackPorts.free(services_dir)
-    process = await asyncio.create_subprocess_exec(
-        *verbinding("run", data_dir, *ports.arguments(), *arguments, services_dir=services_dir),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=_environment(),
-    )
-    stack = RunningStack(process, data_dir, ports)
-    reader = asyncio.create_task(stack.read_output())
-    try:
-        await stack.wait_for("Ctrl-C to stop", READY_TIMEOUT_S)
-        yield stack
-    finally:
-        if process.returncode is None:
-            pids = {}
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                pids = stack.pids()
-            try:
-                await stack.stop()
-            except AssertionError:
-                for pid in [process.pid, *pids.values()]:
-                    with contextlib.suppress(psutil.Error):
-                        psutil.Process(pid).kill()
-                await process.wait()
-                raise
-        await asyncio.wait_for(reader, 10)
+pytestmark = pytest.mark.timeout(240)
 
 
 async def get(url: str) -> httpx.Response:
@@ -249,7 +105,7 @@ async def test_ctrl_c_stops_services_then_the_broker_then_postgres(tmp_path: Pat
 
 async def test_data_and_migrations_persist_across_runs(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    ports = StackPorts.free()
+    ports = StackPorts.free(EXAMPLE_SERVICES)
 
     code, output = await run_to_end(verbinding("migrate", data_dir, "--pg-port", str(ports.postgres)))
     assert code == 0, output
@@ -281,7 +137,7 @@ async def test_a_service_that_dies_is_reported_and_the_others_keep_running(tmp_p
 
 async def test_a_busy_port_is_named_with_the_process_holding_it(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    ports = StackPorts.free()
+    ports = StackPorts.free(EXAMPLE_SERVICES)
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", ports.services["ledger"]))
         squatter.listen()
@@ -311,7 +167,7 @@ async def test_without_services_postgres_and_the_broker_still_start(tmp_path: Pa
 
 async def test_a_run_after_a_killed_run_stops_what_it_left_behind(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    ports = StackPorts.free()
+    ports = StackPorts.free(EXAMPLE_SERVICES)
     async with running_stack(data_dir, ports=ports) as killed:
         left_behind = killed.pids()
         killed.process.kill()

@@ -1,0 +1,55 @@
+"""Secrets of clients and demo users, stored only as PBKDF2 hashes and compared in constant time.
+
+Make a hash for VERBINDING_CLIENTS / VERBINDING_DEMO_USERS with:
+    python -m gateway.access.credentials            (reads the secret from stdin)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import sys
+
+SCHEME = "pbkdf2_sha256"
+DEFAULT_ITERATIONS = 100_000
+
+
+def hash_secret(secret: str, *, iterations: int = DEFAULT_ITERATIONS, salt: bytes | None = None) -> str:
+    """`pbkdf2_sha256$<iterations>$<salt>$<hash>` (base64url, no padding) for a client secret or password."""
+    salt = salt if salt is not None else os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, iterations)
+    return f"{SCHEME}${iterations}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_secret(secret: str, encoded: str) -> bool:
+    """True when `secret` matches the stored hash; a malformed hash matches nothing."""
+    try:
+        scheme, iterations, salt, expected = encoded.split("$")
+        if scheme != SCHEME:
+            return False
+        digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), _unb64(salt), int(iterations))
+        return hmac.compare_digest(digest, _unb64(expected))
+    except ValueError:
+        return False
+
+
+def is_hash(encoded: str) -> bool:
+    parts = encoded.split("$")
+    return len(parts) == 4 and parts[0] == SCHEME and parts[1].isdigit()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# Compared against when the client or user is unknown, so a wrong name costs as long as a wrong secret.
+DUMMY_HASH = hash_secret("no such client", salt=b"verbinding-dummy")
+
+if __name__ == "__main__":
+    print(hash_secret(sys.stdin.readline().rstrip("\n")))

@@ -1,0 +1,83 @@
+"""Building the gateway app: shared plumbing plus tokens, allow-lists, the COA push and the composed views."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+from fastapi import FastAPI
+
+from verbinding_common.app import create_service_app
+from verbinding_common.auth import IdentitySigner, generate_signing_key
+
+from .access import views as access_views
+from .access.service import CredentialStore
+from .access.tokens import build_token_authority
+from .cases import views as case_views
+from .coa import views as coa_views
+from .coa.service import RecognitionPublisher
+from .downstream import Downstream, ServiceUnavailable, service_unavailable
+from .persons import views as person_views
+from .settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """The one door for every client of Verbinding.
+
+Get a bearer token at `POST /oauth/token` (client credentials for systems such as the COA and NGOs; the password
+grant for the embedded stack's demo users) and send it as `Authorization: Bearer <token>`. Every route names the
+roles it allows: 401 without a valid token, 403 for another role. Every response carries `X-Trace-Id`.
+"""
+
+DEMO_CREDENTIALS = """
+**Embedded stack (development) only:** clients `coa` / `coa-demo-secret` and `ngo-hvo-querido` / `hvo-demo-secret`;
+users `cm-anna`, `cm-bram` (case managers), `tl-carla` (team lead), `ops-dave` (ops), password `demo`.
+"""
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    """Build the gateway from settings; nothing connects until the app's lifespan starts."""
+    token_issuer, token_verifier = build_token_authority(settings)
+    routers = [coa_views.router, person_views.router, case_views.router]
+    if token_issuer is not None:  # with an external OIDC issuer the built-in endpoint does not exist (404)
+        routers.insert(0, access_views.router)
+    description = DESCRIPTION + (DEMO_CREDENTIALS if settings.environment == "development" else "")
+    app = create_service_app(settings=settings, title="Verbinding gateway", description=description, routers=routers)
+    app.state.token_issuer = token_issuer
+    app.state.token_verifier = token_verifier
+    app.state.credentials = CredentialStore(clients=settings.clients or [], demo_users=settings.demo_users or [])
+    app.state.identity_signer = IdentitySigner(_identity_signing_key(settings))
+    app.add_exception_handler(ServiceUnavailable, service_unavailable)
+
+    service_lifespan = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with service_lifespan(app), httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.downstream_timeout_s),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        ) as http:
+            signer = app.state.identity_signer
+            app.state.intake = Downstream("intake", settings.intake_url, http, signer, settings.downstream_timeout_s)
+            app.state.case_plan = Downstream("case-plan", settings.case_plan_url, http, signer,
+                                             settings.downstream_timeout_s)
+            app.state.coa_publisher = RecognitionPublisher(
+                producer=app.state.runtime.producer, settings=settings, topic=settings.coa_topic,
+                ack_timeout_s=settings.coa_ack_timeout_s)
+            yield
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def _identity_signing_key(settings: GatewaySettings) -> str:
+    pem = settings.identity_signing_key_pem()
+    if pem is not None:
+        return pem
+    if settings.environment == "production":
+        raise ValueError("set VERBINDING_IDENTITY_SIGNING_KEY_FILE: services accept only identities it signs")
+    log.warning("no identity signing key configured: using one of this process only; services will refuse it")
+    return generate_signing_key()[0]
+

@@ -1,0 +1,81 @@
+"""The COA delivery receipt (the gateway's own table) and the COA API's request and response schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import DateTime, Integer, MetaData, String, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from verbinding_common.contracts.coa import StatusRecognised
+from verbinding_common.db import NAMING_CONVENTION
+
+MAX_BATCH = 1000
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class CoaReceipt(Base):
+    """One COA registration number the gateway took in: when first and last, how often, and the event it became."""
+
+    __tablename__ = "coa_receipt"
+
+    coa_registration_number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    first_received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    deliveries: Mapped[int] = mapped_column(Integer, server_default="1")
+
+
+class RecognitionBatch(BaseModel):
+    """Up to 1000 recognitions in one request; all are validated before any is sent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    recognitions: list[StatusRecognised] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class RecognitionAccepted(BaseModel):
+    coa_registration_number: str
+    event_id: str = Field(description="the same for a resend of the same recognition")
+    status_url: str
+
+
+class RecognitionsAccepted(BaseModel):
+    accepted: int
+    recognitions: list[RecognitionAccepted]
+
+
+class CaseSummary(BaseModel):
+    case_id: str
+    status: str
+    waitlist_position: int | None = None
+
+
+RecognitionProgress = Literal["received", "person_registered", "case_opened", "case_manager_assigned", "waitlisted",
+                              "case_closed"]
+
+
+class RecognitionStatus(BaseModel):
+    coa_registration_number: str
+    status: RecognitionProgress
+    received_at: datetime | None = Field(description="when the gateway first took the recognition in (or, when it "
+                                                     "came straight to Kafka, when intake registered the person)")
+    person_id: str | None = None
+    case: CaseSummary | None = None
+    unavailable: list[str] = Field(default_factory=list,
+                                   description="services that did not answer: the status may be further along")
+
+
+def request_body_schema() -> dict[str, Any]:
+    """One recognition, or a batch of them: the body the COA push takes (documented, validated by hand)."""
+    single = StatusRecognised.model_json_schema()
+    batch = {"title": "RecognitionBatch", "type": "object", "additionalProperties": False,
+             "required": ["recognitions"],
+             "properties": {"recognitions": {"type": "array", "items": single, "minItems": 1,
+                                             "maxItems": MAX_BATCH}}}
+    return {"oneOf": [single, batch]}

@@ -1,0 +1,81 @@
+"""Calls to the services behind the gateway, each carrying the caller's identity signed by the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import httpx
+from fastapi import Depends, Request, status
+from fastapi.responses import JSONResponse, Response
+
+from verbinding_common.auth import Identity, IdentitySigner
+
+
+class ServiceUnavailable(Exception):
+    """A service behind the gateway did not answer (refused, timed out, broke the connection)."""
+
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(f"{service} unavailable: {reason}")
+        self.service, self.reason = service, reason
+
+
+@dataclass(frozen=True)
+class Downstream:
+    """One service behind the gateway, reached through the gateway's shared HTTP client."""
+
+    name: str
+    base_url: str
+    http: httpx.AsyncClient
+    signer: IdentitySigner
+    timeout_s: float
+
+    async def request(self, method: str, path: str, *, identity: Identity, json: Any = None,
+                      params: Any = None, timeout_s: float | None = None) -> httpx.Response:
+        """Send one request as `identity`, bounded in total by `timeout_s`; ServiceUnavailable when it fails."""
+        limit = timeout_s or self.timeout_s
+        try:
+            async with asyncio.timeout(limit):
+                return await self.http.request(method, self.base_url.rstrip("/") + path, json=json, params=params,
+                                               headers=self.signer.headers(identity))
+        except TimeoutError:
+            raise ServiceUnavailable(self.name, f"no answer within {limit:g} s") from None
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(self.name, exc.__class__.__name__) from None
+
+
+def segment(value: str | int) -> str:
+    """A path parameter made safe to put into a downstream URL."""
+    return quote(str(value), safe="")
+
+
+def passed_through(response: httpx.Response, service: str) -> Response:
+    """The downstream answer as the gateway's own: its status and body, 4xx details included."""
+    if response.status_code == status.HTTP_401_UNAUTHORIZED:
+        # The caller's token was fine (the gateway checked it): the service refused the gateway itself.
+        return JSONResponse({"detail": f"{service} did not accept the gateway's identity"},
+                            status_code=status.HTTP_502_BAD_GATEWAY)
+    if response.status_code == status.HTTP_204_NO_CONTENT or not response.content:
+        return Response(status_code=response.status_code)
+    return Response(content=response.content, status_code=response.status_code,
+                    media_type=response.headers.get("content-type", "application/json"))
+
+
+async def service_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceUnavailable)
+    return JSONResponse({"detail": f"{exc.service} unavailable"}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": "5"})
+
+
+def intake(request: Request) -> Downstream:
+    return request.app.state.intake
+
+
+def case_plan(request: Request) -> Downstream:
+    return request.app.state.case_plan
+
+
+IntakeDep = Annotated[Downstream, Depends(intake)]
+CasePlanDep = Annotated[Downstream, Depends(case_plan)]

@@ -1,0 +1,73 @@
+"""The person overview: intake and case-plan asked in parallel, each section degrading on its own."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from verbinding_common.auth import Identity
+
+from ..downstream import Downstream, ServiceUnavailable, segment
+
+Section = dict[str, Any] | None
+
+
+# What intake's 404 becomes inside the gather: the whole overview is then a 404.
+_UNKNOWN: dict[str, Any] = {}
+
+
+def unavailable(reason: str) -> dict[str, Any]:
+    return {"unavailable": True, "reason": reason}
+
+
+async def person_overview(*, intake: Downstream, case_plan: Downstream, identity: Identity, person_id: str,
+                          timeout_s: float) -> dict[str, Section] | None:
+    """Person (intake), case and latest action plan (case-plan); a section that cannot be had says why.
+
+    None when intake does not know the person.
+    """
+    person, (case, action_plan) = await asyncio.gather(
+        _person(intake=intake, identity=identity, person_id=person_id, timeout_s=timeout_s),
+        _case_and_plan(case_plan=case_plan, identity=identity, person_id=person_id, timeout_s=timeout_s),
+    )
+    if person is _UNKNOWN:
+        return None
+    return {"person": person, "case": case, "action_plan": action_plan}
+
+
+async def _person(*, intake: Downstream, identity: Identity, person_id: str, timeout_s: float) -> Section:
+    try:
+        response = await intake.request("GET", f"/persons/{segment(person_id)}", identity=identity,
+                                        timeout_s=timeout_s)
+    except ServiceUnavailable as exc:
+        return unavailable(str(exc))
+    if response.status_code == 404:
+        return _UNKNOWN
+    if response.status_code != 200:
+        return unavailable(f"intake answered {response.status_code}")
+    return response.json()
+
+
+async def _case_and_plan(*, case_plan: Downstream, identity: Identity, person_id: str,
+                         timeout_s: float) -> tuple[Section, Section]:
+    try:
+        response = await case_plan.request("GET", f"/persons/{segment(person_id)}/case", identity=identity,
+                                           timeout_s=timeout_s)
+    except ServiceUnavailable as exc:
+        return unavailable(str(exc)), unavailable(str(exc))
+    if response.status_code == 404:
+        return None, None
+    if response.status_code != 200:
+        reason = f"case-plan answered {response.status_code}"
+        return unavailable(reason), unavailable(reason)
+    case = response.json()
+    try:
+        plan = await case_plan.request("GET", f"/cases/{segment(case['case_id'])}/action-plan", identity=identity,
+                                       timeout_s=timeout_s)
+    except ServiceUnavailable as exc:
+        return case, unavailable(str(exc))
+    if plan.status_code == 404:
+        return case, None
+    if plan.status_code != 200:
+        return case, unavailable(f"case-plan answered {plan.status_code}")
+    return case, plan.json()

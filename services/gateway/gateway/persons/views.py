@@ -1,0 +1,65 @@
+"""Person routes: the composed overview, and intake's interview forwarded with the caller's identity."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from verbinding_common.auth import Role
+
+from ..access.dependencies import CallerDep, require
+from ..downstream import CasePlanDep, IntakeDep, passed_through, segment
+from .service import person_overview
+
+router = APIRouter(prefix="/api/v1/persons", tags=["persons"])
+
+_SECTION = ("the service's answer, null when there is none, or {\"unavailable\": true, \"reason\": …} when the "
+            "service did not answer in time")
+
+
+class PersonOverview(BaseModel):
+    person_id: str
+    person: dict[str, Any] = Field(description="intake's person (or unavailable)")
+    case: dict[str, Any] | None = Field(description=f"case-plan's case: {_SECTION}")
+    action_plan: dict[str, Any] | None = Field(description=f"the case's latest action plan: {_SECTION}")
+
+
+@router.get(
+    "/{person_id}/overview",
+    dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
+    summary="Everything about one person: intake's record, the case and its latest action plan",
+    description="Intake and case-plan are asked in parallel, each with a timeout; when one does not answer, its "
+                "sections say so and the rest still comes back. 404 only when intake does not know the person.",
+    response_model=PersonOverview,
+)
+async def get_person_overview(person_id: str, request: Request, caller: CallerDep, intake: IntakeDep,
+                              case_plan: CasePlanDep) -> PersonOverview:
+    sections = await person_overview(intake=intake, case_plan=case_plan, identity=caller, person_id=person_id,
+                                     timeout_s=request.app.state.settings.overview_timeout_s)
+    if sections is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "intake does not know this person")
+    return PersonOverview(person_id=person_id, **sections)
+
+
+@router.put(
+    "/{person_id}/interview",
+    dependencies=[Depends(require(Role.case_manager))],
+    summary="Record the intake interview (forwarded to intake)",
+)
+async def put_interview(person_id: str, interview: Annotated[dict[str, Any], Body()], caller: CallerDep,
+                        intake: IntakeDep) -> Response:
+    answer = await intake.request("PUT", f"/persons/{segment(person_id)}/interview", identity=caller, json=interview)
+    return passed_through(answer, intake.name)
+
+
+@router.get(
+    "/{person_id}/interview",
+    dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
+    summary="Read the intake interview (forwarded to intake)",
+)
+async def get_interview(person_id: str, caller: CallerDep, intake: IntakeDep) -> Response:
+    answer = await intake.request("GET", f"/persons/{segment(person_id)}/interview", identity=caller)
+    return passed_through(answer, intake.name)

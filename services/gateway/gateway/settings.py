@@ -1,0 +1,175 @@
+"""The gateway's settings: neighbours' URLs, signing keys, the token issuer, clients and demo users."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+
+from verbinding_common.auth import Role
+from verbinding_common.contracts.coa import StatusRecognised
+from verbinding_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
+
+from .access.credentials import hash_secret, is_hash, verify_secret
+
+log = logging.getLogger(__name__)
+
+# Demo credentials of the embedded stack, never accepted outside development.
+DEMO_CLIENT_SECRETS = {"coa": "coa-demo-secret", "ngo-hvo-querido": "hvo-demo-secret"}
+DEMO_PASSWORD = "demo"
+_DEMO_ITERATIONS = 10_000  # demo hashes only: cheap, so every development start stays quick
+
+
+class ClientConfig(BaseModel):
+    """A system that gets tokens with client credentials: the COA integration, an NGO."""
+
+    client_id: str = Field(min_length=1)
+    secret_hash: str = Field(description="hash made by `python -m gateway.access.credentials`")
+    roles: list[Role] = Field(min_length=1)
+    organisation: str | None = None
+    name: str | None = None
+
+    @field_validator("secret_hash")
+    @classmethod
+    def _must_be_hash(cls, value: str) -> str:
+        if not is_hash(value):
+            raise ValueError("secret_hash must be a pbkdf2_sha256 hash, never the secret itself")
+        return value
+
+    @model_validator(mode="after")
+    def _ngo_partner_needs_organisation(self) -> ClientConfig:
+        if Role.ngo_partner in self.roles and not self.organisation:
+            raise ValueError(f"client {self.client_id}: an ngo_partner is bound to an organisation")
+        return self
+
+
+class DemoUserConfig(BaseModel):
+    """A user of the embedded stack who gets a token with the password grant."""
+
+    username: str = Field(min_length=1)
+    password_hash: str
+    roles: list[Role] = Field(min_length=1)
+    organisation: str | None = None
+    name: str | None = None
+
+    @field_validator("password_hash")
+    @classmethod
+    def _must_be_hash(cls, value: str) -> str:
+        if not is_hash(value):
+            raise ValueError("password_hash must be a pbkdf2_sha256 hash, never the password itself")
+        return value
+
+
+class GatewaySettings(ServiceSettings):
+    service_name: str = "gateway"
+
+    intake_url: str = "http://127.0.0.1:8001"
+    case_plan_url: str = "http://127.0.0.1:8002"
+    downstream_timeout_s: float = 5.0
+    overview_timeout_s: float = 2.0
+
+    # Signs the X-Verbinding-Identity header services accept (its public half is their identity_public_key).
+    identity_signing_key: SecretStr | None = None
+    identity_signing_key_file: Path | None = None
+
+    # The built-in token issuer: a key of its own (Ed25519 or RSA PEM), never the identity key.
+    token_signing_key: SecretStr | None = None
+    token_signing_key_file: Path | None = None
+    token_issuer: str = "verbinding-gateway"
+    token_audience: str = "verbinding-api"
+    token_ttl_s: int = 3600
+
+    # An external OIDC issuer (production): then bearer tokens are checked against its JWKS and
+    # the built-in token endpoint is gone.
+    oidc_issuer: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_audience: str | None = None
+    oidc_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "EdDSA"])
+    oidc_roles_claim: str = "roles"
+    oidc_organisation_claim: str = "org"
+
+    # JSON lists (VERBINDING_CLIENTS, VERBINDING_DEMO_USERS); unset means the demo defaults in development
+    # and nobody elsewhere.
+    clients: list[ClientConfig] | None = None
+    demo_users: list[DemoUserConfig] | None = None
+
+    coa_topic: str = StatusRecognised.topic
+    coa_ack_timeout_s: float = 10.0
+    coa_retry_after_s: int = 5
+
+    @property
+    def external_issuer(self) -> bool:
+        return bool(self.oidc_jwks_url)
+
+    def identity_signing_key_pem(self) -> str | None:
+        return _pem(self.identity_signing_key, self.identity_signing_key_file)
+
+    def token_signing_key_pem(self) -> str | None:
+        return _pem(self.token_signing_key, self.token_signing_key_file)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _declare_secrets(cls, data: Any) -> Any:
+        """Outside development an inline key must be a real secret unless a key file is given instead."""
+        if not isinstance(data, dict) or data.get("environment") != "production":
+            return data
+        secrets = []
+        if not data.get("identity_signing_key_file"):
+            secrets.append("identity_signing_key")
+        if not data.get("oidc_jwks_url") and not data.get("token_signing_key_file"):
+            secrets.append("token_signing_key")
+        return {**data, "secret_fields": tuple(secrets)}
+
+    @model_validator(mode="after")
+    def _credentials(self) -> GatewaySettings:
+        if self.external_issuer and not (self.oidc_issuer and self.oidc_audience):
+            raise ValueError("oidc_jwks_url needs oidc_issuer and oidc_audience too")
+        if self.environment == "development":
+            if self.clients is None:
+                self.clients = demo_clients()
+            if self.demo_users is None:
+                self.demo_users = demo_users()
+            return self
+        self.clients = self.clients or []
+        self.demo_users = self.demo_users or []
+        if self.environment == "production" and self.demo_users:
+            raise ValueError("demo users (password grant) belong to the embedded stack, not to production")
+        refused = set(PLACEHOLDER_SECRETS) | set(DEMO_CLIENT_SECRETS.values()) | {DEMO_PASSWORD}
+        for client in self.clients:
+            if any(verify_secret(placeholder, client.secret_hash) for placeholder in refused):
+                raise ValueError(f"client {client.client_id} has a placeholder or demo secret; "
+                                 f"outside development (environment={self.environment}) set a real one")
+        return self
+
+
+def demo_clients() -> list[ClientConfig]:
+    return [
+        ClientConfig(client_id="coa", secret_hash=_demo_hash(DEMO_CLIENT_SECRETS["coa"]),
+                     roles=[Role.coa_integration], name="COA integration"),
+        ClientConfig(client_id="ngo-hvo-querido", secret_hash=_demo_hash(DEMO_CLIENT_SECRETS["ngo-hvo-querido"]),
+                     roles=[Role.ngo_partner], organisation="HVO-Querido", name="HVO-Querido"),
+    ]
+
+
+def demo_users() -> list[DemoUserConfig]:
+    password = _demo_hash(DEMO_PASSWORD)
+    return [
+        DemoUserConfig(username="cm-anna", password_hash=password, roles=[Role.case_manager], name="Anna"),
+        DemoUserConfig(username="cm-bram", password_hash=password, roles=[Role.case_manager], name="Bram"),
+        DemoUserConfig(username="tl-carla", password_hash=password, roles=[Role.team_lead], name="Carla"),
+        DemoUserConfig(username="ops-dave", password_hash=password, roles=[Role.ops], name="Dave"),
+    ]
+
+
+def _demo_hash(secret: str) -> str:
+    return hash_secret(secret, iterations=_DEMO_ITERATIONS)
+
+
+def _pem(inline: SecretStr | None, file: Path | None) -> str | None:
+    if inline is not None and inline.get_secret_value().strip():
+        return inline.get_secret_value()
+    if file is not None:
+        return Path(file).read_text()
+    return None
