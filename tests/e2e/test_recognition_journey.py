@@ -1,0 +1,205 @@
+"""From status recognition to a case manager, end to end: the real stack (gateway, intake, case-plan as their own
+processes, embedded PostgreSQL and broker), driven only through the gateway as its clients are."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import time
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from verbinding_common.stack_testing import RunningStack, StackPorts, running_stack
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+CASE_MANAGERS = ("cm-anna", "cm-bram")
+BASE_DAY = date(2025, 1, 6)
+
+
+@pytest.fixture(scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
+    async with running_stack(tmp_path_factory.mktemp("stack") / "data", ports=StackPorts.free()) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def gateway(stack: RunningStack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30, trust_env=False) as client:
+        yield client
+
+
+async def token(gateway: httpx.AsyncClient, **form: str) -> dict[str, str]:
+    response = await gateway.post("/oauth/token", data=form)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture(scope="module")
+async def as_(gateway: httpx.AsyncClient) -> dict[str, dict[str, str]]:
+    users = {name: await token(gateway, grant_type="password", username=name, password="demo")
+             for name in (*CASE_MANAGERS, "tl-carla")}
+    users["coa"] = await token(gateway, grant_type="client_credentials", client_id="coa",
+                               client_secret="coa-demo-secret")
+    return users
+
+
+def recognition(n: int, *, day: int, partner_of: str | None = None) -> dict:
+    return {
+        "coa_registration_number": f"V-E2E-{n:04d}",
+        "recognised_on": (BASE_DAY + timedelta(days=day)).isoformat(),
+        "family_name": f"Family{n}", "given_names": f"Person {n}", "date_of_birth": "1990-05-17",
+        "gender": random.choice(["female", "male"]), "country_of_origin": "SY", "languages": ["ar", "en"],
+        "reception_centre": "AZC Amsterdam Willinklaan", "family_reunification_with": partner_of,
+    }
+
+
+async def eventually(check, *, timeout: float = 90.0, what: str):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+async def test_120_recognitions_give_120_persons_100_assigned_and_a_waitlist_in_recognition_order(
+        gateway: httpx.AsyncClient, as_: dict[str, dict[str, str]]) -> None:
+    for subject in CASE_MANAGERS:
+        response = await gateway.post("/api/v1/case-managers", headers=as_["tl-carla"],
+                                      json={"subject": subject, "name": subject[3:].title(), "languages": ["ar"]})
+        assert response.status_code == 201, response.text
+
+    # 119 newcomers on distinct recognition days, pushed in a shuffled order, and one partner who arrives by
+    # family reunification with person 0.
+    recognitions = [recognition(n, day=n) for n in range(119)]
+    random.Random(7).shuffle(recognitions)
+    recognitions.append(recognition(119, day=200, partner_of="V-E2E-0000"))
+    for start in range(0, 120, 40):
+        response = await gateway.post("/api/v1/coa/status-recognitions", headers=as_["coa"],
+                                      json={"recognitions": recognitions[start:start + 40]})
+        assert response.status_code == 202, response.text
+        assert response.json()["accepted"] == len(recognitions[start:start + 40])
+    # At-least-once from the COA: some are sent again, one by one and in a batch.
+    again = recognitions[:5]
+    assert (await gateway.post("/api/v1/coa/status-recognitions", headers=as_["coa"],
+                               json=again[0])).status_code == 202
+    assert (await gateway.post("/api/v1/coa/status-recognitions", headers=as_["coa"],
+                                json={"recognitions": again})).status_code == 202
+
+    async def everyone_cased() -> list | None:
+        waitlist = (await gateway.get("/api/v1/waitlist", headers=as_["tl-carla"])).json()
+        loads = [(await gateway.get("/api/v1/caseload", headers=as_[cm])).json() for cm in CASE_MANAGERS]
+        return (waitlist, loads) if len(waitlist) + sum(len(load["cases"]) for load in loads) >= 120 else None
+
+    waitlist, loads = await eventually(everyone_cased, what="every recognition to get a case")
+    assert [len(load["cases"]) for load in loads] == [50, 50]
+    assert [load["case_manager"]["active_cases"] for load in loads] == [50, 50]
+    assert len(waitlist) == 20
+    assert [entry["recognised_on"] for entry in waitlist] == sorted(entry["recognised_on"] for entry in waitlist)
+    assert [entry["position"] for entry in waitlist] == list(range(1, 21))
+
+    statuses = {}
+    for item in recognitions:
+        number = item["coa_registration_number"]
+        response = await gateway.get(f"/api/v1/coa/status-recognitions/{number}", headers=as_["coa"])
+        assert response.status_code == 200, response.text
+        statuses[number] = response.json()
+    assert len({status["person_id"] for status in statuses.values()}) == 120, "no person twice, none missing"
+    assert {status["status"] for status in statuses.values()} == {"case_manager_assigned", "waitlisted"}
+
+    partner = (await gateway.get(f"/api/v1/persons/{statuses['V-E2E-0119']['person_id']}/overview",
+                                 headers=as_["tl-carla"])).json()
+    first = (await gateway.get(f"/api/v1/persons/{statuses['V-E2E-0000']['person_id']}/overview",
+                               headers=as_["tl-carla"])).json()
+    assert partner["person"]["family_reunification"] is True
+    assert partner["person"]["household_id"] == first["person"]["household_id"]
+    assert partner["case"]["case_id"] != first["case"]["case_id"], "a reunited partner gets a case of their own"
+
+    # Closing one case gives its place to the first on the waitlist.
+    head = waitlist[0]
+    closing = loads[0]["cases"][0]
+    response = await gateway.post(f"/api/v1/cases/{closing['case_id']}/close", headers=as_["cm-anna"],
+                                  json={"reason": "moved to another municipality"})
+    assert response.status_code == 200, response.text
+
+    async def head_assigned() -> dict | None:
+        case = (await gateway.get(f"/api/v1/cases/{head['case_id']}", headers=as_["tl-carla"])).json()
+        return case if case["status"] == "assigned" else None
+
+    case = await eventually(head_assigned, timeout=30, what="the head of the waitlist to be assigned")
+    assert case["case_manager_id"] == loads[0]["case_manager"]["case_manager_id"]
+    waitlist = (await gateway.get("/api/v1/waitlist", headers=as_["tl-carla"])).json()
+    assert len(waitlist) == 19 and head["case_id"] not in {entry["case_id"] for entry in waitlist}
+
+
+def spans_of(trace_file: Path, trace_id: str) -> list[dict]:
+    if not trace_file.exists():
+        return []
+    spans = []
+    for line in trace_file.read_text().splitlines():
+        try:
+            span = json.loads(line)
+        except ValueError:
+            continue
+        if span["trace_id"] == trace_id:
+            spans.append(span)
+    return spans
+
+
+async def test_one_trace_runs_from_the_gateway_through_intake_to_case_plan(
+        stack: RunningStack, gateway: httpx.AsyncClient, as_: dict[str, dict[str, str]]) -> None:
+    response = await gateway.post("/api/v1/coa/status-recognitions", headers=as_["coa"],
+                                  json=recognition(500, day=300))
+    assert response.status_code == 202
+    trace_id = response.headers["x-trace-id"]
+
+    def case_plan_process_span(spans: list[dict]) -> dict | None:
+        return next((s for s in spans if s["service"] == "case-plan" and s["name"].endswith("process")), None)
+
+    async def traced() -> list[dict] | None:
+        spans = spans_of(stack.data_dir / "traces.jsonl", trace_id)
+        return spans if case_plan_process_span(spans) and any(
+            s["service"] == "case-plan" and "INSERT INTO" in json.dumps(s["attributes"]) for s in spans) else None
+
+    spans = await eventually(traced, timeout=60, what="case-plan's spans in the recognition's trace")
+    by_id = {s["span_id"]: s for s in spans}
+    chain, span = [], case_plan_process_span(spans)
+    while span is not None:
+        chain.append((span["service"], span["name"]))
+        span = by_id.get(span["parent_span_id"])
+    services = [service for service, _ in chain]
+    assert services[0] == "case-plan" and "intake" in services and services[-1] == "gateway", chain
+    assert chain[-1][1] == "POST /api/v1/coa/status-recognitions"
+    assert any(name == "intake.persons.v1 publish" for _, name in chain)
+    assert any(name == "coa.status-recognitions.v1 process" for _, name in chain)
+
+
+async def test_person_overview_with_case_plan_stopped_still_returns_intakes_section(
+        stack: RunningStack, gateway: httpx.AsyncClient, as_: dict[str, dict[str, str]]) -> None:
+    status = (await gateway.get("/api/v1/coa/status-recognitions/V-E2E-0001", headers=as_["coa"])).json()
+    os.kill(stack.pids()["case-plan"], signal.SIGTERM)
+    await stack.wait_for("case-plan", timeout=30)
+
+    async def case_plan_gone() -> bool:
+        try:
+            async with httpx.AsyncClient(trust_env=False, timeout=1) as client:
+                await client.get(f"{stack.url('case-plan')}/healthz")
+        except httpx.TransportError:
+            return True
+        return False
+
+    await eventually(case_plan_gone, timeout=30, what="case-plan to stop")
+    response = await gateway.get(f"/api/v1/persons/{status['person_id']}/overview", headers=as_["cm-anna"])
+    assert response.status_code == 200, response.text
+    overview = response.json()
+    assert overview["person"]["coa_registration_number"] == "V-E2E-0001"
+    assert overview["case"]["unavailable"] is True
