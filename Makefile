@@ -7,7 +7,7 @@ UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 SOURCES := libs/common/src $(wildcard services/*)
 PROJECTS := pyproject.toml libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install run migrate test lint unit bench traces schemas lock demo clean
+.PHONY: install run migrate test lint bench traces schemas lock demo clean
 
 install: $(VENV)/.installed
 
@@ -48,3 +48,6 @@ lock:  ## re-pin every dependency (versions and hashes, no download addresses)
 
 clean:
 	rm -rf $(VENV)
+
+demo: install  ## a guided tour of a running stack (start `make run` first, in another terminal)
+	$(PY) scripts/demo.py

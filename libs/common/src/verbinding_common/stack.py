@@ -733,7 +733,7 @@ class Stack:
         rows += [
             ("PostgreSQL", config.postgres_url, f"data in {config.pg_dir}"),
             ("broker", config.broker_address, "memory only: a restart empties every topic"),
-            ("traces", str(config.trace_file), "read them with: verbinding traces"),
+            ("traces", str(config.trace_file), "read them with: make traces"),
             ("logs", str(config.log_dir), ""),
         ]
         width = max(len(row[0]) for row in rows)
