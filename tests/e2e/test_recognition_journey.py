@@ -165,17 +165,20 @@ async def test_one_trace_runs_from_the_gateway_through_intake_to_case_plan(
     def case_plan_process_span(spans: list[dict]) -> dict | None:
         return next((s for s in spans if s["service"] == "case-plan" and s["name"].endswith("process")), None)
 
-    async def traced() -> list[dict] | None:
-        spans = spans_of(stack.data_dir / "traces.jsonl", trace_id)
-        return spans if case_plan_process_span(spans) and any(
-            s["service"] == "case-plan" and "INSERT INTO" in json.dumps(s["attributes"]) for s in spans) else None
+    def chain_of(spans: list[dict]) -> list[tuple[str, str]]:
+        by_id = {s["span_id"]: s for s in spans}
+        chain, span = [], case_plan_process_span(spans)
+        while span is not None:
+            chain.append((span["service"], span["name"]))
+            span = by_id.get(span["parent_span_id"])
+        return chain
 
-    spans = await eventually(traced, timeout=60, what="case-plan's spans in the recognition's trace")
-    by_id = {s["span_id"]: s for s in spans}
-    chain, span = [], case_plan_process_span(spans)
-    while span is not None:
-        chain.append((span["service"], span["name"]))
-        span = by_id.get(span["parent_span_id"])
+    async def traced() -> list[tuple[str, str]] | None:
+        # Each service exports in batches: wait until every hop back to the gateway's request is in the file.
+        chain = chain_of(spans_of(stack.data_dir / "traces.jsonl", trace_id))
+        return chain if chain and chain[-1][0] == "gateway" else None
+
+    chain = await eventually(traced, timeout=60, what="the whole chain from case-plan back to the gateway")
     services = [service for service, _ in chain]
     assert services[0] == "case-plan" and "intake" in services and services[-1] == "gateway", chain
     assert chain[-1][1] == "POST /api/v1/coa/status-recognitions"

@@ -42,6 +42,7 @@ def new_consumer(settings: ServiceSettings, *, group_id: str | None) -> AIOKafka
         group_id=group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        fetch_max_wait_ms=100,
         metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
         request_timeout_ms=max(settings.kafka_request_timeout_ms, 40_000),
         session_timeout_ms=settings.kafka_session_timeout_ms,

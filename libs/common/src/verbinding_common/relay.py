@@ -7,10 +7,10 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from opentelemetry import trace
@@ -19,9 +19,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .db import libpq_dsn, outbox_table, relay_state_table
+from .db import outbox_table, relay_state_table
 from .kafka import cluster_id, ensure_topics, new_admin, new_producer, start_with_retry
-from .outbox import NOTIFY_CHANNEL
+from .outbox import on_commit_wake
 from .settings import ServiceSettings
 from .telemetry import context_from_traceparent, get_tracer, inject_headers
 
@@ -56,7 +56,7 @@ class Relay:
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._listener: asyncpg.Connection | None = None
+        self._unsubscribe: Callable[[], None] = lambda: None
         self._known_topics: set[str] = set()
         self._epoch: str | None = None
         self._epoch_checked_at = 0.0
@@ -73,7 +73,7 @@ class Relay:
             await start_with_retry(self._producer)
         self._admin = new_admin(self.settings)
         await start_with_retry(self._admin)
-        await self._listen()
+        self._unsubscribe = on_commit_wake(self.notify)
         self._task = asyncio.create_task(self._run(), name=f"outbox-{self.name}")
 
     async def stop(self) -> None:
@@ -83,9 +83,7 @@ class Relay:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close()
+        self._unsubscribe()
         if self._admin is not None:
             with contextlib.suppress(Exception):
                 await self._admin.close()
@@ -94,16 +92,8 @@ class Relay:
                 await self._producer.stop()
 
     def notify(self) -> None:
-        """Wake the relay now (the database notifies it too on every outbox insert)."""
+        """Wake the relay now (add_event's commits in this process do; other processes' rows are polled)."""
         self._wakeup.set()
-
-    async def _listen(self) -> None:
-        try:
-            self._listener = await asyncpg.connect(libpq_dsn(self.engine.url.render_as_string(False)))
-            await self._listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wakeup.set())
-        except Exception:
-            log.warning("outbox relay %s: no LISTEN connection, falling back to polling", self.name)
-            self._listener = None
 
     async def _run(self) -> None:
         backoff = self.settings.relay_poll_interval_s
@@ -137,6 +127,8 @@ class Relay:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), seconds)
+            # Woken by a commit: let the commits right behind it join the same batch.
+            await asyncio.sleep(self.settings.relay_coalesce_s)
         self._wakeup.clear()
 
     async def publish_once(self) -> int:

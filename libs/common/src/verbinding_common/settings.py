@@ -34,6 +34,7 @@ class ServiceSettings(BaseSettings):
 
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.2
+    relay_coalesce_s: float = 0.02
     relay_epoch_check_interval_s: float = 1.0
     outbox_retention_hours: int = 24 * 7
 

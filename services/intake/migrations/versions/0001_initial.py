@@ -5,6 +5,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from verbinding_common.migrations import create_backbone_tables_v1, drop_backbone_tables_v1
+
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -73,44 +75,11 @@ def upgrade() -> None:
                             ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('person_id', 'organisation', name=op.f('pk_consent'))
     )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), sa.Identity(always=True), nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('topic', sa.String(length=255), nullable=False),
-    sa.Column('key', sa.String(length=255), nullable=False),
-    sa.Column('event_type', sa.String(length=255), nullable=False),
-    sa.Column('envelope', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('traceparent', sa.String(length=64), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), server_default=sa.text('0'), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_outbox_event_id'))
-    )
-    op.create_index('ix_outbox_unpublished', 'outbox', ['id'], unique=False,
-                    postgresql_where=sa.text('published_at IS NULL'))
-    op.create_table('outbox_relay_state',
-    sa.Column('name', sa.String(length=64), nullable=False),
-    sa.Column('broker_epoch', sa.String(length=64), nullable=True),
-    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('name', name=op.f('pk_outbox_relay_state'))
-    )
-    op.create_table('processed_event',
-    sa.Column('consumer_group', sa.String(length=128), nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('topic', sa.String(length=255), nullable=False),
-    sa.Column('outcome', sa.String(length=16), nullable=False),
-    sa.Column('processed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('consumer_group', 'event_id', name=op.f('pk_processed_event'))
-    )
+    create_backbone_tables_v1()
 
 
 def downgrade() -> None:
-    op.drop_table('processed_event')
-    op.drop_table('outbox_relay_state')
-    op.drop_index('ix_outbox_unpublished', table_name='outbox', postgresql_where=sa.text('published_at IS NULL'))
-    op.drop_table('outbox')
+    drop_backbone_tables_v1()
     op.drop_table('consent')
     op.drop_table('interview')
     op.drop_index(op.f('ix_person_household_id'), table_name='person')
