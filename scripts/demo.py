@@ -94,7 +94,7 @@ async def main(gateway_url: str) -> int:
             say(f"   {person['given_names']} {person['family_name']}, in intake at {person['reception_centre']}, "
                 f"support until {case['support_until']}")
             say("\n5. Anna writes an action plan with a dual trajectory (work experience and Dutch at once), "
-                "then approves it.")
+                "and approves it.")
             target = str(date.today() + timedelta(days=180))
             plan = await client.post(f"/api/v1/cases/{case['case_id']}/action-plan", headers=anna, json={"objectives": [
                 {"domain": "work", "term": "short_term", "description": "work experience placement, 16 h/week",
@@ -106,7 +106,7 @@ async def main(gateway_url: str) -> int:
             plan.raise_for_status()
             version = plan.json()["version"]
             approved = await client.post(f"/api/v1/cases/{case['case_id']}/action-plan/versions/{version}/approve",
-                                         headers=lead)
+                                         headers=anna)
             for objective in plan.json()["objectives"]:
                 say(f"   [{objective['status']:>7}] {objective['domain']:<10} {objective['description']}")
             say(f"   version {version}, approved by {approved.json().get('approved_by')}")

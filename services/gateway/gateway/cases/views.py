@@ -49,8 +49,8 @@ async def get_action_plan(case_id: str, request: Request, caller: CallerDep, cas
     return await _forward(case_plan, request, caller, "GET", f"/cases/{segment(case_id)}/action-plan")
 
 
-@router.post("/cases/{case_id}/action-plan", dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
-             summary="Revise the action plan: a new version with these objectives")
+@router.post("/cases/{case_id}/action-plan", dependencies=[Depends(require(Role.case_manager))],
+             summary="Revise the action plan: a new version with these objectives (the case's case manager)")
 async def revise_action_plan(case_id: str, body: JsonBody, request: Request, caller: CallerDep,
                              case_plan: CasePlanDep) -> Response:
     return await _forward(case_plan, request, caller, "POST", f"/cases/{segment(case_id)}/action-plan", body)
@@ -74,8 +74,8 @@ async def get_action_plan_version(case_id: str, version: int, request: Request, 
 
 
 @router.post("/cases/{case_id}/action-plan/versions/{version}/approve",
-             dependencies=[Depends(require(Role.team_lead))],
-             summary="Approve a version of the action plan (team lead)")
+             dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
+             summary="Approve the latest version of the action plan (the case's case manager, or a team lead)")
 async def approve_action_plan_version(case_id: str, version: int, request: Request, caller: CallerDep,
                                       case_plan: CasePlanDep) -> Response:
     return await _forward(case_plan, request, caller, "POST",
