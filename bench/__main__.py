@@ -1,8 +1,10 @@
-"""`python -m bench [--events N] [--only NAME]`: run the benchmarks in turn, print them, write their JSON.
+"""`python -m bench [--events N] [--only NAME] ...`: run the benchmarks in turn, print them, write their JSON.
 
 A benchmark module exposes `run(options: argparse.Namespace) -> dict`; the dict is written to
 .data/bench/<name>.json. The key "ok" (default True) is False only when a correctness check failed
-(a lost or duplicated event), never because of a timing: then the command exits 1.
+(a lost or duplicated event), never because of a timing: then the command exits 1. `options.results` holds
+the results of the benchmarks run before it in this invocation (the recognitions benchmark prints the
+backbone's end-to-end events/s beside its own rate).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from . import RESULTS_DIR
 # name -> module; later benchmarks are added here.
 BENCHMARKS: dict[str, str] = {
     "backbone": "bench.backbone",
+    "recognitions": "bench.recognitions",
 }
 
 
@@ -26,6 +29,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=None,
                         help="events (or messages) per benchmark; each benchmark has its own default")
+    parser.add_argument("--recognitions", type=int, default=None, metavar="N",
+                        help="recognitions benchmark: COA recognitions to push through the stack (default 10000)")
+    parser.add_argument("--batch", type=int, default=None, metavar="N",
+                        help="recognitions benchmark: recognitions per push request (default 500, at most 1000)")
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), metavar="NAME",
                         help=f"run only this benchmark (repeatable); one of: {', '.join(sorted(BENCHMARKS))}")
     return parser.parse_args(argv)
@@ -38,9 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     selected = options.only or list(BENCHMARKS)
     started = time.perf_counter()
     ok = True
+    options.results = {}
     for name in selected:
         module = importlib.import_module(BENCHMARKS[name])
         result = module.run(options)
+        options.results[name] = result
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         path = RESULTS_DIR / f"{name}.json"
         path.write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")

@@ -121,3 +121,32 @@ async def test_relay_retries_rows_left_unpublished_by_a_crash(backbone: Backbone
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_members_joining_and_leaving_mid_stream_apply_every_event_exactly_once(backbone: Backbone) -> None:
+    await backbone.start_relay()
+    first = await backbone.start_consumer(group="rebalanced", delay=0.005)
+    ids: list[str] = []
+
+    async def writer() -> None:  # events keep coming while members join and leave
+        for n in range(400):
+            ids.append(await backbone.record(f"case-{n % 9}", n))
+            await asyncio.sleep(0.015)
+
+    writing = asyncio.create_task(writer())
+    await wait_for(lambda: _true(first.stats.handled >= 20), what="the first member under way")
+    second = await backbone.start_consumer(group="rebalanced", delay=0.005)  # a rebalance: partitions move
+    await wait_for(lambda: _true(second.stats.handled >= 10), what="the second member handling events")
+    assert not writing.done(), "the rebalance must happen mid-stream"
+    await first.stop()  # and back again, mid-stream
+    backbone.consumers.remove(first)
+    handled_after_first_left = second.stats.handled
+    await writing
+    await backbone.wait_for_effects(400, timeout=90)
+    await asyncio.sleep(1.0)
+    effects = await backbone.effects()
+    assert sorted(e.event_id for e in effects) == sorted(ids), "every event applied exactly once"
+    assert second.stats.handled > handled_after_first_left, "the partitions of the member that left moved on"
+    for key in {e.key for e in effects}:
+        seqs = [e.seq for e in effects if e.key == key]
+        assert seqs == sorted(seqs), f"{key} applied out of order across the rebalances"
