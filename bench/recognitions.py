@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import json
 import logging
 import os
@@ -50,11 +49,10 @@ from verbinding_common.stack_testing import RunningStack, StackPorts, running_st
 from . import RESULTS_DIR
 from .backbone import machine_facts, percentile
 
-log = logging.getLogger("bench.recognitions")
-
 NAME = "recognitions"
 DEFAULT_RECOGNITIONS = 10_000
 DEFAULT_BATCH = 500
+MAX_BATCH = 1000  # the gateway takes at most this many per request
 PUSHERS = 4
 CASE_MANAGERS = 4
 CAPACITY = 50
@@ -65,7 +63,8 @@ TARGET_RECOGNITIONS = 10_000
 TIMEOUT_S = 180.0
 POLL_S = 0.1  # all-cased check (one count on case-plan's database)
 SAMPLE_S = 0.5  # every stage's progress
-TIMELINE_EVERY_S = 2.0  # rows of the printed timeline
+TIMELINE_EVERY_S = 2.0  # rows of the printed timeline: at least this far apart, at most TIMELINE_ROWS of them
+TIMELINE_ROWS = 16
 BASE_DAY = date(2024, 1, 1)
 RESERVED_PORTS = {5432}  # the system PostgreSQL: never ours
 TOPICS = {  # topic -> the consumer group that reads it in this stack (None: nobody yet)
@@ -130,32 +129,31 @@ async def progress(dbs: Databases) -> dict[str, int]:
             "case_plan_outbox": case_plan["outbox"], "case_plan_unpublished": case_plan["unpublished"]}
 
 
-async def kafka_progress(broker_port: int) -> dict[str, Any]:
-    """Per topic: the end offset (all partitions), and the committed offset of the group that reads it.
+async def kafka_progress(broker_port: int, produced: dict[str, int]) -> dict[str, Any]:
+    """Per consumed topic: what its producer published (from the producer's database), the consumer group's
+    committed offsets (summed over partitions) and the lag between them; per dead-letter topic: its records.
 
-    The embedded broker answers OffsetFetch but not DescribeGroups; a consumer that never subscribes fetches the
-    group's committed offsets without joining it."""
+    The embedded broker answers OffsetFetch (a consumer that never subscribes fetches a group's committed offsets
+    without joining it) but not DescribeGroups, and its ListOffsets trails the real end of a partition by up to a
+    batch, so dead letters are counted by reading them."""
     bootstrap = f"127.0.0.1:{broker_port}"
     found: dict[str, Any] = {}
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, request_timeout_ms=10_000)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                              request_timeout_ms=10_000)
     await reader.start()
     try:
+        await reader.topics()  # every topic's partitions, read before assign() narrows the metadata to its own
+        partitions = {name: sorted(reader.partitions_for_topic(name) or ())
+                      for topic in TOPICS for name in (topic, f"{topic}.dlq")}
         for topic, group in TOPICS.items():
-            for name, reading_group in ((topic, group), (f"{topic}.dlq", None)):
-                partitions = reader.partitions_for_topic(name)
-                if partitions is None:
-                    await reader.topics()  # refresh metadata once
-                    partitions = reader.partitions_for_topic(name)
-                if not partitions:
-                    continue
-                tps = [TopicPartition(name, p) for p in sorted(partitions)]
-                ends = await reader.end_offsets(tps)
-                entry: dict[str, Any] = {"end_offset": sum(ends.values())}
-                if reading_group is not None:
-                    entry["group"] = reading_group
-                    entry["committed"] = await _committed(bootstrap, reading_group, tps)
-                    entry["lag"] = entry["end_offset"] - entry["committed"]
-                found[name] = entry
+            if group is not None and partitions[topic]:
+                committed = await _committed(bootstrap, group, [TopicPartition(topic, p) for p in partitions[topic]])
+                found[topic] = {"group": group, "produced": produced.get(topic), "committed": committed,
+                                "lag": None if topic not in produced else produced[topic] - committed}
+        for topic in TOPICS:
+            if partitions[f"{topic}.dlq"]:
+                found[f"{topic}.dlq"] = {"records": await _count_records(
+                    reader, [TopicPartition(f"{topic}.dlq", p) for p in partitions[f"{topic}.dlq"]])}
     finally:
         await reader.stop()
     return found
@@ -171,9 +169,24 @@ async def _committed(bootstrap: str, group: str, tps: list[TopicPartition]) -> i
         await consumer.stop()
 
 
-async def kafka_progress_or_error(broker_port: int) -> dict[str, Any]:
+async def _count_records(reader: AIOKafkaConsumer, tps: list[TopicPartition]) -> int:
+    reader.assign(tps)
+    await reader.seek_to_beginning(*tps)
+    count = 0
+    while batches := await reader.getmany(timeout_ms=500, max_records=10_000):
+        count += sum(len(records) for records in batches.values())
+    return count
+
+
+async def kafka_progress_or_error(stack: RunningStack, dbs: Databases) -> dict[str, Any]:
+    produced = {
+        "coa.status-recognitions.v1": await dbs.gateway.fetchval(
+            "SELECT coalesce(sum(deliveries), 0) FROM coa_receipt"),
+        "intake.persons.v1": await dbs.intake.fetchval(
+            "SELECT count(*) FROM outbox WHERE topic = 'intake.persons.v1' AND published_at IS NOT NULL"),
+    }
     try:
-        return await asyncio.wait_for(kafka_progress(broker_port), 20)
+        return await asyncio.wait_for(kafka_progress(stack.ports.broker, produced), 30)
     except Exception as exc:  # a diagnosis aid only: never let it hide the figures
         return {"error": repr(exc)}
 
@@ -397,19 +410,22 @@ async def _run_journey(stack: RunningStack, dbs: Databases, gateway: httpx.Async
     }
     result["cpu_percent_of_one_core"] = cpu.percent
     result["cpu_seconds"] = cpu.seconds
+    result["cpu_ms_per_recognition"] = {name: round(1000 * used / count, 2) for name, used in cpu.seconds.items()}
     result["samples"] = samples
     result["stages_sampled"] = stage_done_times(samples, total)
 
+    if not finished:
+        # The stack keeps working: read the databases and the consumer groups' offsets together, first.
+        result["backlog"] = {"t": round(time.perf_counter() - first_push, 1), "acked": pushed.acked,
+                             **await progress(dbs), "kafka": await kafka_progress_or_error(stack, dbs),
+                             "stack_warnings": [line for line in stack.lines
+                                                if "WARNING" in line or "ERROR" in line][-20:]}
     # Where each recognition was when: the push's 202, intake's row, the relay's publish, case-plan's case.
     ack_wall = {number: clock.at(batch.acked) for batch in pushed.batches for number in batch.numbers}
     result["hops"] = await hop_timings(dbs, ack_wall, clock.at(first_push))
     result["checks"] = await checks(dbs, count, total)
-    if not finished:
-        result["backlog"] = {**samples[-1], "kafka": await kafka_progress_or_error(stack.ports.broker),
-                             "stack_warnings": [line for line in stack.lines
-                                                if "WARNING" in line or "ERROR" in line][-20:]}
-    else:
-        result["kafka"] = await kafka_progress_or_error(stack.ports.broker)
+    if finished:
+        result["kafka"] = await kafka_progress_or_error(stack, dbs)
 
 
 def stage_done_times(samples: list[dict[str, Any]], total: int) -> dict[str, float | None]:
@@ -533,23 +549,20 @@ def backbone_ceiling(options: argparse.Namespace) -> dict[str, Any]:
     return {"events_per_s": None, "from": "backbone not run"}
 
 
+STAGES = (("registered", "intake consumer"), ("published", "intake relay"), ("opened", "case-plan consumer"))
+
+
 def limited_by(result: dict[str, Any]) -> str:
-    """The stage whose completion trails its upstream the most (a pipeline waits on its slowest stage)."""
-    run, spans = result["run"], result["hops"]["stage_spans"]
-    ends = [("gateway push (202s)", run["push_s"])]
-    for stage, name in (("registered", "intake consumer (persons registered)"),
-                        ("published", "intake relay (PersonRegistered published)"),
-                        ("opened", "case-plan consumer (cases opened)")):
-        if stage in spans:
-            ends.append((name, spans[stage]["last_s"]))
-    gaps = [(ends[0][1], ends[0][0])] + [(later - earlier, name)
-                                          for (_, earlier), (name, later) in itertools.pairwise(ends)]
-    gap, name = max(gaps)
+    """The slowest stage (a pipeline runs at its slowest stage's rate), and how busy the processes were."""
+    spans = result["hops"]["stage_spans"]
+    rates = [("gateway push", result["run"]["push_per_s"])] + [
+        (label, spans[stage]["per_s"]) for stage, label in STAGES if stage in spans]
+    name, rate = min(rates, key=lambda item: item[1])
     cpu = result["cpu_percent_of_one_core"]
     busiest = max((n for n in cpu if n != "bench (this process)"), key=cpu.get)
-    total_cpu = sum(cpu.values())
-    return (f"{name}: +{gap:.1f} s behind the stage before it; busiest process {busiest} {cpu[busiest]:.0f}% "
-            f"of one core; all processes {total_cpu:.0f}% of {100 * (os.cpu_count() or 1)}%")
+    return (f"{name} at {rate:,}/s, the slowest stage ({TARGET_RECOGNITIONS / TARGET_S:,.0f}/s needed for the "
+            f"target); busiest process {busiest} {cpu[busiest]:.0f}% of one core, all processes "
+            f"{sum(cpu.values()):.0f}% of {100 * (os.cpu_count() or 1)}%")
 
 
 def timeline(result: dict[str, Any]) -> list[str]:
@@ -557,11 +570,12 @@ def timeline(result: dict[str, Any]) -> list[str]:
              f"{'case-plan unpub':>16}"]
     next_t = 0.0
     samples = result["samples"]
+    every = max(TIMELINE_EVERY_S, round(samples[-1]["t"] / TIMELINE_ROWS))
     for n, s in enumerate(samples):
         if s["t"] + 1e-9 >= next_t or n == len(samples) - 1:
             lines.append(f"  {s['t']:>6.1f} {s['acked']:>10,} {s['persons']:>8,} {s['intake_unpublished']:>13,} "
                          f"{s['cases']:>7,} {s['case_plan_unpublished']:>16,}")
-            next_t = s["t"] + TIMELINE_EVERY_S
+            next_t = s["t"] + every
     return lines
 
 
@@ -622,6 +636,9 @@ def report(result: dict[str, Any]) -> None:
         lines.append(_row(name, f"{hop['p50_ms']:,} / {hop['p99_ms']:,}", f"max {hop['max_ms']:,}"))
     lines += [
         _row("CPU (% of one core), first push -> all cased", "", ", ".join(f"{n} {v}%" for n, v in cpu.items())),
+        _row("CPU per recognition", "",
+             ", ".join(f"{n} {v:.2f} ms" for n, v in result["cpu_ms_per_recognition"].items())
+             + "  (steadier than rates when other processes share the CPU)"),
         "progress (sampled)",
         *timeline(result),
         "checks",
@@ -643,13 +660,14 @@ def report(result: dict[str, Any]) -> None:
              f"caseload rule {checks_['caseload_rule']}"),
     ]
     kafka = result.get("kafka") or result.get("backlog", {}).get("kafka", {})
-    dlq = {name: entry["end_offset"] for name, entry in kafka.items() if name.endswith(".dlq")}
+    dlq = {name: entry["records"] for name, entry in kafka.items() if name.endswith(".dlq")}
     if dlq:
         lines.append(_row("dead letters", f"{sum(dlq.values())}", ", ".join(f"{n} {v}" for n, v in dlq.items())))
     if not run["finished"]:
         backlog = result["backlog"]
         lines += [
-            f"TIMED OUT after {run['timeout_s']:.0f} s: how far it got, and where the backlog sits",
+            f"TIMED OUT after {run['timeout_s']:.0f} s: how far it got, and where the backlog sits "
+            f"(at {backlog['t']:.1f} s; the checks above were read a little later)",
             _row("202 acked / persons / cases", f"{backlog['acked']:,} / {backlog['persons']:,} / {backlog['cases']:,}",
                  f"of {count + WARMUP:,} (incl. warm-up)"),
             _row("intake outbox unpublished / all",
@@ -660,14 +678,20 @@ def report(result: dict[str, Any]) -> None:
                  f"{backlog['intake_processed']:,} / {backlog['case_plan_processed']:,}"),
         ]
         for name, entry in kafka.items():
-            if "lag" in entry:
-                lines.append(_row(f"kafka {name} ({entry['group']})", f"lag {entry['lag']:,}",
-                                  f"end {entry['end_offset']:,}, committed {entry['committed']:,}"))
+            if "group" in entry:
+                lag = "-" if entry["lag"] is None else f"{entry['lag']:,}"
+                lines.append(_row(f"kafka {name} -> {entry['group']}: lag", lag,
+                                  f"produced {entry['produced']:,}, committed offsets {entry['committed']:,}"))
         if "error" in kafka:
             lines.append(_row("kafka progress", "unavailable", kafka["error"]))
+        queues = [(backlog["intake_unpublished"], "intake's outbox (relay)"),
+                  (backlog["case_plan_unpublished"], "case-plan's outbox (relay)")]
+        queues += [(entry["lag"], f"Kafka {name}, before {entry['group']}'s consumer")
+                   for name, entry in kafka.items() if entry.get("lag") is not None]
+        size, where = max(queues)
+        lines.append(_row("largest backlog", f"{size:,}", where))
         lines += [f"  | {line}" for line in backlog["stack_warnings"]]
-    else:
-        lines.append(_row("limited by", "", result["limited_by"]))
+    lines.append(_row("limited by", "", result["limited_by"]))
     met = run["finished"] and run["cased_s"] <= TARGET_S and count >= TARGET_RECOGNITIONS
     rate = f"{run['recognitions_per_s']:,} recognitions/s" if run["finished"] else "unfinished"
     lines += [
@@ -684,6 +708,8 @@ def report(result: dict[str, Any]) -> None:
 def run(options: argparse.Namespace) -> dict[str, Any]:
     count = getattr(options, "recognitions", None) or DEFAULT_RECOGNITIONS
     batch = getattr(options, "batch", None) or DEFAULT_BATCH
+    if not 1 <= batch <= MAX_BATCH or count < 1:
+        raise SystemExit(f"--batch must be 1..{MAX_BATCH} and --recognitions at least 1")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.perf_counter()
@@ -708,8 +734,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                                 and count >= TARGET_RECOGNITIONS)
     result["ok"] = result["checks"]["no_duplicates"] and (
         not result["run"]["finished"] or (result["checks"]["complete"] and result["checks"]["caseload_rule"]))
-    if result["run"]["finished"]:
-        result["limited_by"] = limited_by(result)
+    result["limited_by"] = limited_by(result)
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["total_s"] = round(time.perf_counter() - started, 1)
     report(result)
