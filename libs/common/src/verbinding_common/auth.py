@@ -123,16 +123,19 @@ def _verified_identity(request: Request) -> Identity:
     return identity
 
 
+def ensure_role(identity: Identity, allowed: frozenset[Role]) -> Identity:
+    """The identity, if it holds one of the allowed roles; else 403 naming them."""
+    if not allowed.intersection(identity.roles):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role not allowed here; allowed: {', '.join(sorted(allowed))}")
+    return identity
+
+
 def allow(*roles: Role) -> Callable[[Request], Identity]:
     """A route dependency: only callers holding one of `roles` get through (401 without identity, 403 else)."""
     allowed = frozenset(roles)
 
     def check(request: Request) -> Identity:
-        identity = _verified_identity(request)
-        if not allowed.intersection(identity.roles):
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"role not allowed here; allowed: {', '.join(sorted(allowed))}")
-        return identity
+        return ensure_role(_verified_identity(request), allowed)
 
     check.allowed_roles = allowed  # type: ignore[attr-defined]
     return check

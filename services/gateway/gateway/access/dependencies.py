@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from verbinding_common.auth import Identity, Role
+from verbinding_common.auth import Identity, Role, ensure_role
 
 from .tokens import InvalidToken, IssuerUnavailable, TokenVerifier
 
@@ -45,11 +45,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[Identity]]:
 
     async def check(request: Request,
                     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]) -> Identity:
-        identity = await _authenticated(request, credentials)
-        if not allowed.intersection(identity.roles):
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"role not allowed here; allowed: {', '.join(sorted(allowed))}")
-        return identity
+        return ensure_role(await _authenticated(request, credentials), allowed)
 
     # The same marker verbinding_common.auth.allow sets, so routes_without_allow_list audits the gateway too.
     check.allowed_roles = allowed  # type: ignore[attr-defined]
