@@ -13,14 +13,18 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
+import asyncpg
 import httpx
+import jsonschema
 import pytest
 
+from verbinding_common.events import Envelope
 from verbinding_common.stack_testing import RunningStack, StackPorts, running_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 CASE_MANAGERS = ("cm-anna", "cm-bram")
 BASE_DAY = date(2025, 1, 6)
+SCHEMAS = Path(__file__).parents[1] / "contract" / "schemas"
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +188,24 @@ async def test_one_trace_runs_from_the_gateway_through_intake_to_case_plan(
     assert chain[-1][1] == "POST /api/v1/coa/status-recognitions"
     assert any(name == "intake.persons.v1 publish" for _, name in chain)
     assert any(name == "coa.status-recognitions.v1 process" for _, name in chain)
+
+
+async def test_every_event_the_services_produced_matches_its_committed_schema(stack: RunningStack) -> None:
+    checked: dict[str, int] = {}
+    for database in ("intake", "case_plan"):
+        conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{stack.ports.postgres}/{database}")
+        try:
+            rows = await conn.fetch("SELECT envelope::text AS envelope FROM outbox")
+        finally:
+            await conn.close()
+        for row in rows:
+            envelope = Envelope.model_validate_json(row["envelope"])
+            schema = json.loads((SCHEMAS / f"{envelope.type}.json").read_text())
+            errors = [error.message for error in jsonschema.Draft202012Validator(schema).iter_errors(envelope.data)]
+            assert errors == [], (envelope.type, errors)
+            checked[envelope.type] = checked.get(envelope.type, 0) + 1
+    assert {"intake.person-registered.v1", "case-plan.case-opened.v1", "case-plan.case-manager-assigned.v1",
+            "case-plan.case-waitlisted.v1", "case-plan.case-closed.v1"} <= set(checked), checked
 
 
 async def test_person_overview_with_case_plan_stopped_still_returns_intakes_section(
