@@ -12,8 +12,8 @@ from example_service import effect_table, make_handler, metadata, record_thing
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from verbinding_common.consumer import ConsumerSpec, IdempotentConsumer
-from verbinding_common.db import create_engine, create_sessionmaker
+from verbinding_common.consumer import BatchHandler, ConsumerSpec, IdempotentConsumer
+from verbinding_common.db import create_engine, create_sessionmaker, outbox_table
 from verbinding_common.kafka import new_producer, start_with_retry
 from verbinding_common.relay import Relay
 from verbinding_common.settings import ServiceSettings
@@ -45,12 +45,14 @@ class Backbone:
         self.relays.append(relay)
         return relay
 
-    async def start_consumer(self, *, group: str = "example", delay: float = 0.0) -> IdempotentConsumer:
+    async def start_consumer(self, *, group: str = "example", delay: float = 0.0,
+                             batch_handler: BatchHandler | None = None) -> IdempotentConsumer:
         producer = new_producer(self.settings)
         await start_with_retry(producer)
         self._producers.append(producer)
         consumer = IdempotentConsumer(
-            spec=ConsumerSpec(topics=[self.topic], handler=make_handler(delay), group_id=group),
+            spec=ConsumerSpec(topics=[self.topic], handler=make_handler(delay), group_id=group,
+                              batch_handler=batch_handler),
             sessionmaker=self.sessionmaker, settings=self.settings, producer=producer)
         await consumer.start()
         self.consumers.append(consumer)
@@ -60,6 +62,14 @@ class Backbone:
         async with self.sessionmaker() as session, session.begin():
             envelope = await record_thing(session, key=key, seq=seq, topic=self.topic, fail=fail)
         return envelope.id
+
+    async def wait_until_published(self) -> None:
+        async def published() -> bool:
+            async with self.engine.connect() as conn:
+                return not await conn.scalar(select(func.count()).select_from(outbox_table)
+                                             .where(outbox_table.c.published_at.is_(None)))
+
+        await wait_for(published, what="every outbox row published")
 
     async def effect_count(self) -> int:
         async with self.engine.connect() as conn:

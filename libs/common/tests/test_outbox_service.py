@@ -6,11 +6,15 @@ import asyncio
 import random
 
 from aiokafka import AIOKafkaConsumer
-from sqlalchemy import func, select
+from example_service import ThingHappened, effect_table
+from sqlalchemy import event, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import Backbone, wait_for
+from verbinding_common.consumer import BatchItem, PoisonMessage
 from verbinding_common.db import outbox_table
 from verbinding_common.kafka import dlq_topic, new_producer, start_with_retry
+from verbinding_common.outbox import add_event, add_events, on_commit_wake
 
 
 async def test_state_change_and_event_commit_together_and_rollback_emits_nothing(backbone: Backbone) -> None:
@@ -150,3 +154,144 @@ async def test_members_joining_and_leaving_mid_stream_apply_every_event_exactly_
     for key in {e.key for e in effects}:
         seqs = [e.seq for e in effects if e.key == key]
         assert seqs == sorted(seqs), f"{key} applied out of order across the rebalances"
+
+
+def _thing(key: str, seq: int, **fields: object) -> ThingHappened:
+    return ThingHappened(key=key, seq=seq, **fields)
+
+
+async def _outbox_rows(backbone: Backbone) -> list:
+    async with backbone.engine.connect() as conn:
+        return (await conn.execute(select(outbox_table.c.event_id, outbox_table.c.key, outbox_table.c.traceparent,
+                                          outbox_table.c.envelope).order_by(outbox_table.c.id))).all()
+
+
+async def test_add_events_stages_a_batch_in_one_statement_in_the_given_order_with_each_events_trace(
+        backbone: Backbone) -> None:
+    given = [("b", 1), ("a", 1), ("b", 2), ("c", 1), ("a", 2)]
+    items = [(_thing(key, seq), key, f"00-{n + 1:032x}-{n + 1:016x}-01") for n, (key, seq) in enumerate(given)]
+    statements: list[str] = []
+    woken: list[bool] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    event.listen(backbone.engine.sync_engine, "before_cursor_execute", count)
+    stop_waking = on_commit_wake(lambda: woken.append(True))
+    try:
+        async with backbone.sessionmaker() as session, session.begin():
+            envelopes = await add_events(session, items, source="example", topic=backbone.topic)
+    finally:
+        stop_waking()
+        event.remove(backbone.engine.sync_engine, "before_cursor_execute", count)
+
+    assert sum("INSERT INTO outbox" in statement for statement in statements) == 1
+    assert woken == [True], "the commit wakes the relay, as for add_event"
+    rows = await _outbox_rows(backbone)
+    assert [row.event_id for row in rows] == [envelope.id for envelope in envelopes]
+    assert [(row.key, row.envelope["data"]["seq"]) for row in rows] == given
+    assert [row.traceparent for row in rows] == [traceparent for _, _, traceparent in items]
+    assert [row.envelope["traceparent"] for row in rows] == [traceparent for _, _, traceparent in items]
+    assert [row.envelope["subject"] for row in rows] == [key for key, _ in given]
+
+
+async def test_add_events_takes_every_key_lock_before_its_rows_get_their_ids(backbone: Backbone) -> None:
+    holder = backbone.sessionmaker()
+    await holder.begin()
+    await add_event(holder, _thing("a", 1), key="a", source="example", topic=backbone.topic)
+
+    async def stage_batch() -> None:
+        async with backbone.sessionmaker() as session, session.begin():
+            await add_events(session, [(_thing("b", 1), "b", None), (_thing("a", 2), "a", None)],
+                             source="example", topic=backbone.topic)
+
+    batch = asyncio.create_task(stage_batch())
+    try:
+        await asyncio.sleep(0.5)
+        assert not batch.done(), "the batch waits for the lock on key a"
+        await backbone.record("c", 1)  # draws an id and commits while the batch waits
+        await holder.commit()
+        await batch
+    finally:
+        await holder.close()
+
+    # Had the batch drawn its ids before waiting, they would come before c's.
+    assert [(row.key, row.envelope["data"]["seq"]) for row in await _outbox_rows(backbone)] == [
+        ("a", 1), ("c", 1), ("b", 1), ("a", 2)]
+
+
+async def test_add_events_holds_its_key_locks_until_commit(backbone: Backbone) -> None:
+    batch = backbone.sessionmaker()
+    await batch.begin()
+    await add_events(batch, [(_thing("z", 1), "z", None), (_thing("y", 1), "y", None)], source="example",
+                     topic=backbone.topic)
+    later = asyncio.create_task(backbone.record("z", 2))
+    try:
+        await asyncio.sleep(0.5)
+        assert not later.done(), "a transaction writing key z waits for the batch to commit"
+        await batch.commit()
+        await later
+    finally:
+        await batch.close()
+    assert [(row.key, row.envelope["data"]["seq"]) for row in await _outbox_rows(backbone)] == [
+        ("z", 1), ("y", 1), ("z", 2)]
+
+
+async def test_concurrent_batches_naming_the_same_keys_in_any_order_never_deadlock(backbone: Backbone) -> None:
+    keys = [f"case-{n}" for n in range(6)]
+
+    async def stage(writer: int) -> None:
+        async with backbone.sessionmaker() as session, session.begin():
+            await add_events(session, [(_thing(key, writer), key, None) for key in random.sample(keys, len(keys))],
+                             source="example", topic=backbone.topic)
+            await asyncio.sleep(0.02)  # hold the locks a while, as a handler would
+
+    await asyncio.gather(*(stage(writer) for writer in range(12)))
+    assert len(await _outbox_rows(backbone)) == 12 * len(keys)
+
+
+async def test_a_batch_handler_that_raises_sends_its_fetch_through_the_per_event_path(backbone: Backbone) -> None:
+    good = [await backbone.record("k", 1)]
+    poison = await backbone.record("k", 2, fail=True)  # the per-event handler always raises for this one
+    good.append(await backbone.record("k", 3))
+    await backbone.start_relay()
+    await backbone.wait_until_published()
+    batches: list[list[str]] = []
+
+    async def apply_all_or_refuse(session: AsyncSession, items: list[BatchItem]) -> None:
+        batches.append([item.envelope.id for item in items])
+        things = [ThingHappened.model_validate(item.envelope.data) for item in items]
+        # Written before refusing: the rollback must take them away again.
+        await session.execute(insert(effect_table), [
+            {"event_id": item.envelope.id, "key": thing.key, "seq": thing.seq}
+            for item, thing in zip(items, things, strict=True)])
+        if any(thing.fail for thing in things):
+            raise PoisonMessage("a thing in this fetch cannot be applied")
+
+    consumer = await backbone.start_consumer(batch_handler=apply_all_or_refuse)
+    await wait_for(lambda: _true(consumer.stats.dead_lettered == 1), what="the poison event dead-lettered")
+    await backbone.wait_for_effects(2)
+    await asyncio.sleep(0.5)  # give a second application time to show up
+
+    assert poison in batches[0], "the fetch went to the batch handler first"
+    assert sorted(e.event_id for e in await backbone.effects()) == sorted(good), "each good event applied once"
+    assert (consumer.stats.handled, consumer.stats.dead_lettered) == (2, 1)
+    [dead] = await _dead_letters(backbone, 1)
+    assert poison.encode() in dead.value
+    assert "cannot be applied" in dict(dead.headers)["dlq.error"].decode()
+
+
+async def _dead_letters(backbone: Backbone, count: int) -> list:
+    dlq = AIOKafkaConsumer(dlq_topic(backbone.topic), bootstrap_servers=backbone.settings.kafka_bootstrap_servers,
+                           auto_offset_reset="earliest", group_id=None)
+    await dlq.start()
+    records: list = []
+    try:
+        async def collected() -> bool:
+            batch = await dlq.getmany(timeout_ms=500)
+            records.extend(r for rs in batch.values() for r in rs)
+            return len(records) >= count
+        await wait_for(collected, what="DLQ records")
+    finally:
+        await dlq.stop()
+    return records

@@ -1,18 +1,23 @@
-"""One trace from an HTTP request through outbox, relay, Kafka and the consumer's handler to its database write."""
+"""One trace from an HTTP request through outbox, relay, Kafka and the consumer's handler to its database write
+(and, for a batch handler, on into the events each event stages)."""
 
 from __future__ import annotations
 
 import httpx
-from example_service import make_handler, record_thing
+from example_service import ThingHappened, effect_table, make_handler, record_thing
 from fastapi import APIRouter
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import make_backbone, wait_for
+from conftest import Backbone, make_backbone, wait_for
 from verbinding_common.app import create_service_app
-from verbinding_common.consumer import ConsumerSpec
-from verbinding_common.db import SessionDep
-from verbinding_common.telemetry import setup_telemetry
+from verbinding_common.consumer import BatchItem, ConsumerSpec
+from verbinding_common.db import SessionDep, outbox_table
+from verbinding_common.outbox import add_events
+from verbinding_common.telemetry import get_tracer, setup_telemetry
 from verbinding_common.testing import KafkaServer
 
 
@@ -65,3 +70,51 @@ async def test_consumer_handler_and_its_database_write_descend_from_the_request_
     assert chain[-1] == server.name
     process = next(s for s in by_id.values() if s.name == f"{harness.topic} process")
     assert process.attributes["messaging.message.id"] == event_id
+
+
+async def test_each_event_of_a_batch_keeps_its_own_trace_into_the_events_it_stages(backbone: Backbone) -> None:
+    spans = InMemorySpanExporter()
+    setup_telemetry(service_name="example", span_processor=SimpleSpanProcessor(spans), engine=backbone.engine)
+    requests = {}
+    for seq in range(3):
+        # One key, so one partition: the consumer, started once all are published, fetches them together.
+        with get_tracer(__name__).start_as_current_span(f"request {seq}", kind=SpanKind.SERVER) as request:
+            requests[await backbone.record("person-7", seq)] = request
+    await backbone.start_relay()
+    await backbone.wait_until_published()
+    await backbone.relays.pop().stop()  # the follow-ups stay in the outbox, where their traceparent shows
+    follow_up_of: dict[str, str] = {}
+    batches: list[int] = []
+
+    async def stage_follow_ups(session: AsyncSession, items: list[BatchItem]) -> None:
+        batches.append(len(items))
+        await session.execute(insert(effect_table), [
+            {"event_id": item.envelope.id, "key": "person-7", "seq": item.envelope.data["seq"]} for item in items])
+        staged = await add_events(session, [(ThingHappened(key="person-7", seq=100 + item.envelope.data["seq"]),
+                                             "person-7", item.traceparent) for item in items],
+                                  source="example", topic=backbone.topic)
+        follow_up_of.update({item.envelope.id: envelope.id for item, envelope in zip(items, staged, strict=True)})
+
+    await backbone.start_consumer(batch_handler=stage_follow_ups)
+    await backbone.wait_for_effects(3)
+    assert max(batches) > 1, "the events came in one fetch"
+    async with backbone.engine.connect() as conn:
+        traceparent_of = dict((await conn.execute(
+            select(outbox_table.c.event_id, outbox_table.c.traceparent)
+            .where(outbox_table.c.event_id.in_(follow_up_of.values())))).all())
+
+    finished = spans.get_finished_spans()
+    by_id = {s.context.span_id: s for s in finished}
+    batch_span = next(s for s in finished if s.name == f"{backbone.topic} process batch")
+    effect_insert = next(s for s in finished if "INSERT INTO effect" in (s.attributes or {}).get("db.statement", ""))
+    assert effect_insert.parent.span_id == batch_span.context.span_id, "the shared statements are the batch's"
+    for event_id, request in requests.items():
+        process = next(s for s in finished if s.name == f"{backbone.topic} process"
+                       and s.attributes["messaging.message.id"] == event_id)
+        assert process.context.trace_id == request.context.trace_id
+        publish = by_id[process.parent.span_id]
+        assert publish.name == f"{backbone.topic} publish"
+        assert publish.parent.span_id == request.context.span_id
+        assert [link.context.span_id for link in process.links] == [batch_span.context.span_id]
+        assert traceparent_of[follow_up_of[event_id]] == (
+            f"00-{process.context.trace_id:032x}-{process.context.span_id:016x}-{process.context.trace_flags:02x}")

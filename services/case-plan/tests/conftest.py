@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from case_plan.case_managers.models import CaseManager
 from case_plan.case_managers.service import add_case_manager
 from case_plan.cases.models import Case
-from case_plan.cases.service import close_case, open_case
+from case_plan.cases.service import Newcomer, close_case, open_case, open_cases
 from case_plan.main import create_app
 from case_plan.settings import CasePlanSettings
 from sqlalchemy import func, select
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from verbinding_common.db import create_engine, create_sessionmaker, outbox_table
 from verbinding_common.infra.broker import EmbeddedBroker
-from verbinding_common.testing import identity_headers, migrate_database
+from verbinding_common.testing import create_database, drop_database, identity_headers, migrate_database
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 
@@ -42,6 +43,11 @@ class Casework:
         async with self.sessionmaker() as session, session.begin():
             return await open_case(session=session, person_id=person_id or uuid.uuid4(),
                                    recognised_on=recognised_on, languages=list(languages))
+
+    async def open_as_one_fetch(self, *newcomers: Newcomer) -> list[uuid.UUID]:
+        """Open cases the way the consumer's batch handler does for one fetch: one transaction for all."""
+        async with self.sessionmaker() as session, session.begin():
+            return await open_cases(session=session, newcomers=newcomers)
 
     async def close(self, case_id: uuid.UUID, reason: str = "moved away") -> Case:
         async with self.sessionmaker() as session, session.begin():
@@ -88,6 +94,21 @@ async def sessionmaker(case_plan_database: str) -> AsyncIterator[async_sessionma
 @pytest.fixture
 def casework(sessionmaker: async_sessionmaker[AsyncSession]) -> Casework:
     return Casework(sessionmaker)
+
+
+@pytest.fixture
+async def twin_casework(postgres_server_url: str) -> AsyncIterator[Casework]:
+    """Casework on a second database of this test's own, to run the same story twice and compare."""
+    name = f"t_twin_{uuid.uuid4().hex[:10]}"
+    database_url = await create_database(postgres_server_url, name)
+    engine = create_engine(database_url)
+    try:
+        await migrate_database(database_url, ALEMBIC_INI)
+        yield Casework(create_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+        with suppress(Exception):
+            await drop_database(postgres_server_url, name)
 
 
 def case_plan_settings(*, database_url: str, bootstrap_servers: str, public_key: str) -> CasePlanSettings:

@@ -18,12 +18,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from intake.main import create_app
+from intake.persons.consumers import handle_recognitions
 from intake.persons.models import Person
 from intake.persons.service import register_recognised_person
 from intake.settings import IntakeSettings
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from verbinding_common.consumer import BatchItem
 from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.db import outbox_table, processed_event_table
 from verbinding_common.events import Envelope
@@ -112,6 +114,17 @@ class IntakeHarness:
             person = await register_recognised_person(session=session, recognition=recognition)
         assert person is not None
         return person
+
+    async def apply_as_one_fetch(self, *recognitions: dict[str, Any]) -> list[BatchItem]:
+        """Hand recognitions to the consumer's batch handler in one transaction, as one fetch of the topic would;
+        each with a traceparent of its own. Returns the items handed over."""
+        items = [BatchItem(envelope=Envelope(id=str(uuid.uuid4()), source="coa-test", type=StatusRecognised.event_type,
+                                             time=datetime.now(UTC), data=data),
+                           traceparent=f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01")
+                 for data in recognitions]
+        async with self.sessionmaker() as session, session.begin():
+            await handle_recognitions(session, items)
+        return items
 
     async def person(self, coa_number: str) -> Person | None:
         async with self.sessionmaker() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 
 import pytest
@@ -161,3 +162,77 @@ async def _dead_letter_with(intake, marker: bytes):
         return await intake.wait_for(found, what="the malformed recognition on the DLQ")
     finally:
         await consumer.stop()
+
+
+async def test_a_fetch_naming_the_same_coa_number_twice_registers_one_person_announced_in_its_own_trace(
+        intake) -> None:
+    first = intake.recognition_data(reception_centre="AZC Zeeburg")
+    other = intake.recognition_data()
+    again = {**first, "reception_centre": "AZC Elsewhere"}
+    items = await intake.apply_as_one_fetch(first, other, again)
+
+    async with intake.sessionmaker() as session:
+        persons = (await session.scalars(select(Person).where(Person.coa_registration_number.in_(
+            [first["coa_registration_number"], other["coa_registration_number"]])))).all()
+    by_number = {p.coa_registration_number: p for p in persons}
+    assert len(persons) == 2
+    assert by_number[first["coa_registration_number"]].reception_centre == "AZC Zeeburg"
+    for data, item in ((first, items[0]), (other, items[1])):
+        [event] = await intake.outbox_events(key=by_number[data["coa_registration_number"]].id, event_type=REGISTERED)
+        assert event["traceparent"] == item.traceparent, "each registration continues its own recognition's trace"
+
+
+async def test_a_partner_and_their_reunified_partner_in_one_fetch_share_a_household_and_each_get_a_registration(
+        intake) -> None:
+    partner = intake.recognition_data(gender="male")
+    reunified = intake.recognition_data(family_reunification_with=partner["coa_registration_number"])
+    # The other way round: the reunified person comes first in the fetch, naming a partner further on.
+    reunified_first = intake.recognition_data(family_reunification_with=intake.new_coa_number())
+    named_later = intake.recognition_data(coa_registration_number=reunified_first["family_reunification_with"])
+    alone = intake.recognition_data()
+    await intake.apply_as_one_fetch(partner, reunified, reunified_first, alone, named_later)
+
+    persons = {name: await intake.person(data["coa_registration_number"]) for name, data in (
+        ("partner", partner), ("reunified", reunified), ("reunified_first", reunified_first),
+        ("named_later", named_later), ("alone", alone))}
+    assert persons["reunified"].household_id == persons["partner"].household_id
+    assert persons["named_later"].household_id == persons["reunified_first"].household_id
+    assert len({p.household_id for p in persons.values()}) == 3
+    assert [name for name, p in persons.items() if p.family_reunification] == ["reunified", "reunified_first"]
+    for person in persons.values():
+        [event] = await intake.outbox_events(key=person.id, event_type=REGISTERED)
+        assert event["data"]["household_id"] == str(person.household_id)
+        assert event["data"]["family_reunification"] is person.family_reunification
+
+
+async def test_a_fetch_builds_on_the_persons_registered_before_it(intake) -> None:
+    partner = await intake.register()
+    named_before = intake.new_coa_number()
+    reunified_before = await intake.register(family_reunification_with=named_before)
+    joining = intake.recognition_data(family_reunification_with=partner.coa_registration_number)
+    named = intake.recognition_data(coa_registration_number=named_before)
+    redelivered = intake.recognition_data(coa_registration_number=partner.coa_registration_number,
+                                          reception_centre="AZC Elsewhere")
+    await intake.apply_as_one_fetch(joining, named, redelivered)
+
+    assert (await intake.person(joining["coa_registration_number"])).household_id == partner.household_id
+    assert (await intake.person(named_before)).household_id == reunified_before.household_id
+    known = await intake.person(partner.coa_registration_number)
+    assert (known.id, known.reception_centre) == (partner.id, partner.reception_centre)
+    assert len(await intake.outbox_events(key=partner.id, event_type=REGISTERED)) == 1
+
+
+async def test_concurrent_fetches_with_the_same_recognitions_register_each_person_once(intake) -> None:
+    partner = intake.recognition_data()
+    recognitions = [partner, intake.recognition_data(family_reunification_with=partner["coa_registration_number"]),
+                    *(intake.recognition_data() for _ in range(6))]
+
+    async def fetch() -> None:
+        await intake.apply_as_one_fetch(*random.sample(recognitions, len(recognitions)))
+
+    await asyncio.gather(*(fetch() for _ in range(4)))
+    persons = [await intake.person(data["coa_registration_number"]) for data in recognitions]
+    assert all(person is not None for person in persons)
+    for person in persons:
+        assert len(await intake.outbox_events(key=person.id, event_type=REGISTERED)) == 1
+    assert persons[1].household_id == persons[0].household_id

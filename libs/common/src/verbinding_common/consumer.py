@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,12 +21,23 @@ from .db import processed_event_table
 from .events import Envelope
 from .kafka import dlq_topic, ensure_topics, new_admin, new_consumer, start_with_retry
 from .settings import ServiceSettings
-from .telemetry import context_from_headers, get_tracer
+from .telemetry import context_from_headers, get_tracer, traceparent_of
 
 log = logging.getLogger(__name__)
 tracer = get_tracer(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One new event of a fetch, with the traceparent of its own process span (for the events it causes)."""
+
+    envelope: Envelope
+    traceparent: str | None
+
+
+BatchHandler = Callable[[AsyncSession, list[BatchItem]], Awaitable[None]]
 
 
 class PoisonMessage(Exception):
@@ -35,11 +46,17 @@ class PoisonMessage(Exception):
 
 @dataclass
 class ConsumerSpec:
-    """What a service consumes: topics, and the handler that applies one event inside a transaction."""
+    """What a service consumes: topics, and the handler that applies one event inside a transaction.
+
+    With a `batch_handler`, the new events of a fetch are applied by one call of it instead (in fetch order, in
+    the fetch's transaction). `handler` stays required: when that transaction fails (a batch handler may raise
+    PoisonMessage to make it fail), each event is applied by `handler` on its own, with retries and the DLQ.
+    """
 
     topics: Sequence[str]
     handler: Handler
     group_id: str | None = None
+    batch_handler: BatchHandler | None = None
 
 
 @dataclass
@@ -66,8 +83,8 @@ class _FinishBatchOnRevoke(ConsumerRebalanceListener):
 
 
 class IdempotentConsumer:
-    """Runs `spec.handler` once per event id per consumer group, committing offsets only after the handler's
-    transaction commits."""
+    """Applies each event once per event id per consumer group (by `spec.handler`, or a whole fetch by
+    `spec.batch_handler`), committing offsets only after the handler's transaction commits."""
 
     def __init__(self, *, spec: ConsumerSpec, sessionmaker: async_sessionmaker[AsyncSession],
                  settings: ServiceSettings, producer: AIOKafkaProducer) -> None:
@@ -196,26 +213,65 @@ class IdempotentConsumer:
                 .on_conflict_do_nothing()
                 .returning(processed_event_table.c.event_id)
             ))
-            handled = 0
+            fresh = []
             for envelope, record in zip(envelopes, records, strict=True):
-                if envelope.id not in new:
-                    continue
-                new.discard(envelope.id)
-                with self._process_span(record) as span:
-                    span.set_attribute("messaging.message.id", envelope.id)
-                    await self.spec.handler(session, envelope)
-                handled += 1
-        self.stats.handled += handled
-        self.stats.duplicates += len(records) - handled
+                if envelope.id in new:
+                    new.discard(envelope.id)
+                    fresh.append((envelope, record))
+            if self.spec.batch_handler is not None:
+                await self._apply_as_one(session, fresh)
+            else:
+                for envelope, record in fresh:
+                    with self._process_span(record) as span:
+                        span.set_attribute("messaging.message.id", envelope.id)
+                        await self.spec.handler(session, envelope)
+        self.stats.handled += len(fresh)
+        self.stats.duplicates += len(records) - len(fresh)
+
+    async def _apply_as_one(self, session: AsyncSession, fresh: list[tuple[Envelope, ConsumerRecord]]) -> None:
+        """The new events of a fetch through one batch_handler call.
+
+        Each event keeps a process span of its own, parented on its record's headers, so what it causes continues
+        its producer's trace. The statements the events share cannot belong to one of those traces: they land
+        under a batch span, to which every process span links.
+        """
+        assert self.spec.batch_handler is not None
+        if not fresh:
+            return
+        topics = ", ".join(sorted({record.topic for _, record in fresh}))
+        with tracer.start_as_current_span(f"{topics} process batch", attributes={
+                "messaging.system": "kafka", "messaging.consumer.group.name": self.group_id,
+                "messaging.batch.message_count": len(fresh)}) as batch_span:
+            batch = [Link(batch_span.get_span_context())]
+            spans: list[Span] = []
+            items = []
+            for envelope, record in fresh:
+                span = tracer.start_span(
+                    f"{record.topic} process", context=context_from_headers(record.headers), kind=SpanKind.CONSUMER,
+                    attributes={**self._process_attributes(record), "messaging.message.id": envelope.id},
+                    links=batch)
+                spans.append(span)
+                items.append(BatchItem(envelope=envelope, traceparent=traceparent_of(span)))
+            try:
+                await self.spec.batch_handler(session, items)
+            except Exception as exc:
+                for span in spans:
+                    span.set_status(Status(StatusCode.ERROR, f"rolled back with its batch: {type(exc).__name__}"))
+                raise
+            finally:
+                for span in spans:
+                    span.end()
 
     def _process_span(self, record: ConsumerRecord):
         return tracer.start_as_current_span(
             f"{record.topic} process", context=context_from_headers(record.headers), kind=SpanKind.CONSUMER,
-            attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic,
-                        "messaging.consumer.group.name": self.group_id,
-                        "messaging.destination.partition.id": str(record.partition),
-                        "messaging.kafka.offset": record.offset},
+            attributes=self._process_attributes(record),
         )
+
+    def _process_attributes(self, record: ConsumerRecord) -> dict[str, str | int]:
+        return {"messaging.system": "kafka", "messaging.destination.name": record.topic,
+                "messaging.consumer.group.name": self.group_id,
+                "messaging.destination.partition.id": str(record.partition), "messaging.kafka.offset": record.offset}
 
     async def _apply(self, envelope: Envelope, topic: str) -> None:
         async with self.sessionmaker() as session, session.begin():

@@ -22,7 +22,7 @@ from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.trace import Tracer, format_span_id, format_trace_id
+from opentelemetry.trace import Span, Tracer, format_span_id, format_trace_id
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -87,8 +87,13 @@ def get_tracer(name: str) -> Tracer:
 
 def current_traceparent() -> str | None:
     """The W3C traceparent of the current span, or None when there is no valid span."""
+    return traceparent_of(trace.get_current_span())
+
+
+def traceparent_of(span: Span) -> str | None:
+    """The W3C traceparent of `span` (current or not), or None when it is not a valid span."""
     carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier)
+    _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span))
     return carrier.get("traceparent")
 
 

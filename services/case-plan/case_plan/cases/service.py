@@ -8,15 +8,18 @@ Two guards keep the rules under concurrency:
   freed for a case already waiting, and the waitlist is served strictly in order.
 """
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseOpened, CaseWaitlisted
-from verbinding_common.outbox import add_event
+from verbinding_common.events import EventContract
+from verbinding_common.outbox import add_event, add_events
 
 from ..case_managers.models import CaseManager, CaseManagerRead
 from ..errors import Conflict, NotFound
@@ -68,6 +71,69 @@ async def open_case(*, session: AsyncSession, person_id: UUID, recognised_on: da
                         key=str(case.id), source=SOURCE)
         await fill_from_waitlist(session=session)
     return case
+
+
+@dataclass(frozen=True)
+class Newcomer:
+    """A registered person to open a case for, with the traceparent of the event that announced them."""
+
+    person_id: UUID
+    recognised_on: date
+    languages: list[str]
+    household_id: UUID | None = None
+    traceparent: str | None = None
+
+
+async def open_cases(*, session: AsyncSession, newcomers: Sequence[Newcomer]) -> list[UUID]:
+    """Open the cases of many newcomers at once, by open_case's rules in their order; returns the ids of the cases
+    opened (none for a person who already has one)."""
+    if not newcomers:
+        return []
+    await lock_assignments(session=session)
+    nobody_waits = await session.scalar(select(Case.id).where(Case.status == CaseStatus.waitlisted).limit(1)) is None
+    first_of_each: dict[UUID, Newcomer] = {}
+    for newcomer in newcomers:
+        first_of_each.setdefault(newcomer.person_id, newcomer)
+    rows = [{"id": uuid4(), "person_id": newcomer.person_id, "household_id": newcomer.household_id,
+             "recognised_on": newcomer.recognised_on, "support_until": support_until(newcomer.recognised_on),
+             "languages": _normalised(newcomer.languages), "status": CaseStatus.waitlisted}
+            for newcomer in first_of_each.values()]
+    inserted = set(await session.scalars(
+        pg_insert(Case).on_conflict_do_nothing(index_elements=[Case.person_id]).returning(Case.id), rows))
+    opened = [(row, newcomer) for row, newcomer in zip(rows, first_of_each.values(), strict=True)
+              if row["id"] in inserted]
+    # As in open_case: while someone already waits no newcomer takes a room; else rooms go in fetch order, and
+    # once one newcomer found none, everyone after them waits too.
+    managers: list[UUID] = []
+    if nobody_waits:
+        for row, _ in opened:
+            manager_id = await take_room(session=session, languages=row["languages"])
+            if manager_id is None:
+                break
+            managers.append(manager_id)
+    if managers:
+        assigned_at = datetime.now(UTC)
+        await session.execute(update(Case), [
+            {"id": row["id"], "status": CaseStatus.assigned, "case_manager_id": manager_id, "assigned_at": assigned_at}
+            for (row, _), manager_id in zip(opened, managers, strict=False)])
+    events: list[tuple[EventContract, str, str | None]] = []
+    for position, (row, newcomer) in enumerate(opened):
+        case_id, person_id, key = row["id"], row["person_id"], str(row["id"])
+        events.append((CaseOpened(case_id=case_id, person_id=person_id, recognised_on=row["recognised_on"],
+                                  support_until=row["support_until"]), key, newcomer.traceparent))
+        if position < len(managers):
+            events.append((CaseManagerAssigned(case_id=case_id, person_id=person_id,
+                                               case_manager_id=managers[position], from_waitlist=False),
+                           key, newcomer.traceparent))
+        else:
+            events.append((CaseWaitlisted(case_id=case_id, person_id=person_id, recognised_on=row["recognised_on"]),
+                           key, newcomer.traceparent))
+    await add_events(session, events, source=SOURCE)
+    if len(managers) < len(opened):
+        # Once, not after each waitlisting as open_case does: it only finds room when room appeared while someone
+        # waited, and then serves the waitlist, this fetch's newcomers among it, in waitlist order.
+        await fill_from_waitlist(session=session)
+    return [row["id"] for row, _ in opened]
 
 
 async def take_room(*, session: AsyncSession, languages: list[str]) -> UUID | None:

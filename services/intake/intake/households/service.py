@@ -1,8 +1,9 @@
 """Households: created for a newcomer, shown with their members."""
 
+from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.service import Reader, record_reads
@@ -16,6 +17,12 @@ async def create_household(*, session: AsyncSession) -> UUID:
     session.add(household)
     await session.flush()
     return household.id
+
+
+async def create_households(*, session: AsyncSession, household_ids: Sequence[UUID]) -> None:
+    """New, empty households under the given ids, in one statement."""
+    if household_ids:
+        await session.execute(insert(Household), [{"id": household_id} for household_id in household_ids])
 
 
 async def read_household(*, session: AsyncSession, household_id: UUID, reader: Reader) -> HouseholdRead | None:

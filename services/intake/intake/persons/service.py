@@ -1,19 +1,22 @@
 """Registering recognised refugees (once per COA number) and reading their records."""
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import insert, select, text
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.contracts.intake import PersonRegistered
-from verbinding_common.outbox import add_event
+from verbinding_common.outbox import add_event, add_events
 
 from ..audit.service import Reader, record_reads
 from ..database import SOURCE
-from ..households.service import create_household
+from ..households.service import create_household, create_households
 from ..interviews.models import Interview
 from .models import IN_INTAKE, Person, RecognitionStatusRead
 
@@ -29,38 +32,58 @@ async def register_recognised_person(*, session: AsyncSession, recognition: Stat
     known = await session.scalar(select(Person.id).where(Person.coa_registration_number == own_number))
     if known is not None:
         return None
-    person = Person(
-        id=uuid.uuid4(),
-        coa_registration_number=own_number,
-        family_name=recognition.family_name,
-        given_names=recognition.given_names,
-        date_of_birth=recognition.date_of_birth,
-        gender=recognition.gender,
-        country_of_origin=recognition.country_of_origin,
-        languages=list(recognition.languages),
-        reception_centre=recognition.reception_centre,
-        recognised_on=recognition.recognised_on,
-        household_id=await _household_to_join(session=session, own_number=own_number,
-                                              partner_number=partner_number),
-        family_reunification=partner_number is not None,
-        family_reunification_with=partner_number,
-        status=IN_INTAKE,
-    )
+    row = _person_row(recognition, household_id=await _household_to_join(
+        session=session, own_number=own_number, partner_number=partner_number))
+    person = Person(**row)
     session.add(person)
     # The unique COA number is the last line of defence; the advisory lock makes a clash here very unlikely, and
     # if it happens the consumer retries and finds the person registered.
     await session.flush()
-    await add_event(session, PersonRegistered(
-        person_id=person.id, household_id=person.household_id, recognised_on=person.recognised_on,
-        gender=person.gender, languages=person.languages, family_reunification=person.family_reunification,
-    ), key=str(person.id), source=SOURCE)
+    await add_event(session, _registration_of(row), key=str(person.id), source=SOURCE)
     return person
 
 
+async def register_recognised_persons(*, session: AsyncSession,
+                                      recognitions: Sequence[tuple[StatusRecognised, str | None]]) -> list[UUID]:
+    """register_recognised_person for a whole fetch at once, in its order: takes (recognition, traceparent of the
+    event that brought it), returns the ids of the persons registered."""
+    if not recognitions:
+        return []
+    own_numbers = {recognition.coa_registration_number for recognition, _ in recognitions}
+    partner_numbers = {recognition.family_reunification_with for recognition, _ in recognitions} - {None}
+    await _lock_coa_numbers(session, own_numbers | partner_numbers)
+    # Both maps grow as the fetch is walked: someone registered earlier in it counts as known.
+    household_of = await _households_of(session=session, numbers=own_numbers | partner_numbers)
+    named_by = await _households_naming(session=session, numbers=own_numbers)
+    new_households: list[UUID] = []
+    registered: list[tuple[dict[str, Any], str | None]] = []
+    for recognition, traceparent in recognitions:
+        own_number, partner_number = recognition.coa_registration_number, recognition.family_reunification_with
+        if own_number in household_of:
+            continue
+        household_id = (household_of.get(partner_number) if partner_number else None) or named_by.get(own_number)
+        if household_id is None:
+            household_id = uuid.uuid4()
+            new_households.append(household_id)
+        household_of[own_number] = household_id
+        if partner_number is not None:
+            named_by.setdefault(partner_number, household_id)
+        registered.append((_person_row(recognition, household_id=household_id), traceparent))
+    if not registered:
+        return []
+    await create_households(session=session, household_ids=new_households)
+    await session.execute(insert(Person), [row for row, _ in registered])
+    await add_events(session, [(_registration_of(row), str(row["id"]), traceparent)
+                               for row, traceparent in registered], source=SOURCE)
+    return [row["id"] for row, _ in registered]
+
+
 async def _lock_coa_numbers(session: AsyncSession, numbers: set[str]) -> None:
-    # Sorted, so two recognitions naming each other lock in the same order and cannot deadlock.
-    for number in sorted(numbers):
-        await session.execute(select(func.pg_advisory_xact_lock(COA_LOCK_NAMESPACE, func.hashtext(number))))
+    # Sorted, so two transactions naming the same numbers lock them in the same order and cannot deadlock.
+    await session.execute(
+        text("SELECT count(pg_advisory_xact_lock(:namespace, hashtext(number)))"
+             " FROM unnest(CAST(:numbers AS text[])) AS number"),
+        {"namespace": COA_LOCK_NAMESPACE, "numbers": sorted(numbers)})
 
 
 async def _household_to_join(*, session: AsyncSession, own_number: str, partner_number: str | None) -> UUID:
@@ -76,6 +99,50 @@ async def _household_to_join(*, session: AsyncSession, own_number: str, partner_
     if named_by is not None:
         return named_by
     return await create_household(session=session)
+
+
+async def _households_of(*, session: AsyncSession, numbers: set[str]) -> dict[str, UUID]:
+    """The household of each known person among these COA numbers."""
+    rows = await session.execute(select(Person.coa_registration_number, Person.household_id)
+                                 .where(Person.coa_registration_number.in_(numbers)))
+    return {number: household_id for number, household_id in rows}
+
+
+async def _households_naming(*, session: AsyncSession, numbers: set[str]) -> dict[str, UUID]:
+    """Per COA number, the household of the first registered person who named it as their partner."""
+    rows = await session.execute(
+        select(Person.family_reunification_with, Person.household_id)
+        .where(Person.family_reunification_with.in_(numbers))
+        .ext(distinct_on(Person.family_reunification_with))
+        .order_by(Person.family_reunification_with, Person.registered_at, Person.id))
+    return {number: household_id for number, household_id in rows}
+
+
+def _person_row(recognition: StatusRecognised, *, household_id: UUID) -> dict[str, Any]:
+    partner_number = recognition.family_reunification_with
+    return {
+        "id": uuid.uuid4(),
+        "coa_registration_number": recognition.coa_registration_number,
+        "family_name": recognition.family_name,
+        "given_names": recognition.given_names,
+        "date_of_birth": recognition.date_of_birth,
+        "gender": recognition.gender,
+        "country_of_origin": recognition.country_of_origin,
+        "languages": list(recognition.languages),
+        "reception_centre": recognition.reception_centre,
+        "recognised_on": recognition.recognised_on,
+        "household_id": household_id,
+        "family_reunification": partner_number is not None,
+        "family_reunification_with": partner_number,
+        "status": IN_INTAKE,
+    }
+
+
+def _registration_of(row: dict[str, Any]) -> PersonRegistered:
+    """What others learn of a new person: no name, birth date or COA number."""
+    return PersonRegistered(person_id=row["id"], household_id=row["household_id"], recognised_on=row["recognised_on"],
+                            gender=row["gender"], languages=row["languages"],
+                            family_reunification=row["family_reunification"])
 
 
 WITH_INTERVIEW = selectinload(Person.interview).selectinload(Interview.consents)
