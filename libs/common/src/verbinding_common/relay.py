@@ -162,7 +162,12 @@ class Relay:
         return len(published)
 
     async def _publish(self, rows: list[Any]) -> tuple[list[int], BaseException | None]:
-        """Send every row, then wait for acknowledgements in order; stop at the first failure."""
+        """Send every row, then wait for acknowledgements in order; stop at the first failure.
+
+        Rows after a failed one are not marked published even if the broker took them: they go again (consumers
+        skip duplicates). In that rare case a later event of a key can reach consumers before the retried earlier
+        one; with acks=all on one connection per partition the later sends fail with it in practice.
+        """
         pending = []
         for row in rows:
             span = tracer.start_span(
