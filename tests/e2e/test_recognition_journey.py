@@ -3,12 +3,10 @@ processes, embedded PostgreSQL and broker), driven only through the gateway as i
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
 import signal
-import time
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,6 +18,7 @@ import pytest
 
 from verbinding_common.events import Envelope
 from verbinding_common.stack_testing import RunningStack, StackPorts, running_stack
+from verbinding_common.testing import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 CASE_MANAGERS = ("cm-anna", "cm-bram")
@@ -64,17 +63,6 @@ def recognition(n: int, *, day: int, partner_of: str | None = None) -> dict:
     }
 
 
-async def eventually(check, *, timeout: float = 90.0, what: str):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
 async def test_120_recognitions_give_120_persons_100_assigned_and_a_waitlist_in_recognition_order(
         gateway: httpx.AsyncClient, as_: dict[str, dict[str, str]]) -> None:
     for subject in CASE_MANAGERS:
@@ -104,7 +92,8 @@ async def test_120_recognitions_give_120_persons_100_assigned_and_a_waitlist_in_
         loads = [(await gateway.get("/api/v1/caseload", headers=as_[cm])).json() for cm in CASE_MANAGERS]
         return (waitlist, loads) if len(waitlist) + sum(len(load["cases"]) for load in loads) >= 120 else None
 
-    waitlist, loads = await eventually(everyone_cased, what="every recognition to get a case")
+    waitlist, loads = await eventually(everyone_cased, timeout=90, what="every recognition to get a case",
+                                      interval=0.5)
     assert [len(load["cases"]) for load in loads] == [50, 50]
     assert [load["case_manager"]["active_cases"] for load in loads] == [50, 50]
     assert len(waitlist) == 20
@@ -139,7 +128,7 @@ async def test_120_recognitions_give_120_persons_100_assigned_and_a_waitlist_in_
         case = (await gateway.get(f"/api/v1/cases/{head['case_id']}", headers=as_["tl-carla"])).json()
         return case if case["status"] == "assigned" else None
 
-    case = await eventually(head_assigned, timeout=30, what="the head of the waitlist to be assigned")
+    case = await eventually(head_assigned, timeout=30, what="the head of the waitlist to be assigned", interval=0.5)
     assert case["case_manager_id"] == loads[0]["case_manager"]["case_manager_id"]
     waitlist = (await gateway.get("/api/v1/waitlist", headers=as_["tl-carla"])).json()
     assert len(waitlist) == 19 and head["case_id"] not in {entry["case_id"] for entry in waitlist}
@@ -182,7 +171,8 @@ async def test_one_trace_runs_from_the_gateway_through_intake_to_case_plan(
         chain = chain_of(spans_of(stack.data_dir / "traces.jsonl", trace_id))
         return chain if chain and chain[-1][0] == "gateway" else None
 
-    chain = await eventually(traced, timeout=60, what="the whole chain from case-plan back to the gateway")
+    chain = await eventually(traced, timeout=60, what="the whole chain from case-plan back to the gateway",
+                             interval=0.5)
     services = [service for service, _ in chain]
     assert services[0] == "case-plan" and "intake" in services and services[-1] == "gateway", chain
     assert chain[-1][1] == "POST /api/v1/coa/status-recognitions"
@@ -222,7 +212,7 @@ async def test_person_overview_with_case_plan_stopped_still_returns_intakes_sect
             return True
         return False
 
-    await eventually(case_plan_gone, timeout=30, what="case-plan to stop")
+    await eventually(case_plan_gone, timeout=30, what="case-plan to stop", interval=0.5)
     response = await gateway.get(f"/api/v1/persons/{status['person_id']}/overview", headers=as_["cm-anna"])
     assert response.status_code == 200, response.text
     overview = response.json()

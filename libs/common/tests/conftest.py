@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -17,16 +15,7 @@ from verbinding_common.db import create_engine, create_sessionmaker, outbox_tabl
 from verbinding_common.kafka import new_producer, start_with_retry
 from verbinding_common.relay import Relay
 from verbinding_common.settings import ServiceSettings
-from verbinding_common.testing import KafkaServer, test_settings, unique_topic
-
-
-async def wait_for(predicate: Callable[[], Awaitable[bool]], *, timeout: float = 60.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or predicate}")
+from verbinding_common.testing import KafkaServer, eventually, test_settings, unique_topic
 
 
 @dataclass
@@ -69,7 +58,7 @@ class Backbone:
                 return not await conn.scalar(select(func.count()).select_from(outbox_table)
                                              .where(outbox_table.c.published_at.is_(None)))
 
-        await wait_for(published, what="every outbox row published")
+        await eventually(published, what="every outbox row published")
 
     async def effect_count(self) -> int:
         async with self.engine.connect() as conn:
@@ -83,7 +72,7 @@ class Backbone:
         async def enough() -> bool:
             return await self.effect_count() >= count
 
-        await wait_for(enough, timeout=timeout, what=f"{count} effects")
+        await eventually(enough, timeout=timeout, what=f"{count} effects")
 
     async def close(self) -> None:
         for consumer in self.consumers:

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from conftest import make_backbone, wait_for
+from conftest import make_backbone
 from verbinding_common.db import outbox_table
 from verbinding_common.infra.broker import EmbeddedBroker
+from verbinding_common.testing import eventually
 
 pytestmark = pytest.mark.slow
 EXAMPLE_SERVICE = Path(__file__).with_name("example_service.py")
@@ -79,7 +80,7 @@ async def test_a_consumer_killed_mid_stream_applies_every_event_exactly_once_aft
         async def midway() -> bool:
             return await backbone.effect_count() >= total // 4
 
-        await wait_for(midway, timeout=90, what="a quarter of the events applied")
+        await eventually(midway, timeout=90, what="a quarter of the events applied")
         os.kill(first.pid, signal.SIGKILL)
         first.wait()
         at_kill = await backbone.effect_count()
@@ -116,7 +117,7 @@ async def test_no_committed_event_is_lost_when_the_broker_restarts_empty(
                 return not await conn.scalar(select(func.count()).select_from(outbox_table)
                                              .where(outbox_table.c.published_at.is_(None)))
 
-        await wait_for(all_published, what="the outbox relayed")
+        await eventually(all_published, what="the outbox relayed")
         own_broker.restart()
         assert own_broker.running()
         await backbone.start_consumer()

@@ -7,14 +7,16 @@ import random
 
 from aiokafka import AIOKafkaConsumer
 from example_service import ThingHappened, effect_table
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import Backbone, wait_for
+from conftest import Backbone
 from verbinding_common.consumer import BatchItem, PoisonMessage
 from verbinding_common.db import outbox_table
 from verbinding_common.kafka import dlq_topic, new_producer, start_with_retry
 from verbinding_common.outbox import add_event, add_events, on_commit_wake
+from verbinding_common.relay import Relay
+from verbinding_common.testing import eventually
 
 
 async def test_state_change_and_event_commit_together_and_rollback_emits_nothing(backbone: Backbone) -> None:
@@ -59,7 +61,7 @@ async def test_poison_message_lands_on_dlq_with_its_error_and_later_messages_are
     await backbone.record("k", 3)
 
     await backbone.wait_for_effects(2)
-    await wait_for(lambda: _true(consumer.stats.dead_lettered >= 2), what="two dead letters")
+    await eventually(lambda: _true(consumer.stats.dead_lettered >= 2), what="two dead letters")
     assert sorted(e.seq for e in await backbone.effects()) == [1, 3]
 
     dlq = AIOKafkaConsumer(dlq_topic(backbone.topic), bootstrap_servers=backbone.settings.kafka_bootstrap_servers,
@@ -71,7 +73,7 @@ async def test_poison_message_lands_on_dlq_with_its_error_and_later_messages_are
             batch = await dlq.getmany(timeout_ms=500)
             records.extend(r for rs in batch.values() for r in rs)
             return len(records) >= 2
-        await wait_for(collected, what="DLQ records")
+        await eventually(collected, what="DLQ records")
     finally:
         await dlq.stop()
     errors = sorted(dict(r.headers)["dlq.error"].decode() for r in records)
@@ -138,9 +140,9 @@ async def test_members_joining_and_leaving_mid_stream_apply_every_event_exactly_
             await asyncio.sleep(0.015)
 
     writing = asyncio.create_task(writer())
-    await wait_for(lambda: _true(first.stats.handled >= 20), what="the first member under way")
+    await eventually(lambda: _true(first.stats.handled >= 20), what="the first member under way")
     second = await backbone.start_consumer(group="rebalanced", delay=0.005)  # a rebalance: partitions move
-    await wait_for(lambda: _true(second.stats.handled >= 10), what="the second member handling events")
+    await eventually(lambda: _true(second.stats.handled >= 10), what="the second member handling events")
     assert not writing.done(), "the rebalance must happen mid-stream"
     await first.stop()  # and back again, mid-stream
     backbone.consumers.remove(first)
@@ -269,7 +271,7 @@ async def test_a_batch_handler_that_raises_sends_its_fetch_through_the_per_event
             raise PoisonMessage("a thing in this fetch cannot be applied")
 
     consumer = await backbone.start_consumer(batch_handler=apply_all_or_refuse)
-    await wait_for(lambda: _true(consumer.stats.dead_lettered == 1), what="the poison event dead-lettered")
+    await eventually(lambda: _true(consumer.stats.dead_lettered == 1), what="the poison event dead-lettered")
     await backbone.wait_for_effects(2)
     await asyncio.sleep(0.5)  # give a second application time to show up
 
@@ -291,7 +293,26 @@ async def _dead_letters(backbone: Backbone, count: int) -> list:
             batch = await dlq.getmany(timeout_ms=500)
             records.extend(r for rs in batch.values() for r in rs)
             return len(records) >= count
-        await wait_for(collected, what="DLQ records")
+        await eventually(collected, what="DLQ records")
     finally:
         await dlq.stop()
     return records
+
+
+async def test_purge_deletes_only_published_rows_older_than_the_retention(backbone: Backbone) -> None:
+    for seq in range(3):
+        await backbone.record("aged", seq)
+    async with backbone.engine.begin() as conn:
+        ids = (await conn.execute(select(outbox_table.c.id).order_by(outbox_table.c.id))).scalars().all()
+        retention = text(f"interval '{backbone.settings.outbox_retention_hours + 1} hours'")
+        # old and published / old but never published / published within the retention
+        await conn.execute(update(outbox_table).where(outbox_table.c.id == ids[0])
+                           .values(created_at=func.now() - retention, published_at=func.now()))
+        await conn.execute(update(outbox_table).where(outbox_table.c.id == ids[1])
+                           .values(created_at=func.now() - retention))
+        await conn.execute(update(outbox_table).where(outbox_table.c.id == ids[2]).values(published_at=func.now()))
+    relay = Relay(engine=backbone.engine, settings=backbone.settings)
+    assert await relay.purge_published() == 1
+    async with backbone.engine.connect() as conn:
+        left = (await conn.execute(select(outbox_table.c.id).order_by(outbox_table.c.id))).scalars().all()
+    assert left == ids[1:], "an unpublished row is never purged, a recent one stays for republishing"

@@ -8,7 +8,7 @@ from pydantic import SecretStr, ValidationError
 
 from verbinding_common.app import create_service_app
 from verbinding_common.settings import ServiceSettings
-from verbinding_common.testing import test_settings
+from verbinding_common.testing import running_app, test_settings
 
 
 class SigningSettings(ServiceSettings):
@@ -44,3 +44,14 @@ async def test_readiness_names_the_broker_when_it_does_not_answer(database_url: 
     checks = response.json()["checks"]
     assert checks["database"] == "ok"
     assert checks["broker"].startswith("unavailable")
+
+
+async def test_readiness_follows_the_running_relays_broker(database_url: str, own_broker) -> None:
+    settings = test_settings(database_url=database_url, bootstrap_servers=own_broker.bootstrap_servers)
+    app = create_service_app(settings=settings, title="example")
+    async with running_app(app) as client:
+        assert (await client.get("/readyz")).status_code == 200
+        own_broker.stop()
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"].startswith("unavailable")

@@ -12,13 +12,13 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import Backbone, make_backbone, wait_for
+from conftest import Backbone, make_backbone
 from verbinding_common.app import create_service_app
 from verbinding_common.consumer import BatchItem, ConsumerSpec
 from verbinding_common.db import SessionDep, outbox_table
 from verbinding_common.outbox import add_events
 from verbinding_common.telemetry import get_tracer, setup_telemetry
-from verbinding_common.testing import KafkaServer
+from verbinding_common.testing import KafkaServer, eventually
 
 
 async def test_consumer_handler_and_its_database_write_descend_from_the_request_span(
@@ -51,7 +51,7 @@ async def test_consumer_handler_and_its_database_write_descend_from_the_request_
         async def effect_insert_traced() -> bool:
             return any("INSERT INTO effect" in (s.attributes or {}).get("db.statement", "") for s in finished())
 
-        await wait_for(effect_insert_traced, what="the handler's INSERT span in the request's trace")
+        await eventually(effect_insert_traced, what="the handler's INSERT span in the request's trace")
 
     by_id = {s.context.span_id: s for s in finished()}
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import UTC, date, datetime
 
@@ -15,16 +13,7 @@ from verbinding_common.contracts.intake import InterviewCompleted, PersonRegiste
 from verbinding_common.db import outbox_table, processed_event_table
 from verbinding_common.events import Envelope, build_envelope
 from verbinding_common.kafka import new_producer, start_with_retry
-from verbinding_common.testing import running_app
-
-
-async def eventually(check, *, timeout: float = 30.0, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+from verbinding_common.testing import eventually, running_app
 
 
 def registered(person_id: uuid.UUID, recognised_on: date, languages: list[str]) -> PersonRegistered:

@@ -6,8 +6,6 @@ gateway's and the broker are real. Case-plan is not running here, so its section
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from sqlalchemy import select
 from verbinding_common.auth import Role
 from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.db import create_engine, outbox_table
-from verbinding_common.testing import create_database, drop_database, migrate_database, running_app
+from verbinding_common.testing import create_database, drop_database, eventually, migrate_database, running_app
 
 INTAKE_DIR = Path(__file__).resolve().parents[2] / "intake"
 
@@ -59,11 +57,11 @@ async def test_a_pushed_recognition_becomes_a_person_in_intake_within_the_same_t
         coa = bearer(app, Role.coa_integration, subject="coa", kind="client")
         pushed = await client.post(PUSH, json=sent, headers=coa)
         assert pushed.status_code == 202, pushed.text
-        deadline = time.monotonic() + 40
-        status = (await client.get(f"{PUSH}/{number}", headers=coa)).json()
-        while status["status"] == "received" and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
+        async def registered() -> dict | None:
             status = (await client.get(f"{PUSH}/{number}", headers=coa)).json()
+            return status if status["status"] != "received" else None
+
+        status = await eventually(registered, timeout=40, what="intake to register the person")
         assert status["status"] == "person_registered", status
         assert status["unavailable"] == ["case-plan"]
         overview = await client.get(f"/api/v1/persons/{status['person_id']}/overview",

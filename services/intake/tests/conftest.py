@@ -4,10 +4,8 @@ with a consumer group of its own."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +32,7 @@ from verbinding_common.testing import (
     KafkaServer,
     create_database,
     drop_database,
+    eventually,
     identity_headers,
     migrate_database,
     running_app,
@@ -66,16 +65,6 @@ def recognition_data(**overrides: Any) -> dict[str, Any]:
     return data
 
 
-async def wait_for(predicate: Callable[[], Awaitable[Any]], *, timeout: float = 30.0, what: str = "") -> Any:
-    """Poll until `predicate` returns something truthy (and return it), or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := await predicate():
-            return result
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or predicate}")
-
-
 @dataclass
 class IntakeHarness:
     """A running intake app with its database, and the means to feed it recognitions."""
@@ -93,7 +82,7 @@ class IntakeHarness:
     # Tests reach the helpers through the fixture: test modules never import conftest.
     new_coa_number = staticmethod(new_coa_number)
     recognition_data = staticmethod(recognition_data)
-    wait_for = staticmethod(wait_for)
+    wait_for = staticmethod(eventually)
 
     def headers(self, *roles: str, subject: str = "cm-anna") -> dict[str, str]:
         return identity_headers(self.signer, *roles, subject=subject)
@@ -134,7 +123,7 @@ class IntakeHarness:
         async def found() -> Person | None:
             return await self.person(coa_number)
 
-        return await wait_for(found, what=f"person {coa_number}")
+        return await eventually(found, what=f"person {coa_number}")
 
     async def wait_until_processed(self, event_id: str) -> None:
         async def processed() -> bool:
@@ -143,7 +132,7 @@ class IntakeHarness:
                     processed_event_table.c.event_id == event_id,
                     processed_event_table.c.consumer_group == self.settings.service_name)) == 1
 
-        await wait_for(processed, what=f"event {event_id} processed")
+        await eventually(processed, what=f"event {event_id} processed")
 
     async def outbox_events(self, *, key: uuid.UUID | str, event_type: str | None = None) -> list[dict[str, Any]]:
         """Envelopes (as stored) of the outbox rows for one person, oldest first."""

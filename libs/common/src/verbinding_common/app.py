@@ -63,6 +63,10 @@ class ServiceRuntime:
             provider.force_flush()
 
     async def broker_reachable(self) -> None:
+        """Raises unless the broker answers: over the running relay's connection, else a short-lived one."""
+        if self.relay is not None:
+            await self.relay.broker_epoch()
+            return
         admin = new_admin(self.settings)
         await admin.start()
         try:

@@ -8,7 +8,7 @@ import logging
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -65,7 +65,6 @@ class ConsumerStats:
     duplicates: int = 0
     dead_lettered: int = 0
     retries: int = 0
-    last_activity: float = field(default_factory=time.monotonic)
 
 
 class _FinishBatchOnRevoke(ConsumerRebalanceListener):
@@ -167,7 +166,6 @@ class IdempotentConsumer:
         except (CommitFailedError, KafkaError) as exc:
             # The events are recorded as processed; whoever gets these partitions skips them as duplicates.
             log.warning("consumer %s: offset commit failed (%s)", self.group_id, exc.__class__.__name__)
-        self.stats.last_activity = time.monotonic()
 
     async def _handle_record(self, record: ConsumerRecord) -> None:
         with self._process_span(record) as span:

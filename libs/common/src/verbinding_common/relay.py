@@ -91,6 +91,11 @@ class Relay:
             with contextlib.suppress(Exception):
                 await self._producer.stop()
 
+    async def broker_epoch(self) -> str:
+        """The broker's cluster id, asked over the relay's own admin connection (readiness uses it)."""
+        assert self._admin is not None, "relay not started"
+        return await cluster_id(self._admin)
+
     def notify(self) -> None:
         """Wake the relay now (add_event's commits in this process do; other processes' rows are polled)."""
         self._wakeup.set()

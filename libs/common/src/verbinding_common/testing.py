@@ -7,10 +7,12 @@ import contextlib
 import logging
 import os
 import tempfile
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import httpx
@@ -25,6 +27,7 @@ from .infra.postgres import EmbeddedPostgres
 from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ENV_DATABASE = "VERBINDING_TEST_DATABASE_URL"
 ENV_KAFKA = "VERBINDING_TEST_KAFKA_BOOTSTRAP_SERVERS"
@@ -220,3 +223,16 @@ def identity_headers(signer, *roles: str, subject: str = "tester", organisation:
     from .auth import Identity
 
     return signer.headers(Identity(subject=subject, kind=kind, roles=list(roles), organisation=organisation))
+
+
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 60.0, what: str = "",
+                     interval: float = 0.1) -> T:
+    """Poll `check` until it returns something truthy and return that; fail after `timeout` naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or check}")
+        await asyncio.sleep(interval)
