@@ -4,8 +4,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
-SOURCES := libs/common/src $(wildcard services/*)
-PROJECTS := pyproject.toml libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
+SOURCES := $(wildcard libs/*/src) $(wildcard services/*)
+PROJECTS := pyproject.toml $(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)
+RUNTIME_PROJECTS := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 
 .PHONY: install run migrate test lint bench traces schemas lock demo clean
 
@@ -22,10 +23,10 @@ $(VENV)/.installed: requirements.lock $(PROJECTS)
 	@touch $@
 
 run: install  ## start the embedded stack in the foreground (Ctrl-C stops it)
-	$(PY) -m verbinding_common.cli run
+	$(PY) -m verbinding_devstack.cli run
 
 migrate: install  ## run every service's Alembic migrations
-	$(PY) -m verbinding_common.cli migrate
+	$(PY) -m verbinding_devstack.cli migrate
 
 test: install lint  ## lint, contract checks and the whole test suite
 	$(PY) -m pytest
@@ -37,14 +38,18 @@ bench: install  ## benchmarks: print figures, never fail on timings
 	$(PY) -m bench
 
 traces: install  ## list recorded traces, or show one: make traces TRACE=<id>
-	$(PY) -m verbinding_common.cli traces $(TRACE)
+	$(PY) -m verbinding_devstack.cli traces $(TRACE)
 
 schemas: install  ## export the JSON Schema of every event contract to tests/contract/schemas
-	$(PY) -m verbinding_common.contracts.export tests/contract/schemas
+	$(PY) -m verbinding_devstack.schemas tests/contract/schemas
 
-lock:  ## re-pin every dependency (versions and hashes, no download addresses)
+lock:  ## re-pin every dependency (versions and hashes, no download addresses); requirements-runtime.lock is what images install
 	$(UV) pip compile $(PROJECTS) --group pyproject.toml:dev --generate-hashes --no-emit-package verbinding-common \
+		--no-emit-package verbinding-devstack --no-emit-package verbinding-testing \
 		--no-header --quiet -o requirements.lock
+	grep -oE '^[A-Za-z0-9_.-]+==[^ ]+' requirements.lock > $(VENV)/lock-constraints.txt
+	$(UV) pip compile $(RUNTIME_PROJECTS) --constraint $(VENV)/lock-constraints.txt --generate-hashes \
+		--no-emit-package verbinding-common --no-header --quiet -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV)

@@ -1,3 +1,3 @@
-"""Shared pytest fixtures for the whole repository (see verbinding_common.testing)."""
+"""Shared pytest fixtures for the whole repository (see verbinding_testing.fixtures)."""
 
-pytest_plugins = ["verbinding_common.testing"]
+pytest_plugins = ["verbinding_testing.fixtures"]

@@ -60,13 +60,13 @@ from sqlalchemy.orm import Session
 from verbinding_common.consumer import ConsumerSpec, IdempotentConsumer
 from verbinding_common.db import backbone_metadata, create_engine, create_sessionmaker, libpq_dsn
 from verbinding_common.events import Envelope, EventContract
-from verbinding_common.infra.broker import EmbeddedBroker
-from verbinding_common.infra.ports import free_port
-from verbinding_common.infra.postgres import EmbeddedPostgres
 from verbinding_common.kafka import ensure_topics, new_admin, new_consumer, new_producer, start_with_retry
 from verbinding_common.outbox import add_event
 from verbinding_common.relay import Relay
 from verbinding_common.settings import ServiceSettings
+from verbinding_devstack.infra.broker import EmbeddedBroker
+from verbinding_devstack.infra.ports import free_port
+from verbinding_devstack.infra.postgres import EmbeddedPostgres
 
 log = logging.getLogger("bench.backbone")
 

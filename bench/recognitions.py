@@ -44,7 +44,7 @@ import httpx
 import psutil
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from verbinding_common.stack_testing import RunningStack, StackPorts, running_stack
+from verbinding_testing.stack import RunningStack, StackPorts, running_stack
 
 from . import RESULTS_DIR
 from .backbone import machine_facts, percentile

@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from verbinding_common.contracts.export import breaking_changes, schemas
 from verbinding_common.events import Envelope, parse_data
+from verbinding_devstack.schemas import breaking_changes, schemas
 
 SCHEMAS = Path(__file__).with_name("schemas")
 

@@ -17,8 +17,8 @@ import jsonschema
 import pytest
 
 from verbinding_common.events import Envelope
-from verbinding_common.stack_testing import RunningStack, StackPorts, running_stack
-from verbinding_common.testing import eventually
+from verbinding_testing.fixtures import eventually
+from verbinding_testing.stack import RunningStack, StackPorts, running_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 CASE_MANAGERS = ("cm-anna", "cm-bram")

@@ -15,7 +15,7 @@ from verbinding_common.db import create_engine, create_sessionmaker, outbox_tabl
 from verbinding_common.kafka import new_producer, start_with_retry
 from verbinding_common.relay import Relay
 from verbinding_common.settings import ServiceSettings
-from verbinding_common.testing import KafkaServer, eventually, test_settings, unique_topic
+from verbinding_testing.fixtures import KafkaServer, eventually, test_settings, unique_topic
 
 
 @dataclass

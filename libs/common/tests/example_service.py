@@ -18,7 +18,7 @@ from verbinding_common.db import create_engine, create_sessionmaker
 from verbinding_common.events import Envelope, EventContract, contract
 from verbinding_common.kafka import new_producer, start_with_retry
 from verbinding_common.outbox import add_event
-from verbinding_common.testing import test_settings
+from verbinding_testing.fixtures import test_settings
 
 metadata = MetaData()
 

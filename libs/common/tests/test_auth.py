@@ -20,7 +20,7 @@ from verbinding_common.auth import (
     routes_without_allow_list,
 )
 from verbinding_common.health import router as health_router
-from verbinding_common.testing import identity_headers
+from verbinding_testing.fixtures import identity_headers
 
 
 def make_app(public_pem: str) -> FastAPI:

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from conftest import make_backbone
 from verbinding_common.db import outbox_table
-from verbinding_common.infra.broker import EmbeddedBroker
-from verbinding_common.testing import eventually
+from verbinding_devstack.infra.broker import EmbeddedBroker
+from verbinding_testing.fixtures import eventually
 
 pytestmark = pytest.mark.slow
 EXAMPLE_SERVICE = Path(__file__).with_name("example_service.py")

@@ -16,7 +16,7 @@ from verbinding_common.db import outbox_table
 from verbinding_common.kafka import dlq_topic, new_producer, start_with_retry
 from verbinding_common.outbox import add_event, add_events, on_commit_wake
 from verbinding_common.relay import Relay
-from verbinding_common.testing import eventually
+from verbinding_testing.fixtures import eventually
 
 
 async def test_state_change_and_event_commit_together_and_rollback_emits_nothing(backbone: Backbone) -> None:

@@ -8,7 +8,7 @@ from pydantic import SecretStr, ValidationError
 
 from verbinding_common.app import create_service_app
 from verbinding_common.settings import ServiceSettings
-from verbinding_common.testing import running_app, test_settings
+from verbinding_testing.fixtures import running_app, test_settings
 
 
 class SigningSettings(ServiceSettings):

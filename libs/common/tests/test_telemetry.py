@@ -18,7 +18,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
-from verbinding_common import traces
 from verbinding_common.telemetry import (
     JsonLinesSpanExporter,
     context_from_headers,
@@ -28,6 +27,7 @@ from verbinding_common.telemetry import (
     inject_headers,
     setup_telemetry,
 )
+from verbinding_devstack import traces
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from verbinding_common.consumer import BatchItem, ConsumerSpec
 from verbinding_common.db import SessionDep, outbox_table
 from verbinding_common.outbox import add_events
 from verbinding_common.telemetry import get_tracer, setup_telemetry
-from verbinding_common.testing import KafkaServer, eventually
+from verbinding_testing.fixtures import KafkaServer, eventually
 
 
 async def test_consumer_handler_and_its_database_write_descend_from_the_request_span(

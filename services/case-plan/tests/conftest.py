@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from verbinding_common.db import create_engine, create_sessionmaker, outbox_table
-from verbinding_common.infra.broker import EmbeddedBroker
-from verbinding_common.testing import create_database, drop_database, identity_headers, migrate_database
+from verbinding_devstack.infra.broker import EmbeddedBroker
+from verbinding_testing.fixtures import create_database, drop_database, identity_headers, migrate_database
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 

@@ -13,7 +13,7 @@ from verbinding_common.contracts.intake import InterviewCompleted, PersonRegiste
 from verbinding_common.db import outbox_table, processed_event_table
 from verbinding_common.events import Envelope, build_envelope
 from verbinding_common.kafka import new_producer, start_with_retry
-from verbinding_common.testing import eventually, running_app
+from verbinding_testing.fixtures import eventually, running_app
 
 
 def registered(person_id: uuid.UUID, recognised_on: date, languages: list[str]) -> PersonRegistered:

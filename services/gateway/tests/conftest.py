@@ -8,7 +8,7 @@ import pytest
 from gateway.settings import GatewaySettings
 from gateway_support import ALEMBIC_INI, gateway_settings
 
-from verbinding_common.testing import KafkaServer, migrate_database
+from verbinding_testing.fixtures import KafkaServer, migrate_database
 
 
 @pytest.fixture

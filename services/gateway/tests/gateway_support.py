@@ -14,8 +14,8 @@ from gateway.access.credentials import hash_secret
 from gateway.settings import ClientConfig, DemoUserConfig, GatewaySettings
 
 from verbinding_common.auth import CurrentIdentity, Identity, IdentityVerifier, Role, allow
-from verbinding_common.infra.ports import free_port
-from verbinding_common.testing import unique_topic
+from verbinding_devstack.infra.ports import free_port
+from verbinding_testing.fixtures import unique_topic
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 ALEMBIC_INI = SERVICE_DIR / "alembic.ini"

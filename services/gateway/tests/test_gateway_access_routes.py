@@ -19,7 +19,7 @@ from verbinding_common.auth import (
     generate_signing_key,
     routes_without_allow_list,
 )
-from verbinding_common.testing import create_database, drop_database, migrate_database, running_app
+from verbinding_testing.fixtures import create_database, drop_database, migrate_database, running_app
 
 
 def api_routes(app: FastAPI) -> Iterator[tuple[str, str, frozenset[Role] | None, bool]]:

@@ -16,7 +16,7 @@ from verbinding_common.auth import Role
 from verbinding_common.events import Envelope
 from verbinding_common.kafka import new_consumer, start_with_retry
 from verbinding_common.settings import ServiceSettings
-from verbinding_common.testing import running_app
+from verbinding_testing.fixtures import running_app
 
 PUSH = "/api/v1/coa/status-recognitions"
 

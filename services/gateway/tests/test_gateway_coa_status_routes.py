@@ -12,7 +12,7 @@ from gateway.app import create_app
 from gateway_support import bearer, case_plan_stand_in, closed_port_url, intake_stand_in, serving
 
 from verbinding_common.auth import Role
-from verbinding_common.testing import running_app
+from verbinding_testing.fixtures import running_app
 
 PUSH = "/api/v1/coa/status-recognitions"
 

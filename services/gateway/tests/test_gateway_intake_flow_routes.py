@@ -19,7 +19,7 @@ from sqlalchemy import select
 from verbinding_common.auth import Role
 from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.db import create_engine, outbox_table
-from verbinding_common.testing import create_database, drop_database, eventually, migrate_database, running_app
+from verbinding_testing.fixtures import create_database, drop_database, eventually, migrate_database, running_app
 
 INTAKE_DIR = Path(__file__).resolve().parents[2] / "intake"
 

@@ -13,7 +13,7 @@ from gateway.app import create_app
 from gateway_support import bearer, case_plan_stand_in, closed_port_url, intake_stand_in, serving
 
 from verbinding_common.auth import Role, generate_signing_key
-from verbinding_common.testing import running_app
+from verbinding_testing.fixtures import running_app
 
 PERSON = {"person_id": "p-1", "coa_registration_number": "V-1001", "family_name": "Haddad", "given_names": "Lina",
           "status": "in_intake"}

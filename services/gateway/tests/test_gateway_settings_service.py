@@ -18,7 +18,7 @@ from gateway_support import gateway_settings, serving
 from pydantic import ValidationError
 
 from verbinding_common.auth import Identity, Role, generate_signing_key
-from verbinding_common.testing import running_app
+from verbinding_testing.fixtures import running_app
 
 
 def settings(**values: object) -> GatewaySettings:

@@ -13,7 +13,7 @@ from gateway.app import create_app
 from gateway_support import COA_SECRET, NGO_SECRET, USER_PASSWORD, bearer
 
 from verbinding_common.auth import Identity, IdentitySigner, Role, generate_signing_key
-from verbinding_common.testing import running_app
+from verbinding_testing.fixtures import running_app
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

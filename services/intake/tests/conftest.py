@@ -28,7 +28,7 @@ from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.db import outbox_table, processed_event_table
 from verbinding_common.events import Envelope
 from verbinding_common.kafka import new_producer, start_with_retry
-from verbinding_common.testing import (
+from verbinding_testing.fixtures import (
     KafkaServer,
     create_database,
     drop_database,

@@ -14,7 +14,6 @@ from ..events import Contract, registered_contracts
 def load_all() -> dict[str, Contract]:
     """Import every contract module here and return the contracts they register, by event type."""
     for module in pkgutil.iter_modules(__path__):
-        if module.name != "export":
-            importlib.import_module(f"{__name__}.{module.name}")
+        importlib.import_module(f"{__name__}.{module.name}")
     return {name: item for name, item in registered_contracts().items()
             if item.model.__module__.startswith(f"{__name__}.")}

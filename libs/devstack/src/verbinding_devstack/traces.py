@@ -15,7 +15,7 @@ Span = dict[str, Any]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m verbinding_common.traces", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m verbinding_devstack.traces", description=__doc__)
     parser.add_argument("trace_id", nargs="?", help="trace id, or its first characters")
     parser.add_argument("--file", type=Path, help="default: $VERBINDING_TRACE_FILE or .data/traces.jsonl")
     parser.add_argument("--limit", type=int, default=20, help="how many recent traces to list")

@@ -14,10 +14,10 @@ import asyncpg
 import httpx
 import pytest
 
-from verbinding_common import stack_testing
-from verbinding_common.infra.ports import port_is_open
-from verbinding_common.infra.postgres import EmbeddedPostgres
-from verbinding_common.stack_testing import RunningStack, StackPorts, alive, run_to_end
+from verbinding_devstack.infra.ports import port_is_open
+from verbinding_devstack.infra.postgres import EmbeddedPostgres
+from verbinding_testing import stack as stack_testing
+from verbinding_testing.stack import RunningStack, StackPorts, alive, run_to_end
 
 EXAMPLE_SERVICES = Path(__file__).parent / "example_stack" / "services"
 

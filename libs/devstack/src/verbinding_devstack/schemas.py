@@ -1,4 +1,4 @@
-"""Write the JSON Schema of every event contract to a folder: `python -m verbinding_common.contracts.export DIR`."""
+"""Write the JSON Schema of every event contract to a folder: `python -m verbinding_devstack.schemas DIR`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..events import json_schema
-from . import load_all
+from verbinding_common.contracts import load_all
+from verbinding_common.events import json_schema
 
 
 def schemas() -> dict[str, dict[str, Any]]:

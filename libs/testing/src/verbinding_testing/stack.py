@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from .stack import discover_services
+from verbinding_devstack.stack import discover_services
 
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 60.0
@@ -52,7 +52,7 @@ class StackPorts:
 
 
 def verbinding(command: str, data_dir: Path, *arguments: str, services_dir: Path = SERVICES) -> list[str]:
-    return [sys.executable, "-m", "verbinding_common.cli", command, "--data-dir", str(data_dir),
+    return [sys.executable, "-m", "verbinding_devstack.cli", command, "--data-dir", str(data_dir),
             "--services-dir", str(services_dir), *arguments]
 
 

@@ -26,7 +26,8 @@ import asyncpg
 import httpx
 import psutil
 
-from .auth import ensure_key_files
+from verbinding_common.auth import ensure_key_files
+
 from .infra.broker import EmbeddedBroker
 from .infra.postgres import EmbeddedPostgres
 

@@ -9,7 +9,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .stack import (
+from verbinding_devstack.stack import (
     DEFAULT_BROKER_PORT,
     DEFAULT_PG_PORT,
     HEALTH_TIMEOUT_S,

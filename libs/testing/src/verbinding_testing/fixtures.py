@@ -20,11 +20,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from .db import asyncpg_url, backbone_metadata, create_engine, libpq_dsn
-from .infra.broker import EmbeddedBroker
-from .infra.ports import free_port
-from .infra.postgres import EmbeddedPostgres
-from .settings import ServiceSettings
+from verbinding_common.db import asyncpg_url, backbone_metadata, create_engine, libpq_dsn
+from verbinding_common.settings import ServiceSettings
+from verbinding_devstack.infra.broker import EmbeddedBroker
+from verbinding_devstack.infra.ports import free_port
+from verbinding_devstack.infra.postgres import EmbeddedPostgres
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -205,14 +205,14 @@ test_settings.__test__ = False  # type: ignore[attr-defined]
 @pytest.fixture(scope="session")
 def identity_keys() -> tuple[str, str]:
     """A gateway key pair for this test session: (private PEM, public PEM)."""
-    from .auth import generate_signing_key
+    from verbinding_common.auth import generate_signing_key
 
     return generate_signing_key()
 
 
 @pytest.fixture(scope="session")
 def identity_signer(identity_keys: tuple[str, str]):
-    from .auth import IdentitySigner
+    from verbinding_common.auth import IdentitySigner
 
     return IdentitySigner(identity_keys[0])
 
@@ -220,7 +220,7 @@ def identity_signer(identity_keys: tuple[str, str]):
 def identity_headers(signer, *roles: str, subject: str = "tester", organisation: str | None = None,
                      kind: str = "user") -> dict[str, str]:
     """Headers a service accepts, as if the gateway vouched for a caller with `roles`."""
-    from .auth import Identity
+    from verbinding_common.auth import Identity
 
     return signer.headers(Identity(subject=subject, kind=kind, roles=list(roles), organisation=organisation))
 

@@ -1,0 +1,1 @@
+"""Test support: pytest fixtures for real PostgreSQL and Kafka, and a running embedded stack for end-to-end tests."""
