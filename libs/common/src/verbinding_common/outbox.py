@@ -12,7 +12,8 @@ from .events import Envelope, EventContract, build_envelope
 from .telemetry import current_traceparent
 
 # pg_advisory_xact_lock(ns, hashtext(key)) before the row gets its id: transactions writing events for the same key
-# are serialised until commit, so outbox ids of one key follow commit order (PITFALLS: late commits).
+# are serialised until commit, so outbox ids of one key follow commit order (a relay paging by id would otherwise
+# skip a row whose transaction committed late).
 KEY_LOCK_NAMESPACE = 0x0B0C
 _STAGED = "verbinding_outbox_staged"
 

@@ -1,1 +1,1 @@
-"""Case managers and their capacity (at most 50 people at a time, seeds/002)."""
+"""Case managers and their capacity (at most 50 people at a time: docs/domain.md)."""

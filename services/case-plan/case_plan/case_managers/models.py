@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import Base
 
-# seeds/002: "they advise a maximum of 50 people at a time, to ensure personalised support".
+# "They advise a maximum of 50 people at a time, to ensure personalised support" (the Amsterdam Approach;
+# docs/domain.md).
 MAX_CAPACITY = 50
 
 
@@ -22,7 +23,7 @@ class CaseManager(Base):
     __table_args__ = (
         CheckConstraint(f"capacity BETWEEN 1 AND {MAX_CAPACITY}", name="capacity_between_1_and_50"),
         CheckConstraint("active_cases >= 0", name="active_cases_not_negative"),
-        # The invariant: never more people than capacity, whatever runs concurrently (DESIGN.md, Case plan).
+        # The invariant: never more people than capacity, whatever runs concurrently (docs/domain.md, Case plan).
         CheckConstraint("active_cases <= capacity", name="active_cases_within_capacity"),
     )
 

@@ -32,7 +32,7 @@ class CaseStatus(StrEnum):
 
 
 class Case(Base):
-    """A newcomer's case: support for up to 3 years from recognition (seeds/002)."""
+    """A newcomer's case: support for up to 3 years from recognition (docs/domain.md)."""
 
     __tablename__ = "case"
     __table_args__ = (

@@ -1,4 +1,4 @@
-"""Opening, assigning, waitlisting and closing cases: the rules of the Amsterdam Approach's caseload (seeds/002).
+"""Opening, assigning, waitlisting and closing cases: the rules of the Amsterdam Approach's caseload (docs/domain.md).
 
 Two guards keep the rules under concurrency:
 - capacity: `case_manager.active_cases` only moves by a conditional UPDATE (`… WHERE active_cases < capacity`),

@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("active_cases", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("joined_seq", sa.BigInteger(), sa.Identity(always=True), nullable=False),
         sa.Column("joined_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        # At most 50 people per case manager (seeds/002), under any concurrency: the database checks it.
+        # At most 50 people per case manager (docs/domain.md), under any concurrency: the database checks it.
         sa.CheckConstraint("active_cases <= capacity", name=op.f("ck_case_manager_active_cases_within_capacity")),
         sa.CheckConstraint("active_cases >= 0", name=op.f("ck_case_manager_active_cases_not_negative")),
         sa.CheckConstraint("capacity BETWEEN 1 AND 50", name=op.f("ck_case_manager_capacity_between_1_and_50")),

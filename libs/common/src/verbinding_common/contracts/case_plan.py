@@ -16,7 +16,7 @@ TOPIC = "case-plan.cases.v1"
 
 @contract
 class CaseOpened(EventContract):
-    """Every registered person gets a case, with support for up to 3 years from recognition (seeds/002)."""
+    """Every registered person gets a case, with support for up to 3 years from recognition (docs/domain.md)."""
 
     event_type: ClassVar[str] = "case-plan.case-opened.v1"
     topic: ClassVar[str] = TOPIC

@@ -13,7 +13,7 @@ from ..events import EventContract, contract
 
 
 class Domain(StrEnum):
-    """Domains of need and of action-plan objectives (seeds/002)."""
+    """Domains of need and of action-plan objectives: the domains the Amsterdam Approach works in at the same time."""
 
     work = "work"
     education = "education"

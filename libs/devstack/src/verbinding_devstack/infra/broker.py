@@ -35,7 +35,7 @@ class EmbeddedBroker:
 
         if port_is_open(self.port):
             raise RuntimeError(f"port {self.port} is already in use; the broker cannot listen there")
-        # Advertise 127.0.0.1, not localhost: localhost may resolve to ::1 (PITFALLS, embedded broker).
+        # Advertise 127.0.0.1, not localhost: localhost may resolve to ::1, where nothing listens.
         address = f"tcp://127.0.0.1:{self.port}"
         # A fresh cluster id per start is the broker's epoch: relays see it change and publish again
         # what the memory storage lost.
