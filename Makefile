@@ -40,8 +40,8 @@ bench: install  ## benchmarks: print figures, never fail on timings
 traces: install  ## list recorded traces, or show one: make traces TRACE=<id>
 	$(PY) -m verbinding_devstack.cli traces $(TRACE)
 
-schemas: install  ## export the JSON Schema of every event contract to tests/contract/schemas
-	$(PY) -m verbinding_devstack.schemas tests/contract/schemas
+schemas: install  ## event JSON Schemas (tests/contract/schemas) and the event catalogue (docs/events.md, docs/asyncapi.yaml)
+	$(PY) -m verbinding_devstack.schemas .
 
 lock:  ## re-pin every dependency (versions and hashes, no download addresses); requirements-runtime.lock is what images install
 	$(UV) pip compile $(PROJECTS) --group pyproject.toml:dev --generate-hashes --no-emit-package verbinding-common \

@@ -45,12 +45,18 @@ class Contract:
 
 
 class EventContract(BaseModel):
-    """Base class of every event payload. Subclasses declare `event_type` and `topic` as class variables."""
+    """Base class of every event payload. Subclasses declare `event_type`, `topic` and `key_field` as class
+    variables, and `producers` when the topic's owner is not (only) the service that publishes it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_type: ClassVar[str]
     topic: ClassVar[str]
+    # The field whose value is the record's key (the aggregate id): one aggregate's events stay in order.
+    key_field: ClassVar[str]
+    # Who publishes it, when not only the service the topic is named after (`<owner>.<stream>.v<major>`):
+    # services, or outside parties such as the COA. The event catalogue and the broker's ACLs read this.
+    producers: ClassVar[tuple[str, ...]] = ()
 
 
 ContractT = TypeVar("ContractT", bound=type[EventContract])

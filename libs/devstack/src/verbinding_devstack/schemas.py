@@ -1,4 +1,8 @@
-"""Write the JSON Schema of every event contract to a folder: `python -m verbinding_devstack.schemas DIR`."""
+"""`make schemas`: the JSON Schema of every event contract, and the event catalogue (Markdown and AsyncAPI) from them.
+
+`python -m verbinding_devstack.schemas [ROOT]` writes tests/contract/schemas/*.json, docs/events.md and
+docs/asyncapi.yaml under the repository at ROOT (default: the one this runs in).
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,33 @@ from typing import Any
 from verbinding_common.contracts import load_all
 from verbinding_common.events import json_schema
 
+from . import catalogue, eventdocs
+from .stack import find_project_root
+
+SCHEMA_DIR = Path("tests/contract/schemas")
+
 
 def schemas() -> dict[str, dict[str, Any]]:
     return {name: json_schema(item) for name, item in load_all().items()}
 
 
-def write(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
+def generated(root: Path) -> dict[Path, str]:
+    """Every file `make schemas` writes, by path relative to `root`, with its text."""
+    current = schemas()
+    files = {SCHEMA_DIR / f"{name}.json": json.dumps(schema, indent=2, sort_keys=True) + "\n"
+             for name, schema in current.items()}
+    events = catalogue.build(root)
+    files[Path("docs/events.md")] = eventdocs.markdown(events, current)
+    files[Path("docs/asyncapi.yaml")] = eventdocs.asyncapi(events)
+    return files
+
+
+def write(root: Path) -> list[Path]:
     written = []
-    for name, schema in schemas().items():
-        path = folder / f"{name}.json"
-        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+    for relative, text in generated(root).items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
         written.append(path)
     return written
 
@@ -46,5 +66,5 @@ def _type_of(spec: dict[str, Any]) -> Any:
 
 
 if __name__ == "__main__":
-    for path in write(Path(sys.argv[1] if len(sys.argv) > 1 else "tests/contract/schemas")):
+    for path in write(Path(sys.argv[1]) if len(sys.argv) > 1 else find_project_root()):
         print(path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import Field
@@ -13,6 +13,11 @@ from .intake import Domain
 
 TOPIC = "case-plan.cases.v1"
 
+CaseId = Annotated[UUID, Field(description="the case; the record's key")]
+PersonId = Annotated[UUID, Field(description="the person the case is for (intake's person id: no name, no COA number)")]
+RecognisedOn = Annotated[date, Field(description="the day the COA recognised the person's refugee status; the "
+                                                 "waitlist is served in this order")]
+
 
 @contract
 class CaseOpened(EventContract):
@@ -20,22 +25,26 @@ class CaseOpened(EventContract):
 
     event_type: ClassVar[str] = "case-plan.case-opened.v1"
     topic: ClassVar[str] = TOPIC
+    key_field: ClassVar[str] = "case_id"
 
-    case_id: UUID
-    person_id: UUID
-    recognised_on: date
-    support_until: date
+    case_id: CaseId
+    person_id: PersonId
+    recognised_on: RecognisedOn
+    support_until: date = Field(description="the last day of support: 3 years after recognition")
 
 
 @contract
 class CaseManagerAssigned(EventContract):
+    """The case has a case manager, who had room under their limit of 50 people at a time."""
+
     event_type: ClassVar[str] = "case-plan.case-manager-assigned.v1"
     topic: ClassVar[str] = TOPIC
+    key_field: ClassVar[str] = "case_id"
 
-    case_id: UUID
-    person_id: UUID
-    case_manager_id: UUID
-    from_waitlist: bool = False
+    case_id: CaseId
+    person_id: PersonId
+    case_manager_id: UUID = Field(description="the case manager who now holds the case")
+    from_waitlist: bool = Field(default=False, description="the case waited on the waitlist until room freed")
 
 
 @contract
@@ -44,30 +53,37 @@ class CaseWaitlisted(EventContract):
 
     event_type: ClassVar[str] = "case-plan.case-waitlisted.v1"
     topic: ClassVar[str] = TOPIC
+    key_field: ClassVar[str] = "case_id"
 
-    case_id: UUID
-    person_id: UUID
-    recognised_on: date
+    case_id: CaseId
+    person_id: PersonId
+    recognised_on: RecognisedOn
 
 
 @contract
 class ActionPlanRevised(EventContract):
+    """A new version of the case's action plan; earlier versions stay readable in case-plan."""
+
     event_type: ClassVar[str] = "case-plan.action-plan-revised.v1"
     topic: ClassVar[str] = TOPIC
+    key_field: ClassVar[str] = "case_id"
 
-    case_id: UUID
-    person_id: UUID
-    version: int = Field(ge=1)
-    active_domains: list[Domain]
-    approved: bool
+    case_id: CaseId
+    person_id: PersonId
+    version: int = Field(ge=1, description="the plan's version: 1 for the first plan, one more for each revision")
+    active_domains: list[Domain] = Field(description="the domains this version has objectives in (several at once)")
+    approved: bool = Field(description="this version has been approved")
 
 
 @contract
 class CaseClosed(EventContract):
+    """The case ended: the person no longer counts in their case manager's caseload."""
+
     event_type: ClassVar[str] = "case-plan.case-closed.v1"
     topic: ClassVar[str] = TOPIC
+    key_field: ClassVar[str] = "case_id"
 
-    case_id: UUID
-    person_id: UUID
-    closed_on: date
-    reason: str
+    case_id: CaseId
+    person_id: PersonId
+    closed_on: date = Field(description="the day the case closed")
+    reason: str = Field(description="why the case closed, as the person who closed it wrote it")

@@ -19,13 +19,16 @@ class StatusRecognised(EventContract):
 
     event_type: ClassVar[str] = "coa.status-recognised.v1"
     topic: ClassVar[str] = "coa.status-recognitions.v1"
+    key_field: ClassVar[str] = "coa_registration_number"
+    # The COA pushes to the gateway, which publishes for it, or produces straight to the topic.
+    producers: ClassVar[tuple[str, ...]] = ("gateway", "coa")
 
     coa_registration_number: str = CoaNumber
-    recognised_on: date
-    family_name: str = Field(min_length=1, max_length=200)
-    given_names: str = Field(min_length=1, max_length=200)
-    date_of_birth: date
-    gender: Literal["female", "male", "x"]
+    recognised_on: date = Field(description="the day refugee status was granted")
+    family_name: str = Field(min_length=1, max_length=200, description="stays in intake; never in another event")
+    given_names: str = Field(min_length=1, max_length=200, description="stays in intake; never in another event")
+    date_of_birth: date = Field(description="stays in intake; never in another event")
+    gender: Literal["female", "male", "x"] = Field(description="as the COA recorded it")
     country_of_origin: str = Field(min_length=2, max_length=3, description="ISO 3166-1 alpha-2 or alpha-3 code")
     languages: list[str] = Field(default_factory=list, max_length=20,
                                  description="languages spoken, ISO 639-1 codes, best first")

@@ -29,12 +29,17 @@ class PersonRegistered(EventContract):
 
     event_type: ClassVar[str] = "intake.person-registered.v1"
     topic: ClassVar[str] = "intake.persons.v1"
+    key_field: ClassVar[str] = "person_id"
 
-    person_id: UUID
-    household_id: UUID
-    recognised_on: date
-    gender: Literal["female", "male", "x"]
-    languages: list[str] = Field(default_factory=list)
+    person_id: UUID = Field(description="the person in intake; the key of every event about them")
+    household_id: UUID = Field(description="the person's household (a partner arriving by family reunification "
+                                           "joins the partner's)")
+    recognised_on: date = Field(description="the day the COA recognised the person's refugee status: support runs "
+                                            "3 years from it")
+    gender: Literal["female", "male", "x"] = Field(description="as the COA recorded it: for gender-sensitive "
+                                                               "coaching and monitoring")
+    languages: list[str] = Field(default_factory=list, description="languages spoken, ISO 639-1 codes, best first: "
+                                                                   "a case manager who shares one is preferred")
     family_reunification: bool = Field(
         description="arrived by family reunification: gets an intake and case of their own")
 
@@ -45,12 +50,14 @@ class InterviewCompleted(EventContract):
 
     event_type: ClassVar[str] = "intake.interview-completed.v1"
     topic: ClassVar[str] = "intake.persons.v1"
+    key_field: ClassVar[str] = "person_id"
 
-    person_id: UUID
-    education_level: str
-    profession: str | None = None
-    years_of_work_experience: int = Field(ge=0)
+    person_id: UUID = Field(description="the person in intake")
+    education_level: str = Field(description="the highest level of education the person reached")
+    profession: str | None = Field(default=None, description="the person's profession, if they have one")
+    years_of_work_experience: int = Field(ge=0, description="years of paid work")
     dutch_level: str = Field(description="CEFR level of Dutch: A0, A1 … C2")
-    domains_of_need: list[Domain]
+    domains_of_need: list[Domain] = Field(description="the domains the person needs support in: where the "
+                                                      "action plan starts")
     consent_partners: list[str] = Field(default_factory=list,
                                         description="partner organisations the person consented to share with")

@@ -1,0 +1,146 @@
+"""The event catalogue: every event type with its topic, key, producers and consumers, read from the code.
+
+Producers come from the contracts (the service a topic is named after, or a contract's `producers`); consumers
+come from the `ConsumerSpec` objects in each service's `consumers` modules, that is from what the services really
+subscribe to. A consumer group receives every event type on the topics it subscribes to, so consumers are
+listed per topic, and every event type on a topic has the same consumers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from verbinding_common.consumer import ConsumerSpec
+from verbinding_common.contracts import load_all
+from verbinding_common.events import Contract
+from verbinding_common.kafka import dlq_topic
+
+from .stack import discover_services
+
+
+class CatalogueError(Exception):
+    """The contracts and the services disagree (a topic nobody declares, a key that is not a field)."""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One `ConsumerSpec` of a service: the consumer group and the topics it reads."""
+
+    service: str
+    group: str
+    topics: tuple[str, ...]
+    module: str
+
+
+@dataclass(frozen=True)
+class EventEntry:
+    type: str
+    topic: str
+    key_field: str | None
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    contract: Contract
+
+
+@dataclass(frozen=True)
+class TopicEntry:
+    """A topic and who may do what with it; the dead-letter topic is written by the topic's consumers."""
+
+    name: str
+    event_types: tuple[str, ...]
+    producers: tuple[str, ...]
+    consumer_groups: dict[str, str]  # consumer group -> the service it belongs to
+
+    @property
+    def dead_letters(self) -> str:
+        return dlq_topic(self.name)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    services: tuple[str, ...]
+    events: dict[str, EventEntry]
+    topics: dict[str, TopicEntry]
+    subscriptions: tuple[Subscription, ...]
+
+    def is_service(self, name: str) -> bool:
+        return name in self.services
+
+
+def producers_of(contract_: Contract) -> tuple[str, ...]:
+    """Who publishes this event: the contract's `producers`, else the owner the topic is named after."""
+    declared = tuple(getattr(contract_.model, "producers", ()) or ())
+    return declared or (contract_.topic.split(".", 1)[0],)
+
+
+def subscriptions(root: Path) -> list[Subscription]:
+    """Every `ConsumerSpec` found in the `consumers` modules of the services under `root`/services."""
+    found = []
+    for service in discover_services(root / "services"):
+        package = service.app.split(":", 1)[0].split(".", 1)[0]
+        import_root = service.import_root
+        if str(import_root) not in sys.path:
+            sys.path.insert(0, str(import_root))
+        package_dir = import_root / package
+        modules = sorted({*package_dir.rglob("consumers.py"), *package_dir.rglob("consumers/*.py")})
+        for path in modules:
+            parts = path.relative_to(import_root).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            module = importlib.import_module(name)
+            for value in vars(module).values():
+                if isinstance(value, ConsumerSpec):
+                    found.append(Subscription(service=service.name, group=value.group_id or service.name,
+                                              topics=tuple(value.topics), module=name))
+    return found
+
+
+def build(root: Path) -> Catalogue:
+    """The catalogue of the repository at `root`, checked for consistency."""
+    contracts = load_all()
+    subs = subscriptions(root)
+    services = tuple(service.name for service in discover_services(root / "services"))
+    declared_topics = {item.topic for item in contracts.values()}
+    for sub in subs:
+        unknown = sorted(set(sub.topics) - declared_topics)
+        if unknown:
+            raise CatalogueError(f"{sub.module} subscribes to {unknown}, which no contract declares")
+    groups_of: dict[str, dict[str, str]] = {}
+    for sub in subs:
+        for topic in sub.topics:
+            groups_of.setdefault(topic, {})[sub.group] = sub.service
+    events = {}
+    for name, item in contracts.items():
+        key_field = getattr(item.model, "key_field", None)
+        if key_field is not None and key_field not in item.model.model_fields:
+            raise CatalogueError(f"{name}: key_field {key_field!r} is not a field of {item.model.__name__}")
+        consumers = tuple(sorted(set(groups_of.get(item.topic, {}).values())))
+        events[name] = EventEntry(type=name, topic=item.topic, key_field=key_field, producers=producers_of(item),
+                                  consumers=consumers, contract=item)
+    topics = {}
+    for topic in sorted(declared_topics):
+        on_topic = [entry for entry in events.values() if entry.topic == topic]
+        producers = tuple(dict.fromkeys(p for entry in on_topic for p in entry.producers))
+        topics[topic] = TopicEntry(name=topic, event_types=tuple(entry.type for entry in on_topic),
+                                   producers=producers, consumer_groups=dict(sorted(groups_of.get(topic, {}).items())))
+    return Catalogue(services=services, events=events, topics=topics, subscriptions=tuple(subs))
+
+
+def acl_map(catalogue: Catalogue) -> dict[str, dict[str, Any]]:
+    """Per service or outside party: the topics it writes and reads, and its consumer groups (for broker ACLs)."""
+    acl: dict[str, dict[str, Any]] = {}
+
+    def entry(principal: str) -> dict[str, Any]:
+        return acl.setdefault(principal, {"write": set(), "read": set(), "groups": set()})
+
+    for topic in catalogue.topics.values():
+        for producer in topic.producers:
+            entry(producer)["write"].add(topic.name)
+        for group, service in topic.consumer_groups.items():
+            entry(service)["read"].add(topic.name)
+            entry(service)["write"].add(topic.dead_letters)
+            entry(service)["groups"].add(group)
+    return {name: {kind: sorted(values) for kind, values in rights.items()} for name, rights in sorted(acl.items())}
