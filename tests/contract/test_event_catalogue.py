@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from verbinding_common.contracts import load_all
 from verbinding_devstack.catalogue import CatalogueError, acl_map, build
@@ -19,6 +20,26 @@ def test_committed_schemas_and_catalogue_are_what_make_schemas_generates() -> No
     stale = [str(path) for path, text in generated(ROOT).items()
              if not (ROOT / path).is_file() or (ROOT / path).read_text() != text]
     assert stale == [], f"out of date: {stale}; run `make schemas`, review and commit the diff"
+
+
+def test_every_reference_in_the_asyncapi_document_resolves() -> None:
+    document = yaml.safe_load((ROOT / "docs" / "asyncapi.yaml").read_text())
+
+    def refs(node: object) -> list[str]:
+        if isinstance(node, dict):
+            return [ref for key, value in node.items() for ref in ([value] if key == "$ref" else refs(value))]
+        return [ref for value in node for ref in refs(value)] if isinstance(node, list) else []
+
+    def resolves(ref: str) -> bool:
+        node: object = document
+        for part in ref.removeprefix("#/").split("/"):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
+
+    found = refs(document)
+    assert found and [ref for ref in found if not resolves(ref)] == []
 
 
 def test_every_contract_names_a_field_of_its_own_as_the_record_key() -> None:

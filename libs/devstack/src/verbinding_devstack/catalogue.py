@@ -93,7 +93,8 @@ def subscriptions(root: Path) -> list[Subscription]:
             module = importlib.import_module(name)
             for value in vars(module).values():
                 if isinstance(value, ConsumerSpec):
-                    found.append(Subscription(service=service.name, group=value.group_id or service.name,
+                    found.append(Subscription(service=service.name,
+                                              group=getattr(value, "group_id", None) or service.name,
                                               topics=tuple(value.topics), module=name))
     return found
 
