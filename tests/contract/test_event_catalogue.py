@@ -61,7 +61,8 @@ def _described_type(schema: dict, field: str) -> bool:
     return bool(spec.get("description") or (ref and schema["$defs"][ref.rsplit("/", 1)[-1]].get("description")))
 
 
-def _service(root: Path, name: str, package: str, topics: list[str]) -> None:
+def _service(root: Path, name: str, package: str, topics: list[str], applies: list[str] | None = None) -> None:
+    """A service folder whose consumers module subscribes to `topics`, applying the `applies` intake contracts."""
     folder = root / "services" / name
     (folder / package / "things").mkdir(parents=True)
     (folder / "pyproject.toml").write_text(textwrap.dedent(f"""
@@ -73,12 +74,20 @@ def _service(root: Path, name: str, package: str, topics: list[str]) -> None:
     (folder / package / "__init__.py").write_text("")
     (folder / package / "things" / "__init__.py").write_text("")
     (folder / package / "things" / "consumers.py").write_text(textwrap.dedent(f"""
-        from verbinding_common.consumer import ConsumerSpec
+        import dataclasses
 
-        async def handle(session, envelope):
+        from verbinding_common.consumer import ConsumerSpec
+        from verbinding_common.contracts import intake
+
+        async def handle(session, events):
             pass
 
-        things = ConsumerSpec(topics={topics!r}, handler=handle)
+        applies = [getattr(intake, name) for name in {applies or []!r}]
+        fields = {{field.name for field in dataclasses.fields(ConsumerSpec)}}
+        extra = {{"events": applies}} if "events" in fields else {{}}
+        things = ConsumerSpec(topics={topics!r}, handler=handle, **extra)
+        if "events" not in fields and applies:
+            things.events = applies
     """))
 
 
@@ -90,6 +99,15 @@ def test_consumers_are_read_from_what_a_service_subscribes_to(tmp_path: Path) ->
     assert catalogue.events["coa.status-recognised.v1"].consumers == ()
     assert acl_map(catalogue)["listener"] == {
         "groups": ["listener"], "read": ["intake.persons.v1"], "write": ["intake.persons.v1.dlq"]}
+
+
+def test_an_event_type_a_subscriber_has_no_rule_for_is_listed_as_delivered_but_skipped(tmp_path: Path) -> None:
+    _service(tmp_path, "picky", "catalogue_picky_app", ["intake.persons.v1"], applies=["PersonRegistered"])
+    catalogue = build(tmp_path)
+    assert catalogue.events["intake.person-registered.v1"].consumers == ("picky",)
+    interview = catalogue.events["intake.interview-completed.v1"]
+    assert (interview.consumers, interview.skipped_by) == ((), ("picky",))
+    assert acl_map(catalogue)["picky"]["read"] == ["intake.persons.v1"]
 
 
 def test_the_coa_topic_is_written_by_the_gateway_and_the_coa_alone() -> None:

@@ -2,8 +2,8 @@
 
 Producers come from the contracts (the service a topic is named after, or a contract's `producers`); consumers
 come from the `ConsumerSpec` objects in each service's `consumers` modules, that is from what the services really
-subscribe to. A consumer group receives every event type on the topics it subscribes to, so consumers are
-listed per topic, and every event type on a topic has the same consumers.
+subscribe to. A consumer group receives every event type on the topics it subscribes to: where a spec names the
+event contracts it applies, the others are listed as delivered to it but skipped.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ class Subscription:
     group: str
     topics: tuple[str, ...]
     module: str
+    event_types: tuple[str, ...] | None = None  # None: the spec does not say, so every type on its topics
+
+    def applies(self, event_type: str, topic: str) -> bool:
+        return topic in self.topics and (self.event_types is None or event_type in self.event_types)
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,9 @@ class EventEntry:
     topic: str
     key_field: str | None
     producers: tuple[str, ...]
-    consumers: tuple[str, ...]
+    consumers: tuple[str, ...]  # services that apply it
     contract: Contract
+    skipped_by: tuple[str, ...] = ()  # services it is delivered to (they read the topic) that skip it
 
 
 @dataclass(frozen=True)
@@ -93,10 +98,17 @@ def subscriptions(root: Path) -> list[Subscription]:
             module = importlib.import_module(name)
             for value in vars(module).values():
                 if isinstance(value, ConsumerSpec):
-                    found.append(Subscription(service=service.name,
-                                              group=getattr(value, "group_id", None) or service.name,
-                                              topics=tuple(value.topics), module=name))
+                    found.append(_subscription(value, service=service.name, module=name))
     return found
+
+
+def _subscription(spec: ConsumerSpec, *, service: str, module: str) -> Subscription:
+    subscribed = getattr(spec, "subscribed_topics", None)
+    topics = tuple(subscribed() if callable(subscribed) else spec.topics)
+    contracts = getattr(spec, "events", None)
+    event_types = tuple(item.event_type for item in contracts) if contracts else None
+    return Subscription(service=service, group=getattr(spec, "group_id", None) or service, topics=topics,
+                        module=module, event_types=event_types)
 
 
 def build(root: Path) -> Catalogue:
@@ -118,9 +130,11 @@ def build(root: Path) -> Catalogue:
         key_field = getattr(item.model, "key_field", None)
         if key_field is not None and key_field not in item.model.model_fields:
             raise CatalogueError(f"{name}: key_field {key_field!r} is not a field of {item.model.__name__}")
-        consumers = tuple(sorted(set(groups_of.get(item.topic, {}).values())))
+        consumers = tuple(sorted({sub.service for sub in subs if sub.applies(name, item.topic)}))
+        receivers = set(groups_of.get(item.topic, {}).values())
         events[name] = EventEntry(type=name, topic=item.topic, key_field=key_field, producers=producers_of(item),
-                                  consumers=consumers, contract=item)
+                                  consumers=consumers, contract=item,
+                                  skipped_by=tuple(sorted(receivers - set(consumers))))
     topics = {}
     for topic in sorted(declared_topics):
         on_topic = [entry for entry in events.values() if entry.topic == topic]

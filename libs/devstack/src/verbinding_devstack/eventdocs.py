@@ -89,6 +89,8 @@ def _event_section(catalogue: Catalogue, entry: EventEntry, schema: dict[str, An
         f"- topic: `{entry.topic}`, key: {key}",
         f"- producers: {_who(catalogue, entry.producers)}",
         f"- consumers: {_who(catalogue, entry.consumers)}",
+        *([f"- delivered to, but skipped by: {_who(catalogue, entry.skipped_by)} (they read the topic)"]
+          if entry.skipped_by else []),
         f"- JSON Schema: `tests/contract/schemas/{entry.type}.json`", "",
         *_fields(schema), "",
     ]
@@ -103,7 +105,8 @@ def markdown(catalogue: Catalogue, schemas: dict[str, dict[str, Any]]) -> str:
         "key is the aggregate id named below, so one aggregate's events stay in order on one partition. Each record",
         "carries the headers " + ", ".join(f"`{name}` ({text})" for name, text in HEADERS.items()) + ".", "",
         "Consumers are read from what each service subscribes to (the `ConsumerSpec` objects in its `consumers`",
-        "modules); a consumer group receives every event type on its topics and ignores the types it has no rule for.",
+        "modules). A consumer group receives every event type on its topics, including those it has no rule for",
+        "and skips: keep that in mind before putting anything sensitive on a topic.",
         "A consumer dead-letters a record it can never apply to `<topic>.dlq`, unchanged, with `dlq.*` headers.",
         "Producers are the service a topic is named after (`<owner>.<stream>.v<major>`), or those a contract names.",
         "", "## Topics", "",
