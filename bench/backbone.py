@@ -57,7 +57,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from verbinding_common.consumer import ConsumerSpec, IdempotentConsumer
+from verbinding_common.consumer import ConsumedEvent, ConsumerSpec, IdempotentConsumer
 from verbinding_common.db import backbone_metadata, create_engine, create_sessionmaker, libpq_dsn
 from verbinding_common.events import Envelope, EventContract
 from verbinding_common.kafka import ensure_topics, new_admin, new_consumer, new_producer, start_with_retry
@@ -403,12 +403,11 @@ def _record_handler_commit(session: Session) -> None:
         _TimedSession.done.set()
 
 
-async def handle_thing(session: AsyncSession, envelope: Envelope) -> None:
-    thing = BenchThingHappened.model_validate(envelope.data)
-    await session.execute(insert(effect_table).values(event_id=envelope.id, key=thing.key, seq=thing.seq))
-    # Read by _record_handler_commit once this session's transaction has committed (a list: a consumer
-    # may handle several events in one transaction).
-    session.info.setdefault("bench_event_ids", []).append(envelope.id)
+async def handle_things(session: AsyncSession, events: list[ConsumedEvent[BenchThingHappened]]) -> None:
+    await session.execute(insert(effect_table), [{"event_id": thing.id, "key": thing.data.key, "seq": thing.data.seq}
+                                                 for thing in events])
+    # Read by _record_handler_commit once this session's transaction has committed.
+    session.info.setdefault("bench_event_ids", []).extend(thing.id for thing in events)
 
 
 async def bench_end_to_end(engine: AsyncEngine, settings: ServiceSettings, events: int, writers: int,
@@ -424,7 +423,7 @@ async def bench_end_to_end(engine: AsyncEngine, settings: ServiceSettings, event
     dlq_producer = new_producer(settings)
     await start_with_retry(dlq_producer)
     consumer = IdempotentConsumer(
-        spec=ConsumerSpec(topics=[topic], handler=handle_thing, group_id="bench-e2e"),
+        spec=ConsumerSpec(events=[BenchThingHappened], topics=[topic], handler=handle_things, group_id="bench-e2e"),
         sessionmaker=consumer_sessions, settings=settings, producer=dlq_producer)
     relay = Relay(engine=engine, settings=settings, name="bench")
     try:

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
-from example_service import effect_table, make_handler, metadata, record_thing
+from example_service import consumer_spec, effect_table, metadata, record_thing
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from verbinding_common.consumer import BatchHandler, ConsumerSpec, IdempotentConsumer
+from verbinding_common.consumer import Handler, IdempotentConsumer
 from verbinding_common.db import create_engine, create_sessionmaker, outbox_table
 from verbinding_common.kafka import new_producer, start_with_retry
 from verbinding_common.relay import Relay
@@ -35,13 +35,12 @@ class Backbone:
         return relay
 
     async def start_consumer(self, *, group: str = "example", delay: float = 0.0,
-                             batch_handler: BatchHandler | None = None) -> IdempotentConsumer:
+                             handler: Handler | None = None) -> IdempotentConsumer:
         producer = new_producer(self.settings)
         await start_with_retry(producer)
         self._producers.append(producer)
         consumer = IdempotentConsumer(
-            spec=ConsumerSpec(topics=[self.topic], handler=make_handler(delay), group_id=group,
-                              batch_handler=batch_handler),
+            spec=consumer_spec(self.topic, group=group, delay=delay, handler=handler),
             sessionmaker=self.sessionmaker, settings=self.settings, producer=producer)
         await consumer.start()
         self.consumers.append(consumer)

@@ -13,7 +13,7 @@ from typing import ClassVar
 from sqlalchemy import BigInteger, Column, DateTime, Identity, Integer, MetaData, String, Table, func, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from verbinding_common.consumer import ConsumerSpec, IdempotentConsumer, PoisonMessage
+from verbinding_common.consumer import ConsumedEvent, ConsumerSpec, IdempotentConsumer
 from verbinding_common.db import create_engine, create_sessionmaker
 from verbinding_common.events import Envelope, EventContract, contract
 from verbinding_common.kafka import new_producer, start_with_retry
@@ -58,18 +58,20 @@ async def record_thing(session: AsyncSession, *, key: str, seq: int, topic: str,
 
 
 def make_handler(delay: float = 0.0):
-    async def apply_thing(session: AsyncSession, envelope: Envelope) -> None:
-        try:
-            thing = ThingHappened.model_validate(envelope.data)
-        except ValueError as exc:
-            raise PoisonMessage(str(exc)) from exc
-        if thing.fail:
-            raise RuntimeError(f"thing {thing.key}/{thing.seq} cannot be applied")
+    async def apply_things(session: AsyncSession, events: list[ConsumedEvent[ThingHappened]]) -> None:
+        # Written before refusing: a rollback must take them away again.
+        await session.execute(insert(effect_table), [
+            {"event_id": event.id, "key": event.data.key, "seq": event.data.seq} for event in events])
+        if any(event.data.fail for event in events):
+            raise RuntimeError(f"things {[event.data.seq for event in events]} cannot be applied")
         if delay:
-            await asyncio.sleep(delay)
-        await session.execute(insert(effect_table).values(event_id=envelope.id, key=thing.key, seq=thing.seq))
+            await asyncio.sleep(delay * len(events))
 
-    return apply_thing
+    return apply_things
+
+
+def consumer_spec(topic: str, *, group: str, delay: float = 0.0, handler=None) -> ConsumerSpec:
+    return ConsumerSpec(events=[ThingHappened], topics=[topic], group_id=group, handler=handler or make_handler(delay))
 
 
 async def _consume(args: argparse.Namespace) -> None:
@@ -77,8 +79,7 @@ async def _consume(args: argparse.Namespace) -> None:
     engine = create_engine(settings.database_url)
     producer = new_producer(settings)
     await start_with_retry(producer)
-    consumer = IdempotentConsumer(spec=ConsumerSpec(topics=[args.topic], handler=make_handler(args.delay),
-                                                    group_id=args.group),
+    consumer = IdempotentConsumer(spec=consumer_spec(args.topic, group=args.group, delay=args.delay),
                                   sessionmaker=create_sessionmaker(engine), settings=settings, producer=producer)
     await consumer.start()
     print("consuming", flush=True)

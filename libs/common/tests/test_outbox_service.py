@@ -6,13 +6,14 @@ import asyncio
 import random
 
 from aiokafka import AIOKafkaConsumer
-from example_service import ThingHappened, effect_table
-from sqlalchemy import event, func, insert, select, text, update
+from example_service import ThingHappened, make_handler
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import Backbone
-from verbinding_common.consumer import BatchItem, PoisonMessage
+from verbinding_common.consumer import ConsumedEvent
 from verbinding_common.db import outbox_table
+from verbinding_common.events import build_envelope
 from verbinding_common.kafka import dlq_topic, new_producer, start_with_retry
 from verbinding_common.outbox import add_event, add_events, on_commit_wake
 from verbinding_common.relay import Relay
@@ -77,8 +78,9 @@ async def test_poison_message_lands_on_dlq_with_its_error_and_later_messages_are
     finally:
         await dlq.stop()
     errors = sorted(dict(r.headers)["dlq.error"].decode() for r in records)
-    assert any("cannot be applied" in e for e in errors)
-    assert any("Invalid JSON" in e or "json" in e.lower() for e in errors)
+    assert any(e.startswith("RuntimeError raised at example_service.py") for e in errors), errors
+    assert any(e.startswith("ContractViolation: not an event envelope") and "json_invalid" in e for e in errors)
+    assert all("cannot be applied" not in e for e in errors), "an exception's own text may carry values"
     assert {dict(r.headers)["dlq.topic"].decode() for r in records} == {backbone.topic}
     assert b"{not json" in {r.value for r in records}
 
@@ -171,7 +173,9 @@ async def _outbox_rows(backbone: Backbone) -> list:
 async def test_add_events_stages_a_batch_in_one_statement_in_the_given_order_with_each_events_trace(
         backbone: Backbone) -> None:
     given = [("b", 1), ("a", 1), ("b", 2), ("c", 1), ("a", 2)]
-    items = [(_thing(key, seq), key, f"00-{n + 1:032x}-{n + 1:016x}-01") for n, (key, seq) in enumerate(given)]
+    causes = [build_envelope(_thing("cause", n), source="example", traceparent=f"00-{n + 1:032x}-{n + 1:016x}-01")
+              for n in range(len(given))]
+    items = [(_thing(key, seq), key, cause) for (key, seq), cause in zip(given, causes, strict=True)]
     statements: list[str] = []
     woken: list[bool] = []
 
@@ -192,8 +196,9 @@ async def test_add_events_stages_a_batch_in_one_statement_in_the_given_order_wit
     rows = await _outbox_rows(backbone)
     assert [row.event_id for row in rows] == [envelope.id for envelope in envelopes]
     assert [(row.key, row.envelope["data"]["seq"]) for row in rows] == given
-    assert [row.traceparent for row in rows] == [traceparent for _, _, traceparent in items]
-    assert [row.envelope["traceparent"] for row in rows] == [traceparent for _, _, traceparent in items]
+    assert [row.traceparent for row in rows] == [cause.traceparent for cause in causes]
+    assert [row.envelope["traceparent"] for row in rows] == [cause.traceparent for cause in causes]
+    assert [row.envelope["causationid"] for row in rows] == [cause.id for cause in causes]
     assert [row.envelope["subject"] for row in rows] == [key for key, _ in given]
 
 
@@ -204,7 +209,7 @@ async def test_add_events_takes_every_key_lock_before_its_rows_get_their_ids(bac
 
     async def stage_batch() -> None:
         async with backbone.sessionmaker() as session, session.begin():
-            await add_events(session, [(_thing("b", 1), "b", None), (_thing("a", 2), "a", None)],
+            await add_events(session, [(_thing("b", 1), "b"), (_thing("a", 2), "a")],
                              source="example", topic=backbone.topic)
 
     batch = asyncio.create_task(stage_batch())
@@ -225,7 +230,7 @@ async def test_add_events_takes_every_key_lock_before_its_rows_get_their_ids(bac
 async def test_add_events_holds_its_key_locks_until_commit(backbone: Backbone) -> None:
     batch = backbone.sessionmaker()
     await batch.begin()
-    await add_events(batch, [(_thing("z", 1), "z", None), (_thing("y", 1), "y", None)], source="example",
+    await add_events(batch, [(_thing("z", 1), "z"), (_thing("y", 1), "y")], source="example",
                      topic=backbone.topic)
     later = asyncio.create_task(backbone.record("z", 2))
     try:
@@ -244,7 +249,7 @@ async def test_concurrent_batches_naming_the_same_keys_in_any_order_never_deadlo
 
     async def stage(writer: int) -> None:
         async with backbone.sessionmaker() as session, session.begin():
-            await add_events(session, [(_thing(key, writer), key, None) for key in random.sample(keys, len(keys))],
+            await add_events(session, [(_thing(key, writer), key) for key in random.sample(keys, len(keys))],
                              source="example", topic=backbone.topic)
             await asyncio.sleep(0.02)  # hold the locks a while, as a handler would
 
@@ -252,35 +257,35 @@ async def test_concurrent_batches_naming_the_same_keys_in_any_order_never_deadlo
     assert len(await _outbox_rows(backbone)) == 12 * len(keys)
 
 
-async def test_a_batch_handler_that_raises_sends_its_fetch_through_the_per_event_path(backbone: Backbone) -> None:
+async def test_a_fetch_that_fails_is_applied_one_by_one_by_the_same_handler_and_only_the_culprit_dead_letters(
+        backbone: Backbone) -> None:
     good = [await backbone.record("k", 1)]
-    poison = await backbone.record("k", 2, fail=True)  # the per-event handler always raises for this one
+    poison = await backbone.record("k", 2, fail=True)  # the handler refuses any list holding this one
     good.append(await backbone.record("k", 3))
     await backbone.start_relay()
     await backbone.wait_until_published()
-    batches: list[list[str]] = []
+    calls: list[list[str]] = []
 
-    async def apply_all_or_refuse(session: AsyncSession, items: list[BatchItem]) -> None:
-        batches.append([item.envelope.id for item in items])
-        things = [ThingHappened.model_validate(item.envelope.data) for item in items]
-        # Written before refusing: the rollback must take them away again.
-        await session.execute(insert(effect_table), [
-            {"event_id": item.envelope.id, "key": thing.key, "seq": thing.seq}
-            for item, thing in zip(items, things, strict=True)])
-        if any(thing.fail for thing in things):
-            raise PoisonMessage("a thing in this fetch cannot be applied")
+    apply_things = make_handler()
 
-    consumer = await backbone.start_consumer(batch_handler=apply_all_or_refuse)
+    async def recording(session: AsyncSession, events: list[ConsumedEvent[ThingHappened]]) -> None:
+        calls.append([event.id for event in events])
+        await apply_things(session, events)
+
+    consumer = await backbone.start_consumer(handler=recording)
     await eventually(lambda: _true(consumer.stats.dead_lettered == 1), what="the poison event dead-lettered")
     await backbone.wait_for_effects(2)
     await asyncio.sleep(0.5)  # give a second application time to show up
 
-    assert poison in batches[0], "the fetch went to the batch handler first"
+    assert poison in calls[0] and len(calls[0]) == 3, "the fetch went to the handler as a whole first"
+    assert [c for c in calls[1:] if c != [poison]] == [[good[0]], [good[1]]], "then each event on its own"
+    assert calls.count([poison]) == backbone.settings.consumer_max_attempts
     assert sorted(e.event_id for e in await backbone.effects()) == sorted(good), "each good event applied once"
     assert (consumer.stats.handled, consumer.stats.dead_lettered) == (2, 1)
     [dead] = await _dead_letters(backbone, 1)
     assert poison.encode() in dead.value
-    assert "cannot be applied" in dict(dead.headers)["dlq.error"].decode()
+    headers = dict(dead.headers)
+    assert headers["dlq.error_type"] == b"RuntimeError" and headers["dlq.event_id"] == poison.encode()
 
 
 async def _dead_letters(backbone: Backbone, count: int) -> list:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import httpx
-from example_service import ThingHappened, effect_table, make_handler, record_thing
+from example_service import ThingHappened, consumer_spec, effect_table, record_thing
 from fastapi import APIRouter
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import Backbone, make_backbone
 from verbinding_common.app import create_service_app
-from verbinding_common.consumer import BatchItem, ConsumerSpec
+from verbinding_common.consumer import ConsumedEvent
 from verbinding_common.db import SessionDep, outbox_table
 from verbinding_common.outbox import add_events
 from verbinding_common.telemetry import get_tracer, setup_telemetry
@@ -34,7 +34,7 @@ async def test_consumer_handler_and_its_database_write_descend_from_the_request_
         return {"event_id": envelope.id}
 
     app = create_service_app(settings=harness.settings, title="example", routers=[router],
-                             consumers=[ConsumerSpec(topics=[harness.topic], handler=make_handler())])
+                             consumers=[consumer_spec(harness.topic, group="example")])
     setup_telemetry(service_name="example", span_processor=SimpleSpanProcessor(spans))
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://example") as client:
@@ -86,22 +86,24 @@ async def test_each_event_of_a_batch_keeps_its_own_trace_into_the_events_it_stag
     follow_up_of: dict[str, str] = {}
     batches: list[int] = []
 
-    async def stage_follow_ups(session: AsyncSession, items: list[BatchItem]) -> None:
-        batches.append(len(items))
+    async def stage_follow_ups(session: AsyncSession, events: list[ConsumedEvent[ThingHappened]]) -> None:
+        batches.append(len(events))
         await session.execute(insert(effect_table), [
-            {"event_id": item.envelope.id, "key": "person-7", "seq": item.envelope.data["seq"]} for item in items])
-        staged = await add_events(session, [(ThingHappened(key="person-7", seq=100 + item.envelope.data["seq"]),
-                                             "person-7", item.traceparent) for item in items],
-                                  source="example", topic=backbone.topic)
-        follow_up_of.update({item.envelope.id: envelope.id for item, envelope in zip(items, staged, strict=True)})
+            {"event_id": event.id, "key": "person-7", "seq": event.data.seq} for event in events])
+        # Caused by the typed data the handler was given: the library knows which event that is.
+        staged = await add_events(session, [(ThingHappened(key="person-7", seq=100 + event.data.seq), "person-7",
+                                             event.data) for event in events], source="example", topic=backbone.topic)
+        follow_up_of.update({event.id: envelope.id for event, envelope in zip(events, staged, strict=True)})
 
-    await backbone.start_consumer(batch_handler=stage_follow_ups)
+    await backbone.start_consumer(handler=stage_follow_ups)
     await backbone.wait_for_effects(3)
     assert max(batches) > 1, "the events came in one fetch"
     async with backbone.engine.connect() as conn:
-        traceparent_of = dict((await conn.execute(
-            select(outbox_table.c.event_id, outbox_table.c.traceparent)
-            .where(outbox_table.c.event_id.in_(follow_up_of.values())))).all())
+        staged_rows = (await conn.execute(
+            select(outbox_table.c.event_id, outbox_table.c.traceparent, outbox_table.c.envelope)
+            .where(outbox_table.c.event_id.in_(follow_up_of.values())))).all()
+    traceparent_of = {row.event_id: row.traceparent for row in staged_rows}
+    causation_of = {row.event_id: row.envelope["causationid"] for row in staged_rows}
 
     finished = spans.get_finished_spans()
     by_id = {s.context.span_id: s for s in finished}
@@ -118,3 +120,4 @@ async def test_each_event_of_a_batch_keeps_its_own_trace_into_the_events_it_stag
         assert [link.context.span_id for link in process.links] == [batch_span.context.span_id]
         assert traceparent_of[follow_up_of[event_id]] == (
             f"00-{process.context.trace_id:032x}-{process.context.span_id:016x}-{process.context.trace_flags:02x}")
+        assert causation_of[follow_up_of[event_id]] == event_id, "a caused event names the event that caused it"

@@ -1,4 +1,5 @@
-"""The idempotent consumer: each event's effects and its processed-id commit together; poison goes to the DLQ."""
+"""The idempotent consumer: a fetch's effects and its processed ids commit together; outages are waited out,
+only messages that can never be applied go to the DLQ."""
 
 from __future__ import annotations
 
@@ -6,57 +7,69 @@ import asyncio
 import contextlib
 import logging
 import time
-import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
+from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
 from .db import processed_event_table
-from .events import Envelope
+from .deadletter import dead_letter_headers
+from .events import Envelope, EventContract
+from .failures import ContractViolation, PoisonMessage, is_permanent, outage_of, safe_description, validation_problems
 from .kafka import dlq_topic, ensure_topics, new_admin, new_consumer, start_with_retry
+from .outbox import Cause, applying
 from .settings import ServiceSettings
 from .telemetry import context_from_headers, get_tracer, traceparent_of
+
+__all__ = ["ConsumedEvent", "ConsumerSpec", "ContractViolation", "Handler", "IdempotentConsumer", "PoisonMessage"]
 
 log = logging.getLogger(__name__)
 tracer = get_tracer(__name__)
 
-Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+OUTAGE_BACKOFF_MAX_S = 2.0
+T = TypeVar("T", bound=EventContract)
 
 
 @dataclass(frozen=True)
-class BatchItem:
-    """One new event of a fetch, with the traceparent of its own process span (for the events it causes)."""
+class ConsumedEvent(Generic[T]):
+    """One event handed to a handler: its envelope and its data, validated against the registered contract."""
 
     envelope: Envelope
-    traceparent: str | None
+    data: T
+    record: ConsumerRecord
+
+    @property
+    def id(self) -> str:
+        return self.envelope.id
 
 
-BatchHandler = Callable[[AsyncSession, list[BatchItem]], Awaitable[None]]
+Handler = Callable[[AsyncSession, list[ConsumedEvent[Any]]], Awaitable[None]]
 
 
-class PoisonMessage(Exception):
-    """The message can never be handled (it does not parse, or breaks its contract): dead-letter it now."""
-
-
-@dataclass
+@dataclass(frozen=True)
 class ConsumerSpec:
-    """What a service consumes: topics, and the handler that applies one event inside a transaction.
+    """What a service consumes: the event contracts it takes, and the one function that applies them.
 
-    With a `batch_handler`, the new events of a fetch are applied by one call of it instead (in fetch order, in
-    the fetch's transaction). `handler` stays required: when that transaction fails (a batch handler may raise
-    PoisonMessage to make it fail), each event is applied by `handler` on its own, with retries and the DLQ.
+    `handler` gets the new events of a fetch (in fetch order, inside the fetch's transaction) and is the rule.
+    When that transaction fails for a reason other than an outage, each event is applied again on its own by
+    the same handler, given a list of one. Events of other types on the topics are skipped.
     """
 
-    topics: Sequence[str]
     handler: Handler
+    events: Sequence[type[EventContract]]
+    topics: Sequence[str] = ()
     group_id: str | None = None
-    batch_handler: BatchHandler | None = None
+
+    def subscribed_topics(self) -> list[str]:
+        return list(self.topics) or sorted({contract.topic for contract in self.events})
 
 
 @dataclass
@@ -65,6 +78,11 @@ class ConsumerStats:
     duplicates: int = 0
     dead_lettered: int = 0
     retries: int = 0
+    outage_waits: int = 0
+
+
+class _Stopped(Exception):
+    """The consumer was told to stop while waiting: leave the fetch uncommitted for whoever comes next."""
 
 
 class _FinishBatchOnRevoke(ConsumerRebalanceListener):
@@ -82,8 +100,9 @@ class _FinishBatchOnRevoke(ConsumerRebalanceListener):
 
 
 class IdempotentConsumer:
-    """Applies each event once per event id per consumer group (by `spec.handler`, or a whole fetch by
-    `spec.batch_handler`), committing offsets only after the handler's transaction commits."""
+    """Applies each event once per event id per consumer group, committing offsets only after the handler's
+    transaction commits (or the event is on the DLQ). While the database or broker is out, the fetch's
+    partitions are paused and the same fetch is retried with back-off; `waiting_on` says what it waits for."""
 
     def __init__(self, *, spec: ConsumerSpec, sessionmaker: async_sessionmaker[AsyncSession],
                  settings: ServiceSettings, producer: AIOKafkaProducer) -> None:
@@ -93,6 +112,8 @@ class IdempotentConsumer:
         self.settings = settings
         self.producer = producer
         self.stats = ConsumerStats()
+        self.waiting_on: str | None = None
+        self._contracts = {contract.event_type: contract for contract in spec.events}
         self._consumer: AIOKafkaConsumer | None = None
         self._batch_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
@@ -100,14 +121,15 @@ class IdempotentConsumer:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        topics = self.spec.subscribed_topics()
         admin = new_admin(self.settings)
         await start_with_retry(admin)
         try:
-            await ensure_topics(admin, [*self.spec.topics, *(dlq_topic(t) for t in self.spec.topics)])
+            await ensure_topics(admin, [*topics, *(dlq_topic(t) for t in topics)])
         finally:
             await admin.close()
         self._consumer = new_consumer(self.settings, group_id=self.group_id)
-        self._consumer.subscribe(list(self.spec.topics), listener=_FinishBatchOnRevoke(self._batch_lock))
+        self._consumer.subscribe(topics, listener=_FinishBatchOnRevoke(self._batch_lock))
         await start_with_retry(self._consumer)
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.group_id}")
 
@@ -130,12 +152,17 @@ class IdempotentConsumer:
             try:
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=self.settings.consumer_batch_size)
             except KafkaError as exc:
+                self.waiting_on = "broker"
                 log.warning("consumer %s: fetch failed (%s), retrying", self.group_id, exc.__class__.__name__)
                 await asyncio.sleep(0.5)
                 continue
+            self.waiting_on = None
             if batches:
                 async with self._batch_lock:
-                    await self._process(batches)
+                    try:
+                        await self._process(batches)
+                    except _Stopped:
+                        return
             elif self._drain_until is not None and await self._caught_up():
                 return
             if self._drain_until is not None and time.monotonic() > self._drain_until:
@@ -151,15 +178,32 @@ class IdempotentConsumer:
         return True
 
     async def _process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Apply a fetch (or dead-letter what never can be applied), then commit its offsets."""
         assert self._consumer is not None
-        records = [record for partition in batches.values() for record in partition]
+        events: list[ConsumedEvent[Any]] = []
+        for record in (record for partition in batches.values() for record in partition):
+            envelope: Envelope | None = None
+            try:
+                envelope = Envelope.from_bytes(record.value or b"")
+                event = self._typed(envelope, record)
+            except ValidationError as exc:
+                await self._dead_letter(record, ContractViolation(
+                    f"not an event envelope: {validation_problems(exc)}"), envelope)
+                continue
+            except ContractViolation as exc:
+                await self._dead_letter(record, exc, envelope)
+                continue
+            if event is not None:
+                events.append(event)
         try:
-            await self._apply_batch(records)
+            await self._apply_through_outages(events, list(batches))
+        except _Stopped:
+            raise
         except Exception as exc:
-            log.info("consumer %s: batch of %d failed (%r), handling its events one by one", self.group_id,
-                     len(records), exc)
-            for record in records:
-                await self._handle_record(record)
+            log.info("consumer %s: batch of %d failed (%s), applying its events one by one", self.group_id,
+                     len(events), safe_description(exc))
+            for event in events:
+                await self._apply_alone(event)
         offsets = {tp: partition[-1].offset + 1 for tp, partition in batches.items()}
         try:
             await self._consumer.commit(offsets)
@@ -167,43 +211,87 @@ class IdempotentConsumer:
             # The events are recorded as processed; whoever gets these partitions skips them as duplicates.
             log.warning("consumer %s: offset commit failed (%s)", self.group_id, exc.__class__.__name__)
 
-    async def _handle_record(self, record: ConsumerRecord) -> None:
-        with self._process_span(record) as span:
-            error: BaseException | None = None
+    def _typed(self, envelope: Envelope, record: ConsumerRecord) -> ConsumedEvent[Any] | None:
+        contract = self._contracts.get(envelope.type)
+        if contract is None:
+            return None
+        try:
+            data = contract.model_validate(envelope.data)
+        except ValidationError as exc:
+            raise ContractViolation(f"{envelope.type} breaks its contract: {validation_problems(exc)}") from None
+        return ConsumedEvent(envelope=envelope, data=data, record=record)
+
+    async def _apply_alone(self, event: ConsumedEvent[Any]) -> None:
+        """One event on its own: retried a few times unless it can never succeed, then dead-lettered."""
+        error: BaseException | None = None
+        for attempt in range(1, self.settings.consumer_max_attempts + 1):
             try:
-                envelope = Envelope.from_bytes(record.value or b"")
-                span.set_attribute("messaging.message.id", envelope.id)
-            except ValueError as exc:
+                await self._apply_through_outages([event], [_partition_of(event.record)])
+                return
+            except _Stopped:
+                raise
+            except Exception as exc:
                 error = exc
-            else:
-                for attempt in range(1, self.settings.consumer_max_attempts + 1):
-                    try:
-                        await self._apply(envelope, record.topic)
-                        return
-                    except PoisonMessage as exc:
-                        error = exc
-                        break
-                    except Exception as exc:
-                        error = exc
-                        self.stats.retries += 1
-                        log.warning("consumer %s: event %s failed (attempt %d): %r", self.group_id,
-                                    envelope.id, attempt, exc)
-                        if attempt < self.settings.consumer_max_attempts:
-                            await asyncio.sleep(self.settings.consumer_retry_backoff_s * attempt)
-            span.record_exception(error)
-            span.set_status(Status(StatusCode.ERROR, str(error)))
-            await self._dead_letter(record, error)
+                if is_permanent(exc):
+                    break
+                self.stats.retries += 1
+                log.warning("consumer %s: event %s failed (attempt %d): %s", self.group_id, event.id, attempt,
+                            safe_description(exc))
+                if attempt < self.settings.consumer_max_attempts:
+                    await self._sleep(self.settings.consumer_retry_backoff_s * attempt)
+        assert error is not None
+        await self._dead_letter(event.record, error, event.envelope)
 
-    async def _apply_batch(self, records: list[ConsumerRecord]) -> None:
-        """Every event of one fetch in a single transaction: one commit instead of one per event.
+    async def _apply_through_outages(self, events: list[ConsumedEvent[Any]], partitions: list[TopicPartition]) -> None:
+        """Apply, retrying the same events for as long as the database or broker is out (no attempt counting)."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(lambda exc: outage_of(exc) is not None),
+            wait=wait_exponential(multiplier=self.settings.consumer_retry_backoff_s, max=OUTAGE_BACKOFF_MAX_S),
+            sleep=self._sleep, before_sleep=lambda state: self._wait_out(state, partitions), reraise=True)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    await self._apply(events)
+        finally:
+            if self.waiting_on is not None:
+                self._set_paused(partitions, paused=False)
+                if not self._stopping.is_set():
+                    log.warning("consumer %s: its %s is back, carrying on", self.group_id, self.waiting_on)
+                self.waiting_on = None
 
-        Any failure (a message that does not parse, a handler that raises) rolls the whole batch back, and the
-        caller then handles its events one by one, with retries and dead-lettering.
-        """
-        envelopes = [Envelope.from_bytes(record.value or b"") for record in records]
+    def _wait_out(self, state: RetryCallState, partitions: list[TopicPartition]) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        where = outage_of(error) if error is not None else None
+        if self.waiting_on is None:
+            self._set_paused(partitions, paused=True)
+            log.warning("consumer %s: waiting on its %s (%s); the fetch is held, nothing is dead-lettered",
+                        self.group_id, where, type(error).__name__)
+        self.waiting_on = where
+        self.stats.outage_waits += 1
+
+    def _set_paused(self, partitions: list[TopicPartition], *, paused: bool) -> None:
+        if self._consumer is None:
+            return
+        assigned = [tp for tp in partitions if tp in self._consumer.assignment()]
+        if assigned:
+            (self._consumer.pause if paused else self._consumer.resume)(*assigned)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, unless told to stop (or the drain time runs out): then give the fetch up uncommitted."""
+        if self._drain_until is not None:
+            seconds = min(seconds, max(0.0, self._drain_until - time.monotonic()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        if self._stopping.is_set() or (self._drain_until is not None and time.monotonic() >= self._drain_until):
+            raise _Stopped
+
+    async def _apply(self, events: list[ConsumedEvent[Any]]) -> None:
+        """One transaction: record the events' ids, and hand the new ones to the handler."""
+        if not events:
+            return
         async with self.sessionmaker() as session, session.begin():
-            ids = list(dict.fromkeys(envelope.id for envelope in envelopes))
-            topic_of = {envelope.id: record.topic for envelope, record in zip(envelopes, records, strict=True)}
+            ids = list(dict.fromkeys(event.id for event in events))
+            topic_of = {event.id: event.record.topic for event in events}
             new = set(await session.scalars(
                 pg_insert(processed_event_table)
                 .values([{"consumer_group": self.group_id, "event_id": event_id, "topic": topic_of[event_id],
@@ -212,100 +300,87 @@ class IdempotentConsumer:
                 .returning(processed_event_table.c.event_id)
             ))
             fresh = []
-            for envelope, record in zip(envelopes, records, strict=True):
-                if envelope.id in new:
-                    new.discard(envelope.id)
-                    fresh.append((envelope, record))
-            if self.spec.batch_handler is not None:
-                await self._apply_as_one(session, fresh)
-            else:
-                for envelope, record in fresh:
-                    with self._process_span(record) as span:
-                        span.set_attribute("messaging.message.id", envelope.id)
-                        await self.spec.handler(session, envelope)
+            for event in events:
+                if event.id in new:
+                    new.discard(event.id)
+                    fresh.append(event)
+            if fresh:
+                await self._handle(session, fresh)
         self.stats.handled += len(fresh)
-        self.stats.duplicates += len(records) - len(fresh)
+        self.stats.duplicates += len(events) - len(fresh)
 
-    async def _apply_as_one(self, session: AsyncSession, fresh: list[tuple[Envelope, ConsumerRecord]]) -> None:
-        """The new events of a fetch through one batch_handler call.
-
-        Each event keeps a process span of its own, parented on its record's headers, so what it causes continues
-        its producer's trace. The statements the events share cannot belong to one of those traces: they land
-        under a batch span, to which every process span links.
-        """
-        assert self.spec.batch_handler is not None
-        if not fresh:
+    async def _handle(self, session: AsyncSession, fresh: list[ConsumedEvent[Any]]) -> None:
+        """Run the handler with a process span per event, parented on its record's headers, so what it causes
+        continues its producer's trace. One event's span is current while the handler runs; with several, the
+        statements they share cannot belong to one trace and land under a batch span that each span links to."""
+        if len(fresh) == 1:
+            with self._process_span(fresh[0]) as span:
+                await self._call_handler(session, fresh, [span])
             return
-        topics = ", ".join(sorted({record.topic for _, record in fresh}))
+        topics = ", ".join(sorted({event.record.topic for event in fresh}))
         with tracer.start_as_current_span(f"{topics} process batch", attributes={
                 "messaging.system": "kafka", "messaging.consumer.group.name": self.group_id,
                 "messaging.batch.message_count": len(fresh)}) as batch_span:
-            batch = [Link(batch_span.get_span_context())]
-            spans: list[Span] = []
-            items = []
-            for envelope, record in fresh:
-                span = tracer.start_span(
-                    f"{record.topic} process", context=context_from_headers(record.headers), kind=SpanKind.CONSUMER,
-                    attributes={**self._process_attributes(record), "messaging.message.id": envelope.id},
-                    links=batch)
-                spans.append(span)
-                items.append(BatchItem(envelope=envelope, traceparent=traceparent_of(span)))
+            links = [Link(batch_span.get_span_context())]
+            spans = [tracer.start_span(f"{event.record.topic} process", context=context_from_headers(
+                event.record.headers), kind=SpanKind.CONSUMER, attributes=self._attributes(event), links=links)
+                for event in fresh]
             try:
-                await self.spec.batch_handler(session, items)
-            except Exception as exc:
-                for span in spans:
-                    span.set_status(Status(StatusCode.ERROR, f"rolled back with its batch: {type(exc).__name__}"))
-                raise
+                await self._call_handler(session, fresh, spans)
             finally:
                 for span in spans:
                     span.end()
 
-    def _process_span(self, record: ConsumerRecord):
-        return tracer.start_as_current_span(
-            f"{record.topic} process", context=context_from_headers(record.headers), kind=SpanKind.CONSUMER,
-            attributes=self._process_attributes(record),
-        )
+    async def _call_handler(self, session: AsyncSession, fresh: list[ConsumedEvent[Any]], spans: list[Span]) -> None:
+        causes = [((event, event.envelope, event.data), Cause(event.id, traceparent_of(span)))
+                  for event, span in zip(fresh, spans, strict=True)]
+        try:
+            with applying(causes):
+                await self.spec.handler(session, fresh)
+        except Exception as exc:
+            for span in spans:
+                span.set_status(Status(StatusCode.ERROR, safe_description(exc)))
+            raise
 
-    def _process_attributes(self, record: ConsumerRecord) -> dict[str, str | int]:
+    def _process_span(self, event: ConsumedEvent[Any]) -> contextlib.AbstractContextManager[Span]:
+        return tracer.start_as_current_span(f"{event.record.topic} process", kind=SpanKind.CONSUMER,
+                                            context=context_from_headers(event.record.headers),
+                                            attributes=self._attributes(event))
+
+    def _attributes(self, event: ConsumedEvent[Any]) -> dict[str, str | int]:
+        record = event.record
         return {"messaging.system": "kafka", "messaging.destination.name": record.topic,
-                "messaging.consumer.group.name": self.group_id,
+                "messaging.consumer.group.name": self.group_id, "messaging.message.id": event.id,
                 "messaging.destination.partition.id": str(record.partition), "messaging.kafka.offset": record.offset}
 
-    async def _apply(self, envelope: Envelope, topic: str) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            first_time = await session.scalar(
-                pg_insert(processed_event_table)
-                .values(consumer_group=self.group_id, event_id=envelope.id, topic=topic, outcome="handled")
-                .on_conflict_do_nothing()
-                .returning(processed_event_table.c.event_id)
-            )
-            if first_time is None:
-                self.stats.duplicates += 1
-                return
-            await self.spec.handler(session, envelope)
-        self.stats.handled += 1
-
-    async def _dead_letter(self, record: ConsumerRecord, error: BaseException) -> None:
-        """Publish the message unchanged to <topic>.dlq with the error in its headers, then move on."""
-        detail = "".join(traceback.format_exception_only(type(error), error)).strip()[:4000]
-        headers = [
-            *(record.headers or ()),
-            ("dlq.error", detail.encode()),
-            ("dlq.error_type", type(error).__name__.encode()),
-            ("dlq.topic", record.topic.encode()),
-            ("dlq.partition", str(record.partition).encode()),
-            ("dlq.offset", str(record.offset).encode()),
-            ("dlq.consumer_group", self.group_id.encode()),
-        ]
-        while True:
-            try:
-                await self.producer.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key,
-                                                  headers=list(headers))
-                break
-            except KafkaError as exc:
-                # Never drop a message: without the DLQ acknowledging it, the offset must not move past it.
-                log.warning("consumer %s: DLQ publish failed (%s), retrying", self.group_id, exc)
-                await asyncio.sleep(1.0)
+    async def _dead_letter(self, record: ConsumerRecord, error: BaseException, envelope: Envelope | None) -> None:
+        """Publish the record unchanged to <topic>.dlq, saying why in its headers (no values), then move on."""
+        headers = dead_letter_headers(record, error, group_id=self.group_id,
+                                      event_id=envelope.id if envelope else None,
+                                      event_type=envelope.type if envelope else None)
+        description = safe_description(error)
+        with tracer.start_as_current_span(f"{record.topic} dead-letter", kind=SpanKind.PRODUCER,
+                                          context=context_from_headers(record.headers),
+                                          attributes={"messaging.system": "kafka",
+                                                      "messaging.destination.name": dlq_topic(record.topic),
+                                                      "error.type": type(error).__name__}) as span:
+            span.set_status(Status(StatusCode.ERROR, description))
+            while True:
+                try:
+                    await self.producer.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key,
+                                                      headers=headers)
+                    break
+                except KafkaError as exc:
+                    # Never drop a message: without the DLQ acknowledging it, the offset must not move past it.
+                    self.waiting_on = "broker"
+                    log.warning("consumer %s: DLQ publish failed (%s), retrying", self.group_id,
+                                type(exc).__name__)
+                    await self._sleep(1.0)
+        self.waiting_on = None
         self.stats.dead_lettered += 1
         log.error("consumer %s: %s[%d]@%d dead-lettered: %s", self.group_id, record.topic, record.partition,
-                  record.offset, detail)
+                  record.offset, description)
+
+
+def _partition_of(record: ConsumerRecord) -> TopicPartition:
+    return TopicPartition(record.topic, record.partition)

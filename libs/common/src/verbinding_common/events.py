@@ -1,4 +1,4 @@
-"""The event envelope (CloudEvents 1.0 + traceparent) and the registry of event contracts."""
+"""The event envelope (CloudEvents 1.0 + traceparent and causationid) and the registry of event contracts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ SPEC_VERSION = "1.0"
 
 
 class Envelope(BaseModel):
-    """CloudEvents 1.0 attributes plus the W3C traceparent; `data` holds the contract's fields."""
+    """CloudEvents 1.0 attributes plus two extension attributes: the W3C traceparent, and `causationid`, the id
+    of the event whose handling caused this one (none for an event a request caused); `data` holds the
+    contract's fields."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -25,6 +27,7 @@ class Envelope(BaseModel):
     subject: str | None = None
     datacontenttype: str = "application/json"
     traceparent: str | None = None
+    causationid: str | None = Field(default=None, max_length=64)
     data: dict[str, Any]
 
     def to_bytes(self) -> bytes:
@@ -85,7 +88,8 @@ def contract_for(event_type: str) -> Contract:
 
 
 def build_envelope(event: EventContract, *, source: str, subject: str | None = None,
-                   traceparent: str | None = None, event_id: str | None = None) -> Envelope:
+                   traceparent: str | None = None, event_id: str | None = None,
+                   causation_id: str | None = None) -> Envelope:
     return Envelope(
         id=event_id or str(uuid.uuid4()),
         source=source,
@@ -93,6 +97,7 @@ def build_envelope(event: EventContract, *, source: str, subject: str | None = N
         time=datetime.now(UTC),
         subject=subject,
         traceparent=traceparent,
+        causationid=causation_id,
         data=event.model_dump(mode="json"),
     )
 

@@ -1,12 +1,16 @@
-"""Liveness and readiness: /healthz answers while the process runs, /readyz when database and broker answer."""
+"""Liveness and readiness: /healthz answers while the process runs, /readyz when database and broker answer
+and no consumer is waiting out an outage."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+
+from .consumer import IdempotentConsumer
 
 router = APIRouter(tags=["health"])
 
@@ -21,10 +25,17 @@ async def readyz(request: Request) -> JSONResponse:
     checks = {
         "database": await _check(_database(request)),
         "broker": await _check(request.app.state.runtime.broker_reachable()),
+        **consumer_checks(request.app.state.runtime.consumers),
     }
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
                         status_code=200 if ready else 503)
+
+
+def consumer_checks(consumers: Sequence[IdempotentConsumer]) -> dict[str, str]:
+    """Per consumer group: "ok", or what it waits for (its fetch held, nothing dead-lettered meanwhile)."""
+    return {f"consumer {consumer.group_id}": f"waiting on its {consumer.waiting_on}" if consumer.waiting_on else "ok"
+            for consumer in consumers}
 
 
 async def _database(request: Request) -> None:

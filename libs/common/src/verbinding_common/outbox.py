@@ -1,8 +1,17 @@
-"""The transactional outbox: an event is written in the same transaction as the change it reports."""
+"""The transactional outbox: an event is written in the same transaction as the change it reports.
+
+Each staged event carries the trace and the causation of what caused it. A consumer applying events says so
+(`applying`): an event staged with `caused_by=` one of them (its envelope, or the typed data the handler was
+given) continues that event's process span and names it as its cause; with one event being applied, that one
+is the cause by default. Outside a consumer, the current span (a request's) is the parent and there is no cause.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,12 +51,53 @@ _INSERT_MANY = text("""
 _wakeups: list[Callable[[], None]] = []
 
 
+@dataclass(frozen=True)
+class Cause:
+    """An event being applied: its id, and the traceparent of its process span."""
+
+    event_id: str
+    traceparent: str | None
+
+
+@dataclass(frozen=True)
+class _Applying:
+    by_object: dict[int, Cause]
+    sole: Cause | None
+
+
+_applying: ContextVar[_Applying | None] = ContextVar("verbinding_applying", default=None)
+
+
+@contextlib.contextmanager
+def applying(causes: Sequence[tuple[Sequence[object], Cause]]) -> Iterator[None]:
+    """While a consumer's handler runs: which objects (envelope, typed data...) stand for which event."""
+    by_object = {id(obj): cause for objects, cause in causes for obj in objects}
+    token = _applying.set(_Applying(by_object, causes[0][1] if len(causes) == 1 else None))
+    try:
+        yield
+    finally:
+        _applying.reset(token)
+
+
+def _cause_of(caused_by: object | None) -> tuple[str | None, str | None]:
+    """(traceparent, causation id) for an event staged now, caused by `caused_by` (see the module docstring)."""
+    state = _applying.get()
+    if state is not None:
+        cause = state.by_object.get(id(caused_by)) if caused_by is not None else state.sole
+        if cause is not None:
+            return cause.traceparent, cause.event_id
+    if isinstance(caused_by, Envelope):
+        return caused_by.traceparent or current_traceparent(), caused_by.id
+    return current_traceparent(), None
+
+
 async def add_event(session: AsyncSession, event_: EventContract, *, key: str, source: str,
-                    subject: str | None = None, topic: str | None = None) -> Envelope:
+                    subject: str | None = None, topic: str | None = None, caused_by: object | None = None) -> Envelope:
     """Stage `event_` for publication (on its contract's topic unless `topic` is given); it is published
     only if the transaction commits."""
-    traceparent = current_traceparent()
-    envelope = build_envelope(event_, source=source, subject=subject or key, traceparent=traceparent)
+    traceparent, causation_id = _cause_of(caused_by)
+    envelope = build_envelope(event_, source=source, subject=subject or key, traceparent=traceparent,
+                              causation_id=causation_id)
     await session.execute(_INSERT, {
         "namespace": KEY_LOCK_NAMESPACE, "key": key, "event_id": envelope.id, "topic": topic or event_.topic,
         "event_type": envelope.type, "envelope": envelope.model_dump_json(), "traceparent": traceparent,
@@ -56,23 +106,28 @@ async def add_event(session: AsyncSession, event_: EventContract, *, key: str, s
     return envelope
 
 
-async def add_events(session: AsyncSession, items: Sequence[tuple[EventContract, str, str | None]], *, source: str,
+Staged = tuple[EventContract, str] | tuple[EventContract, str, object]
+
+
+async def add_events(session: AsyncSession, items: Sequence[Staged], *, source: str,
                      topic: str | None = None) -> list[Envelope]:
-    """Stage many events, given as (event, key, traceparent), in one statement: published in the given order
-    (per key, also after transactions writing the same keys), and only if the transaction commits."""
+    """Stage many events, given as (event, key) or (event, key, caused_by), in one statement: published in the
+    given order (per key, also after transactions writing the same keys), and only if the transaction commits."""
     if not items:
         return []
-    envelopes = [build_envelope(event_, source=source, subject=key, traceparent=traceparent)
-                 for event_, key, traceparent in items]
+    staged = [(item[0], item[1], *_cause_of(item[2] if len(item) > 2 else None)) for item in items]
+    envelopes = [build_envelope(event_, source=source, subject=key, traceparent=traceparent,
+                                causation_id=causation_id)
+                 for event_, key, traceparent, causation_id in staged]
     await session.execute(_INSERT_MANY, {
         "namespace": KEY_LOCK_NAMESPACE,
-        "locked_keys": sorted({key for _, key, _ in items}),
+        "locked_keys": sorted({key for _, key, _, _ in staged}),
         "event_ids": [envelope.id for envelope in envelopes],
-        "topics": [topic or event_.topic for event_, _, _ in items],
-        "keys": [key for _, key, _ in items],
+        "topics": [topic or event_.topic for event_, _, _, _ in staged],
+        "keys": [key for _, key, _, _ in staged],
         "event_types": [envelope.type for envelope in envelopes],
         "envelopes": [envelope.model_dump_json() for envelope in envelopes],
-        "traceparents": [traceparent for _, _, traceparent in items],
+        "traceparents": [traceparent for _, _, traceparent, _ in staged],
     })
     session.sync_session.info[_STAGED] = True
     return envelopes

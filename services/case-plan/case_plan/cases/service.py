@@ -9,8 +9,8 @@ Two guards keep the rules under concurrency:
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Protocol
 from uuid import UUID, uuid4
 
 from sqlalchemy import func, select, tuple_, update
@@ -44,51 +44,25 @@ async def lock_assignments(*, session: AsyncSession) -> None:
     await session.execute(select(func.pg_advisory_xact_lock(*ASSIGNMENT_LOCK)))
 
 
-async def open_case(*, session: AsyncSession, person_id: UUID, recognised_on: date, languages: list[str],
-                    household_id: UUID | None = None) -> Case | None:
-    """Open the person's case and, in the same transaction, assign it or waitlist it; None if they have one."""
-    await lock_assignments(session=session)
-    case_id = await session.scalar(
-        pg_insert(Case)
-        .values(person_id=person_id, household_id=household_id, recognised_on=recognised_on,
-                support_until=support_until(recognised_on), languages=_normalised(languages),
-                status=CaseStatus.waitlisted)
-        .on_conflict_do_nothing(index_elements=[Case.person_id])
-        .returning(Case.id)
-    )
-    if case_id is None:
-        return None
-    case = await session.get_one(Case, case_id)
-    await add_event(session, CaseOpened(case_id=case.id, person_id=person_id, recognised_on=recognised_on,
-                                        support_until=case.support_until), key=str(case.id), source=SOURCE)
-    # Someone already waiting goes first: a new case only takes a room when nobody waits.
-    manager_id = None if await _someone_waits(session=session, besides=case.id) else \
-        await take_room(session=session, languages=case.languages)
-    if manager_id is not None:
-        await _assign(session=session, case=case, case_manager_id=manager_id, from_waitlist=False)
-    else:
-        await add_event(session, CaseWaitlisted(case_id=case.id, person_id=person_id, recognised_on=recognised_on),
-                        key=str(case.id), source=SOURCE)
-        await fill_from_waitlist(session=session)
-    return case
+class Newcomer(Protocol):
+    """A registered person to open a case for (intake's PersonRegistered is one)."""
 
-
-@dataclass(frozen=True)
-class Newcomer:
-    """A registered person to open a case for, with the traceparent of the event that announced them."""
-
-    person_id: UUID
-    recognised_on: date
-    languages: list[str]
-    household_id: UUID | None = None
-    traceparent: str | None = None
+    @property
+    def person_id(self) -> UUID: ...
+    @property
+    def recognised_on(self) -> date: ...
+    @property
+    def languages(self) -> list[str]: ...
+    @property
+    def household_id(self) -> UUID | None: ...
 
 
 async def open_cases(*, session: AsyncSession, newcomers: Sequence[Newcomer]) -> list[UUID]:
-    """Open the cases of many newcomers at once, by open_case's rules in their order; returns the ids of the cases
-    opened (none for a person who already has one)."""
+    """Open each newcomer's case, in order, and assign or waitlist it; returns the ids of the cases opened."""
     if not newcomers:
         return []
+    # One case per person: a person who has one (or appears twice) gets no second. Someone already waiting goes
+    # first: while a case waits, no newcomer takes a room.
     await lock_assignments(session=session)
     nobody_waits = await session.scalar(select(Case.id).where(Case.status == CaseStatus.waitlisted).limit(1)) is None
     first_of_each: dict[UUID, Newcomer] = {}
@@ -102,8 +76,7 @@ async def open_cases(*, session: AsyncSession, newcomers: Sequence[Newcomer]) ->
         pg_insert(Case).on_conflict_do_nothing(index_elements=[Case.person_id]).returning(Case.id), rows))
     opened = [(row, newcomer) for row, newcomer in zip(rows, first_of_each.values(), strict=True)
               if row["id"] in inserted]
-    # As in open_case: while someone already waits no newcomer takes a room; else rooms go in fetch order, and
-    # once one newcomer found none, everyone after them waits too.
+    # Rooms go in the given order, and once one newcomer found none, everyone after them waits too.
     managers: list[UUID] = []
     if nobody_waits:
         for row, _ in opened:
@@ -116,22 +89,22 @@ async def open_cases(*, session: AsyncSession, newcomers: Sequence[Newcomer]) ->
         await session.execute(update(Case), [
             {"id": row["id"], "status": CaseStatus.assigned, "case_manager_id": manager_id, "assigned_at": assigned_at}
             for (row, _), manager_id in zip(opened, managers, strict=False)])
-    events: list[tuple[EventContract, str, str | None]] = []
+    events: list[tuple[EventContract, str, object]] = []
     for position, (row, newcomer) in enumerate(opened):
         case_id, person_id, key = row["id"], row["person_id"], str(row["id"])
         events.append((CaseOpened(case_id=case_id, person_id=person_id, recognised_on=row["recognised_on"],
-                                  support_until=row["support_until"]), key, newcomer.traceparent))
+                                  support_until=row["support_until"]), key, newcomer))
         if position < len(managers):
             events.append((CaseManagerAssigned(case_id=case_id, person_id=person_id,
                                                case_manager_id=managers[position], from_waitlist=False),
-                           key, newcomer.traceparent))
+                           key, newcomer))
         else:
             events.append((CaseWaitlisted(case_id=case_id, person_id=person_id, recognised_on=row["recognised_on"]),
-                           key, newcomer.traceparent))
+                           key, newcomer))
     await add_events(session, events, source=SOURCE)
     if len(managers) < len(opened):
-        # Once, not after each waitlisting as open_case does: it only finds room when room appeared while someone
-        # waited, and then serves the waitlist, this fetch's newcomers among it, in waitlist order.
+        # Once, not after each waitlisting: it only finds room when room appeared while someone waited, and then
+        # serves the waitlist, these newcomers among it, in waitlist order.
         await fill_from_waitlist(session=session)
     return [row["id"] for row, _ in opened]
 
@@ -262,13 +235,6 @@ async def _assign(*, session: AsyncSession, case: Case, case_manager_id: UUID, f
     await add_event(session, CaseManagerAssigned(case_id=case.id, person_id=case.person_id,
                                                  case_manager_id=case_manager_id, from_waitlist=from_waitlist),
                     key=str(case.id), source=SOURCE)
-
-
-async def _someone_waits(*, session: AsyncSession, besides: UUID) -> bool:
-    waiting = await session.scalar(
-        select(Case.id).where(Case.status == CaseStatus.waitlisted, Case.id != besides).limit(1)
-    )
-    return waiting is not None
 
 
 def _normalised(languages: list[str]) -> list[str]:

@@ -12,11 +12,11 @@ from sqlalchemy.orm import selectinload
 
 from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.contracts.intake import PersonRegistered
-from verbinding_common.outbox import add_event, add_events
+from verbinding_common.outbox import add_events
 
 from ..audit.service import Reader, record_reads
 from ..database import SOURCE
-from ..households.service import create_household, create_households
+from ..households.service import create_households
 from ..interviews.models import Interview
 from .models import IN_INTAKE, Person, RecognitionStatusRead
 
@@ -24,40 +24,20 @@ from .models import IN_INTAKE, Person, RecognitionStatusRead
 COA_LOCK_NAMESPACE = 0x1A7E
 
 
-async def register_recognised_person(*, session: AsyncSession, recognition: StatusRecognised) -> Person | None:
-    """Take a recognised refugee into intake while they live in their reception centre, and announce it;
-    None when their COA number is already known (a redelivery changes nothing)."""
-    own_number, partner_number = recognition.coa_registration_number, recognition.family_reunification_with
-    await _lock_coa_numbers(session, {own_number, partner_number} - {None})
-    known = await session.scalar(select(Person.id).where(Person.coa_registration_number == own_number))
-    if known is not None:
-        return None
-    row = _person_row(recognition, household_id=await _household_to_join(
-        session=session, own_number=own_number, partner_number=partner_number))
-    person = Person(**row)
-    session.add(person)
-    # The unique COA number is the last line of defence; the advisory lock makes a clash here very unlikely, and
-    # if it happens the consumer retries and finds the person registered.
-    await session.flush()
-    await add_event(session, _registration_of(row), key=str(person.id), source=SOURCE)
-    return person
-
-
-async def register_recognised_persons(*, session: AsyncSession,
-                                      recognitions: Sequence[tuple[StatusRecognised, str | None]]) -> list[UUID]:
-    """register_recognised_person for a whole fetch at once, in its order: takes (recognition, traceparent of the
-    event that brought it), returns the ids of the persons registered."""
+async def register_recognised_persons(*, session: AsyncSession, recognitions: Sequence[StatusRecognised]) -> list[UUID]:
+    """Take recognised refugees into intake, once per COA number, in order; returns the new persons' ids."""
     if not recognitions:
         return []
-    own_numbers = {recognition.coa_registration_number for recognition, _ in recognitions}
-    partner_numbers = {recognition.family_reunification_with for recognition, _ in recognitions} - {None}
+    own_numbers = {recognition.coa_registration_number for recognition in recognitions}
+    partner_numbers = {recognition.family_reunification_with for recognition in recognitions} - {None}
     await _lock_coa_numbers(session, own_numbers | partner_numbers)
-    # Both maps grow as the fetch is walked: someone registered earlier in it counts as known.
+    # A reunified partner joins the household of the partner they name, else that of someone who named them, else
+    # a new one. Both maps grow as the list is walked: someone registered earlier in it counts as known.
     household_of = await _households_of(session=session, numbers=own_numbers | partner_numbers)
     named_by = await _households_naming(session=session, numbers=own_numbers)
     new_households: list[UUID] = []
-    registered: list[tuple[dict[str, Any], str | None]] = []
-    for recognition, traceparent in recognitions:
+    registered: list[tuple[dict[str, Any], StatusRecognised]] = []
+    for recognition in recognitions:
         own_number, partner_number = recognition.coa_registration_number, recognition.family_reunification_with
         if own_number in household_of:
             continue
@@ -68,13 +48,15 @@ async def register_recognised_persons(*, session: AsyncSession,
         household_of[own_number] = household_id
         if partner_number is not None:
             named_by.setdefault(partner_number, household_id)
-        registered.append((_person_row(recognition, household_id=household_id), traceparent))
+        registered.append((_person_row(recognition, household_id=household_id), recognition))
     if not registered:
         return []
     await create_households(session=session, household_ids=new_households)
     await session.execute(insert(Person), [row for row, _ in registered])
-    await add_events(session, [(_registration_of(row), str(row["id"]), traceparent)
-                               for row, traceparent in registered], source=SOURCE)
+    # The unique COA number is the last line of defence behind the advisory locks; if it ever trips, the consumer
+    # applies the events again one by one and finds the person registered.
+    await add_events(session, [(_registration_of(row), str(row["id"]), recognition)
+                               for row, recognition in registered], source=SOURCE)
     return [row["id"] for row, _ in registered]
 
 
@@ -84,21 +66,6 @@ async def _lock_coa_numbers(session: AsyncSession, numbers: set[str]) -> None:
         text("SELECT count(pg_advisory_xact_lock(:namespace, hashtext(number)))"
              " FROM unnest(CAST(:numbers AS text[])) AS number"),
         {"namespace": COA_LOCK_NAMESPACE, "numbers": sorted(numbers)})
-
-
-async def _household_to_join(*, session: AsyncSession, own_number: str, partner_number: str | None) -> UUID:
-    """The named partner's household; else that of someone who named this person as their partner; else a new one."""
-    if partner_number is not None:
-        partner_household = await session.scalar(
-            select(Person.household_id).where(Person.coa_registration_number == partner_number))
-        if partner_household is not None:
-            return partner_household
-    named_by = await session.scalar(
-        select(Person.household_id).where(Person.family_reunification_with == own_number)
-        .order_by(Person.registered_at, Person.id).limit(1))
-    if named_by is not None:
-        return named_by
-    return await create_household(session=session)
 
 
 async def _households_of(*, session: AsyncSession, numbers: set[str]) -> dict[str, UUID]:

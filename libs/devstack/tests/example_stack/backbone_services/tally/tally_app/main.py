@@ -8,9 +8,9 @@ from sqlalchemy import BigInteger, Column, Identity, Integer, MetaData, String, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.app import create_service_app
-from verbinding_common.consumer import ConsumerSpec
+from verbinding_common.consumer import ConsumedEvent, ConsumerSpec
 from verbinding_common.db import SessionDep
-from verbinding_common.events import Envelope, EventContract, contract
+from verbinding_common.events import EventContract, contract
 from verbinding_common.outbox import add_event
 from verbinding_common.settings import ServiceSettings
 
@@ -39,10 +39,10 @@ async def record(n: int, session: SessionDep) -> dict[str, int]:
     return {"n": n}
 
 
-async def apply(session: AsyncSession, envelope: Envelope) -> None:
-    await asyncio.sleep(0.01)  # slow enough that a backlog is still waiting when Ctrl-C comes
-    await session.execute(insert(effect).values(event_id=envelope.id, n=envelope.data["n"]))
+async def apply(session: AsyncSession, events: list[ConsumedEvent[Tallied]]) -> None:
+    await asyncio.sleep(0.01 * len(events))  # slow enough that a backlog is still waiting when Ctrl-C comes
+    await session.execute(insert(effect), [{"event_id": event.id, "n": event.data.n} for event in events])
 
 
 app = create_service_app(settings=ServiceSettings(), title="tally", routers=[router],
-                         consumers=[ConsumerSpec(topics=[Tallied.topic], handler=apply)])
+                         consumers=[ConsumerSpec(events=[Tallied], handler=apply)])

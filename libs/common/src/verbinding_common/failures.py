@@ -1,0 +1,113 @@
+"""What kind of failure an error is (a broken world, or a broken message), described without payload values."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
+
+# SQLSTATEs the same statement may not raise again: connection exceptions (class 08), serialization failure,
+# deadlock, lock not available, administrator/crash shutdown and "cannot connect now" (class 57P).
+_OUTAGE_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57P01", "57P02", "57P03"})
+_OUTAGE_SQLSTATE_CLASSES = frozenset({"08"})
+# Class 22 (data exception): the value itself cannot be stored (a NUL in text, an integer out of range).
+_PERMANENT_SQLSTATE_CLASSES = frozenset({"22"})
+
+
+class PoisonMessage(Exception):
+    """The message can never be applied (it breaks its contract or a rule): dead-letter it at once.
+
+    Its text travels into dead-letter headers and logs: name fields, never their values.
+    """
+
+
+class ContractViolation(PoisonMessage):
+    """A record that does not parse as an envelope, or whose data breaks its registered contract."""
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The error, what it wraps (SQLAlchemy's `orig`) and what caused it."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend(e for e in (getattr(current, "orig", None), current.__cause__, current.__context__)
+                    if isinstance(e, BaseException))
+
+
+def sqlstate_of(exc: BaseException) -> str | None:
+    """The PostgreSQL SQLSTATE behind an error, if any."""
+    for error in _chain(exc):
+        code = getattr(error, "sqlstate", None)
+        if isinstance(code, str) and code:
+            return code
+    return None
+
+
+def outage_of(exc: BaseException) -> str | None:
+    """'database' or 'broker' when the error is the world's (retry the same work later), else None."""
+    sqlstate = sqlstate_of(exc)
+    if sqlstate is not None and (sqlstate in _OUTAGE_SQLSTATES or sqlstate[:2] in _OUTAGE_SQLSTATE_CLASSES):
+        return "database"
+    errors = list(_chain(exc))
+    if any(isinstance(error, asyncpg.DataError) for error in errors):
+        return None  # asyncpg refused a value before sending it: the same value fails again
+    for error in errors:
+        if isinstance(error, KafkaError):
+            if error.retriable:
+                return "broker"
+            continue
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return "database"
+        if isinstance(error, asyncpg.InterfaceError | asyncpg.PostgresConnectionError
+                      | asyncpg.CannotConnectNowError | asyncpg.ConnectionDoesNotExistError):
+            return "database"
+        if isinstance(error, OSError | TimeoutError | ConnectionError):
+            return "database"
+    return None
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """True when the same message would raise it again, whatever is retried: dead-letter it at once."""
+    if isinstance(exc, PoisonMessage | ValidationError):
+        return True
+    if any(isinstance(error, asyncpg.DataError) for error in _chain(exc)):
+        return True
+    sqlstate = sqlstate_of(exc)
+    return sqlstate is not None and sqlstate[:2] in _PERMANENT_SQLSTATE_CLASSES
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """Which fields broke which rule: locations and error types only, never the input."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<data>'}: {e['type']}"
+                     for e in exc.errors(include_input=False, include_url=False))
+
+
+def safe_description(exc: BaseException) -> str:
+    """A description of the error fit for logs and headers: its type, SQLSTATE and where it was raised.
+
+    Database errors and arbitrary exceptions can carry the statement's parameters or a handler's values in
+    their text, so that text is never used; only our own PoisonMessage texts (which name fields) pass through.
+    """
+    name = type(exc).__name__
+    if isinstance(exc, PoisonMessage):
+        return f"{name}: {exc}"[:1000]
+    if isinstance(exc, ValidationError):
+        return f"{name}: {validation_problems(exc)}"[:1000]
+    parts = [name]
+    if (sqlstate := sqlstate_of(exc)) is not None:
+        parts.append(f"SQLSTATE {sqlstate}")
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        parts.append(f"raised at {Path(last.filename).name}:{last.lineno} in {last.name}")
+    return " ".join(parts)
