@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import suppress
 from datetime import date
 from pathlib import Path
 
@@ -12,18 +11,29 @@ import httpx
 import pytest
 from case_plan.case_managers.models import CaseManager
 from case_plan.case_managers.service import add_case_manager
+from case_plan.cases.consumers import open_cases_of_registered
 from case_plan.cases.models import Case
-from case_plan.cases.service import Newcomer, close_case, open_case, open_cases
+from case_plan.cases.service import Newcomer, close_case, open_cases
 from case_plan.main import create_app
 from case_plan.settings import CasePlanSettings
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from verbinding_common.contracts.intake import PersonRegistered
 from verbinding_common.db import create_engine, create_sessionmaker, outbox_table
 from verbinding_devstack.infra.broker import EmbeddedBroker
-from verbinding_testing.fixtures import create_database, drop_database, identity_headers, migrate_database
+from verbinding_testing.consuming import Applied, apply_as_consumer
+from verbinding_testing.fixtures import identity_headers, migrate_database
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
+
+
+def registration(recognised_on: date = date(2024, 1, 15), *, languages: tuple[str, ...] = (),
+                 person_id: uuid.UUID | None = None) -> PersonRegistered:
+    """A person intake registered, as case-plan's consumer receives them."""
+    return PersonRegistered(person_id=person_id or uuid.uuid4(), household_id=uuid.uuid4(),
+                            recognised_on=recognised_on, gender="x", languages=list(languages),
+                            family_reunification=False)
 
 
 class Casework:
@@ -41,13 +51,23 @@ class Casework:
     async def open(self, recognised_on: date = date(2024, 1, 15), *, languages: tuple[str, ...] = (),
                    person_id: uuid.UUID | None = None) -> Case | None:
         async with self.sessionmaker() as session, session.begin():
-            return await open_case(session=session, person_id=person_id or uuid.uuid4(),
-                                   recognised_on=recognised_on, languages=list(languages))
+            opened = await open_cases(session=session, newcomers=[
+                registration(recognised_on, languages=languages, person_id=person_id)])
+        return await self.case(opened[0]) if opened else None
 
     async def open_as_one_fetch(self, *newcomers: Newcomer) -> list[uuid.UUID]:
-        """Open cases the way the consumer's batch handler does for one fetch: one transaction for all."""
+        """Open cases the way the consumer's handler does for one fetch: one transaction for all."""
         async with self.sessionmaker() as session, session.begin():
             return await open_cases(session=session, newcomers=newcomers)
+
+    async def consume(self, *registrations: PersonRegistered) -> list[Applied]:
+        """Hand registrations to the consumer's handler as one fetch, each the cause of what it leads to."""
+        async with self.sessionmaker() as session, session.begin():
+            return await apply_as_consumer(open_cases_of_registered, session, *registrations)
+
+    async def case_of(self, person_id: uuid.UUID) -> Case:
+        async with self.sessionmaker() as session:
+            return await session.scalar(select(Case).where(Case.person_id == person_id))
 
     async def close(self, case_id: uuid.UUID, reason: str = "moved away") -> Case:
         async with self.sessionmaker() as session, session.begin():
@@ -94,21 +114,6 @@ async def sessionmaker(case_plan_database: str) -> AsyncIterator[async_sessionma
 @pytest.fixture
 def casework(sessionmaker: async_sessionmaker[AsyncSession]) -> Casework:
     return Casework(sessionmaker)
-
-
-@pytest.fixture
-async def twin_casework(postgres_server_url: str) -> AsyncIterator[Casework]:
-    """Casework on a second database of this test's own, to run the same story twice and compare."""
-    name = f"t_twin_{uuid.uuid4().hex[:10]}"
-    database_url = await create_database(postgres_server_url, name)
-    engine = create_engine(database_url)
-    try:
-        await migrate_database(database_url, ALEMBIC_INI)
-        yield Casework(create_sessionmaker(engine))
-    finally:
-        await engine.dispose()
-        with suppress(Exception):
-            await drop_database(postgres_server_url, name)
 
 
 def case_plan_settings(*, database_url: str, bootstrap_servers: str, public_key: str) -> CasePlanSettings:

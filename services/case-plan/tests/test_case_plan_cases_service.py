@@ -11,11 +11,12 @@ import pytest
 from case_plan.case_managers.models import CaseManager
 from case_plan.case_managers.service import set_capacity
 from case_plan.cases.models import Case
-from case_plan.cases.service import Newcomer, describe, support_until, waitlist
+from case_plan.cases.service import describe, support_until, waitlist
 from case_plan.errors import Conflict
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from verbinding_common.contracts.intake import PersonRegistered
 from verbinding_common.db import outbox_table
 
 
@@ -212,9 +213,10 @@ async def test_support_runs_three_years_from_recognition(casework) -> None:
 
 
 def newcomer(recognised_on: date = date(2024, 1, 15), *, languages: tuple[str, ...] = (),
-             person_id: uuid.UUID | None = None) -> Newcomer:
-    return Newcomer(person_id=person_id or uuid.uuid4(), recognised_on=recognised_on, languages=list(languages),
-                    traceparent=f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01")
+             person_id: uuid.UUID | None = None) -> PersonRegistered:
+    return PersonRegistered(person_id=person_id or uuid.uuid4(), household_id=uuid.uuid4(),
+                            recognised_on=recognised_on, gender="x", languages=list(languages),
+                            family_reunification=False)
 
 
 async def test_one_fetch_with_more_newcomers_than_places_assigns_in_fetch_order_and_waitlists_the_rest_by_date(
@@ -223,25 +225,26 @@ async def test_one_fetch_with_more_newcomers_than_places_assigns_in_fetch_order_
     bram = await casework.add_manager("cm-bram", capacity=1)
     fetch = [newcomer(date(2024, month, day)) for month, day in ((5, 1), (1, 10), (3, 1), (2, 1), (4, 1), (2, 1),
                                                                  (1, 20))]
-    opened = await casework.open_as_one_fetch(*fetch)
+    applied = await casework.consume(*fetch)
 
-    cases = [await casework.case(case_id) for case_id in opened]
-    assert [c.person_id for c in cases] == [n.person_id for n in fetch]
-    # Most room first (anna), then the oldest among equals (anna), then bram: as open_case would choose.
+    cases = [await casework.case_of(n.person_id) for n in fetch]
+    # Most room first (anna), then the oldest among equals (anna), then bram.
     assert [(c.status, c.case_manager_id) for c in cases[:3]] == [
         ("assigned", anna.id), ("assigned", anna.id), ("assigned", bram.id)]
     assert {c.status for c in cases[3:]} == {"waitlisted"}
     # By recognition date; the two of 1 February in the order they came.
     assert await waitlist_ids(casework) == [cases[6].id, cases[3].id, cases[5].id, cases[4].id]
     assert [(await casework.manager(m.id)).active_cases for m in (anna, bram)] == [2, 1]
-    for case, person in zip(cases, fetch, strict=True):
+    for case, cause in zip(cases, (a.cause for a in applied), strict=True):
         async with casework.sessionmaker() as session:
-            rows = (await session.execute(select(outbox_table.c.event_type, outbox_table.c.traceparent)
+            rows = (await session.execute(select(outbox_table.c.event_type, outbox_table.c.traceparent,
+                                                 outbox_table.c.envelope)
                                           .where(outbox_table.c.key == str(case.id))
                                           .order_by(outbox_table.c.id))).all()
         second = "case-plan.case-manager-assigned.v1" if case.status == "assigned" else "case-plan.case-waitlisted.v1"
         assert [row.event_type for row in rows] == ["case-plan.case-opened.v1", second]
-        assert {row.traceparent for row in rows} == {person.traceparent}, "each case continues its person's trace"
+        assert {row.traceparent for row in rows} == {cause.traceparent}, "each case continues its person's trace"
+        assert {row.envelope["causationid"] for row in rows} == {cause.event_id}, "and names its registration"
 
 
 async def test_while_someone_waits_no_newcomer_of_a_fetch_takes_a_room(casework) -> None:
@@ -269,47 +272,6 @@ async def test_a_fetch_opens_one_case_per_person_even_when_they_appear_twice_or_
     async with casework.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Case)) == 2
     assert (await casework.manager(anna.id)).active_cases == 2
-
-
-async def test_a_fetch_ends_as_opening_its_cases_one_by_one_would(casework, twin_casework) -> None:
-    rng = random.Random(7)
-    managers = [("cm-ar", 3, ("ar", "nl")), ("cm-ti", 2, ("ti",)), ("cm-en", 4, ("en", "nl"))]
-    earlier = [newcomer(date(2024, 1, day), languages=(language,)) for day, language in ((3, "ti"), (5, "ar"))]
-    fetch = [newcomer(date(2024, 1, 1) + timedelta(days=rng.randrange(200)),
-                      languages=tuple(rng.sample(["ar", "ti", "fa", "en", "so", "nl"], rng.randint(0, 2))))
-             for _ in range(14)]
-    fetch.insert(6, fetch[2])  # the same registration twice in one fetch
-    next_fetch = [newcomer(date(2024, 1, 2)), newcomer(date(2024, 12, 1))]  # everyone is full by now
-    people = [n.person_id for n in [*earlier, *fetch, *next_fetch]]
-
-    async def one_by_one(work, newcomers: list[Newcomer]) -> None:
-        for n in newcomers:
-            await work.open(n.recognised_on, languages=tuple(n.languages), person_id=n.person_id)
-
-    for work in (casework, twin_casework):
-        for subject, capacity, languages in managers:
-            await work.add_manager(subject, capacity=capacity, languages=languages)
-        await one_by_one(work, earlier)
-    await one_by_one(casework, fetch)
-    await one_by_one(casework, next_fetch)
-    await twin_casework.open_as_one_fetch(*fetch)
-    await twin_casework.open_as_one_fetch(*next_fetch)
-
-    assert await _outcome(twin_casework, people) == await _outcome(casework, people)
-    assert (await _outcome(casework, people))["waitlist"], "the story reaches the waitlist"
-
-
-async def _outcome(casework, people: list[uuid.UUID]) -> dict:
-    """Who got which manager, the waitlist in people's terms, every manager's load and every case's events."""
-    async with casework.sessionmaker() as session:
-        cases = {c.person_id: c for c in await session.scalars(select(Case))}
-        subject_of = dict((await session.execute(select(CaseManager.id, CaseManager.subject))).all())
-        waiting = [people.index(entry.person_id) for entry in await waitlist(session=session)]
-        loads = dict((await session.execute(select(CaseManager.subject, CaseManager.active_cases))).all())
-    return {"cases": [(cases[p].status, subject_of.get(cases[p].case_manager_id)) for p in dict.fromkeys(people)],
-            "waitlist": waiting, "loads": loads,
-            "events": [[(e["type"], e.get("from_waitlist")) for e in await casework.events(cases[p].id)]
-                       for p in dict.fromkeys(people)]}
 
 
 async def test_concurrent_fetches_and_single_openings_give_two_managers_exactly_fifty_each(casework) -> None:

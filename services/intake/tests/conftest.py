@@ -16,18 +16,18 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from intake.main import create_app
-from intake.persons.consumers import handle_recognitions
+from intake.persons.consumers import take_in_recognitions
 from intake.persons.models import Person
-from intake.persons.service import register_recognised_person
+from intake.persons.service import register_recognised_persons
 from intake.settings import IntakeSettings
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from verbinding_common.consumer import BatchItem
 from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.db import outbox_table, processed_event_table
 from verbinding_common.events import Envelope
 from verbinding_common.kafka import new_producer, start_with_retry
+from verbinding_testing.consuming import Applied, apply_as_consumer
 from verbinding_testing.fixtures import (
     KafkaServer,
     create_database,
@@ -100,20 +100,16 @@ class IntakeHarness:
         """Register a person directly through the service function (for tests that are not about consuming)."""
         recognition = StatusRecognised.model_validate(recognition_data(**overrides))
         async with self.sessionmaker() as session, session.begin():
-            person = await register_recognised_person(session=session, recognition=recognition)
-        assert person is not None
-        return person
+            [person_id] = await register_recognised_persons(session=session, recognitions=[recognition])
+        async with self.sessionmaker() as session:
+            return await session.get_one(Person, person_id)
 
-    async def apply_as_one_fetch(self, *recognitions: dict[str, Any]) -> list[BatchItem]:
-        """Hand recognitions to the consumer's batch handler in one transaction, as one fetch of the topic would;
-        each with a traceparent of its own. Returns the items handed over."""
-        items = [BatchItem(envelope=Envelope(id=str(uuid.uuid4()), source="coa-test", type=StatusRecognised.event_type,
-                                             time=datetime.now(UTC), data=data),
-                           traceparent=f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01")
-                 for data in recognitions]
+    async def apply_as_one_fetch(self, *recognitions: dict[str, Any]) -> list[Applied]:
+        """Hand recognitions to the consumer's handler in one transaction, as one fetch of the topic would;
+        each the cause of what it leads to. Returns what was handed over."""
         async with self.sessionmaker() as session, session.begin():
-            await handle_recognitions(session, items)
-        return items
+            return await apply_as_consumer(take_in_recognitions, session,
+                                           *(StatusRecognised.model_validate(data) for data in recognitions))
 
     async def person(self, coa_number: str) -> Person | None:
         async with self.sessionmaker() as session:

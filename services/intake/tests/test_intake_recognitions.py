@@ -9,7 +9,7 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer
 from intake.persons.models import Person
-from intake.persons.service import register_recognised_person
+from intake.persons.service import register_recognised_persons
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -60,18 +60,18 @@ async def test_redelivered_recognition_creates_no_second_person_and_no_new_event
 async def test_concurrent_duplicate_recognitions_register_one_person(intake) -> None:
     recognition = StatusRecognised.model_validate(intake.recognition_data())
 
-    async def deliver() -> Person | None:
+    async def deliver() -> list[uuid.UUID]:
         async with intake.sessionmaker() as session, session.begin():
-            return await register_recognised_person(session=session, recognition=recognition)
+            return await register_recognised_persons(session=session, recognitions=[recognition])
 
     results = await asyncio.gather(*(deliver() for _ in range(5)))
-    registered = [p for p in results if p is not None]
+    registered = [person_id for ids in results for person_id in ids]
     assert len(registered) == 1
     async with intake.sessionmaker() as session:
         count = await session.scalar(select(func.count()).select_from(Person).where(
             Person.coa_registration_number == recognition.coa_registration_number))
     assert count == 1
-    assert len(await intake.outbox_events(key=registered[0].id, event_type=REGISTERED)) == 1
+    assert len(await intake.outbox_events(key=registered[0], event_type=REGISTERED)) == 1
 
 
 async def test_the_database_refuses_a_second_person_with_the_same_coa_number(intake) -> None:
@@ -122,11 +122,13 @@ async def test_malformed_recognition_goes_to_the_dlq_and_the_next_good_one_is_st
     await intake.wait_for_person(good["coa_registration_number"])
     dead = await _dead_letter_with(intake, bad_id.encode())
     headers = dict(dead.headers)
-    assert headers["dlq.error_type"] == b"PoisonMessage"
+    assert headers["dlq.error_type"] == b"ContractViolation"
+    assert headers["dlq.event_id"] == bad_id.encode()
     assert headers["dlq.consumer_group"] == intake.settings.service_name.encode()
     error = headers["dlq.error"].decode()
     assert "reception_centre" in error and "recognised_on" in error
-    assert bad["family_name"] not in error, "the error names fields, not personal data"
+    for value in (bad["family_name"], bad["given_names"], bad["coa_registration_number"], "not a date"):
+        assert all(value.encode() not in header for _, header in dead.headers), "headers name fields, not values"
     assert await intake.person(bad["coa_registration_number"]) is None
 
 
@@ -177,9 +179,10 @@ async def test_a_fetch_naming_the_same_coa_number_twice_registers_one_person_ann
     by_number = {p.coa_registration_number: p for p in persons}
     assert len(persons) == 2
     assert by_number[first["coa_registration_number"]].reception_centre == "AZC Zeeburg"
-    for data, item in ((first, items[0]), (other, items[1])):
+    for data, applied in ((first, items[0]), (other, items[1])):
         [event] = await intake.outbox_events(key=by_number[data["coa_registration_number"]].id, event_type=REGISTERED)
-        assert event["traceparent"] == item.traceparent, "each registration continues its own recognition's trace"
+        assert event["traceparent"] == applied.cause.traceparent, "each registration continues its recognition's trace"
+        assert event["causationid"] == applied.event.id, "and names the recognition that caused it"
 
 
 async def test_a_partner_and_their_reunified_partner_in_one_fetch_share_a_household_and_each_get_a_registration(
