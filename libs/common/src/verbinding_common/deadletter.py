@@ -89,14 +89,15 @@ async def read_dead_letters(bootstrap_servers: str, topic: str, **client: object
     await consumer.start()
     try:
         name = _as_dlq(topic)
-        partitions = [TopicPartition(name, p) for p in sorted(await consumer.partitions_for_topic(name) or ())]
+        await consumer.topics()  # fetches the cluster's metadata, which partitions_for_topic reads
+        partitions = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
         if not partitions:
             return []
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         records: list[ConsumerRecord] = []
-        while any(await consumer.position(tp) < end for tp, end in ends.items()):
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
             batch = await consumer.getmany(*partitions, timeout_ms=1000)
             records.extend(r for tp, rs in batch.items() for r in rs if r.offset < ends[tp])
     finally:

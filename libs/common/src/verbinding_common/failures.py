@@ -19,6 +19,9 @@ _OUTAGE_SQLSTATE_CLASSES = frozenset({"08"})
 _PERMANENT_SQLSTATE_CLASSES = frozenset({"22"})
 
 
+_LIBRARY = Path(__file__).resolve().parent
+
+
 class PoisonMessage(Exception):
     """The message can never be applied (it breaks its contract or a rule): dead-letter it at once.
 
@@ -107,7 +110,9 @@ def safe_description(exc: BaseException) -> str:
     if (sqlstate := sqlstate_of(exc)) is not None:
         parts.append(f"SQLSTATE {sqlstate}")
     frames = traceback.extract_tb(exc.__traceback__)
+    # The deepest frame of the service's own code says more than one inside a driver or this library.
+    own = [f for f in frames if "site-packages" not in f.filename and _LIBRARY not in Path(f.filename).parents]
     if frames:
-        last = frames[-1]
+        last = (own or frames)[-1]
         parts.append(f"raised at {Path(last.filename).name}:{last.lineno} in {last.name}")
     return " ".join(parts)
