@@ -8,7 +8,7 @@ SOURCES := $(wildcard libs/*/src) $(wildcard services/*)
 PROJECTS := pyproject.toml $(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)
 RUNTIME_PROJECTS := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install run migrate test lint bench traces schemas lock demo clean
+.PHONY: install run migrate test lint bench traces dlq schemas lock demo clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,9 @@ bench: install  ## benchmarks: print figures, never fail on timings
 
 traces: install  ## list recorded traces, or show one: make traces TRACE=<id>
 	$(PY) -m verbinding_devstack.cli traces $(TRACE)
+
+dlq: install  ## dead letters: make dlq ARGS="list <topic>" or ARGS="replay <topic> --event-id ID|--all"
+	$(PY) -m verbinding_devstack.cli dlq $(ARGS)
 
 schemas: install  ## event JSON Schemas (tests/contract/schemas) and the event catalogue (docs/events.md, docs/asyncapi.yaml)
 	$(PY) -m verbinding_devstack.schemas .

