@@ -48,7 +48,7 @@ def _wrapped(error: BaseException) -> DBAPIError:
     ConnectionRefusedError(), ConnectionResetError(), TimeoutError(), KafkaConnectionError(),
 ])
 def test_an_error_of_the_database_or_broker_is_an_outage_to_wait_out(error: BaseException) -> None:
-    assert outage_of(error) in {"database", "broker"}
+    assert outage_of(error) in {"database", "broker", "contention"}
     assert not is_permanent(error)
 
 
@@ -132,9 +132,11 @@ async def test_a_serialization_failure_deadlock_or_lock_timeout_is_retried_past_
         backbone: Backbone, sqlstate: str) -> None:
     failures_left = backbone.settings.consumer_max_attempts + 2
     apply_things = make_handler()
+    readiness_seen: list[str | None] = []
 
     async def contended(session: AsyncSession, events: list[ConsumedEvent[ThingHappened]]) -> None:
         nonlocal failures_left
+        readiness_seen.append(backbone.consumers[0].waiting_on)
         await apply_things(session, events)
         if failures_left:
             failures_left -= 1
@@ -149,3 +151,5 @@ async def test_a_serialization_failure_deadlock_or_lock_timeout_is_retried_past_
     assert_exactly_once(await backbone.effects(), ids)
     assert consumer.stats.dead_lettered == 0
     assert consumer.stats.outage_waits >= backbone.settings.consumer_max_attempts + 2
+    assert len(readiness_seen) > failures_left and set(readiness_seen) == {None}, \
+        "contention is no reason to report the service not ready"

@@ -262,12 +262,16 @@ class IdempotentConsumer:
     def _wait_out(self, state: RetryCallState, partitions: list[TopicPartition]) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
         where = outage_of(error) if error is not None else None
+        self.stats.outage_waits += 1
+        if where == "contention":
+            # Another transaction got in the way: retried at once-ish, and no reason to say the service is not ready.
+            log.info("consumer %s: %s, retrying the fetch", self.group_id, type(error).__name__)
+            return
         if self.waiting_on is None:
             self._set_paused(partitions, paused=True)
             log.warning("consumer %s: waiting on its %s (%s); the fetch is held, nothing is dead-lettered",
                         self.group_id, where, type(error).__name__)
         self.waiting_on = where
-        self.stats.outage_waits += 1
 
     def _set_paused(self, partitions: list[TopicPartition], *, paused: bool) -> None:
         if self._consumer is None:

@@ -11,10 +11,11 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
-# SQLSTATEs the same statement may not raise again: connection exceptions (class 08), serialization failure,
-# deadlock, lock not available, administrator/crash shutdown and "cannot connect now" (class 57P).
-_OUTAGE_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57P01", "57P02", "57P03"})
+# SQLSTATEs the same statement may not raise again: connection exceptions (class 08), administrator/crash
+# shutdown and "cannot connect now" (57P01-03); and contention: serialization failure, deadlock, lock not available.
+_OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
 _OUTAGE_SQLSTATE_CLASSES = frozenset({"08"})
+_CONTENTION_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 # Class 22 (data exception): the value itself cannot be stored (a NUL in text, an integer out of range).
 _PERMANENT_SQLSTATE_CLASSES = frozenset({"22"})
 
@@ -57,8 +58,11 @@ def sqlstate_of(exc: BaseException) -> str | None:
 
 
 def outage_of(exc: BaseException) -> str | None:
-    """'database' or 'broker' when the error is the world's (retry the same work later), else None."""
+    """'database' or 'broker' when the error is the world's, 'contention' when concurrent transactions got in each
+    other's way (either way: retry the same work later, for as long as it takes), else None."""
     sqlstate = sqlstate_of(exc)
+    if sqlstate in _CONTENTION_SQLSTATES:
+        return "contention"
     if sqlstate is not None and (sqlstate in _OUTAGE_SQLSTATES or sqlstate[:2] in _OUTAGE_SQLSTATE_CLASSES):
         return "database"
     errors = list(_chain(exc))
