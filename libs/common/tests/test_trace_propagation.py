@@ -1,5 +1,5 @@
 """One trace from an HTTP request through outbox, relay, Kafka and the consumer's handler to its database write
-(and, for a batch handler, on into the events each event stages)."""
+(and, for a fetch of several events, on into the events each event stages)."""
 
 from __future__ import annotations
 
