@@ -101,9 +101,11 @@ def markdown(catalogue: Catalogue, schemas: dict[str, dict[str, Any]]) -> str:
     lines = [
         "# Event catalogue", "", f"<!-- {GENERATED} -->", "",
         "Every event travels as a CloudEvents 1.0 envelope in structured JSON (`id`, `source`, `type`, `specversion`,",
-        "`time`, `subject`, `datacontenttype`, plus `traceparent`) with the contract's fields in `data`. The record's",
-        "key is the aggregate id named below, so one aggregate's events stay in order on one partition. Each record",
-        "carries the headers " + ", ".join(f"`{name}` ({text})" for name, text in HEADERS.items()) + ".", "",
+        "`time`, `subject`, `datacontenttype`, plus the extension attributes `traceparent` and `causationid`: the",
+        "consumed event whose handling caused it, null when a request did) with the contract's fields in `data`.",
+        "The record's key is the aggregate id named below, so one aggregate's events stay in order on one partition.",
+        "Each record carries the headers "
+        + ", ".join(f"`{name}` ({text})" for name, text in HEADERS.items()) + ".", "",
         "Consumers are read from what each service subscribes to (the `ConsumerSpec` objects in its `consumers`",
         "modules). A consumer group receives every event type on its topics, including those it has no rule for",
         "and skips: keep that in mind before putting anything sensitive on a topic.",
