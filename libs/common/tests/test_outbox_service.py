@@ -15,7 +15,7 @@ from verbinding_common.consumer import ConsumedEvent
 from verbinding_common.db import outbox_table
 from verbinding_common.events import build_envelope
 from verbinding_common.kafka import dlq_topic, new_producer, start_with_retry
-from verbinding_common.outbox import add_event, add_events, on_commit_wake
+from verbinding_common.outbox import Cause, add_event, add_events, applying, on_commit_wake
 from verbinding_common.relay import Relay
 from verbinding_testing.fixtures import eventually
 
@@ -321,3 +321,30 @@ async def test_purge_deletes_only_published_rows_older_than_the_retention(backbo
     async with backbone.engine.connect() as conn:
         left = (await conn.execute(select(outbox_table.c.id).order_by(outbox_table.c.id))).scalars().all()
     assert left == ids[1:], "an unpublished row is never purged, a recent one stays for republishing"
+
+
+async def test_a_caused_event_carries_the_causation_id_and_trace_of_the_event_that_caused_it(
+        backbone: Backbone) -> None:
+    first, second = _thing("a", 1), _thing("b", 1)
+    cause_one, cause_two = (Cause(f"event-{n}", f"00-{n:032x}-{n:016x}-01") for n in (1, 2))
+    request = build_envelope(_thing("r", 1), source="example", traceparent=f"00-{3:032x}-{3:016x}-01")
+    async with backbone.sessionmaker() as session, session.begin():
+        with applying([((first,), cause_one), ((second,), cause_two)]):
+            by_data = await add_events(session, [(_thing("x", 1), "x", second), (_thing("y", 1), "y", first)],
+                                       source="example", topic=backbone.topic)
+            unattributed = await add_event(session, _thing("z", 1), key="z", source="example", topic=backbone.topic)
+        with applying([((first,), cause_one)]):
+            sole = await add_event(session, _thing("s", 1), key="s", source="example", topic=backbone.topic)
+        explicit = await add_event(session, _thing("e", 1), key="e", source="example", topic=backbone.topic,
+                                   caused_by=request)
+        uncaused = await add_event(session, _thing("u", 1), key="u", source="example", topic=backbone.topic)
+
+    assert [(e.causationid, e.traceparent) for e in by_data] == [
+        (cause_two.event_id, cause_two.traceparent), (cause_one.event_id, cause_one.traceparent)]
+    assert (sole.causationid, sole.traceparent) == (cause_one.event_id, cause_one.traceparent), "one event: the cause"
+    assert unattributed.causationid is None, "among several events, only what names its cause has one"
+    assert (explicit.causationid, explicit.traceparent) == (request.id, request.traceparent)
+    assert uncaused.causationid is None
+    stored = {row.event_id: row for row in await _outbox_rows(backbone)}
+    assert stored[by_data[0].id].envelope["causationid"] == cause_two.event_id
+    assert stored[by_data[0].id].traceparent == cause_two.traceparent

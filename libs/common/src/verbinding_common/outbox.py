@@ -82,12 +82,13 @@ def applying(causes: Sequence[tuple[Sequence[object], Cause]]) -> Iterator[None]
 def _cause_of(caused_by: object | None) -> tuple[str | None, str | None]:
     """(traceparent, causation id) for an event staged now, caused by `caused_by` (see the module docstring)."""
     state = _applying.get()
-    if state is not None:
-        cause = state.by_object.get(id(caused_by)) if caused_by is not None else state.sole
-        if cause is not None:
-            return cause.traceparent, cause.event_id
+    known = state.by_object.get(id(caused_by)) if state is not None and caused_by is not None else None
+    if known is not None:
+        return known.traceparent, known.event_id
     if isinstance(caused_by, Envelope):
         return caused_by.traceparent or current_traceparent(), caused_by.id
+    if state is not None and state.sole is not None:
+        return state.sole.traceparent, state.sole.event_id
     return current_traceparent(), None
 
 
