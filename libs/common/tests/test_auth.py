@@ -23,9 +23,12 @@ from verbinding_common.health import router as health_router
 from verbinding_testing.fixtures import identity_headers
 
 
+AUDIENCE = "caseload-service"
+
+
 def make_app(public_pem: str) -> FastAPI:
     app = FastAPI()
-    app.state.identity_verifier = IdentityVerifier(public_pem)
+    app.state.identity_verifier = IdentityVerifier(public_pem, audience=AUDIENCE)
     app.include_router(health_router)
 
     @app.get("/caseload", dependencies=[Depends(allow(Role.case_manager, Role.team_lead))])
@@ -41,26 +44,30 @@ async def call(app: FastAPI, headers: dict[str, str] | None = None) -> httpx.Res
 
 
 async def test_allowed_role_gets_through_and_sees_its_identity(identity_keys, identity_signer) -> None:
-    response = await call(make_app(identity_keys[1]), identity_headers(identity_signer, "case_manager", subject="cm-1"))
+    response = await call(make_app(identity_keys[1]), identity_headers(identity_signer, "case_manager", subject="cm-1",
+                                                                audience=AUDIENCE))
     assert response.status_code == 200
     assert response.json() == {"subject": "cm-1"}
 
 
 async def test_other_role_is_forbidden_and_missing_identity_unauthorised(identity_keys, identity_signer) -> None:
     app = make_app(identity_keys[1])
-    forbidden = await call(app, identity_headers(identity_signer, "ngo_partner"))
+    forbidden = await call(app, identity_headers(identity_signer, "ngo_partner", audience=AUDIENCE))
     assert forbidden.status_code == 403
-    assert "case_manager" in forbidden.json()["detail"]
-    assert (await call(app)).status_code == 401
+    assert forbidden.json() == {"detail": "not allowed"}, "the allow-list is not told"
+    missing = await call(app)
+    assert missing.status_code == 401 and missing.json() == {"detail": "not authenticated"}
 
 
 async def test_forged_and_expired_identities_are_refused(identity_keys) -> None:
     app = make_app(identity_keys[1])
     forger = IdentitySigner(generate_signing_key()[0])
     identity = Identity(subject="x", kind="user", roles=[Role.case_manager])
-    assert (await call(app, forger.headers(identity))).status_code == 401
+    assert (await call(app, forger.headers(identity, audience=AUDIENCE))).status_code == 401
     expired = IdentitySigner(identity_keys[0], ttl_seconds=-10)
-    assert (await call(app, expired.headers(identity))).status_code == 401
+    refused = await call(app, expired.headers(identity, audience=AUDIENCE))
+    assert refused.status_code == 401
+    assert refused.json() == {"detail": "not authenticated"}, "the verifier's reason is not echoed"
     unsigned = jwt.encode({"sub": "x", "roles": ["case_manager"], "exp": int(time.time()) + 60}, key="",
                           algorithm="none")
     assert (await call(app, {IDENTITY_HEADER: unsigned})).status_code == 401
@@ -93,3 +100,20 @@ def test_route_audit_sees_into_included_routers_and_their_dependencies(identity_
     app.include_router(guarded)
     app.include_router(unguarded, prefix="/v1")
     assert routes_without_allow_list(app) == ["['GET'] /v1/persons/{person_id}"]
+
+
+async def test_an_identity_vouched_for_another_service_is_refused_with_a_generic_body(identity_keys,
+                                                                                      identity_signer) -> None:
+    app = make_app(identity_keys[1])
+    for_intake = identity_headers(identity_signer, "case_manager", audience="intake")
+    refused = await call(app, for_intake)
+    assert refused.status_code == 401
+    assert refused.json() == {"detail": "not authenticated"}
+    assert (await call(app, identity_headers(identity_signer, "case_manager", audience=AUDIENCE))).status_code == 200
+
+
+async def test_the_team_travels_in_the_vouched_identity(identity_keys, identity_signer) -> None:
+    verifier = IdentityVerifier(identity_keys[1], audience=AUDIENCE)
+    token = identity_signer.sign(Identity(subject="tl-1", kind="user", roles=[Role.team_lead], team="west"),
+                                 audience=AUDIENCE)
+    assert verifier.verify(token).team == "west"

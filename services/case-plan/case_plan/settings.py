@@ -5,4 +5,5 @@ from verbinding_common.settings import ServiceSettings
 
 class CasePlanSettings(ServiceSettings):
     service_name: str = "case-plan"
+    identity_audience: str | None = "case-plan"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/case_plan"

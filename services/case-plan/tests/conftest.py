@@ -152,6 +152,6 @@ async def api(case_plan_database: str, identity_keys: tuple[str, str]) -> AsyncI
 def as_role(identity_signer):
     """Headers for a caller the gateway vouches for: as_role("team_lead"), as_role("case_manager", "cm-anna")."""
     def headers(role: str, subject: str = "tester") -> dict[str, str]:
-        return identity_headers(identity_signer, role, subject=subject)
+        return identity_headers(identity_signer, role, subject=subject, audience="case-plan")
 
     return headers

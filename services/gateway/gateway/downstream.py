@@ -39,7 +39,7 @@ class Downstream:
         try:
             async with asyncio.timeout(limit):
                 return await self.http.request(method, self.base_url.rstrip("/") + path, json=json, params=params,
-                                               headers=self.signer.headers(identity))
+                                               headers=self.signer.headers(identity, audience=self.name))
         except TimeoutError:
             raise ServiceUnavailable(self.name, f"no answer within {limit:g} s") from None
         except httpx.TransportError as exc:

@@ -100,7 +100,7 @@ def intake_stand_in(public_identity_pem: str, *, persons: dict[str, dict], recog
     """A stand-in for intake's internal API (the real app is not in the tree yet): it checks the identity header
     exactly as every service does (verbinding_common.auth.allow) and records who called."""
     app = FastAPI()
-    app.state.identity_verifier = IdentityVerifier(public_identity_pem)
+    app.state.identity_verifier = IdentityVerifier(public_identity_pem, audience="intake")
     app.state.callers = []
 
     def seen(identity: Identity) -> None:
@@ -136,7 +136,7 @@ def case_plan_stand_in(public_identity_pem: str, *, cases_by_person: dict[str, d
                        plans: dict[str, dict], slow_persons: frozenset[str] = frozenset()) -> FastAPI:
     """A stand-in for case-plan's internal API, checking identities like the real service."""
     app = FastAPI()
-    app.state.identity_verifier = IdentityVerifier(public_identity_pem)
+    app.state.identity_verifier = IdentityVerifier(public_identity_pem, audience="case-plan")
     app.state.callers = []
 
     @app.get("/persons/{person_id}/case",

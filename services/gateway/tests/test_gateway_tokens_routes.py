@@ -122,7 +122,7 @@ async def test_missing_expired_forged_and_foreign_tokens_are_401_never_500(gatew
     unsigned = jwt.encode({"sub": "x", "roles": ["case_manager"], "iss": issuer.issuer, "aud": issuer.audience,
                            "iat": now, "exp": now + 60}, key="", algorithm="none")
     # The identity header services accept is not a bearer token for the gateway (other key, other audience).
-    service_identity = IdentitySigner(identity_keys[0]).sign(identity)
+    service_identity = IdentitySigner(identity_keys[0]).sign(identity, audience="intake")
     header = json.dumps({"alg": "EdDSA", "typ": "JWT"}).encode()
     garbage = base64.urlsafe_b64encode(header).decode().rstrip("=") + ".e30.c2ln"
     tokens = [forger.issue(identity), expired.issue(identity), wrong_audience.issue(identity), unsigned,

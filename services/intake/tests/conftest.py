@@ -85,7 +85,7 @@ class IntakeHarness:
     wait_for = staticmethod(eventually)
 
     def headers(self, *roles: str, subject: str = "cm-anna") -> dict[str, str]:
-        return identity_headers(self.signer, *roles, subject=subject)
+        return identity_headers(self.signer, *roles, subject=subject, audience="intake")
 
     async def produce(self, data: dict[str, Any], *, event_id: str | None = None,
                       event_type: str = StatusRecognised.event_type) -> str:

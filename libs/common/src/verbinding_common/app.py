@@ -96,7 +96,7 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
     app.state.sessionmaker = sessionmaker
     app.state.runtime = runtime
     public_key = settings.identity_public_key_pem()
-    app.state.identity_verifier = IdentityVerifier(public_key) if public_key else None
+    app.state.identity_verifier = IdentityVerifier(public_key, audience=settings.audience()) if public_key else None
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)

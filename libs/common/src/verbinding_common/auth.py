@@ -1,7 +1,8 @@
-"""Identities the gateway vouches for, and the role allow-list every service route declares."""
+"""Identities the gateway vouches for (one audience per service), and the role allow-list every route declares."""
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -18,8 +19,12 @@ from pydantic import BaseModel, Field
 
 IDENTITY_HEADER = "X-Verbinding-Identity"
 ISSUER = "verbinding-gateway"
-AUDIENCE = "verbinding-services"
 ALGORITHM = "EdDSA"
+# The same two answers whatever went wrong: the verifier's own text would tell a prober what to fix.
+NOT_AUTHENTICATED = "not authenticated"
+NOT_ALLOWED = "not allowed"
+
+log = logging.getLogger(__name__)
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
@@ -40,6 +45,7 @@ class Identity(BaseModel):
     kind: Literal["user", "client"]
     roles: list[Role]
     organisation: str | None = Field(default=None, description="the NGO an ngo_partner is bound to")
+    team: str | None = Field(default=None, max_length=64, description="the team a team lead or case manager is in")
     name: str | None = None
 
 
@@ -70,39 +76,40 @@ def ensure_key_files(folder: Path, stem: str = "identity") -> tuple[Path, Path]:
 
 
 class IdentitySigner:
-    """Held by the gateway only: turns a verified caller into a short-lived token services accept."""
+    """Held by the gateway only: turns a verified caller into a short-lived token for one service (its audience)."""
 
     def __init__(self, private_key_pem: str, *, ttl_seconds: int = 60) -> None:
         self._key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
         self.ttl_seconds = ttl_seconds
 
-    def sign(self, identity: Identity) -> str:
+    def sign(self, identity: Identity, *, audience: str) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
-            "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + self.ttl_seconds, "jti": uuid.uuid4().hex,
+            "iss": ISSUER, "aud": audience, "iat": now, "exp": now + self.ttl_seconds, "jti": uuid.uuid4().hex,
             "sub": identity.subject, "kind": identity.kind, "roles": [str(r) for r in identity.roles],
-            "org": identity.organisation, "name": identity.name,
+            "org": identity.organisation, "team": identity.team, "name": identity.name,
         }
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)  # type: ignore[arg-type]
 
-    def headers(self, identity: Identity) -> dict[str, str]:
-        return {IDENTITY_HEADER: self.sign(identity)}
+    def headers(self, identity: Identity, *, audience: str) -> dict[str, str]:
+        return {IDENTITY_HEADER: self.sign(identity, audience=audience)}
 
 
 class IdentityVerifier:
-    """Held by every service: accepts only identities the gateway signed."""
+    """Held by every service: accepts only identities the gateway signed for this service (its audience)."""
 
-    def __init__(self, public_key_pem: str) -> None:
+    def __init__(self, public_key_pem: str, *, audience: str) -> None:
         self._key = serialization.load_pem_public_key(public_key_pem.encode())
+        self.audience = audience
 
     def verify(self, token: str) -> Identity:
         try:
-            claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], audience=AUDIENCE,  # type: ignore[arg-type]
+            claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], audience=self.audience,  # type: ignore[arg-type]
                                 issuer=ISSUER, options={"require": ["exp", "iat", "sub", "aud", "iss"]})
             return Identity(subject=claims["sub"], kind=claims.get("kind", "user"), roles=claims.get("roles", []),
-                            organisation=claims.get("org"), name=claims.get("name"))
+                            organisation=claims.get("org"), team=claims.get("team"), name=claims.get("name"))
         except (jwt.PyJWTError, ValueError) as exc:
-            raise InvalidIdentity(str(exc)) from exc
+            raise InvalidIdentity(exc.__class__.__name__) from exc
 
 
 def _verified_identity(request: Request) -> Identity:
@@ -111,22 +118,22 @@ def _verified_identity(request: Request) -> Identity:
         return cached
     verifier: IdentityVerifier | None = getattr(request.app.state, "identity_verifier", None)
     token = request.headers.get(IDENTITY_HEADER)
-    if verifier is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this service has no identity key configured")
-    if not token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"missing {IDENTITY_HEADER}: call through the gateway")
+    if verifier is None or not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, NOT_AUTHENTICATED)
     try:
         identity = verifier.verify(token)
     except InvalidIdentity as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"identity not accepted: {exc}") from None
+        # The reason (expired, wrong audience, bad signature) is for the operator, never for the caller.
+        log.info("identity refused: %s", exc)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, NOT_AUTHENTICATED) from None
     request.state.identity = identity
     return identity
 
 
 def ensure_role(identity: Identity, allowed: frozenset[Role]) -> Identity:
-    """The identity, if it holds one of the allowed roles; else 403 naming them."""
+    """The identity, if it holds one of the allowed roles; else 403 (a generic body: the allow-list is not told)."""
     if not allowed.intersection(identity.roles):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role not allowed here; allowed: {', '.join(sorted(allowed))}")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, NOT_ALLOWED)
     return identity
 
 

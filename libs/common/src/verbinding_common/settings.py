@@ -47,6 +47,12 @@ class ServiceSettings(BaseSettings):
     # The gateway's public key: services accept only identities it signed (verbinding_common.auth).
     identity_public_key: str | None = None
     identity_public_key_file: Path | None = None
+    # The audience this service accepts identities for; the gateway signs each call for its target's audience.
+    # A service class fixes it (intake: "intake"), so a test's renamed service_name does not change it.
+    identity_audience: str | None = None
+
+    def audience(self) -> str:
+        return self.identity_audience or self.service_name
 
     def identity_public_key_pem(self) -> str | None:
         if self.identity_public_key:

@@ -217,12 +217,13 @@ def identity_signer(identity_keys: tuple[str, str]):
     return IdentitySigner(identity_keys[0])
 
 
-def identity_headers(signer, *roles: str, subject: str = "tester", organisation: str | None = None,
-                     kind: str = "user") -> dict[str, str]:
-    """Headers a service accepts, as if the gateway vouched for a caller with `roles`."""
+def identity_headers(signer, *roles: str, audience: str, subject: str = "tester", organisation: str | None = None,
+                     kind: str = "user", team: str | None = None) -> dict[str, str]:
+    """Headers the service `audience` accepts, as if the gateway vouched for a caller with `roles` (and `team`)."""
     from verbinding_common.auth import Identity
 
-    return signer.headers(Identity(subject=subject, kind=kind, roles=list(roles), organisation=organisation))
+    return signer.headers(Identity(subject=subject, kind=kind, roles=list(roles), organisation=organisation,
+                                   team=team), audience=audience)
 
 
 async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 60.0, what: str = "",
