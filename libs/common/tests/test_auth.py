@@ -22,7 +22,6 @@ from verbinding_common.auth import (
 from verbinding_common.health import router as health_router
 from verbinding_testing.fixtures import identity_headers
 
-
 AUDIENCE = "caseload-service"
 
 

@@ -26,6 +26,7 @@ from verbinding_testing.consuming import Applied, apply_as_consumer
 from verbinding_testing.fixtures import identity_headers, migrate_database
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
+TEAM = "west"  # the team of the harness's case managers and of as_role's callers unless a test says otherwise
 
 
 def registration(recognised_on: date = date(2024, 1, 15), *, languages: tuple[str, ...] = (),
@@ -43,10 +44,11 @@ class Casework:
         self.sessionmaker = sessionmaker
 
     async def add_manager(self, subject: str | None = None, *, capacity: int = 50,
-                          languages: tuple[str, ...] = ()) -> CaseManager:
+                          languages: tuple[str, ...] = (), team: str | None = TEAM) -> CaseManager:
         async with self.sessionmaker() as session, session.begin():
             return await add_case_manager(session=session, subject=subject or f"cm-{uuid.uuid4().hex[:8]}",
-                                          name="Case Manager", languages=list(languages), capacity=capacity)
+                                          name="Case Manager", languages=list(languages), capacity=capacity,
+                                          team=team)
 
     async def open(self, recognised_on: date = date(2024, 1, 15), *, languages: tuple[str, ...] = (),
                    person_id: uuid.UUID | None = None) -> Case | None:
@@ -150,8 +152,9 @@ async def api(case_plan_database: str, identity_keys: tuple[str, str]) -> AsyncI
 
 @pytest.fixture
 def as_role(identity_signer):
-    """Headers for a caller the gateway vouches for: as_role("team_lead"), as_role("case_manager", "cm-anna")."""
-    def headers(role: str, subject: str = "tester") -> dict[str, str]:
-        return identity_headers(identity_signer, role, subject=subject, audience="case-plan")
+    """Headers for a caller the gateway vouches for: as_role("team_lead"), as_role("case_manager", "cm-anna"),
+    as_role("team_lead", team="oost")."""
+    def headers(role: str, subject: str = "tester", team: str | None = TEAM) -> dict[str, str]:
+        return identity_headers(identity_signer, role, subject=subject, audience="case-plan", team=team)
 
     return headers

@@ -8,7 +8,7 @@ import pytest
 from case_plan.action_plans.models import ObjectiveCreate
 from case_plan.action_plans.service import approve_plan, get_plan, list_plans, revise_plan
 from case_plan.cases.models import Case
-from case_plan.errors import Conflict
+from case_plan.errors import Conflict, Forbidden
 
 
 def objective(domain: str, status: str = "active", term: str = "short_term", **fields) -> ObjectiveCreate:
@@ -22,10 +22,10 @@ async def revise(casework, case: Case, *objectives: ObjectiveCreate, by: str = "
                                  objectives=list(objectives), created_by=by)
 
 
-async def approve(casework, case: Case, version: int, by: str = "cm-anna"):
+async def approve(casework, case: Case, version: int, by: str = "cm-anna", author_may_approve: bool = False):
     async with casework.sessionmaker() as session, session.begin():
         return await approve_plan(session=session, case=await session.get_one(Case, case.id), version=version,
-                                  approved_by=by)
+                                  approved_by=by, author_may_approve=author_may_approve)
 
 
 async def test_every_revision_is_a_new_version_and_old_versions_stay_readable(casework) -> None:
@@ -91,3 +91,21 @@ async def test_the_plan_of_a_closed_case_cannot_be_revised(casework) -> None:
     await casework.close(case.id)
     with pytest.raises(Conflict, match="closed"):
         await revise(casework, case, objective("work"))
+
+
+async def test_the_author_of_a_plan_version_may_not_approve_it_unless_the_setting_allows(casework) -> None:
+    await casework.add_manager("cm-anna")
+    case = await casework.open()
+    await revise(casework, case, objective("language"), by="cm-anna")
+    with pytest.raises(Forbidden, match="author"):
+        await approve(casework, case, 1, by="cm-anna")
+    assert (await approve(casework, case, 1, by="cm-anna", author_may_approve=True)).approved_by == "cm-anna"
+
+
+async def test_the_plan_of_a_closed_case_cannot_be_approved(casework) -> None:
+    await casework.add_manager("cm-anna")
+    case = await casework.open()
+    await revise(casework, case, objective("work"))
+    await casework.close(case.id)
+    with pytest.raises(Conflict, match="closed"):
+        await approve(casework, case, 1, by="tl-bert")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import case_plan.access
 import case_plan.action_plans.models
 import case_plan.case_managers.models
 import case_plan.cases.models  # noqa: F401

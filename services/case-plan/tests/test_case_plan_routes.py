@@ -78,7 +78,7 @@ async def test_team_lead_registers_case_managers_and_a_taken_subject_conflicts(a
     assert created.status_code == 201
     anna = created.json()
     assert anna == {"case_manager_id": anna["case_manager_id"], "subject": "cm-anna", "name": "Anna de Vries",
-                    "languages": ["nl", "ar"], "capacity": 50, "active_cases": 0}
+                    "team": "west", "languages": ["nl", "ar"], "capacity": 50, "active_cases": 0}
     again = await api.post("/case-managers", headers=as_role(TL), json={"subject": "cm-anna", "name": "Other"})
     assert again.status_code == 409
     assert "cm-anna" in again.json()["detail"]
@@ -90,6 +90,22 @@ async def test_team_lead_registers_case_managers_and_a_taken_subject_conflicts(a
     assert changed.status_code == 200 and changed.json()["capacity"] == 30
     assert (await api.patch(f"/case-managers/{uuid.uuid4()}", headers=as_role(TL),
                             json={"capacity": 30})).status_code == 404
+
+
+async def test_a_team_lead_manages_only_their_own_teams_case_managers(api, as_role) -> None:
+    created = await api.post("/case-managers", headers=as_role(TL, team="oost"), json={"subject": "cm-olga",
+                                                                                       "name": "Olga"})
+    assert created.status_code == 201 and created.json()["team"] == "oost"
+    olga = created.json()["case_manager_id"]
+    assert [m["subject"] for m in (await api.get("/case-managers", headers=as_role(TL, team="oost"))).json()] \
+        == ["cm-olga"]
+    assert (await api.get("/case-managers", headers=as_role(TL))).json() == []
+    for method, path, body in [("PATCH", f"/case-managers/{olga}", {"capacity": 5}),
+                               ("GET", f"/case-managers/{olga}/caseload", None)]:
+        response = await api.request(method, path, json=body, headers=as_role(TL))
+        assert response.status_code == 404, (method, path)
+    teamless = await api.post("/case-managers", headers=as_role(TL, team=None), json={"subject": "cm-x", "name": "X"})
+    assert teamless.status_code == 403
 
 
 async def test_a_case_manager_reads_and_acts_on_only_their_own_cases(api, as_role, casework) -> None:
@@ -113,8 +129,9 @@ async def test_a_case_manager_reads_and_acts_on_only_their_own_cases(api, as_rol
                                ("POST", f"{url}/action-plan", {"objectives": [OBJECTIVE]}),
                                ("POST", f"{url}/action-plan/versions/1/approve", None)]:
         response = await api.request(method, path, json=body, headers=as_role(CM, "cm-bram"))
-        assert response.status_code == 403, (method, path)
-    assert (await api.get(f"/cases/{uuid.uuid4()}", headers=as_role(TL))).status_code == 404
+        assert response.status_code == 404, (method, path)
+        assert response.json() == {"detail": "no case with this id"}, "not yours answers as does not exist"
+    assert (await api.get(f"/cases/{uuid.uuid4()}", headers=as_role(TL))).json() == {"detail": "no case with this id"}
 
     caseload = await api.get("/caseload", headers=as_role(CM, "cm-anna"))
     assert caseload.status_code == 200

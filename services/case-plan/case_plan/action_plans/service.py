@@ -11,7 +11,7 @@ from verbinding_common.outbox import add_event
 
 from ..cases.models import Case, CaseStatus
 from ..cases.service import SOURCE
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, Forbidden, NotFound
 from .models import ActionPlan, Objective, ObjectiveCreate
 
 
@@ -20,7 +20,7 @@ async def revise_plan(*, session: AsyncSession, case: Case, objectives: list[Obj
     """Write the next version of the case's plan (version 1 when it has none); it awaits approval."""
     await _lock_case(session=session, case=case)
     if case.status == CaseStatus.closed:
-        raise Conflict(f"case {case.id} is closed: its action plan can no longer be revised")
+        raise Conflict("this case is closed: its action plan can no longer be revised")
     latest = await session.scalar(select(func.max(ActionPlan.version)).where(ActionPlan.case_id == case.id))
     plan = ActionPlan(case_id=case.id, version=(latest or 0) + 1, created_by=created_by,
                       objectives=[Objective(position=n, **objective.model_dump())
@@ -31,14 +31,20 @@ async def revise_plan(*, session: AsyncSession, case: Case, objectives: list[Obj
     return plan
 
 
-async def approve_plan(*, session: AsyncSession, case: Case, version: int, approved_by: str) -> ActionPlan:
-    """Record approval of the latest version (approving it again changes nothing)."""
+async def approve_plan(*, session: AsyncSession, case: Case, version: int, approved_by: str,
+                       author_may_approve: bool = False) -> ActionPlan:
+    """Record approval of the latest version by someone other than its author, on an open case (approving it
+    again changes nothing)."""
     await _lock_case(session=session, case=case)
+    if case.status == CaseStatus.closed:
+        raise Conflict("this case is closed: its action plan can no longer be approved")
     plan = await get_plan(session=session, case=case, version=version)
     latest = await session.scalar(select(func.max(ActionPlan.version)).where(ActionPlan.case_id == case.id))
     if version != latest:
         raise Conflict(f"version {version} is not the latest version ({latest}) of this action plan")
     if plan.approved_at is None:
+        if plan.created_by == approved_by and not author_may_approve:
+            raise Forbidden("the author of a plan version may not approve it: a team lead of the case's team does")
         plan.approved_by = approved_by
         plan.approved_at = datetime.now(UTC)
         await session.flush()

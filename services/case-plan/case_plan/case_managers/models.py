@@ -30,6 +30,8 @@ class CaseManager(Base):
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     subject: Mapped[str] = mapped_column(String(128), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The team lead who added them leads this team; team leads act on their own team's cases only.
+    team: Mapped[str | None] = mapped_column(String(64), index=True)
     languages: Mapped[list[str]] = mapped_column(ARRAY(String(35)), server_default=text("'{}'"))
     capacity: Mapped[int] = mapped_column(Integer, server_default=text(str(MAX_CAPACITY)))
     active_cases: Mapped[int] = mapped_column(Integer, server_default=text("0"))
@@ -57,11 +59,12 @@ class CaseManagerRead(BaseModel):
     case_manager_id: UUID
     subject: str
     name: str
+    team: str | None
     languages: list[str]
     capacity: int
     active_cases: int
 
     @classmethod
     def of(cls, manager: CaseManager) -> "CaseManagerRead":
-        return cls(case_manager_id=manager.id, subject=manager.subject, name=manager.name,
+        return cls(case_manager_id=manager.id, subject=manager.subject, name=manager.name, team=manager.team,
                    languages=list(manager.languages), capacity=manager.capacity, active_cases=manager.active_cases)

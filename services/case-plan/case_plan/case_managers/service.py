@@ -1,4 +1,4 @@
-"""Case managers joining and changing capacity; either may take cases off the waitlist at once."""
+"""Case managers joining a team and changing capacity; either may take cases off the waitlist at once."""
 
 from uuid import UUID
 
@@ -6,23 +6,28 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..cases.service import fill_from_waitlist, lock_assignments
+from verbinding_common.contracts.case_plan import CaseManagerJoined
+from verbinding_common.outbox import add_event
+
+from ..cases.service import SOURCE, fill_from_waitlist, lock_assignments
 from ..errors import Conflict, NotFound
 from .models import MAX_CAPACITY, CaseManager
 
 
 async def add_case_manager(*, session: AsyncSession, subject: str, name: str, languages: list[str],
-                           capacity: int = MAX_CAPACITY) -> CaseManager:
-    """Register a case manager; they take cases from the head of the waitlist right away."""
+                           capacity: int = MAX_CAPACITY, team: str | None = None) -> CaseManager:
+    """Register a case manager in a team and announce it; they take cases from the head of the waitlist at once."""
     await lock_assignments(session=session)
     manager_id = await session.scalar(
         pg_insert(CaseManager)
-        .values(subject=subject, name=name, languages=list(dict.fromkeys(languages)), capacity=capacity)
+        .values(subject=subject, name=name, languages=list(dict.fromkeys(languages)), capacity=capacity, team=team)
         .on_conflict_do_nothing(index_elements=[CaseManager.subject])
         .returning(CaseManager.id)
     )
     if manager_id is None:
         raise Conflict(f"a case manager with subject {subject!r} already exists")
+    await add_event(session, CaseManagerJoined(case_manager_id=manager_id, subject=subject, team=team),
+                    key=str(manager_id), source=SOURCE)
     await fill_from_waitlist(session=session)
     return await session.get_one(CaseManager, manager_id, populate_existing=True)
 
@@ -56,5 +61,7 @@ async def find_by_subject(*, session: AsyncSession, subject: str) -> CaseManager
     return await session.scalar(select(CaseManager).where(CaseManager.subject == subject))
 
 
-async def list_case_managers(*, session: AsyncSession) -> list[CaseManager]:
-    return list(await session.scalars(select(CaseManager).order_by(CaseManager.joined_seq)))
+async def list_case_managers(*, session: AsyncSession, team: str | None) -> list[CaseManager]:
+    """The case managers of one team, in the order they joined."""
+    return list(await session.scalars(select(CaseManager).where(CaseManager.team == team)
+                                      .order_by(CaseManager.joined_seq)))

@@ -4,10 +4,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends
 
-from verbinding_common.auth import CurrentIdentity, Role, allow
+from verbinding_common.auth import Role, allow
 from verbinding_common.db import SessionDep
 
-from ..access import authorise_case
+from ..access import AuditDep, authorise_case, authorise_case_of_person
 from . import service
 from .models import CaseClose, CaseRead, WaitlistEntryRead
 
@@ -15,21 +15,21 @@ router = APIRouter(tags=["cases"])
 
 
 @router.get("/cases/{case_id}", dependencies=[Depends(allow(Role.case_manager, Role.team_lead))])
-async def read_case(case_id: UUID, identity: CurrentIdentity, session: SessionDep) -> CaseRead:
-    case = await authorise_case(session=session, case_id=case_id, identity=identity)
+async def read_case(case_id: UUID, audit: AuditDep, session: SessionDep) -> CaseRead:
+    case = await authorise_case(session=session, audit=audit, case_id=case_id)
     return await service.describe(session=session, case=case)
 
 
 @router.get("/persons/{person_id}/case",
             dependencies=[Depends(allow(Role.case_manager, Role.team_lead, Role.coa_integration))])
-async def read_case_of_person(person_id: UUID, session: SessionDep) -> CaseRead:
-    case = await service.get_case_of_person(session=session, person_id=person_id)
+async def read_case_of_person(person_id: UUID, audit: AuditDep, session: SessionDep) -> CaseRead:
+    case = await authorise_case_of_person(session=session, audit=audit, person_id=person_id)
     return await service.describe(session=session, case=case)
 
 
 @router.post("/cases/{case_id}/close", dependencies=[Depends(allow(Role.case_manager, Role.team_lead))])
-async def close_case(case_id: UUID, body: CaseClose, identity: CurrentIdentity, session: SessionDep) -> CaseRead:
-    await authorise_case(session=session, case_id=case_id, identity=identity)
+async def close_case(case_id: UUID, body: CaseClose, audit: AuditDep, session: SessionDep) -> CaseRead:
+    await authorise_case(session=session, audit=audit, case_id=case_id)
     case = await service.close_case(session=session, case_id=case_id, reason=body.reason)
     return await service.describe(session=session, case=case)
 

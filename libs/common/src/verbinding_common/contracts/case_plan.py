@@ -1,4 +1,5 @@
-"""Events case-plan publishes on `case-plan.cases.v1`, keyed by case id."""
+"""Events case-plan publishes: on `case-plan.cases.v1` keyed by case id, on `case-plan.case-managers.v1` keyed by
+case manager id."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ..events import EventContract, contract
 from .intake import Domain
 
 TOPIC = "case-plan.cases.v1"
+CASE_MANAGERS_TOPIC = "case-plan.case-managers.v1"
 
 CaseId = Annotated[UUID, Field(description="the case; the record's key")]
 PersonId = Annotated[UUID, Field(description="the person the case is for (intake's person id: no name, no COA number)")]
@@ -87,3 +89,19 @@ class CaseClosed(EventContract):
     person_id: PersonId
     closed_on: date = Field(description="the day the case closed")
     reason: str = Field(description="why the case closed, as the person who closed it wrote it")
+
+
+@contract
+class CaseManagerJoined(EventContract):
+    """A case manager joined a team. Intake needs the login the gateway vouches for (`subject`) to let them reach
+    the persons whose case they hold, and the team to let that team's lead do the same; nothing else."""
+
+    event_type: ClassVar[str] = "case-plan.case-manager-joined.v1"
+    topic: ClassVar[str] = CASE_MANAGERS_TOPIC
+    key_field: ClassVar[str] = "case_manager_id"
+
+    case_manager_id: UUID = Field(description="the case manager, as case-manager-assigned names them; the key")
+    subject: str = Field(min_length=1, max_length=128,
+                         description="the login the gateway vouches for; intake matches a caller's identity to it")
+    team: str | None = Field(default=None, max_length=64,
+                             description="the team they belong to; that team's lead reaches their cases")
