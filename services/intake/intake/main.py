@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from verbinding_common.app import create_service_app
 
+from .holders.consumers import case_holders_consumer
 from .households.views import router as households_router
 from .interviews.views import router as interviews_router
 from .persons.consumers import recognitions_consumer
@@ -12,13 +13,14 @@ from .settings import IntakeSettings
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    settings = settings or IntakeSettings()
     return create_service_app(
-        settings=settings or IntakeSettings(),
+        settings=settings,
         title="Verbinding intake",
         description="Newcomers the COA recognised as refugees: taken into intake while still in a reception "
                     "centre, with their households, intake interviews and consent.",
         routers=[persons_router, households_router, interviews_router],
-        consumers=[recognitions_consumer],
+        consumers=[recognitions_consumer, case_holders_consumer(settings)],
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from intake.holders.service import apply_case_facts
 from intake.main import create_app
 from intake.persons.consumers import take_in_recognitions
 from intake.persons.models import Person
@@ -23,6 +24,7 @@ from intake.settings import IntakeSettings
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseManagerJoined
 from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.db import outbox_table, processed_event_table
 from verbinding_common.events import Envelope
@@ -84,8 +86,21 @@ class IntakeHarness:
     recognition_data = staticmethod(recognition_data)
     wait_for = staticmethod(eventually)
 
-    def headers(self, *roles: str, subject: str = "cm-anna") -> dict[str, str]:
-        return identity_headers(self.signer, *roles, subject=subject, audience="intake")
+    def headers(self, *roles: str, subject: str = "cm-anna", team: str | None = "west") -> dict[str, str]:
+        return identity_headers(self.signer, *roles, subject=subject, audience="intake", team=team)
+
+    async def hold(self, person_id: uuid.UUID, *, subject: str = "cm-anna", team: str | None = "west",
+                   closed: bool = False) -> uuid.UUID:
+        """Make `subject` (of `team`) the holder of the person's case, as case-plan's events do; returns the case id."""
+        case_id, manager_id = uuid.uuid4(), uuid.uuid5(uuid.NAMESPACE_URL, f"case-manager:{subject}")
+        facts: list[Any] = [CaseManagerJoined(case_manager_id=manager_id, subject=subject, team=team),
+                            CaseManagerAssigned(case_id=case_id, person_id=person_id, case_manager_id=manager_id)]
+        if closed:
+            facts.append(CaseClosed(case_id=case_id, person_id=person_id, closed_on=datetime.now(UTC).date(),
+                                    reason="moved away"))
+        async with self.sessionmaker() as session, session.begin():
+            await apply_case_facts(session=session, facts=facts)
+        return case_id
 
     async def produce(self, data: dict[str, Any], *, event_id: str | None = None,
                       event_type: str = StatusRecognised.event_type) -> str:

@@ -6,7 +6,6 @@ from uuid import UUID
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..audit.service import Reader, record_reads
 from ..persons.models import Person
 from .models import Household, HouseholdMemberRead, HouseholdRead
 
@@ -25,14 +24,15 @@ async def create_households(*, session: AsyncSession, household_ids: Sequence[UU
         await session.execute(insert(Household), [{"id": household_id} for household_id in household_ids])
 
 
-async def read_household(*, session: AsyncSession, household_id: UUID, reader: Reader) -> HouseholdRead | None:
-    """The household with its members (audited as a read of each member's record); None if unknown."""
-    if await session.get(Household, household_id) is None:
-        return None
-    members = (await session.scalars(
+async def household_members(*, session: AsyncSession, household_id: UUID) -> list[Person]:
+    """The members of a household, first registered first (none for an unknown household)."""
+    return list((await session.scalars(
         select(Person).where(Person.household_id == household_id).order_by(Person.registered_at, Person.id)
-    )).all()
-    await record_reads(session=session, reader=reader, person_ids=[m.id for m in members])
+    )).all())
+
+
+def household_read(*, household_id: UUID, members: list[Person]) -> HouseholdRead:
+    """How a household is shown: the members given, no others."""
     return HouseholdRead(household_id=household_id, members=[
         HouseholdMemberRead(person_id=m.id, given_names=m.given_names, family_name=m.family_name,
                             family_reunification=m.family_reunification)

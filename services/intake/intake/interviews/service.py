@@ -11,7 +11,6 @@ from sqlalchemy.orm import selectinload
 from verbinding_common.contracts.intake import InterviewCompleted
 from verbinding_common.outbox import add_event
 
-from ..audit.service import Reader, record_reads
 from ..database import SOURCE
 from ..persons.models import Person
 from .models import Consent, Interview, InterviewCreate
@@ -55,12 +54,9 @@ async def record_interview(*, session: AsyncSession, person_id: UUID, interview:
     return await _interview_of(session=session, person_id=person_id)
 
 
-async def read_interview(*, session: AsyncSession, person_id: UUID, reader: Reader) -> Interview | None:
-    """The person's intake interview (the read is audited); None if not recorded or the person is unknown."""
-    interview = await _interview_of(session=session, person_id=person_id)
-    if interview is not None:
-        await record_reads(session=session, reader=reader, person_ids=[person_id])
-    return interview
+async def read_interview(*, session: AsyncSession, person_id: UUID) -> Interview | None:
+    """The person's intake interview; None if not recorded or the person is unknown."""
+    return await _interview_of(session=session, person_id=person_id)
 
 
 async def _interview_of(*, session: AsyncSession, person_id: UUID) -> Interview | None:

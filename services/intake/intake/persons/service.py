@@ -14,7 +14,6 @@ from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.contracts.intake import PersonRegistered
 from verbinding_common.outbox import add_events
 
-from ..audit.service import Reader, record_reads
 from ..database import SOURCE
 from ..households.service import create_households
 from ..interviews.models import Interview
@@ -115,33 +114,25 @@ def _registration_of(row: dict[str, Any]) -> PersonRegistered:
 WITH_INTERVIEW = selectinload(Person.interview).selectinload(Interview.consents)
 
 
-async def read_person(*, session: AsyncSession, person_id: UUID, reader: Reader) -> Person | None:
-    """The person's record with their interview (the read is audited); None if unknown."""
-    person = await session.scalar(select(Person).where(Person.id == person_id).options(WITH_INTERVIEW))
-    if person is not None:
-        await record_reads(session=session, reader=reader, person_ids=[person.id])
-    return person
+async def read_person(*, session: AsyncSession, person_id: UUID) -> Person | None:
+    """The person's record with their interview; None if unknown."""
+    return await session.scalar(select(Person).where(Person.id == person_id).options(WITH_INTERVIEW))
 
 
-async def find_persons_by_coa_number(*, session: AsyncSession, coa_registration_number: str,
-                                     reader: Reader) -> list[Person]:
-    """The person (0 or 1) registered under a COA number (the read is audited)."""
-    persons = list((await session.scalars(
+async def find_persons_by_coa_number(*, session: AsyncSession, coa_registration_number: str) -> list[Person]:
+    """The person (0 or 1) registered under a COA number."""
+    return list((await session.scalars(
         select(Person).where(Person.coa_registration_number == coa_registration_number).options(WITH_INTERVIEW)
     )).all())
-    await record_reads(session=session, reader=reader, person_ids=[p.id for p in persons])
-    return persons
 
 
-async def recognition_status(*, session: AsyncSession, coa_registration_number: str,
-                             reader: Reader) -> RecognitionStatusRead | None:
-    """Whether a recognition was taken in, and under which ids (audited); None if not (yet) registered."""
+async def recognition_status(*, session: AsyncSession, coa_registration_number: str) -> RecognitionStatusRead | None:
+    """Whether a recognition was taken in, and under which ids; None if not (yet) registered."""
     row = (await session.execute(
         select(Person.id, Person.household_id, Person.registered_at)
         .where(Person.coa_registration_number == coa_registration_number)
     )).one_or_none()
     if row is None:
         return None
-    await record_reads(session=session, reader=reader, person_ids=[row.id])
     return RecognitionStatusRead(coa_registration_number=coa_registration_number, person_id=row.id,
                                  household_id=row.household_id, registered_at=row.registered_at)

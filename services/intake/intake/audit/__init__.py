@@ -1,1 +1,0 @@
-"""The read audit: who read which person's record, where and when."""
