@@ -33,7 +33,8 @@ roles it allows: 401 without a valid token, 403 for another role. Every response
 
 DEMO_CREDENTIALS = """
 **Embedded stack (development) only:** clients `coa` / `coa-demo-secret` and `ngo-hvo-querido` / `hvo-demo-secret`;
-users `cm-anna`, `cm-bram` (case managers), `tl-carla` (team lead), `ops-dave` (ops), password `demo`.
+users `cm-anna`, `cm-bram` (case managers), `tl-carla` (team lead of team west, the team she adds case managers
+to), `tl-dirk` (team lead of team oost), `ops-dave` (ops), password `demo`.
 """
 
 

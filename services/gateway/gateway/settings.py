@@ -52,6 +52,7 @@ class DemoUserConfig(BaseModel):
     password_hash: str
     roles: list[Role] = Field(min_length=1)
     organisation: str | None = None
+    team: str | None = Field(default=None, max_length=64, description="a team lead acts on this team's cases only")
     name: str | None = None
 
     @field_validator("password_hash")
@@ -89,6 +90,7 @@ class GatewaySettings(ServiceSettings):
     oidc_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "EdDSA"])
     oidc_roles_claim: str = "roles"
     oidc_organisation_claim: str = "org"
+    oidc_team_claim: str = "team"
 
     # JSON lists (VERBINDING_CLIENTS, VERBINDING_DEMO_USERS); unset means the demo defaults in development
     # and nobody elsewhere.
@@ -156,9 +158,14 @@ def demo_clients() -> list[ClientConfig]:
 def demo_users() -> list[DemoUserConfig]:
     password = _demo_hash(DEMO_PASSWORD)
     return [
-        DemoUserConfig(username="cm-anna", password_hash=password, roles=[Role.case_manager], name="Anna"),
-        DemoUserConfig(username="cm-bram", password_hash=password, roles=[Role.case_manager], name="Bram"),
-        DemoUserConfig(username="tl-carla", password_hash=password, roles=[Role.team_lead], name="Carla"),
+        DemoUserConfig(username="cm-anna", password_hash=password, roles=[Role.case_manager], team="west",
+                       name="Anna"),
+        DemoUserConfig(username="cm-bram", password_hash=password, roles=[Role.case_manager], team="west",
+                       name="Bram"),
+        DemoUserConfig(username="tl-carla", password_hash=password, roles=[Role.team_lead], team="west",
+                       name="Carla"),
+        DemoUserConfig(username="tl-dirk", password_hash=password, roles=[Role.team_lead], team="oost",
+                       name="Dirk"),
         DemoUserConfig(username="ops-dave", password_hash=password, roles=[Role.ops], name="Dave"),
     ]
 

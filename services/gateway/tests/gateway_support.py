@@ -35,7 +35,8 @@ TEST_CLIENTS = [
 ]
 TEST_USERS = [
     DemoUserConfig(username="cm-anna", password_hash=_fast_hash(USER_PASSWORD), roles=[Role.case_manager]),
-    DemoUserConfig(username="tl-carla", password_hash=_fast_hash(USER_PASSWORD), roles=[Role.team_lead]),
+    DemoUserConfig(username="tl-carla", password_hash=_fast_hash(USER_PASSWORD), roles=[Role.team_lead],
+                   team="west"),
 ]
 
 

@@ -65,7 +65,7 @@ async def test_a_pushed_recognition_becomes_a_person_in_intake_within_the_same_t
         assert status["status"] == "person_registered", status
         assert status["unavailable"] == ["case-plan"]
         overview = await client.get(f"/api/v1/persons/{status['person_id']}/overview",
-                                    headers=bearer(app, Role.case_manager, subject="cm-anna"))
+                                    headers=bearer(app, Role.team_lead, subject="tl-carla"))
     assert overview.status_code == 200, overview.text
     body = overview.json()
     assert body["person"]["coa_registration_number"] == number

@@ -61,6 +61,7 @@ async def test_password_grant_gives_a_demo_user_a_token_that_opens_their_routes(
     assert response.status_code == 200, response.text
     token = response.json()["access_token"]
     assert claims_of(app, token)["roles"] == ["team_lead"]
+    assert claims_of(app, token)["team"] == "west", "a team lead acts on their own team's cases only"
     # Allowed through the allow-list: the case-plan behind it is down, so 503, never 401/403.
     waitlist = await client.get("/api/v1/waitlist", headers={"Authorization": f"Bearer {token}"})
     assert waitlist.status_code == 503

@@ -35,4 +35,4 @@ async def authenticate_user(*, store: CredentialStore, username: str, password: 
     if user is None or not matches:
         return None
     return Identity(subject=user.username, kind="user", roles=user.roles, organisation=user.organisation,
-                    name=user.name)
+                    team=user.team, name=user.name)

@@ -56,6 +56,8 @@ class TokenIssuer:
         }
         if identity.organisation:
             claims["org"] = identity.organisation
+        if identity.team:
+            claims["team"] = identity.team
         if identity.name:
             claims["name"] = identity.name
         return jwt.encode(claims, self._key, algorithm=self.algorithm,  # type: ignore[arg-type]
@@ -70,10 +72,10 @@ class TokenVerifier:
 
     def __init__(self, *, issuer: str, audience: str, algorithms: list[str], key: Any = None,
                  jwks_client: jwt.PyJWKClient | None = None, roles_claim: str = "roles",
-                 organisation_claim: str = "org") -> None:
+                 organisation_claim: str = "org", team_claim: str = "team") -> None:
         self.issuer, self.audience, self.algorithms = issuer, audience, algorithms
         self._key, self._jwks_client = key, jwks_client
-        self.roles_claim, self.organisation_claim = roles_claim, organisation_claim
+        self.roles_claim, self.organisation_claim, self.team_claim = roles_claim, organisation_claim, team_claim
 
     async def verify(self, token: str) -> Identity:
         try:
@@ -101,6 +103,7 @@ class TokenVerifier:
             # An external issuer may carry roles of other applications: only ours count.
             roles=[Role(role) for role in roles if role in known],
             organisation=claims.get(self.organisation_claim),
+            team=claims.get(self.team_claim),
             name=claims.get("name"),
         )
 
@@ -114,7 +117,8 @@ def build_token_authority(settings: GatewaySettings) -> tuple[TokenIssuer | None
         return None, TokenVerifier(issuer=settings.oidc_issuer, audience=settings.oidc_audience,
                                    algorithms=settings.oidc_algorithms, jwks_client=jwks_client,
                                    roles_claim=settings.oidc_roles_claim,
-                                   organisation_claim=settings.oidc_organisation_claim)
+                                   organisation_claim=settings.oidc_organisation_claim,
+                                   team_claim=settings.oidc_team_claim)
     private_pem = settings.token_signing_key_pem()
     if private_pem is None:
         if settings.environment == "production":
