@@ -71,10 +71,10 @@ def gateway_settings(*, database_url: str, bootstrap_servers: str, private_ident
 
 
 def bearer(app: FastAPI, *roles: Role | str, subject: str = "tester", organisation: str | None = None,
-           kind: str = "user") -> dict[str, str]:
+           kind: str = "user", team: str | None = None) -> dict[str, str]:
     """Authorization headers with a token the app's own issuer signed."""
     identity = Identity(subject=subject, kind=kind, roles=[Role(role) for role in roles],  # type: ignore[arg-type]
-                        organisation=organisation)
+                        organisation=organisation, team=team)
     return {"Authorization": f"Bearer {app.state.token_issuer.issue(identity)}"}
 
 
