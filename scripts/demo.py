@@ -89,12 +89,16 @@ async def main(gateway_url: str) -> int:
             f"{caseload['case_manager']['capacity']} people; from this demo: {len(cases)}")
         if cases:
             case = cases[0]
-            overview = (await client.get(f"/api/v1/persons/{case['person_id']}/overview", headers=anna)).json()
+            # Intake learns that Anna holds the case from case-plan's events: a moment after case-plan knows it.
+            overview: dict = {}
+            while time.monotonic() < deadline + 30 and "person" not in overview:
+                overview = (await client.get(f"/api/v1/persons/{case['person_id']}/overview", headers=anna)).json()
+                await asyncio.sleep(0.0 if "person" in overview else 0.5)
             person = overview["person"]
             say(f"   {person['given_names']} {person['family_name']}, in intake at {person['reception_centre']}, "
                 f"support until {case['support_until']}")
-            say("\n5. Anna writes an action plan with a dual trajectory (work experience and Dutch at once), "
-                "and approves it.")
+            say("\n5. Anna writes an action plan with a dual trajectory (work experience and Dutch at once); "
+                "Carla, her team lead, approves it (nobody approves their own plan).")
             target = str(date.today() + timedelta(days=180))
             plan = await client.post(f"/api/v1/cases/{case['case_id']}/action-plan", headers=anna, json={"objectives": [
                 {"domain": "work", "term": "short_term", "description": "work experience placement, 16 h/week",
@@ -106,7 +110,7 @@ async def main(gateway_url: str) -> int:
             plan.raise_for_status()
             version = plan.json()["version"]
             approved = await client.post(f"/api/v1/cases/{case['case_id']}/action-plan/versions/{version}/approve",
-                                         headers=anna)
+                                         headers=lead)
             for objective in plan.json()["objectives"]:
                 say(f"   [{objective['status']:>7}] {objective['domain']:<10} {objective['description']}")
             say(f"   version {version}, approved by {approved.json().get('approved_by')}")
