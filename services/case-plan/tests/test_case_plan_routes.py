@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from case_plan.access import AccessAuditTable
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import select
 
 from verbinding_common.auth import OPEN_PATHS, Role, allowed_roles, routes_without_allow_list
 
@@ -235,3 +237,25 @@ async def test_bad_input_is_refused_with_422(api, as_role, casework) -> None:
     for method, path, headers, body in bad:
         response = await api.request(method, path, headers=headers, json=body)
         assert response.status_code == 422, (method, path, body, response.text)
+
+
+async def test_every_case_shown_and_every_refused_attempt_is_audited(api, as_role, casework) -> None:
+    audit = AccessAuditTable
+    await casework.add_manager("cm-anna", capacity=1)
+    held, waiting = await casework.open(date(2024, 1, 1)), await casework.open(date(2024, 2, 1))
+    await api.get("/caseload", headers=as_role(CM, "cm-anna"))
+    await api.get("/waitlist", headers=as_role(TL, "tl-carla"))
+    await api.get(f"/cases/{held.id}/action-plan/versions", headers=as_role(TL, "tl-dirk", team="oost"))
+    await api.get(f"/persons/{held.person_id}/case", headers=as_role(CM, "cm-bram"))
+    missing = uuid.uuid4()
+    await api.get(f"/cases/{missing}", headers=as_role(TL, "tl-carla"))
+    async with casework.sessionmaker() as session:
+        rows = (await session.execute(select(audit.c.subject, audit.c.action, audit.c.record_kind, audit.c.record_id,
+                                             audit.c.outcome, audit.c.team).order_by(audit.c.id))).all()
+    assert [tuple(row) for row in rows] == [
+        ("cm-anna", "GET /caseload", "case", held.id, "allowed", "west"),
+        ("tl-carla", "GET /waitlist", "case", waiting.id, "allowed", "west"),
+        ("tl-dirk", "GET /cases/{case_id}/action-plan/versions", "action_plan", held.id, "refused", "oost"),
+        ("cm-bram", "GET /persons/{person_id}/case", "case", held.id, "refused", "west"),
+        ("tl-carla", "GET /cases/{case_id}", "case", missing, "not_found", "west"),
+    ]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, status
 from verbinding_common.auth import CurrentIdentity, Identity, Role, allow
 from verbinding_common.db import SessionDep
 
+from ..access import AuditDep
 from ..cases import service as cases
 from ..cases.models import CaseloadRead
 from ..errors import Forbidden, NotFound
@@ -55,14 +56,19 @@ async def change_capacity(case_manager_id: UUID, body: CaseManagerUpdate, identi
 
 
 @router.get("/caseload", dependencies=[Depends(allow(Role.case_manager))])
-async def own_caseload(identity: CurrentIdentity, session: SessionDep) -> CaseloadRead:
+async def own_caseload(identity: CurrentIdentity, audit: AuditDep, session: SessionDep) -> CaseloadRead:
     manager = await service.find_by_subject(session=session, subject=identity.subject)
     if manager is None:
         raise NotFound(f"{identity.subject!r} is not a registered case manager")
-    return await cases.caseload(session=session, manager=manager)
+    caseload = await cases.caseload(session=session, manager=manager)
+    await audit.allowed(session, kind="case", record_ids=[case.case_id for case in caseload.cases])
+    return caseload
 
 
 @router.get("/case-managers/{case_manager_id}/caseload", dependencies=team_lead)
-async def caseload_of(case_manager_id: UUID, identity: CurrentIdentity, session: SessionDep) -> CaseloadRead:
+async def caseload_of(case_manager_id: UUID, identity: CurrentIdentity, audit: AuditDep,
+                      session: SessionDep) -> CaseloadRead:
     manager = await _of_own_team(session, identity, case_manager_id)
-    return await cases.caseload(session=session, manager=manager)
+    caseload = await cases.caseload(session=session, manager=manager)
+    await audit.allowed(session, kind="case", record_ids=[case.case_id for case in caseload.cases])
+    return caseload

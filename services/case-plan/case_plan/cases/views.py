@@ -35,5 +35,7 @@ async def close_case(case_id: UUID, body: CaseClose, audit: AuditDep, session: S
 
 
 @router.get("/waitlist", dependencies=[Depends(allow(Role.team_lead))])
-async def read_waitlist(session: SessionDep) -> list[WaitlistEntryRead]:
-    return await service.waitlist(session=session)
+async def read_waitlist(audit: AuditDep, session: SessionDep) -> list[WaitlistEntryRead]:
+    waiting = await service.waitlist(session=session)
+    await audit.allowed(session, kind="case", record_ids=[entry.case_id for entry in waiting])
+    return waiting
