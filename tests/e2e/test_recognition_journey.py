@@ -195,7 +195,8 @@ async def test_every_event_the_services_produced_matches_its_committed_schema(st
             assert errors == [], (envelope.type, errors)
             checked[envelope.type] = checked.get(envelope.type, 0) + 1
     assert {"intake.person-registered.v1", "case-plan.case-opened.v1", "case-plan.case-manager-assigned.v1",
-            "case-plan.case-waitlisted.v1", "case-plan.case-closed.v1"} <= set(checked), checked
+            "case-plan.case-waitlisted.v1", "case-plan.case-closed.v1", "case-plan.case-manager-joined.v1"
+            } <= set(checked), checked
 
 
 async def test_person_overview_with_case_plan_stopped_still_returns_intakes_section(
@@ -213,7 +214,8 @@ async def test_person_overview_with_case_plan_stopped_still_returns_intakes_sect
         return False
 
     await eventually(case_plan_gone, timeout=30, what="case-plan to stop", interval=0.5)
-    response = await gateway.get(f"/api/v1/persons/{status['person_id']}/overview", headers=as_["cm-anna"])
+    # Carla leads the team of both case managers: she reaches the person whichever of them holds the case.
+    response = await gateway.get(f"/api/v1/persons/{status['person_id']}/overview", headers=as_["tl-carla"])
     assert response.status_code == 200, response.text
     overview = response.json()
     assert overview["person"]["coa_registration_number"] == "V-E2E-0001"
