@@ -13,14 +13,13 @@ from .settings import IntakeSettings
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
-    settings = settings or IntakeSettings()
     return create_service_app(
-        settings=settings,
+        settings=settings or IntakeSettings(),
         title="Verbinding intake",
         description="Newcomers the COA recognised as refugees: taken into intake while still in a reception "
                     "centre, with their households, intake interviews and consent.",
         routers=[persons_router, households_router, interviews_router],
-        consumers=[recognitions_consumer, case_holders_consumer(settings)],
+        consumers=[recognitions_consumer, case_holders_consumer],
     )
 
 

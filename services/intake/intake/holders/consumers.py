@@ -7,7 +7,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from verbinding_common.consumer import BatchItem, ConsumerSpec, PoisonMessage
 from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseManagerJoined
 from verbinding_common.events import Envelope
-from verbinding_common.settings import ServiceSettings
 
 from .service import CaseFact, apply_case_facts
 
@@ -37,7 +36,6 @@ def _fact_of(envelope: Envelope) -> CaseFact | None:
         raise PoisonMessage(f"{envelope.type} {envelope.id} breaks its contract: {problems}") from None
 
 
-def case_holders_consumer(settings: ServiceSettings) -> ConsumerSpec:
-    """The consumer of case-plan's case and case-manager events, in a consumer group of its own."""
-    return ConsumerSpec(topics=[CaseManagerAssigned.topic, CaseManagerJoined.topic], handler=handle_case_event,
-                        batch_handler=handle_case_events, group_id=f"{settings.service_name}.case-holders")
+# In intake's consumer group, beside the recognitions consumer: a group's members may read different topics.
+case_holders_consumer = ConsumerSpec(topics=[CaseManagerAssigned.topic, CaseManagerJoined.topic],
+                                     handler=handle_case_event, batch_handler=handle_case_events)
