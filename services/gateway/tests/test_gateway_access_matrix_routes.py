@@ -48,11 +48,12 @@ CALLERS: dict[str, tuple[Role, str, str | None] | None] = {
     "own_team_lead": (Role.team_lead, "tl-carla", "west"),
     "coa": (Role.coa_integration, "coa", None),
     "ops": (Role.ops, "ops-dave", None),
+    "job_hunter": (Role.job_hunter, "jh-eva", "west"),
     "no_token": None,
 }
 # The expected answer per caller. 404 for "not yours", exactly as for "does not exist".
 READ = {"holder": 200, "other_manager": 404, "other_teams_lead": 404, "own_team_lead": 200, "coa": 403,
-        "ops": 403, "no_token": 401}
+        "ops": 403, "job_hunter": 403, "no_token": 401}
 HOLDER_WRITES = {**READ, "other_teams_lead": 403, "own_team_lead": 403}
 
 INTERVIEW = {"education_level": "secondary", "years_of_work_experience": 2, "dutch_level": "A1",
