@@ -70,7 +70,8 @@ RESERVED_PORTS = {5432}  # the system PostgreSQL: never ours
 TOPICS = {  # topic -> the consumer group that reads it in this stack (None: nobody yet)
     "coa.status-recognitions.v1": "intake",
     "intake.persons.v1": "case-plan",
-    "case-plan.cases.v1": None,
+    "case-plan.cases.v1": "intake",  # who holds which case
+    "case-plan.case-managers.v1": "intake",
 }
 PERSON_REGISTERED = "intake.person-registered.v1"
 

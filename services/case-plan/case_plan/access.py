@@ -8,7 +8,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.audit import AccessAudit, access_audit, access_audit_table
@@ -46,31 +46,36 @@ def leads_team_of(identity: Identity, case: Case, holder: CaseManager | None) ->
 async def authorise_case(*, session: AsyncSession, audit: AccessAudit, case_id: UUID, team_lead: bool = True,
                          kind: str = "case") -> Case:
     """The case, if the caller may act on it (its holder; or, when `team_lead`, its team's lead); else 404."""
-    case = await session.get(Case, case_id)
-    if case is None:
+    found = (await session.execute(_with_holder().where(Case.id == case_id))).one_or_none()
+    if found is None:
         await audit.refused(kind=kind, record_id=case_id, outcome="not_found")
         raise NotFound(NO_SUCH_CASE)
-    return await _allowed(session=session, audit=audit, case=case, team_lead=team_lead, kind=kind,
-                          not_found=NO_SUCH_CASE)
+    return await _allowed(session=session, audit=audit, case=found[0], holder=found[1], team_lead=team_lead,
+                          kind=kind, not_found=NO_SUCH_CASE)
 
 
 async def authorise_case_of_person(*, session: AsyncSession, audit: AccessAudit, person_id: UUID) -> Case:
     """The person's case, if the caller may read it (as authorise_case, or a case status reader); else 404."""
-    case = await session.scalar(select(Case).where(Case.person_id == person_id))
-    if case is None:
+    found = (await session.execute(_with_holder().where(Case.person_id == person_id))).one_or_none()
+    if found is None:
         await audit.refused(kind="person", record_id=person_id, outcome="not_found")
         raise NotFound(NO_CASE_FOR_PERSON)
+    case, holder = found
     if CASE_STATUS_READERS.intersection(audit.caller.roles):
         await audit.allowed(session, kind="case", record_ids=[case.id])
         return case
-    return await _allowed(session=session, audit=audit, case=case, team_lead=True, kind="case",
+    return await _allowed(session=session, audit=audit, case=case, holder=holder, team_lead=True, kind="case",
                           not_found=NO_CASE_FOR_PERSON)
 
 
-async def _allowed(*, session: AsyncSession, audit: AccessAudit, case: Case, team_lead: bool, kind: str,
-                   not_found: str) -> Case:
+def _with_holder() -> Select[tuple[Case, CaseManager]]:
+    """A case with the case manager holding it (or who held it last), in one statement."""
+    return select(Case, CaseManager).outerjoin(CaseManager, CaseManager.id == Case.case_manager_id)
+
+
+async def _allowed(*, session: AsyncSession, audit: AccessAudit, case: Case, holder: CaseManager | None,
+                   team_lead: bool, kind: str, not_found: str) -> Case:
     identity = audit.caller
-    holder = await session.get(CaseManager, case.case_manager_id) if case.case_manager_id else None
     if holds(identity, case, holder) or (team_lead and leads_team_of(identity, case, holder)):
         await audit.allowed(session, kind=kind, record_ids=[case.id])
         return case

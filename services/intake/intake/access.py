@@ -44,9 +44,15 @@ def may_see(identity: Identity, *, status: str | None, case_manager_id: UUID | N
 
 async def visible_persons(*, session: AsyncSession, identity: Identity, person_ids: Iterable[UUID]) -> set[UUID]:
     """Those of these persons (known to intake) the caller may see."""
+    return {person_id for person_id, visible in (await _visibility(session=session, identity=identity,
+                                                                  person_ids=person_ids)).items() if visible}
+
+
+async def _visibility(*, session: AsyncSession, identity: Identity, person_ids: Iterable[UUID]) -> dict[UUID, bool]:
+    """For each of these persons intake knows: may the caller see them (one statement)."""
     wanted = list(dict.fromkeys(person_ids))
     if not wanted:
-        return set()
+        return {}
     rows = await session.execute(
         select(Person.id, CaseHolder.status, CaseHolder.case_manager_id, KnownCaseManager.subject,
                KnownCaseManager.team)
@@ -54,17 +60,17 @@ async def visible_persons(*, session: AsyncSession, identity: Identity, person_i
         .outerjoin(CaseHolder, CaseHolder.person_id == Person.id)
         .outerjoin(KnownCaseManager, KnownCaseManager.id == CaseHolder.case_manager_id)
         .where(Person.id.in_(wanted)))
-    return {row.id for row in rows if may_see(identity, status=row.status, case_manager_id=row.case_manager_id,
-                                              holder_subject=row.subject, holder_team=row.team)}
+    return {row.id: may_see(identity, status=row.status, case_manager_id=row.case_manager_id,
+                            holder_subject=row.subject, holder_team=row.team) for row in rows}
 
 
 async def authorise_person(*, session: AsyncSession, audit: AccessAudit, person_id: UUID) -> None:
     """Pass if the caller may see (and, where the route allows, record for) the person; else 404, audited."""
-    known = await session.scalar(select(Person.id).where(Person.id == person_id))
-    if known is None:
+    visible = (await _visibility(session=session, identity=audit.caller, person_ids=[person_id])).get(person_id)
+    if visible is None:
         await audit.refused(kind=PERSON, record_id=person_id, outcome="not_found")
         raise HTTPException(status.HTTP_404_NOT_FOUND, NO_SUCH_PERSON)
-    if not await visible_persons(session=session, identity=audit.caller, person_ids=[person_id]):
+    if not visible:
         await audit.refused(kind=PERSON, record_id=person_id)
         raise HTTPException(status.HTTP_404_NOT_FOUND, NO_SUCH_PERSON)
     await audit.allowed(session, kind=PERSON, record_ids=[person_id])
