@@ -22,7 +22,6 @@ from . import RESULTS_DIR
 BENCHMARKS: dict[str, str] = {
     "backbone": "bench.backbone",
     "recognitions": "bench.recognitions",
-    "overview": "bench.overview",
 }
 
 
