@@ -11,15 +11,14 @@ from fastapi import Depends
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from verbinding_common.audit import AccessAudit, access_audit, access_audit_table
+from verbinding_common.audit import AccessAudit, access_audit
 from verbinding_common.auth import Identity, Role
 
+from .audit.models import AccessAuditTable
 from .case_managers.models import CaseManager
 from .cases.models import Case, CaseStatus
-from .database import Base
 from .errors import NotFound
 
-AccessAuditTable = access_audit_table(Base.metadata)
 AuditDep = Annotated[AccessAudit, Depends(access_audit(AccessAuditTable))]
 
 NO_SUCH_CASE = "no case with this id"

@@ -1,7 +1,7 @@
 """Alembic environment of case-plan: its own tables plus the backbone's (outbox, processed_event)."""
 
-import case_plan.access
 import case_plan.action_plans.models
+import case_plan.audit.models
 import case_plan.case_managers.models
 import case_plan.cases.models  # noqa: F401  (each models module registers its tables on Base.metadata)
 from case_plan.database import Base

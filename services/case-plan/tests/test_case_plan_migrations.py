@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import case_plan.access
 import case_plan.action_plans.models
+import case_plan.audit.models
 import case_plan.case_managers.models
 import case_plan.cases.models  # noqa: F401
 from alembic.autogenerate import compare_metadata

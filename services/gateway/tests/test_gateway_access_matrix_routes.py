@@ -18,13 +18,13 @@ from typing import Any
 import httpx
 import pytest
 from case_plan import main as case_plan_main
-from case_plan.access import AccessAuditTable as CasePlanAudit
+from case_plan.audit.models import AccessAuditTable as CasePlanAudit
 from case_plan.settings import CasePlanSettings
 from fastapi import FastAPI
 from gateway.app import create_app
 from gateway_support import ALEMBIC_INI, bearer, gateway_settings, serving
 from intake import main as intake_main
-from intake.access import AccessAuditTable as IntakeAudit
+from intake.audit.models import AccessAuditTable as IntakeAudit
 from intake.settings import IntakeSettings
 from sqlalchemy import Table, select
 

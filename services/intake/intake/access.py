@@ -14,14 +14,13 @@ from fastapi import Depends, HTTPException, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from verbinding_common.audit import AccessAudit, access_audit, access_audit_table
+from verbinding_common.audit import AccessAudit, access_audit
 from verbinding_common.auth import Identity, Role
 
-from .database import Base
+from .audit.models import AccessAuditTable
 from .holders.models import ASSIGNED, CaseHolder, KnownCaseManager
 from .persons.models import Person
 
-AccessAuditTable = access_audit_table(Base.metadata)
 AuditDep = Annotated[AccessAudit, Depends(access_audit(AccessAuditTable))]
 
 PERSON = "person"

@@ -1,6 +1,6 @@
 """Every intake table, in one metadata (what Alembic migrates)."""
 
-from .access import AccessAuditTable
+from .audit.models import AccessAuditTable
 from .database import Base
 from .holders.models import CaseHolder, KnownCaseManager
 from .households.models import Household

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
-from intake.access import AccessAuditTable
+from intake.audit.models import AccessAuditTable
 from intake.main import create_app
 from sqlalchemy import select
 
