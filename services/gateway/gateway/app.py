@@ -13,7 +13,7 @@ from verbinding_common.app import create_service_app
 from verbinding_common.auth import IdentitySigner, generate_signing_key
 
 from .access import views as access_views
-from .access.service import CredentialStore
+from .access.service import CredentialStore, FailureThrottle
 from .access.tokens import build_token_authority
 from .cases import views as case_views
 from .coa import views as coa_views
@@ -49,6 +49,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.token_issuer = token_issuer
     app.state.token_verifier = token_verifier
     app.state.credentials = CredentialStore(clients=settings.clients or [], demo_users=settings.demo_users or [])
+    app.state.token_throttle = FailureThrottle(settings.token_failure_limit)
     app.state.identity_signer = IdentitySigner(_identity_signing_key(settings))
     app.add_exception_handler(ServiceUnavailable, service_unavailable)
 

@@ -41,12 +41,12 @@ class Downstream:
                 return await self.http.request(method, self.base_url.rstrip("/") + path, json=json, params=params,
                                                headers=self.signer.headers(identity, audience=self.name))
         except TimeoutError:
-            raise ServiceUnavailable(self.name, f"no answer within {limit:g} s") from None
+            raise ServiceUnavailable(self.name, "no answer in time") from None
         except httpx.TransportError as exc:
             raise ServiceUnavailable(self.name, exc.__class__.__name__) from None
 
 
-def segment(value: str | int) -> str:
+def segment(value: object) -> str:
     """A path parameter made safe to put into a downstream URL."""
     return quote(str(value), safe="")
 

@@ -68,8 +68,10 @@ class GatewaySettings(ServiceSettings):
 
     intake_url: str = "http://127.0.0.1:8001"
     case_plan_url: str = "http://127.0.0.1:8002"
-    downstream_timeout_s: float = 5.0
-    overview_timeout_s: float = 2.0
+    # A hanging service must not hold a client: every forwarded call ends within this (each route < 2 s), the
+    # whole overview within overview_timeout_s (a late section is marked unavailable).
+    downstream_timeout_s: float = 1.5
+    overview_timeout_s: float = 0.8
 
     # Signs the X-Verbinding-Identity header services accept (its public half is their identity_public_key).
     identity_signing_key: SecretStr | None = None
@@ -80,7 +82,9 @@ class GatewaySettings(ServiceSettings):
     token_signing_key_file: Path | None = None
     token_issuer: str = "verbinding-gateway"
     token_audience: str = "verbinding-api"
-    token_ttl_s: int = 3600
+    token_ttl_s: int = 900
+    # Failed token requests allowed per client id and per user name (limits' notation) before a 429.
+    token_failure_limit: str = "5/minute"
 
     # An external OIDC issuer (production): then bearer tokens are checked against its JWKS and
     # the built-in token endpoint is gone.
@@ -136,8 +140,9 @@ class GatewaySettings(ServiceSettings):
             return self
         self.clients = self.clients or []
         self.demo_users = self.demo_users or []
-        if self.environment == "production" and self.demo_users:
-            raise ValueError("demo users (password grant) belong to the embedded stack, not to production")
+        if self.demo_users:
+            raise ValueError(f"demo users (password grant) belong to the embedded stack's development, not to "
+                             f"{self.environment}")
         refused = set(PLACEHOLDER_SECRETS) | set(DEMO_CLIENT_SECRETS.values()) | {DEMO_PASSWORD}
         for client in self.clients:
             if any(verify_secret(placeholder, client.secret_hash) for placeholder in refused):

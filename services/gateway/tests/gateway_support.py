@@ -58,7 +58,6 @@ def gateway_settings(*, database_url: str, bootstrap_servers: str, private_ident
         "shutdown_drain_s": 1.0,
         "identity_signing_key": private_identity_pem,
         "clients": TEST_CLIENTS,
-        "demo_users": TEST_USERS,
         "coa_topic": unique_topic("coa-status-recognitions"),
         "coa_ack_timeout_s": 3.0,
         "intake_url": closed_port_url(),

@@ -10,7 +10,7 @@ import jwt
 import pytest
 from gateway.access.tokens import TokenIssuer
 from gateway.app import create_app
-from gateway_support import COA_SECRET, NGO_SECRET, USER_PASSWORD, bearer
+from gateway_support import COA_SECRET, NGO_SECRET, TEST_USERS, USER_PASSWORD, bearer
 
 from verbinding_common.auth import Identity, IdentitySigner, Role, generate_signing_key
 from verbinding_testing.fixtures import running_app
@@ -20,7 +20,8 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 @pytest.fixture
 async def gateway(make_settings):
-    app = create_app(make_settings())
+    # The password grant (demo users) exists in development only.
+    app = create_app(make_settings(environment="development", demo_users=TEST_USERS))
     async with running_app(app) as client:
         yield app, client
 
@@ -36,11 +37,11 @@ async def test_client_credentials_grant_gives_a_signed_token_with_the_clients_ro
                                                        "client_secret": COA_SECRET})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 900
     assert response.headers["cache-control"] == "no-store"
     claims = claims_of(app, body["access_token"])
     assert claims["sub"] == "coa" and claims["roles"] == ["coa_integration"] and claims["kind"] == "client"
-    assert claims["iss"] == "verbinding-gateway" and claims["exp"] - claims["iat"] == 3600
+    assert claims["iss"] == "verbinding-gateway" and claims["exp"] - claims["iat"] == 900
     assert jwt.get_unverified_header(body["access_token"])["alg"] == "EdDSA"
 
 

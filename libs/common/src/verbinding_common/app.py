@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import traceback
 from collections.abc import AsyncIterator, Sequence
 
 from aiokafka import AIOKafkaProducer
@@ -16,6 +17,7 @@ from . import health
 from .auth import IdentityVerifier
 from .consumer import ConsumerSpec, IdempotentConsumer
 from .db import create_engine, create_sessionmaker
+from .input_guard import install_input_guard, route_template
 from .kafka import cluster_id, new_admin, new_producer, start_with_retry
 from .relay import Relay
 from .settings import ServiceSettings
@@ -101,12 +103,17 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
     for router in routers:
         app.include_router(router)
     app.add_exception_handler(Exception, _unexpected_error)
+    install_input_guard(app, settings)
     setup_telemetry(service_name=settings.service_name, otlp_endpoint=settings.otlp_endpoint,
-                    trace_file=settings.trace_file, app=app, engine=engine)
+                    trace_file=settings.trace_file, app=app, engine=engine,
+                    trace_file_max_bytes=settings.trace_file_max_bytes,
+                    trace_file_max_age_s=settings.trace_file_max_age_hours * 3600)
     return app
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # The route template, not the path (it carries identifiers); the error's type, not its text (it may quote input).
+    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, route_template(request.scope),
+              "".join(traceback.format_tb(exc.__traceback__)).rstrip())
     trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")
     return JSONResponse({"detail": "internal error", "trace_id": trace_id}, status_code=500)

@@ -75,8 +75,10 @@ processed_event_table = Table(
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An asyncpg engine; a plain postgresql:// URL is rewritten to the asyncpg driver."""
+    # hide_parameters: a database error's text would otherwise quote the statement's values (names, birth
+    # dates) into logs, span events and dead letters.
     return create_async_engine(asyncpg_url(database_url), pool_size=pool_size, max_overflow=pool_size,
-                               pool_pre_ping=True)
+                               pool_pre_ping=True, hide_parameters=True)
 
 
 def asyncpg_url(database_url: str) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import ssl
 import uuid
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -21,9 +23,35 @@ def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
+def security_options(settings: ServiceSettings) -> dict[str, Any]:
+    """What a production broker asks of every client (producer, consumer, admin): SASL/SCRAM and TLS, by setting."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return {}
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL"):
+        cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        options["ssl_context"] = ssl.create_default_context(cafile=cafile)
+    if protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
+        password = settings.kafka_sasl_password()
+        if not settings.kafka_sasl_username or not password:
+            raise ValueError(f"{protocol} needs VERBINDING_KAFKA_SASL_USERNAME and VERBINDING_KAFKA_SASL_PASSWORD_FILE")
+        options.update(sasl_mechanism=settings.kafka_sasl_mechanism, sasl_plain_username=settings.kafka_sasl_username,
+                       sasl_plain_password=password)
+    return options
+
+
+def topic_config(topic: str, settings: ServiceSettings | None) -> dict[str, str]:
+    """Settings a topic is created with: dead letters hold whole events, so they expire."""
+    if settings is not None and topic.endswith(".dlq"):
+        return {"retention.ms": str(settings.dead_letter_retention_hours * 3_600_000)}
+    return {}
+
+
 def new_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     # acks=all, and idempotence only by setting: the embedded broker fails InitProducerId.
     return AIOKafkaProducer(
+        **security_options(settings),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=f"{settings.service_name}-producer",
         acks="all",
@@ -37,6 +65,7 @@ def new_producer(settings: ServiceSettings) -> AIOKafkaProducer:
 
 def new_consumer(settings: ServiceSettings, *, group_id: str | None) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
+        **security_options(settings),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=f"{settings.service_name}-{uuid.uuid4().hex[:6]}",
         group_id=group_id,
@@ -53,6 +82,7 @@ def new_consumer(settings: ServiceSettings, *, group_id: str | None) -> AIOKafka
 
 def new_admin(settings: ServiceSettings) -> AIOKafkaAdminClient:
     return AIOKafkaAdminClient(
+        **security_options(settings),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=f"{settings.service_name}-admin",
         request_timeout_ms=settings.kafka_request_timeout_ms,
@@ -88,14 +118,15 @@ async def _close_quietly(client: AIOKafkaProducer | AIOKafkaConsumer | AIOKafkaA
 
 
 async def ensure_topics(admin: AIOKafkaAdminClient, topics: list[str] | set[str],
-                        partitions: int = DEFAULT_PARTITIONS) -> None:
-    """Create the topics that do not exist yet; existing ones are left as they are."""
+                        partitions: int = DEFAULT_PARTITIONS, *, settings: ServiceSettings | None = None) -> None:
+    """Create the topics that do not exist yet (dead letters with a retention); existing ones are left as they are."""
     existing = set(await admin.list_topics())
     missing = sorted(set(topics) - existing)
     if not missing:
         return
     try:
-        await admin.create_topics([NewTopic(name, partitions, 1) for name in missing])
+        await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=topic_config(name, settings))
+                                   for name in missing])
     except TopicAlreadyExistsError:
         pass
 

@@ -18,7 +18,9 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VERBINDING_", extra="ignore", env_file=None)
 
     service_name: str = "verbinding"
-    environment: Literal["development", "test", "production"] = "development"
+    # No default: a deployment that forgets it must not fall into development (demo users, password grant).
+    # Only the commands that start the local stack and the tests set it for you.
+    environment: Literal["development", "test", "production"]
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/verbinding"
     database_pool_size: int = 10
@@ -31,12 +33,20 @@ class ServiceSettings(BaseSettings):
     # Tansu holds a group join for about half the session timeout: shorter sessions start consumers faster.
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 3_000
+    # A production broker requires authentication: SASL (SCRAM) over TLS. Off in the embedded stack.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password_file: Path | None = None
+    kafka_ssl_cafile: Path | None = None
+    dead_letter_retention_hours: int = 24 * 14
 
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.2
     relay_coalesce_s: float = 0.02
     relay_epoch_check_interval_s: float = 1.0
-    outbox_retention_hours: int = 24 * 7
+    # Published rows stay only to be republished after a broker restart; they may carry personal data.
+    outbox_retention_hours: int = 24
 
     consumer_max_attempts: int = 3
     consumer_retry_backoff_s: float = 0.2
@@ -63,9 +73,22 @@ class ServiceSettings(BaseSettings):
 
     otlp_endpoint: str | None = None
     trace_file: Path | None = None
+    trace_file_max_bytes: int = 20 * 1024 * 1024
+    trace_file_max_age_hours: int = 24
+
+    # Hostile input (verbinding_common.input_guard): bodies past this size are refused unread.
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_json_depth: int = 32
+    # Proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips); none by default.
+    forwarded_allow_ips: str = ""
 
     # Secrets a subclass declares should be SecretStr fields listed here; they are checked below.
     secret_fields: tuple[str, ...] = Field(default=(), exclude=True)
+
+    def kafka_sasl_password(self) -> str | None:
+        if self.kafka_sasl_password_file is None:
+            return None
+        return Path(self.kafka_sasl_password_file).read_text().strip()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:

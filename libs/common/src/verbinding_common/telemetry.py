@@ -6,6 +6,7 @@ import atexit
 import json
 import os
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,9 +21,9 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.propagators import ResponsePropagator, set_global_response_propagator
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.trace import Span, Tracer, format_span_id, format_trace_id
+from opentelemetry.trace import Span, Status, Tracer, format_span_id, format_trace_id
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,6 +41,17 @@ _lock = threading.Lock()
 _exporting_to: set[str] = set()
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 
+# What never leaves the process on a span: client addresses and user agents (network identifiers), and raw
+# URLs, paths, queries and message keys (they carry COA numbers); span names and `http.route` keep the route template.
+# Exception messages and status texts can quote input values, so only the exception's type is kept.
+_PRIVATE_ATTRIBUTES = frozenset({
+    "client.address", "client.port", "net.peer.ip", "net.peer.port", "net.peer.name", "net.sock.peer.addr",
+    "net.sock.peer.port", "network.peer.address", "network.peer.port", "http.client_ip", "http.user_agent",
+    "user_agent.original", "user_agent.synthetic.type", "http.url", "url.full", "http.target", "url.path",
+    "url.query", "exception.message", "exception.stacktrace", "messaging.kafka.message.key",
+    "messaging.kafka.message_key",
+})
+
 
 def setup_telemetry(
     *,
@@ -49,6 +61,8 @@ def setup_telemetry(
     app: FastAPI | None = None,
     engine: AsyncEngine | None = None,
     span_processor: SpanProcessor | None = None,
+    trace_file_max_bytes: int = 20 * 1024 * 1024,
+    trace_file_max_age_s: float = 24 * 3600,
 ) -> TracerProvider:
     """Set the process's tracer provider once, add exporters and instrument the given app and engine.
 
@@ -59,10 +73,12 @@ def setup_telemetry(
         provider = _process_provider(service_name)
         if otlp_endpoint and otlp_endpoint not in _exporting_to:
             exporter = OTLPSpanExporter(endpoint=_traces_url(otlp_endpoint))
-            provider.add_span_processor(BatchSpanProcessor(exporter))
+            provider.add_span_processor(BatchSpanProcessor(PrivateSpanExporter(exporter)))
             _exporting_to.add(otlp_endpoint)
         if trace_file and (file_key := str(Path(trace_file).resolve())) not in _exporting_to:
-            provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(trace_file)))
+            file_exporter = JsonLinesSpanExporter(trace_file, max_bytes=trace_file_max_bytes,
+                                                  max_age_s=trace_file_max_age_s)
+            provider.add_span_processor(BatchSpanProcessor(PrivateSpanExporter(file_exporter)))
             _exporting_to.add(file_key)
         if span_processor is not None:
             provider.add_span_processor(span_processor)
@@ -132,25 +148,85 @@ def shutdown_telemetry() -> None:
         _exporting_to.clear()
 
 
-class JsonLinesSpanExporter(SpanExporter):
-    """Appends one JSON object per span to a file that several processes share."""
+class PrivateSpanExporter(SpanExporter):
+    """Hands spans on without network identifiers, raw URLs or exception texts (see _PRIVATE_ATTRIBUTES)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, exporter: SpanExporter) -> None:
+        self.exporter = exporter
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self.exporter.export([private_span(span) for span in spans])
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self.exporter.force_flush(timeout_millis)
+
+
+def private_span(span: ReadableSpan) -> ReadableSpan:
+    """A copy of `span` without the attributes that identify a person or a client."""
+    events = [Event(event.name, _public(event.attributes), event.timestamp) for event in span.events]
+    return ReadableSpan(
+        name=span.name, context=span.context, parent=span.parent, resource=span.resource,
+        attributes=_public(span.attributes), events=events, links=span.links, kind=span.kind,
+        status=Status(span.status.status_code), start_time=span.start_time, end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+def _public(attributes: Any) -> dict[str, Any]:
+    return {key: value for key, value in (attributes or {}).items() if key not in _PRIVATE_ATTRIBUTES}
+
+
+class JsonLinesSpanExporter(SpanExporter):
+    """Appends one JSON object per span to a file that several processes share, readable by its owner only;
+    rotated past `max_bytes`, rotated files deleted after `max_age_s`."""
+
+    def __init__(self, path: Path, *, max_bytes: int = 20 * 1024 * 1024, max_age_s: float = 24 * 3600) -> None:
         self.path = Path(path)
+        self.max_bytes, self.max_age_s = max_bytes, max_age_s
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            os.chmod(self.path, 0o600)
+        self._purge_old()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         data = "".join(json.dumps(_span_record(span), default=str) + "\n" for span in spans).encode()
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 # One write on an O_APPEND descriptor: other processes' lines never land inside ours.
                 os.write(fd, data)
+                size = os.fstat(fd).st_size
             finally:
                 os.close(fd)
+            if size > self.max_bytes:
+                self._rotate()
         except OSError:
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
+
+    def rotated_files(self) -> list[Path]:
+        return sorted(self.path.parent.glob(f"{self.path.name}.*"))
+
+    def _rotate(self) -> None:
+        # A rename is atomic: another process's next write opens a fresh file. If two rotate at once, the
+        # loser finds nothing to rename.
+        try:
+            os.rename(self.path, self.path.with_name(f"{self.path.name}.{time.time_ns()}"))
+        except FileNotFoundError:
+            pass
+        self._purge_old()
+
+    def _purge_old(self) -> None:
+        oldest = time.time() - self.max_age_s
+        for rotated in self.rotated_files():
+            try:
+                if rotated.stat().st_mtime < oldest:
+                    rotated.unlink()
+            except FileNotFoundError:
+                pass
 
     def shutdown(self) -> None:
         pass

@@ -26,6 +26,9 @@ from verbinding_devstack.infra.broker import EmbeddedBroker
 from verbinding_devstack.infra.ports import free_port
 from verbinding_devstack.infra.postgres import EmbeddedPostgres
 
+# Settings have no default environment; tests import services' apps (built at import) as the `test` environment.
+os.environ.setdefault("VERBINDING_ENVIRONMENT", "test")
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 

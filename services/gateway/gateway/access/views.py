@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from .dependencies import public
-from .service import CredentialStore, authenticate_client, authenticate_user
+from .service import CredentialStore, FailureThrottle, authenticate_client, authenticate_user
 from .tokens import TokenIssuer
 
 router = APIRouter(tags=["oauth"], dependencies=[Depends(public)])
@@ -54,7 +54,11 @@ _TOKEN_FORM_SCHEMA = {
                 "`password`. Gone (404) when an external OIDC issuer is configured.",
     response_model=TokenRead,
     responses={400: {"model": OAuthError, "description": "invalid_request, unsupported_grant_type, invalid_grant"},
-               401: {"model": OAuthError, "description": "invalid_client"}},
+               401: {"model": OAuthError, "description": "invalid_client"},
+               413: {"description": "the request body is too large"},
+               422: {"description": "a NUL character in the form"},
+               429: {"model": OAuthError, "description": "too many failed attempts for this client or user name; "
+                                                         "try again after `Retry-After` seconds"}},
     openapi_extra={"requestBody": {"required": True, "content": {_FORM: {"schema": _TOKEN_FORM_SCHEMA}}}},
 )
 async def issue_token(request: Request) -> JSONResponse:
@@ -68,6 +72,7 @@ async def issue_token(request: Request) -> JSONResponse:
         form[name] = value
     store: CredentialStore = request.app.state.credentials
     issuer: TokenIssuer = request.app.state.token_issuer
+    throttle: FailureThrottle = request.app.state.token_throttle
     grant_type = form.get("grant_type")
     if not grant_type:
         return _error(400, "invalid_request", "grant_type is required")
@@ -77,15 +82,23 @@ async def issue_token(request: Request) -> JSONResponse:
         client_id, client_secret = basic or (form.get("client_id"), form.get("client_secret"))
         if not client_id or client_secret is None:
             return _error(401, "invalid_client", "client authentication is required")
+        keys = [("client", client_id)]
+        if (wait := throttle.retry_after(*keys)) is not None:
+            return _throttled(wait)
         identity = await authenticate_client(store=store, client_id=client_id, client_secret=client_secret)
         if identity is None:
+            throttle.failed(*keys)
             return _error(401, "invalid_client", "client authentication failed")
     elif grant_type == "password":
         username, password = form.get("username"), form.get("password")
         if not username or password is None:
             return _error(400, "invalid_request", "username and password are required")
+        keys = [("user", username)] + ([("client", client_id)] if (client_id := form.get("client_id")) else [])
+        if (wait := throttle.retry_after(*keys)) is not None:
+            return _throttled(wait)
         identity = await authenticate_user(store=store, username=username, password=password)
         if identity is None:
+            throttle.failed(*keys)
             return _error(400, "invalid_grant", "the username or password is wrong")
     else:
         return _error(400, "unsupported_grant_type", "use client_credentials or password")
@@ -110,6 +123,12 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
         return None
     client_id, separator, secret = decoded.partition(":")
     return (unquote_plus(client_id), unquote_plus(secret)) if separator else None
+
+
+def _throttled(retry_after: int) -> JSONResponse:
+    response = _error(429, "too_many_requests", "too many failed attempts; try again later")
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _error(status_code: int, error: str, description: str) -> JSONResponse:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import Response
 
 from verbinding_common.auth import Identity, Role
+from verbinding_common.input_guard import Int32
 
 from ..access.dependencies import CallerDep, require
 from ..downstream import CasePlanDep, Downstream, passed_through, segment
@@ -32,26 +34,26 @@ async def get_caseload(request: Request, caller: CallerDep, case_plan: CasePlanD
 
 @router.get("/cases/{case_id}", dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
             summary="One case")
-async def get_case(case_id: str, request: Request, caller: CallerDep, case_plan: CasePlanDep) -> Response:
+async def get_case(case_id: UUID, request: Request, caller: CallerDep, case_plan: CasePlanDep) -> Response:
     return await _forward(case_plan, request, caller, "GET", f"/cases/{segment(case_id)}")
 
 
 @router.post("/cases/{case_id}/close", dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
              summary="Close a case, with a reason")
-async def close_case(case_id: str, body: JsonBody, request: Request, caller: CallerDep,
+async def close_case(case_id: UUID, body: JsonBody, request: Request, caller: CallerDep,
                      case_plan: CasePlanDep) -> Response:
     return await _forward(case_plan, request, caller, "POST", f"/cases/{segment(case_id)}/close", body)
 
 
 @router.get("/cases/{case_id}/action-plan", dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
             summary="The case's current action plan")
-async def get_action_plan(case_id: str, request: Request, caller: CallerDep, case_plan: CasePlanDep) -> Response:
+async def get_action_plan(case_id: UUID, request: Request, caller: CallerDep, case_plan: CasePlanDep) -> Response:
     return await _forward(case_plan, request, caller, "GET", f"/cases/{segment(case_id)}/action-plan")
 
 
 @router.post("/cases/{case_id}/action-plan", dependencies=[Depends(require(Role.case_manager))],
              summary="Revise the action plan: a new version with these objectives (the case's case manager)")
-async def revise_action_plan(case_id: str, body: JsonBody, request: Request, caller: CallerDep,
+async def revise_action_plan(case_id: UUID, body: JsonBody, request: Request, caller: CallerDep,
                              case_plan: CasePlanDep) -> Response:
     return await _forward(case_plan, request, caller, "POST", f"/cases/{segment(case_id)}/action-plan", body)
 
@@ -59,7 +61,7 @@ async def revise_action_plan(case_id: str, body: JsonBody, request: Request, cal
 @router.get("/cases/{case_id}/action-plan/versions",
             dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
             summary="Every version of the case's action plan")
-async def list_action_plan_versions(case_id: str, request: Request, caller: CallerDep,
+async def list_action_plan_versions(case_id: UUID, request: Request, caller: CallerDep,
                                     case_plan: CasePlanDep) -> Response:
     return await _forward(case_plan, request, caller, "GET", f"/cases/{segment(case_id)}/action-plan/versions")
 
@@ -67,7 +69,7 @@ async def list_action_plan_versions(case_id: str, request: Request, caller: Call
 @router.get("/cases/{case_id}/action-plan/versions/{version}",
             dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
             summary="One version of the case's action plan")
-async def get_action_plan_version(case_id: str, version: int, request: Request, caller: CallerDep,
+async def get_action_plan_version(case_id: UUID, version: Int32, request: Request, caller: CallerDep,
                                   case_plan: CasePlanDep) -> Response:
     return await _forward(case_plan, request, caller, "GET",
                           f"/cases/{segment(case_id)}/action-plan/versions/{version}")
@@ -76,7 +78,7 @@ async def get_action_plan_version(case_id: str, version: int, request: Request, 
 @router.post("/cases/{case_id}/action-plan/versions/{version}/approve",
              dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
              summary="Approve the latest version of the action plan (the case's case manager, or a team lead)")
-async def approve_action_plan_version(case_id: str, version: int, request: Request, caller: CallerDep,
+async def approve_action_plan_version(case_id: UUID, version: Int32, request: Request, caller: CallerDep,
                                       case_plan: CasePlanDep) -> Response:
     return await _forward(case_plan, request, caller, "POST",
                           f"/cases/{segment(case_id)}/action-plan/versions/{version}/approve")
@@ -102,6 +104,6 @@ async def add_case_manager(body: JsonBody, request: Request, caller: CallerDep, 
 
 @router.patch("/case-managers/{case_manager_id}", dependencies=[Depends(require(Role.team_lead))],
               tags=["case managers"], summary="Change a case manager's capacity: {capacity}")
-async def change_case_manager(case_manager_id: str, body: JsonBody, request: Request, caller: CallerDep,
+async def change_case_manager(case_manager_id: UUID, body: JsonBody, request: Request, caller: CallerDep,
                               case_plan: CasePlanDep) -> Response:
     return await _forward(case_plan, request, caller, "PATCH", f"/case-managers/{segment(case_manager_id)}", body)

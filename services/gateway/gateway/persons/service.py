@@ -22,13 +22,13 @@ def unavailable(reason: str) -> dict[str, Any]:
 
 async def person_overview(*, intake: Downstream, case_plan: Downstream, identity: Identity, person_id: str,
                           timeout_s: float) -> dict[str, Section] | None:
-    """Person (intake), case and latest action plan (case-plan); a section that cannot be had says why.
-
-    None when intake does not know the person.
+    """Person (intake), case and latest action plan (case-plan), all within `timeout_s`; a section that cannot be
+    had in time says why. None when intake does not know the person.
     """
+    deadline = asyncio.get_running_loop().time() + timeout_s
     person, (case, action_plan) = await asyncio.gather(
         _person(intake=intake, identity=identity, person_id=person_id, timeout_s=timeout_s),
-        _case_and_plan(case_plan=case_plan, identity=identity, person_id=person_id, timeout_s=timeout_s),
+        _case_and_plan(case_plan=case_plan, identity=identity, person_id=person_id, deadline=deadline),
     )
     if person is _UNKNOWN:
         return None
@@ -48,11 +48,16 @@ async def _person(*, intake: Downstream, identity: Identity, person_id: str, tim
     return response.json()
 
 
+def _left(deadline: float) -> float:
+    return max(0.001, deadline - asyncio.get_running_loop().time())
+
+
 async def _case_and_plan(*, case_plan: Downstream, identity: Identity, person_id: str,
-                         timeout_s: float) -> tuple[Section, Section]:
+                         deadline: float) -> tuple[Section, Section]:
+    # Two calls one after the other share one deadline: the overview as a whole answers in time.
     try:
         response = await case_plan.request("GET", f"/persons/{segment(person_id)}/case", identity=identity,
-                                           timeout_s=timeout_s)
+                                           timeout_s=_left(deadline))
     except ServiceUnavailable as exc:
         return unavailable(str(exc)), unavailable(str(exc))
     if response.status_code == 404:
@@ -63,7 +68,7 @@ async def _case_and_plan(*, case_plan: Downstream, identity: Identity, person_id
     case = response.json()
     try:
         plan = await case_plan.request("GET", f"/cases/{segment(case['case_id'])}/action-plan", identity=identity,
-                                       timeout_s=timeout_s)
+                                       timeout_s=_left(deadline))
     except ServiceUnavailable as exc:
         return case, unavailable(str(exc))
     if plan.status_code == 404:

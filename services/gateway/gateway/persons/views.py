@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
 from fastapi.responses import Response
@@ -35,13 +36,13 @@ class PersonOverview(BaseModel):
                 "sections say so and the rest still comes back. 404 only when intake does not know the person.",
     response_model=PersonOverview,
 )
-async def get_person_overview(person_id: str, request: Request, caller: CallerDep, intake: IntakeDep,
+async def get_person_overview(person_id: UUID, request: Request, caller: CallerDep, intake: IntakeDep,
                               case_plan: CasePlanDep) -> PersonOverview:
-    sections = await person_overview(intake=intake, case_plan=case_plan, identity=caller, person_id=person_id,
+    sections = await person_overview(intake=intake, case_plan=case_plan, identity=caller, person_id=str(person_id),
                                      timeout_s=request.app.state.settings.overview_timeout_s)
     if sections is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "intake does not know this person")
-    return PersonOverview(person_id=person_id, **sections)
+    return PersonOverview(person_id=str(person_id), **sections)
 
 
 @router.put(
@@ -49,7 +50,7 @@ async def get_person_overview(person_id: str, request: Request, caller: CallerDe
     dependencies=[Depends(require(Role.case_manager))],
     summary="Record the intake interview (forwarded to intake)",
 )
-async def put_interview(person_id: str, interview: Annotated[dict[str, Any], Body()], caller: CallerDep,
+async def put_interview(person_id: UUID, interview: Annotated[dict[str, Any], Body()], caller: CallerDep,
                         intake: IntakeDep) -> Response:
     answer = await intake.request("PUT", f"/persons/{segment(person_id)}/interview", identity=caller, json=interview)
     return passed_through(answer, intake.name)
@@ -60,6 +61,6 @@ async def put_interview(person_id: str, interview: Annotated[dict[str, Any], Bod
     dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
     summary="Read the intake interview (forwarded to intake)",
 )
-async def get_interview(person_id: str, caller: CallerDep, intake: IntakeDep) -> Response:
+async def get_interview(person_id: UUID, caller: CallerDep, intake: IntakeDep) -> Response:
     answer = await intake.request("GET", f"/persons/{segment(person_id)}/interview", identity=caller)
     return passed_through(answer, intake.name)
