@@ -38,6 +38,28 @@ def test_development_has_the_demo_clients_and_users_and_other_environments_none(
     assert settings(environment="test").clients == [] and settings(environment="test").demo_users == []
 
 
+def test_outside_development_a_demo_credential_or_a_configured_demo_user_refuses_to_start(monkeypatch) -> None:
+    user = {"username": "cm-anna", "password_hash": hash_secret("a-long-password", iterations=1_000),
+            "roles": ["case_manager"]}
+    with pytest.raises(ValidationError, match="demo users .* not to test"):
+        settings(environment="test", demo_users=[user])
+    demo_client = {"client_id": "coa", "secret_hash": hash_secret("coa-demo-secret", iterations=1_000),
+                   "roles": ["coa_integration"]}
+    with pytest.raises(ValidationError, match="placeholder or demo secret"):
+        settings(environment="test", clients=[demo_client])
+    # The app itself refuses to be built: nothing starts with a demo credential outside development.
+    monkeypatch.setenv("VERBINDING_ENVIRONMENT", "test")
+    monkeypatch.setenv("VERBINDING_DEMO_USERS", json.dumps([user]))
+    with pytest.raises(ValidationError, match="demo users"):
+        create_app(GatewaySettings())
+
+
+def test_the_environment_must_be_said_it_has_no_default(monkeypatch) -> None:
+    monkeypatch.delenv("VERBINDING_ENVIRONMENT", raising=False)
+    with pytest.raises(ValidationError, match="environment"):
+        settings()
+
+
 def test_production_refuses_placeholder_keys_demo_secrets_and_demo_users(tmp_path) -> None:
     key_file = tmp_path / "identity.key"
     key_file.write_text(generate_signing_key()[0])

@@ -141,3 +141,61 @@ async def test_missing_expired_forged_and_foreign_tokens_are_401_never_500(gatew
     assert (await client.get("/api/v1/caseload", headers={"Authorization": f"Bearer {bad_roles}.x.y"})
             ).status_code == 401
     assert (await client.get("/api/v1/caseload", headers=bearer(app, Role.case_manager))).status_code == 503
+
+
+async def test_repeated_failures_for_one_user_name_are_429_with_retry_after_even_with_the_right_password(
+        make_settings) -> None:
+    app = create_app(make_settings(environment="development", demo_users=TEST_USERS, token_failure_limit="3/minute"))
+    async with running_app(app) as client:
+        wrong = {"grant_type": "password", "username": "cm-anna", "password": "guess"}
+        answers = [(await client.post("/oauth/token", data=wrong)).status_code for _ in range(4)]
+        right = await client.post("/oauth/token", data={**wrong, "password": USER_PASSWORD})
+        other_user = await client.post("/oauth/token", data={"grant_type": "password", "username": "tl-carla",
+                                                              "password": USER_PASSWORD})
+    assert answers == [400, 400, 400, 429]
+    assert right.status_code == 429 and 1 <= int(right.headers["retry-after"]) <= 60
+    assert right.json()["error"] == "too_many_requests" and "access_token" not in right.text
+    assert other_user.status_code == 200, "another user name is not throttled by cm-anna's failures"
+
+
+async def test_repeated_failures_for_one_client_are_429_with_retry_after(make_settings) -> None:
+    app = create_app(make_settings(token_failure_limit="2/minute"))
+    async with running_app(app) as client:
+        wrong = {"grant_type": "client_credentials", "client_id": "coa", "client_secret": "guess"}
+        answers = [(await client.post("/oauth/token", data=wrong)).status_code for _ in range(3)]
+        right = await client.post("/oauth/token", data={**wrong, "client_secret": COA_SECRET})
+        other = await client.post("/oauth/token", data={"grant_type": "client_credentials",
+                                                        "client_id": "ngo-hvo-querido", "client_secret": NGO_SECRET})
+    assert answers == [401, 401, 429]
+    assert right.status_code == 429 and int(right.headers["retry-after"]) >= 1
+    assert other.status_code == 200
+
+
+async def test_an_unknown_name_costs_the_same_hash_work_as_a_known_one(gateway, monkeypatch) -> None:
+    from gateway.access import credentials
+
+    _, client = gateway
+    work: list[int] = []
+    derive = credentials.derive
+
+    def counted(secret: str, salt: bytes, iterations: int) -> bytes:
+        work.append(iterations)
+        return derive(secret, salt, iterations)
+
+    monkeypatch.setattr(credentials, "derive", counted)
+
+    async def cost(form: dict) -> list[int]:
+        work.clear()
+        await client.post("/oauth/token", data=form)
+        return list(work)
+
+    known_user = await cost({"grant_type": "password", "username": "cm-anna", "password": "wrong"})
+    unknown_user = await cost({"grant_type": "password", "username": "nobody-here", "password": "wrong"})
+    known_client = await cost({"grant_type": "client_credentials", "client_id": "coa", "client_secret": "wrong"})
+    unknown_client = await cost({"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"})
+    assert known_user == unknown_user and len(known_user) == 1
+    assert known_client == unknown_client and len(known_client) == 1
+
+
+def test_tokens_are_short_lived_by_default(make_settings) -> None:
+    assert make_settings().token_ttl_s <= 900

@@ -12,7 +12,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import Field
-from sqlalchemy.exc import DataError
+import asyncpg
+from asyncpg.exceptions import _base as asyncpg_base
+from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .settings import ServiceSettings
@@ -178,12 +180,35 @@ def route_template(scope: Scope) -> str:
     return getattr(route, "path_format", None) or getattr(route, "path", None) or "(no route)"
 
 
-async def _value_not_storable(request: Request, exc: Exception) -> JSONResponse:
-    # SQLSTATE class 22 (data exception): a value the column cannot hold. The database's text carries the
-    # statement's parameters, so only the class of the error goes out.
+def is_data_error(exc: BaseException) -> bool:
+    """A value the database cannot hold (SQLSTATE class 22, or refused by asyncpg before sending): the request's
+    fault, not the database's."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (asyncpg.DataError, asyncpg_base.DataError)):
+            return True
+        if str(getattr(seen, "sqlstate", None) or "").startswith("22"):
+            return True
+        seen = seen.__cause__ or getattr(seen, "orig", None)
+    return False
+
+
+async def _value_not_storable(request: Request, exc: Exception) -> Any:
+    if not is_data_error(exc):
+        return await _next_handler(request, exc, DBAPIError)
+    # The error's text can quote the value (asyncpg does, whatever hide_parameters says): only its class goes out.
     return JSONResponse({"detail": [{"type": "value_not_storable", "loc": ["body"],
                                      "msg": "a value is out of range or holds a character that cannot be stored"}]},
                         status_code=422)
+
+
+async def _next_handler(request: Request, exc: Exception, after: type[BaseException]) -> Any:
+    """The handler the app would have used for `exc` had `after` no handler of ours (a 503 mapping, the 500)."""
+    handlers = request.app.exception_handlers
+    for cls in type(exc).__mro__[type(exc).__mro__.index(after) + 1:]:
+        if cls in handlers:
+            return await handlers[cls](request, exc)
+    raise exc
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
@@ -208,7 +233,7 @@ def install_input_guard(app: FastAPI, settings: ServiceSettings) -> None:
     """Put the guard in front of every route; answer invalid input and database data errors with a 422 that
     names where, never the value."""
     app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth)
-    app.add_exception_handler(DataError, _value_not_storable)
+    app.add_exception_handler(DBAPIError, _value_not_storable)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(existing, _TemplatedAccessLog) for existing in access.filters):

@@ -621,6 +621,8 @@ class Stack:
         process = await self._exec(
             service, "-m", "uvicorn", service.app, "--host", HOST, "--port", str(port),
             "--timeout-graceful-shutdown", str(GRACEFUL_CONNECTIONS_S),
+            # X-Forwarded-For only from the proxies named (none by default): uvicorn trusts loopback otherwise.
+            "--forwarded-allow-ips", os.environ.get("VERBINDING_FORWARDED_ALLOW_IPS", ""),
         )
         running = RunningService(service, self.config.service_url(service.name), process)
         pump = asyncio.create_task(self._pump(service, process, running.tail))
