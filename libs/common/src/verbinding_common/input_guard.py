@@ -8,12 +8,12 @@ import logging
 from typing import Annotated, Any
 from urllib.parse import unquote_to_bytes
 
+import asyncpg
+from asyncpg.exceptions import _base as asyncpg_base
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import Field
-import asyncpg
-from asyncpg.exceptions import _base as asyncpg_base
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
