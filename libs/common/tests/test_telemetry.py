@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,6 +22,7 @@ from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
 from verbinding_common.telemetry import (
     JsonLinesSpanExporter,
+    PrivateSpanExporter,
     context_from_headers,
     context_from_traceparent,
     current_traceparent,
@@ -177,3 +180,50 @@ def test_setting_up_again_keeps_the_provider_and_traces_each_engine_once(spans: 
     statements = [span for span in spans.get_finished_spans()
                   if "SELECT 1" in str(span.attributes.get("db.statement", ""))]
     assert len(statements) == 2
+
+
+async def test_exported_spans_carry_the_route_template_but_no_path_address_user_agent_or_error_text(
+        spans: InMemorySpanExporter, tmp_path: Path) -> None:
+    app = FastAPI()
+
+    @app.get("/recognitions/{number}")
+    async def recognition(number: str) -> dict[str, str]:
+        raise ValueError(f"cannot store {number}")
+
+    path = tmp_path / "traces.jsonl"
+    file_exporter = PrivateSpanExporter(JsonLinesSpanExporter(path))
+    setup_telemetry(service_name="telemetry-test", app=app, span_processor=SimpleSpanProcessor(file_exporter))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("203.0.113.77", 50123))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        await client.get("/recognitions/V-SENTINEL-42?q=V-SENTINEL-42",
+                         headers={"user-agent": "SentinelBrowser/1.0", "x-forwarded-for": "198.51.100.9"})
+
+    written = path.read_text()
+    server = next(json.loads(line) for line in written.splitlines() if json.loads(line)["kind"] == "SERVER")
+    assert server["name"] == "GET /recognitions/{number}"
+    assert server["attributes"]["http.route"] == "/recognitions/{number}"
+    for secret in ("V-SENTINEL-42", "203.0.113.77", "198.51.100.9", "SentinelBrowser"):
+        assert secret not in written, secret
+    unfiltered = json.dumps([dict(span.attributes or {}) for span in spans.get_finished_spans()])
+    assert "203.0.113.77" in unfiltered, "the test must reach the instrumentation that records the address"
+
+
+def test_the_trace_file_is_its_owners_only_rotated_past_its_size_and_purged_by_age(tmp_path: Path) -> None:
+    path = tmp_path / "traces.jsonl"
+    exporter = JsonLinesSpanExporter(path, max_bytes=2_000, max_age_s=3600)
+    provider = TracerProvider(resource=Resource.create({"service.name": "intake"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    for index in range(40):
+        with tracer.start_as_current_span(f"span {index}"):
+            pass
+    with tracer.start_as_current_span("after"):
+        pass
+    assert path.stat().st_mode & 0o777 == 0o600
+    rotated = exporter.rotated_files()
+    assert rotated, "past max_bytes the file is rotated"
+    assert all(file.stat().st_size < 4_000 for file in [path, *rotated])
+    old = rotated[0]
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    JsonLinesSpanExporter(path, max_bytes=2_000, max_age_s=3600)
+    assert not old.exists() and rotated[-1].exists()

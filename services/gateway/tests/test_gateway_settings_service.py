@@ -41,7 +41,7 @@ def test_development_has_the_demo_clients_and_users_and_other_environments_none(
 def test_outside_development_a_demo_credential_or_a_configured_demo_user_refuses_to_start(monkeypatch) -> None:
     user = {"username": "cm-anna", "password_hash": hash_secret("a-long-password", iterations=1_000),
             "roles": ["case_manager"]}
-    with pytest.raises(ValidationError, match="demo users .* not to test"):
+    with pytest.raises(ValidationError, match=r"demo users .* not to test"):
         settings(environment="test", demo_users=[user])
     demo_client = {"client_id": "coa", "secret_hash": hash_secret("coa-demo-secret", iterations=1_000),
                    "roles": ["coa_integration"]}
