@@ -29,7 +29,7 @@ async def test_person_registered_through_the_broker_opens_exactly_one_case_and_e
     # intake publishing the same registration again under a new event id must not open a second case
     republished = build_envelope(registered(assigned_person, date(2024, 1, 10), ["ar"]), source="intake")
     second = build_envelope(registered(waiting_person, date(2024, 2, 1), ["fa"]), source="intake")
-    interview = build_envelope(InterviewCompleted(person_id=assigned_person, education_level="secondary",
+    interview = build_envelope(InterviewCompleted(person_id=assigned_person, education_isced_level=3,
                                                   years_of_work_experience=4, dutch_level="A1",
                                                   domains_of_need=["work", "language"]), source="intake")
     broken = Envelope(id=str(uuid.uuid4()), source="intake", type=PersonRegistered.event_type,

@@ -25,7 +25,7 @@ ALLOW_LISTS = {
     ("GET", "/persons/{person_id}/interview"): {"case_manager", "team_lead"},
 }
 
-INTERVIEW = {"education_level": "secondary", "years_of_work_experience": 2, "dutch_level": "A0",
+INTERVIEW = {"education_level": 3, "years_of_work_experience": 2, "dutch_level": "A0",
              "other_languages": [], "domains_of_need": ["work"], "consent_partners": []}
 
 

@@ -13,12 +13,12 @@ COMPLETED = InterviewCompleted.event_type
 
 def interview_body(**overrides):
     body = {
-        "education_level": "bachelor",
-        "profession": "civil engineer",
+        "education_level": 6,  # ISCED: bachelor
+        "profession": "2142",  # ISCO-08: civil engineers
         "years_of_work_experience": 6,
         "dutch_level": "A1",
         "other_languages": [{"language": "ar", "level": "C2"}, {"language": "en", "level": "B2"}],
-        "domains_of_need": ["work", "language", "housing"],
+        "domains_of_need": ["work", "language", "housing", "health_care"],
         "consent_partners": ["Dutch Refugee Council", "Refugee Talent Hub"],
     }
     body.update(overrides)
@@ -33,12 +33,12 @@ async def test_interview_round_trip_is_readable_and_announced_in_the_outbox(inta
     assert response.status_code == 200, response.text
     recorded = response.json()
     assert recorded["person_id"] == str(person.id)
-    assert recorded["education_level"] == "bachelor"
-    assert recorded["profession"] == "civil engineer"
+    assert recorded["education_level"] == 6
+    assert recorded["profession"] == "2142"
     assert recorded["years_of_work_experience"] == 6
     assert recorded["dutch_level"] == "A1"
     assert recorded["other_languages"] == [{"language": "ar", "level": "C2"}, {"language": "en", "level": "B2"}]
-    assert recorded["domains_of_need"] == ["work", "language", "housing"]
+    assert recorded["domains_of_need"] == ["work", "language", "housing", "health_care"]
     assert [c["organisation"] for c in recorded["consent_partners"]] == ["Dutch Refugee Council",
                                                                          "Refugee Talent Hub"]
     assert all(c["given_at"] for c in recorded["consent_partners"])
@@ -52,10 +52,10 @@ async def test_interview_round_trip_is_readable_and_announced_in_the_outbox(inta
     assert on_person.json()["interview"] == recorded
 
     [event] = await intake.outbox_events(key=person.id, event_type=COMPLETED)
+    # Codes only, and neither the health-care need nor the consent list: they stay in intake.
     assert event["data"] == {
-        "person_id": str(person.id), "education_level": "bachelor", "profession": "civil engineer",
+        "person_id": str(person.id), "education_isced_level": 6, "occupation_isco_group": "21",
         "years_of_work_experience": 6, "dutch_level": "A1", "domains_of_need": ["work", "language", "housing"],
-        "consent_partners": ["Dutch Refugee Council", "Refugee Talent Hub"],
     }
 
 
@@ -89,7 +89,9 @@ async def test_recording_the_interview_again_replaces_it_and_announces_it_again(
     ("domains_of_need", []),
     ("domains_of_need", ["cooking"]),
     ("years_of_work_experience", -1),
-    ("education_level", ""),
+    ("education_level", "bachelor"),
+    ("education_level", 9),
+    ("profession", "civil engineer"),
     ("other_languages", [{"language": "ar", "level": "fluent"}]),
     ("consent_partners", [""]),
     ("unexpected_field", "x"),

@@ -1,7 +1,7 @@
 """The interview and consent tables, and the interview as recorded and shown."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -9,11 +9,10 @@ from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from verbinding_common.contracts.intake import Domain
+from verbinding_common.contracts.intake import CefrLevel, Domain, IscedLevel, IscoCode
 
 from ..database import Base
 
-CefrLevel = Literal["A0", "A1", "A2", "B1", "B2", "C1", "C2"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -56,8 +55,9 @@ class LanguageLevel(BaseModel):
 class InterviewCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    education_level: Name
-    profession: Name | None = None
+    # Codes, not free text: what a person studied or did for work is recorded as a level and an occupation group.
+    education_level: IscedLevel = Field(description="highest education completed: ISCED 2011 level 0-8")
+    profession: IscoCode | None = Field(default=None, description="last occupation: ISCO-08 code (1-4 digits)")
     years_of_work_experience: int = Field(ge=0, le=80)
     dutch_level: CefrLevel
     other_languages: list[LanguageLevel] = Field(default_factory=list, max_length=20)
@@ -73,7 +73,7 @@ class ConsentRead(BaseModel):
 
 class InterviewRead(BaseModel):
     person_id: UUID
-    education_level: str
+    education_level: IscedLevel
     profession: str | None
     years_of_work_experience: int
     dutch_level: CefrLevel
@@ -86,7 +86,7 @@ class InterviewRead(BaseModel):
     @classmethod
     def of(cls, interview: Interview) -> "InterviewRead":
         return cls(
-            person_id=interview.person_id, education_level=interview.education_level,
+            person_id=interview.person_id, education_level=int(interview.education_level),
             profession=interview.profession, years_of_work_experience=interview.years_of_work_experience,
             dutch_level=interview.dutch_level,
             other_languages=[LanguageLevel(**item) for item in interview.other_languages],

@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from verbinding_common.contracts.intake import InterviewCompleted
+from verbinding_common.contracts.intake import Domain, InterviewCompleted
 from verbinding_common.outbox import add_event
 
 from ..database import SOURCE
@@ -25,7 +25,7 @@ async def record_interview(*, session: AsyncSession, person_id: UUID, interview:
     now = datetime.now(UTC)
     domains = list(dict.fromkeys(interview.domains_of_need))
     values = {
-        "education_level": interview.education_level,
+        "education_level": str(interview.education_level),
         "profession": interview.profession,
         "years_of_work_experience": interview.years_of_work_experience,
         "dutch_level": interview.dutch_level,
@@ -47,11 +47,18 @@ async def record_interview(*, session: AsyncSession, person_id: UUID, interview:
             for name in partners
         ])
     await add_event(session, InterviewCompleted(
-        person_id=person_id, education_level=interview.education_level, profession=interview.profession,
+        person_id=person_id, education_isced_level=interview.education_level,
+        occupation_isco_group=_sub_major_group(interview.profession),
         years_of_work_experience=interview.years_of_work_experience, dutch_level=interview.dutch_level,
-        domains_of_need=domains, consent_partners=partners,
+        # Health-care need and consent stay here: no consumer needs them.
+        domains_of_need=[domain for domain in domains if domain is not Domain.health_care],
     ), key=str(person_id), source=SOURCE)
     return await _interview_of(session=session, person_id=person_id)
+
+
+def _sub_major_group(isco_code: str | None) -> str | None:
+    """The 2-digit ISCO-08 sub-major group of a code: as much of the profession as matching needs."""
+    return isco_code[:2] if isco_code and len(isco_code) >= 2 else None
 
 
 async def read_interview(*, session: AsyncSession, person_id: UUID) -> Interview | None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, StringConstraints, field_validator
 
 from ..events import EventContract, contract
 
@@ -23,6 +23,13 @@ class Domain(StrEnum):
     language = "language"
 
 
+CefrLevel = Literal["A0", "A1", "A2", "B1", "B2", "C1", "C2"]
+# ISCED 2011 levels: 0 early childhood … 3 upper secondary … 6 bachelor … 8 doctoral.
+IscedLevel = Annotated[int, Field(ge=0, le=8)]
+# ISCO-08 occupation codes: 1 digit (major group) to 4 digits (unit group).
+IscoCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,4}$")]
+
+
 @contract
 class PersonRegistered(EventContract):
     """A newcomer with status is in intake. No name, birth date or COA number: other services do not need them."""
@@ -31,33 +38,50 @@ class PersonRegistered(EventContract):
     topic: ClassVar[str] = "intake.persons.v1"
     key_field: ClassVar[str] = "person_id"
 
-    person_id: UUID = Field(description="the person in intake; the key of every event about them")
+    person_id: UUID = Field(description="the person in intake, the key of every event about them; case-plan and "
+                                        "employment key their copy of the person by it")
     household_id: UUID = Field(description="the person's household (a partner arriving by family reunification "
-                                           "joins the partner's)")
-    recognised_on: date = Field(description="the day the COA recognised the person's refugee status: support runs "
-                                            "3 years from it")
-    gender: Literal["female", "male", "x"] = Field(description="as the COA recorded it: for gender-sensitive "
-                                                               "coaching and monitoring")
-    languages: list[str] = Field(default_factory=list, description="languages spoken, ISO 639-1 codes, best first: "
-                                                                   "a case manager who shares one is preferred")
+                                           "joins the partner's); case-plan sees a household's cases together")
+    recognised_on: date = Field(description="the day the COA recognised the person's refugee status; case-plan: "
+                                            "support runs 3 years from it and the waitlist is ordered by it; "
+                                            "employment: the recognition cohort of the monitoring")
+    gender: Literal["female", "male", "x"] = Field(description="as the COA recorded it; employment: labour-market "
+                                                               "participation by gender in the monitoring")
+    languages: list[str] = Field(default_factory=list, description="languages spoken, ISO 639-1 codes, best first; "
+                                                                   "case-plan prefers a case manager who shares one")
     family_reunification: bool = Field(
-        description="arrived by family reunification: gets an intake and case of their own")
+        description="case-plan and employment: a partner arriving by family reunification is counselled in their "
+                    "own right (gender-sensitive coaching), whatever the partner's work")
 
 
 @contract
 class InterviewCompleted(EventContract):
-    """The intake interview is done: what the action plan and job hunting start from."""
+    """The intake interview is done: what the action plan and job hunting start from, as codes only.
 
-    event_type: ClassVar[str] = "intake.interview-completed.v1"
+    No free text, no health-care need and no consent list: they stay in intake. v2 replaced v1, which carried the
+    profession and education as free text and the consent list, and which no service consumed.
+    """
+
+    event_type: ClassVar[str] = "intake.interview-completed.v2"
     topic: ClassVar[str] = "intake.persons.v1"
     key_field: ClassVar[str] = "person_id"
 
-    person_id: UUID = Field(description="the person in intake")
-    education_level: str = Field(description="the highest level of education the person reached")
-    profession: str | None = Field(default=None, description="the person's profession, if they have one")
-    years_of_work_experience: int = Field(ge=0, description="years of paid work")
-    dutch_level: str = Field(description="CEFR level of Dutch: A0, A1 … C2")
-    domains_of_need: list[Domain] = Field(description="the domains the person needs support in: where the "
-                                                      "action plan starts")
-    consent_partners: list[str] = Field(default_factory=list,
-                                        description="partner organisations the person consented to share with")
+    person_id: UUID = Field(description="case-plan and employment key their copy of the person by it")
+    education_isced_level: IscedLevel = Field(
+        description="highest education completed, ISCED 2011 level 0-8; employment matches vacancies by it")
+    occupation_isco_group: str | None = Field(
+        default=None, pattern=r"^[0-9]{2}$",
+        description="ISCO-08 sub-major group (2 digits) of the last occupation, null when none; employment ranks "
+                    "vacancies of that group higher (long-term work that fits the profession)")
+    years_of_work_experience: int = Field(ge=0, le=80, description="employment: a component of the match")
+    dutch_level: CefrLevel = Field(description="CEFR level of Dutch; case-plan plans language training by it, "
+                                               "employment matches vacancies' language requirement")
+    domains_of_need: list[Domain] = Field(
+        description="case-plan and employment: where the action plan starts; never health_care (stays in intake)")
+
+    @field_validator("domains_of_need")
+    @classmethod
+    def _no_health_care(cls, domains: list[Domain]) -> list[Domain]:
+        if Domain.health_care in domains:
+            raise ValueError("health_care is a need intake keeps to itself; leave it out of the event")
+        return domains
