@@ -134,6 +134,19 @@ def client_addresses(text: str, stack: RunningStack) -> list[str]:
     return [match.group(0) for match in ADDRESS.finditer(text) if int(match.group(1)) not in servers][:3]
 
 
+def search_files(stack: RunningStack) -> dict[str, list[str]]:
+    """Every log file and trace file of the stack: what each one leaks."""
+    logs = sorted(stack.data_dir.rglob("*.log"))
+    traces = sorted(stack.data_dir.glob("traces.jsonl*"))
+    assert logs and traces, f"nothing to search: logs={logs}, traces={traces}"
+    found: dict[str, list[str]] = {}
+    for path in [*logs, *traces]:
+        text = Path(path).read_text(errors="replace")
+        if bad := leaks(text) + client_addresses(text, stack):
+            found[str(path.relative_to(stack.data_dir))] = bad
+    return found
+
+
 async def test_no_sentinel_or_client_address_in_logs_traces_dead_letters_or_purged_outbox(
         stack: RunningStack) -> None:
     await journey(stack)
@@ -144,14 +157,7 @@ async def test_no_sentinel_or_client_address_in_logs_traces_dead_letters_or_purg
     await asyncio.sleep(1.0)  # services export spans in batches
     assert await stack.stop() == 0
 
-    logs = sorted((stack.data_dir).rglob("*.log"))
-    traces = sorted(stack.data_dir.glob("traces.jsonl*"))
-    assert logs and traces, f"nothing to search: logs={logs}, traces={traces}"
-    found: dict[str, list[str]] = {}
-    for path in [*logs, *traces]:
-        text = Path(path).read_text(errors="replace")
-        if bad := leaks(text) + client_addresses(text, stack):
-            found[str(path.relative_to(stack.data_dir))] = bad
+    found = search_files(stack)
     if bad := leaks(stack.output) + client_addresses(stack.output, stack):
         found["console"] = bad
     if bad := leaks(header_text):
@@ -159,6 +165,6 @@ async def test_no_sentinel_or_client_address_in_logs_traces_dead_letters_or_purg
     if bad := [leak for row in rows for leak in leaks(row)]:
         found["outbox after purge"] = bad
     assert found == {}, found
-    access_lines = (stack.data_dir / "logs" / "gateway.log").read_text()
+    access_lines = await asyncio.to_thread((stack.data_dir / "logs" / "gateway.log").read_text)
     assert "/api/v1/coa/status-recognitions/{coa_registration_number}" in access_lines, \
         "the access log names the route template"
