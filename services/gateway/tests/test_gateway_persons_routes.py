@@ -20,6 +20,7 @@ C1 = "00000000-0000-4000-8000-00000000000c"
 P_SLOW = "00000000-0000-4000-8000-00000000005e"
 P_UNKNOWN = "00000000-0000-4000-8000-000000000404"
 P_OTHER = "00000000-0000-4000-8000-000000000009"
+INTERVIEW = {"education_level": 3, "years_of_work_experience": 2, "dutch_level": "A1", "domains_of_need": ["work"]}
 PERSON = {"person_id": P1, "coa_registration_number": "V-1001", "family_name": "Haddad", "given_names": "Lina",
           "status": "in_intake"}
 CASE = {"case_id": C1, "person_id": P1, "status": "assigned", "case_manager_id": "cm-anna",
@@ -105,8 +106,8 @@ async def test_forwarded_routes_pass_status_and_body_through_and_map_a_dead_serv
             anna = bearer(app, Role.case_manager, subject="cm-anna")
             caseload = await client.get("/api/v1/caseload", headers=anna)
             closed = await client.post(f"/api/v1/cases/{C1}/close", json={"reason": "moved"}, headers=anna)
-            interview = await client.put(f"/api/v1/persons/{P1}/interview", json={"domains": ["work"]}, headers=anna)
-            unknown = await client.put(f"/api/v1/persons/{P_OTHER}/interview", json={}, headers=anna)
+            interview = await client.put(f"/api/v1/persons/{P1}/interview", json=INTERVIEW, headers=anna)
+            unknown = await client.put(f"/api/v1/persons/{P_OTHER}/interview", json=INTERVIEW, headers=anna)
         dead = create_app(make_settings(intake_url=intake_url, case_plan_url=closed_port_url()))
         async with running_app(dead) as client:
             down = await client.get("/api/v1/caseload", headers=bearer(dead, Role.case_manager))
@@ -114,7 +115,7 @@ async def test_forwarded_routes_pass_status_and_body_through_and_map_a_dead_serv
     assert closed.status_code == 409
     assert closed.json() == {"detail": f"case {C1} is already closed", "reason": "moved"}
     assert interview.status_code == 200
-    assert interview.json() == {"person_id": P1, "domains": ["work"], "recorded_by": "cm-anna"}
+    assert interview.json() == {"person_id": P1, **INTERVIEW, "recorded_by": "cm-anna"}
     assert unknown.status_code == 404 and unknown.json() == {"detail": "no such person"}
     assert down.status_code == 503 and down.json() == {"detail": "case-plan unavailable"}
 
@@ -126,7 +127,7 @@ async def test_a_service_refusing_the_gateways_identity_is_a_502_not_the_callers
         # A gateway holding another identity key than the one services trust.
         app = create_app(make_settings(intake_url=intake_url, identity_signing_key=generate_signing_key()[0]))
         async with running_app(app) as client:
-            response = await client.put(f"/api/v1/persons/{P1}/interview", json={},
+            response = await client.put(f"/api/v1/persons/{P1}/interview", json=INTERVIEW,
                                         headers=bearer(app, Role.case_manager))
     assert response.status_code == 502
     assert response.json() == {"detail": "intake did not accept the gateway's identity"}

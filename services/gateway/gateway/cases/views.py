@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from verbinding_common.auth import Identity, Role
 from verbinding_common.input_guard import Int32
 
 from ..access.dependencies import CallerDep, require
 from ..downstream import CasePlanDep, Downstream, passed_through, segment
+from .models import ActionPlanBody, CaseCloseBody, CaseManagerCreateBody, CaseManagerUpdateBody
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 
-JsonBody = Annotated[dict[str, Any], Body()]
-
-
 async def _forward(case_plan: Downstream, request: Request, caller: Identity, method: str, path: str,
-                   body: dict[str, Any] | None = None) -> Response:
-    answer = await case_plan.request(method, path, identity=caller, json=body,
+                   body: BaseModel | None = None) -> Response:
+    json: Any = body.model_dump(mode="json", exclude_unset=True) if body is not None else None
+    answer = await case_plan.request(method, path, identity=caller, json=json,
                                      params=list(request.query_params.multi_items()) or None)
     return passed_through(answer, case_plan.name)
 
@@ -40,7 +40,7 @@ async def get_case(case_id: UUID, request: Request, caller: CallerDep, case_plan
 
 @router.post("/cases/{case_id}/close", dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
              summary="Close a case, with a reason")
-async def close_case(case_id: UUID, body: JsonBody, request: Request, caller: CallerDep,
+async def close_case(case_id: UUID, body: CaseCloseBody, request: Request, caller: CallerDep,
                      case_plan: CasePlanDep) -> Response:
     return await _forward(case_plan, request, caller, "POST", f"/cases/{segment(case_id)}/close", body)
 
@@ -53,7 +53,7 @@ async def get_action_plan(case_id: UUID, request: Request, caller: CallerDep, ca
 
 @router.post("/cases/{case_id}/action-plan", dependencies=[Depends(require(Role.case_manager))],
              summary="Revise the action plan: a new version with these objectives (the case's case manager)")
-async def revise_action_plan(case_id: UUID, body: JsonBody, request: Request, caller: CallerDep,
+async def revise_action_plan(case_id: UUID, body: ActionPlanBody, request: Request, caller: CallerDep,
                              case_plan: CasePlanDep) -> Response:
     return await _forward(case_plan, request, caller, "POST", f"/cases/{segment(case_id)}/action-plan", body)
 
@@ -98,12 +98,13 @@ async def list_case_managers(request: Request, caller: CallerDep, case_plan: Cas
 
 @router.post("/case-managers", dependencies=[Depends(require(Role.team_lead))], tags=["case managers"],
              summary="Add a case manager: {subject, name, languages, capacity}")
-async def add_case_manager(body: JsonBody, request: Request, caller: CallerDep, case_plan: CasePlanDep) -> Response:
+async def add_case_manager(body: CaseManagerCreateBody, request: Request, caller: CallerDep,
+                           case_plan: CasePlanDep) -> Response:
     return await _forward(case_plan, request, caller, "POST", "/case-managers", body)
 
 
 @router.patch("/case-managers/{case_manager_id}", dependencies=[Depends(require(Role.team_lead))],
               tags=["case managers"], summary="Change a case manager's capacity: {capacity}")
-async def change_case_manager(case_manager_id: UUID, body: JsonBody, request: Request, caller: CallerDep,
+async def change_case_manager(case_manager_id: UUID, body: CaseManagerUpdateBody, request: Request, caller: CallerDep,
                               case_plan: CasePlanDep) -> Response:
     return await _forward(case_plan, request, caller, "PATCH", f"/case-managers/{segment(case_manager_id)}", body)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -13,6 +13,7 @@ from verbinding_common.auth import Role
 
 from ..access.dependencies import CallerDep, require
 from ..downstream import CasePlanDep, IntakeDep, passed_through, segment
+from .models import InterviewBody
 from .service import person_overview
 
 router = APIRouter(prefix="/api/v1/persons", tags=["persons"])
@@ -50,9 +51,9 @@ async def get_person_overview(person_id: UUID, request: Request, caller: CallerD
     dependencies=[Depends(require(Role.case_manager))],
     summary="Record the intake interview (forwarded to intake)",
 )
-async def put_interview(person_id: UUID, interview: Annotated[dict[str, Any], Body()], caller: CallerDep,
-                        intake: IntakeDep) -> Response:
-    answer = await intake.request("PUT", f"/persons/{segment(person_id)}/interview", identity=caller, json=interview)
+async def put_interview(person_id: UUID, interview: InterviewBody, caller: CallerDep, intake: IntakeDep) -> Response:
+    answer = await intake.request("PUT", f"/persons/{segment(person_id)}/interview", identity=caller,
+                                  json=interview.model_dump(mode="json", exclude_unset=True))
     return passed_through(answer, intake.name)
 
 
