@@ -8,7 +8,7 @@ SOURCES := $(wildcard libs/*/src) $(wildcard services/*)
 PROJECTS := pyproject.toml $(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)
 RUNTIME_PROJECTS := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install run migrate test lint bench traces dlq schemas lock demo clean
+.PHONY: install run migrate test lint bench traces dlq schemas lock demo clean fuzz
 
 install: $(VENV)/.installed
 
@@ -33,6 +33,9 @@ test: install lint  ## lint, contract checks and the whole test suite
 
 lint: install
 	$(PY) -m ruff check .
+
+fuzz: install  ## a longer property-based fuzz of the gateway's OpenAPI (FUZZ_EXAMPLES per operation and role mix)
+	VERBINDING_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),500) $(PY) -m pytest services/gateway/tests/test_gateway_openapi_fuzz.py -q
 
 bench: install  ## benchmarks: print figures, never fail on timings
 	$(PY) -m bench

@@ -19,6 +19,7 @@ from .cases import views as case_views
 from .coa import views as coa_views
 from .coa.service import RecognitionPublisher
 from .downstream import Downstream, ServiceUnavailable, service_unavailable
+from .openapi import document_every_answer
 from .persons import views as person_views
 from .settings import GatewaySettings
 
@@ -52,6 +53,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.token_throttle = FailureThrottle(settings.token_failure_limit)
     app.state.identity_signer = IdentitySigner(_identity_signing_key(settings))
     app.add_exception_handler(ServiceUnavailable, service_unavailable)
+    document_every_answer(app)
 
     service_lifespan = app.router.lifespan_context
 

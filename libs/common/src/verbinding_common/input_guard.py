@@ -39,13 +39,15 @@ class InputRefused(Exception):
 
 
 def check_json(raw: bytes, *, max_depth: int) -> None:
-    """Refuse JSON nested deeper than `max_depth`, strings with NUL, integers past int64, NaN and Infinity."""
+    """Refuse what is not JSON, JSON nested deeper than `max_depth`, strings with NUL, integers past int64, NaN
+    and Infinity."""
     try:
         document = json.loads(raw, parse_constant=_refuse_constant)
     except RecursionError:
         raise InputRefused(["body"], "json_too_deep", f"JSON nested deeper than {max_depth} levels") from None
     except ValueError:
-        return  # not JSON at all: the route's own parser answers that with a 422
+        # Not JSON (or not UTF-8): one answer for it everywhere, whatever parser the route would have used.
+        raise InputRefused(["body"], "json_invalid", "the body is not valid JSON") from None
     stack: list[tuple[Any, list[str | int]]] = [(document, ["body"])]
     while stack:
         value, where = stack.pop()
@@ -119,7 +121,7 @@ class InputGuard:
             return receive
         body = await self._read_body(receive)
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if content_type == b"application/json" or content_type.endswith(b"+json"):
+        if body and (content_type == b"application/json" or content_type.endswith(b"+json")):
             check_json(body, max_depth=self.max_json_depth)
         elif content_type == b"application/x-www-form-urlencoded" and _has_nul(body.replace(b"+", b" ")):
             raise InputRefused(["body"], "string_nul", "a NUL character in the form")

@@ -51,7 +51,7 @@ async def get_action_plan(case_id: UUID, request: Request, caller: CallerDep, ca
     return await _forward(case_plan, request, caller, "GET", f"/cases/{segment(case_id)}/action-plan")
 
 
-@router.post("/cases/{case_id}/action-plan", dependencies=[Depends(require(Role.case_manager))],
+@router.post("/cases/{case_id}/action-plan", dependencies=[Depends(require(Role.case_manager))], status_code=201,
              summary="Revise the action plan: a new version with these objectives (the case's case manager)")
 async def revise_action_plan(case_id: UUID, body: ActionPlanBody, request: Request, caller: CallerDep,
                              case_plan: CasePlanDep) -> Response:
@@ -96,7 +96,7 @@ async def list_case_managers(request: Request, caller: CallerDep, case_plan: Cas
     return await _forward(case_plan, request, caller, "GET", "/case-managers")
 
 
-@router.post("/case-managers", dependencies=[Depends(require(Role.team_lead))], tags=["case managers"],
+@router.post("/case-managers", dependencies=[Depends(require(Role.team_lead))], tags=["case managers"], status_code=201,
              summary="Add a case manager: {subject, name, languages, capacity}")
 async def add_case_manager(body: CaseManagerCreateBody, request: Request, caller: CallerDep,
                            case_plan: CasePlanDep) -> Response:
