@@ -95,7 +95,7 @@ def test_consumers_are_read_from_what_a_service_subscribes_to(tmp_path: Path) ->
     _service(tmp_path, "listener", "catalogue_listener_app", ["intake.persons.v1"])
     catalogue = build(tmp_path)
     assert catalogue.events["intake.person-registered.v1"].consumers == ("listener",)
-    assert catalogue.events["intake.interview-completed.v1"].consumers == ("listener",)
+    assert catalogue.events["intake.interview-completed.v2"].consumers == ("listener",)
     assert catalogue.events["coa.status-recognised.v1"].consumers == ()
     assert acl_map(catalogue)["listener"] == {
         "groups": ["listener"], "read": ["intake.persons.v1"], "write": ["intake.persons.v1.dlq"]}
@@ -105,7 +105,7 @@ def test_an_event_type_a_subscriber_has_no_rule_for_is_listed_as_delivered_but_s
     _service(tmp_path, "picky", "catalogue_picky_app", ["intake.persons.v1"], applies=["PersonRegistered"])
     catalogue = build(tmp_path)
     assert catalogue.events["intake.person-registered.v1"].consumers == ("picky",)
-    interview = catalogue.events["intake.interview-completed.v1"]
+    interview = catalogue.events["intake.interview-completed.v2"]
     assert (interview.consumers, interview.skipped_by) == ((), ("picky",))
     assert acl_map(catalogue)["picky"]["read"] == ["intake.persons.v1"]
 
