@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -17,6 +18,7 @@ from .access.service import CredentialStore, FailureThrottle
 from .access.tokens import build_token_authority
 from .cases import views as case_views
 from .coa import views as coa_views
+from .coa.retention import purging_receipts
 from .coa.service import RecognitionPublisher
 from .downstream import Downstream, ServiceUnavailable, service_unavailable
 from .openapi import document_every_answer
@@ -62,7 +64,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         async with service_lifespan(app), httpx.AsyncClient(
             timeout=httpx.Timeout(settings.downstream_timeout_s),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        ) as http:
+        ) as http, purging_receipts(app.state.sessionmaker, every_s=settings.coa_receipt_purge_interval_s,
+                                    retention=timedelta(days=settings.coa_receipt_retention_days)):
             signer = app.state.identity_signer
             app.state.intake = Downstream("intake", settings.intake_url, http, signer, settings.downstream_timeout_s)
             app.state.case_plan = Downstream("case-plan", settings.case_plan_url, http, signer,

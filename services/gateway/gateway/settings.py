@@ -104,6 +104,9 @@ class GatewaySettings(ServiceSettings):
     coa_topic: str = StatusRecognised.topic
     coa_ack_timeout_s: float = 10.0
     coa_retry_after_s: int = 5
+    # A receipt holds a COA number: kept as long as the COA may look the recognition up, then purged.
+    coa_receipt_retention_days: int = 30
+    coa_receipt_purge_interval_s: float = 3600.0
 
     @property
     def external_issuer(self) -> bool:
