@@ -22,6 +22,7 @@ from . import RESULTS_DIR
 BENCHMARKS: dict[str, str] = {
     "backbone": "bench.backbone",
     "recognitions": "bench.recognitions",
+    "overview": "bench.overview",
 }
 
 
