@@ -107,6 +107,19 @@ async def dead_letter_a_recognition_the_database_refuses(stack: RunningStack) ->
     return [list(record.headers) for record in records]
 
 
+async def the_dead_letter_answers_rejected(stack: RunningStack) -> None:
+    async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30, trust_env=False) as gateway:
+        form = {"grant_type": "client_credentials", "client_id": "coa", "client_secret": "coa-demo-secret"}
+        coa = {"Authorization": f"Bearer {(await gateway.post('/oauth/token', data=form)).json()['access_token']}"}
+
+        async def rejected() -> dict | None:
+            status = (await gateway.get("/api/v1/coa/status-recognitions/V-SNTL-0099", headers=coa)).json()
+            return status if status.get("status") == "rejected" else None
+
+        status = await eventually(rejected, timeout=60, what="the dead-lettered recognition to answer rejected")
+    assert status["reason"] and FAMILY not in str(status)
+
+
 async def outbox_rows_after_purge(stack: RunningStack) -> list[str]:
     rows: list[str] = []
     for database in ("gateway", "intake", "case_plan"):
@@ -151,6 +164,7 @@ async def test_no_sentinel_or_client_address_in_logs_traces_dead_letters_or_purg
         stack: RunningStack) -> None:
     await journey(stack)
     headers = await dead_letter_a_recognition_the_database_refuses(stack)
+    await the_dead_letter_answers_rejected(stack)
     header_text = " ".join(f"{key}={value.decode(errors='replace')}" for record in headers for key, value in record)
     assert "dlq" in header_text, "the dead letter carries its error headers"
     rows = await outbox_rows_after_purge(stack)

@@ -18,6 +18,7 @@ from .access.service import CredentialStore, FailureThrottle
 from .access.tokens import build_token_authority
 from .cases import views as case_views
 from .coa import views as coa_views
+from .coa.rejections import rejection_consumer
 from .coa.retention import purging_receipts
 from .coa.service import RecognitionPublisher
 from .downstream import Downstream, ServiceUnavailable, service_unavailable
@@ -48,7 +49,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     if token_issuer is not None:  # with an external OIDC issuer the built-in endpoint does not exist (404)
         routers.insert(0, access_views.router)
     description = DESCRIPTION + (DEMO_CREDENTIALS if settings.environment == "development" else "")
-    app = create_service_app(settings=settings, title="Verbinding gateway", description=description, routers=routers)
+    app = create_service_app(settings=settings, title="Verbinding gateway", description=description, routers=routers,
+                             consumers=[rejection_consumer(settings.coa_topic)] if settings.coa_rejections_enabled
+                             else [])
     app.state.token_issuer = token_issuer
     app.state.token_verifier = token_verifier
     app.state.credentials = CredentialStore(clients=settings.clients or [], demo_users=settings.demo_users or [])

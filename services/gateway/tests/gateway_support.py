@@ -64,6 +64,8 @@ def gateway_settings(*, database_url: str, bootstrap_servers: str, private_ident
         "case_plan_url": closed_port_url(),
         "downstream_timeout_s": 2.0,
         "overview_timeout_s": 1.0,
+        # Joining a consumer group takes seconds: only the tests of rejections read the dead letters.
+        "coa_rejections_enabled": False,
     }
     values.update(overrides)
     return GatewaySettings(**values)  # type: ignore[arg-type]

@@ -143,8 +143,15 @@ class IdempotentConsumer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._consumer is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await self._consumer.stop()
+            except asyncio.CancelledError:
+                # aiokafka's fetcher lets its own fetch task's cancellation out when the broker is gone.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+            except Exception:
+                pass
 
     async def _run(self) -> None:
         assert self._consumer is not None
@@ -171,10 +178,13 @@ class IdempotentConsumer:
 
     async def _caught_up(self) -> bool:
         assert self._consumer is not None
-        for tp in self._consumer.assignment():
-            highwater = self._consumer.highwater(tp)
-            if highwater is None or await self._consumer.position(tp) < highwater:
-                return False
+        try:
+            for tp in self._consumer.assignment():
+                highwater = self._consumer.highwater(tp)
+                if highwater is None or await self._consumer.position(tp) < highwater:
+                    return False
+        except KafkaError:  # the broker is gone: nothing more to drain; the drain deadline ends the wait
+            return False
         return True
 
     async def _process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:

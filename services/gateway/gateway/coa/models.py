@@ -31,6 +31,16 @@ class CoaReceipt(Base):
     deliveries: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
+class CoaRejection(Base):
+    """A recognition intake could not take in (it was dead-lettered): the status lookup answers "rejected"."""
+
+    __tablename__ = "coa_rejection"
+
+    coa_registration_number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    rejected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class RecognitionBatch(BaseModel):
     """Up to 1000 recognitions in one request; all are validated before any is sent."""
 
@@ -56,8 +66,10 @@ class CaseSummary(BaseModel):
     waitlist_position: int | None = None
 
 
-RecognitionProgress = Literal["received", "person_registered", "case_opened", "case_manager_assigned", "waitlisted",
-                              "case_closed"]
+RecognitionProgress = Literal["received", "rejected", "person_registered", "case_opened", "case_manager_assigned",
+                              "waitlisted", "case_closed"]
+REJECTED_REASON = ("intake could not take this recognition in (a value it cannot store or a rule it breaks); it is "
+                   "set aside for review: send it again once corrected")
 
 
 class RecognitionStatus(BaseModel):
@@ -66,6 +78,7 @@ class RecognitionStatus(BaseModel):
     received_at: datetime | None = Field(description="when the gateway first took the recognition in (or, when it "
                                                      "came straight to Kafka, when intake registered the person)")
     person_id: str | None = None
+    reason: str | None = Field(default=None, description="why, when the status is rejected (never the values)")
     case: CaseSummary | None = None
     unavailable: list[str] = Field(default_factory=list,
                                    description="services that did not answer: the status may be further along")

@@ -26,7 +26,7 @@ from verbinding_common.settings import ServiceSettings
 from verbinding_common.telemetry import current_traceparent, get_tracer, inject_headers
 
 from ..downstream import Downstream, ServiceUnavailable, segment
-from .models import CaseSummary, CoaReceipt, RecognitionBatch, RecognitionStatus
+from .models import REJECTED_REASON, CaseSummary, CoaReceipt, CoaRejection, RecognitionBatch, RecognitionStatus
 
 tracer = get_tracer(__name__)
 
@@ -143,7 +143,8 @@ async def record_receipts(*, session: AsyncSession, produced: list[ProducedRecog
 
 async def recognition_status(*, session: AsyncSession, intake: Downstream, case_plan: Downstream,
                              identity: Identity, coa_registration_number: str) -> RecognitionStatus | None:
-    """How far a recognition got (received … case manager assigned / waitlisted / closed); None if unknown."""
+    """How far a recognition got (received or rejected … case manager assigned / waitlisted / closed); None if
+    unknown."""
     receipt = await session.get(CoaReceipt, coa_registration_number)
     found: dict[str, Any] = {"coa_registration_number": coa_registration_number, "status": "received",
                              "received_at": receipt.first_received_at if receipt else None, "unavailable": []}
@@ -158,6 +159,10 @@ async def recognition_status(*, session: AsyncSession, intake: Downstream, case_
         found["unavailable"].append(exc.service)
         return RecognitionStatus.model_validate(found)
     if registered.status_code == 404:
+        if rejection := await session.get(CoaRejection, coa_registration_number):
+            found.update(status="rejected", reason=REJECTED_REASON,
+                         received_at=found["received_at"] or rejection.rejected_at)
+            return RecognitionStatus.model_validate(found)
         return RecognitionStatus.model_validate(found) if receipt else None
     person = registered.json()
     found.update(status="person_registered", person_id=str(person["person_id"]))
