@@ -37,7 +37,9 @@ async def test_a_dead_lettered_recognition_answers_rejected_with_a_reason_on_the
             try:
                 envelope = build_envelope(StatusRecognised.model_validate(recognition), source="coa")
                 await producer.send_and_wait(dlq_topic(app.state.settings.coa_topic), value=envelope.to_bytes(),
-                                             key=number.encode(), headers=[("dlq.error_type", b"DataError")])
+                                             key=number.encode(),
+                                             headers=[("dlq.error_type", b"DataError"),
+                                                      ("dlq.error", b"DataError (SQLSTATE 22021)")])
             finally:
                 await producer.stop()
 
@@ -47,5 +49,5 @@ async def test_a_dead_lettered_recognition_answers_rejected_with_a_reason_on_the
 
             status = await eventually(rejected, timeout=40, what="the status lookup to say rejected")
     assert before["status"] == "received"
-    assert status["reason"] and "intake could not take this recognition in" in status["reason"]
+    assert "intake could not take this recognition in" in status["reason"] and "22021" in status["reason"]
     assert "Haddad" not in str(status) and status["received_at"]

@@ -38,6 +38,7 @@ class CoaRejection(Base):
 
     coa_registration_number: Mapped[str] = mapped_column(String(20), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(500))
     rejected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -26,7 +26,7 @@ from verbinding_common.settings import ServiceSettings
 from verbinding_common.telemetry import current_traceparent, get_tracer, inject_headers
 
 from ..downstream import Downstream, ServiceUnavailable, segment
-from .models import REJECTED_REASON, CaseSummary, CoaReceipt, CoaRejection, RecognitionBatch, RecognitionStatus
+from .models import CaseSummary, CoaReceipt, CoaRejection, RecognitionBatch, RecognitionStatus
 
 tracer = get_tracer(__name__)
 
@@ -160,7 +160,7 @@ async def recognition_status(*, session: AsyncSession, intake: Downstream, case_
         return RecognitionStatus.model_validate(found)
     if registered.status_code == 404:
         if rejection := await session.get(CoaRejection, coa_registration_number):
-            found.update(status="rejected", reason=REJECTED_REASON,
+            found.update(status="rejected", reason=rejection.reason,
                          received_at=found["received_at"] or rejection.rejected_at)
             return RecognitionStatus.model_validate(found)
         return RecognitionStatus.model_validate(found) if receipt else None

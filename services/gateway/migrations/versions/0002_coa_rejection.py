@@ -18,6 +18,7 @@ def upgrade() -> None:
         "coa_rejection",
         sa.Column("coa_registration_number", sa.String(20), nullable=False),
         sa.Column("event_id", sa.String(64), nullable=False),
+        sa.Column("reason", sa.String(500), nullable=False),
         sa.Column("rejected_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.PrimaryKeyConstraint("coa_registration_number", name=op.f("pk_coa_rejection")),
     )
