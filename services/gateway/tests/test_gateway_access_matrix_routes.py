@@ -56,7 +56,7 @@ READ = {"holder": 200, "other_manager": 404, "other_teams_lead": 404, "own_team_
         "ops": 403, "job_hunter": 403, "no_token": 401}
 HOLDER_WRITES = {**READ, "other_teams_lead": 403, "own_team_lead": 403}
 
-INTERVIEW = {"education_level": "secondary", "years_of_work_experience": 2, "dutch_level": "A1",
+INTERVIEW = {"education_level": 3, "years_of_work_experience": 2, "dutch_level": "A1",
              "other_languages": [], "domains_of_need": ["work", "language"], "consent_partners": []}
 OBJECTIVES = {"objectives": [{"domain": "language", "term": "short_term", "description": "Dutch A2 course",
                               "target_date": "2026-06-01", "status": "active"}]}
