@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.audit import AccessAudit, access_audit
 from verbinding_common.auth import Identity, Role
+from verbinding_common.errors import NotFound
 
 from .audit.models import AccessAuditTable
 from .case_managers.models import CaseManager
 from .cases.models import Case, CaseStatus
-from .errors import NotFound
 
 AuditDep = Annotated[AccessAudit, Depends(access_audit(AccessAuditTable))]
 

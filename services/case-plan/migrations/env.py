@@ -1,11 +1,7 @@
-"""Alembic environment of case-plan: its own tables plus the backbone's (outbox, processed_event)."""
+"""Alembic environment of case-plan: the tables of every models.py in `case_plan` plus the backbone's."""
 
-import case_plan.action_plans.models
-import case_plan.audit.models
-import case_plan.case_managers.models
-import case_plan.cases.models  # noqa: F401  (each models module registers its tables on Base.metadata)
 from case_plan.database import Base
 
 from verbinding_common.migrations import run_migrations
 
-run_migrations(Base.metadata)
+run_migrations(Base.metadata, models_of="case_plan")

@@ -108,7 +108,7 @@ async def case_plan_database(empty_database_url: str) -> str:
 async def sessionmaker(case_plan_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = create_engine(case_plan_database, pool_size=20)
     try:
-        yield create_sessionmaker(engine)
+        yield create_sessionmaker(engine, event_source="case-plan")
     finally:
         await engine.dispose()
 

@@ -8,7 +8,8 @@ import pytest
 from case_plan.action_plans.models import ObjectiveCreate
 from case_plan.action_plans.service import approve_plan, get_plan, list_plans, revise_plan
 from case_plan.cases.models import Case
-from case_plan.errors import Conflict, Forbidden
+
+from verbinding_common.errors import Conflict, Forbidden
 
 
 def objective(domain: str, status: str = "active", term: str = "short_term", **fields) -> ObjectiveCreate:

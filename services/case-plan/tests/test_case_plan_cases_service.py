@@ -12,12 +12,12 @@ from case_plan.case_managers.models import CaseManager
 from case_plan.case_managers.service import set_capacity
 from case_plan.cases.models import Case
 from case_plan.cases.service import describe, support_until, waitlist
-from case_plan.errors import Conflict
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from verbinding_common.contracts.intake import PersonRegistered
 from verbinding_common.db import outbox_table
+from verbinding_common.errors import Conflict
 
 
 async def waitlist_ids(casework) -> list[uuid.UUID]:

@@ -12,14 +12,18 @@ from fastapi import Depends, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from verbinding_common.auth import Identity, IdentitySigner
+from verbinding_common.errors import Unavailable
 
 
-class ServiceUnavailable(Exception):
-    """A service behind the gateway did not answer (refused, timed out, broke the connection)."""
+class ServiceUnavailable(Unavailable):
+    """A service behind the gateway did not answer (refused, timed out, broke the connection): 503 + Retry-After."""
 
     def __init__(self, service: str, reason: str) -> None:
-        super().__init__(f"{service} unavailable: {reason}")
+        super().__init__(f"{service} unavailable")
         self.service, self.reason = service, reason
+
+    def __str__(self) -> str:
+        return f"{self.service} unavailable: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -61,12 +65,6 @@ def passed_through(response: httpx.Response, service: str) -> Response:
         return Response(status_code=response.status_code)
     return Response(content=response.content, status_code=response.status_code,
                     media_type=response.headers.get("content-type", "application/json"))
-
-
-async def service_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ServiceUnavailable)
-    return JSONResponse({"detail": f"{exc.service} unavailable"}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-                        headers={"Retry-After": "5"})
 
 
 def intake(request: Request) -> Downstream:

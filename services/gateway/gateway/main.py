@@ -1,6 +1,24 @@
-"""The gateway app as the stack runs it: settings from VERBINDING_* variables."""
+"""The gateway app: `app` for uvicorn (settings from VERBINDING_* variables), `create_app` for tests."""
 
-from .app import create_app
+from fastapi import FastAPI
+
+from verbinding_common.app import create_service_app
+
+from . import wiring
 from .settings import GatewaySettings
 
-app = create_app(GatewaySettings())
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """The gateway on the shared plumbing; builds objects only, connects to nothing until its lifespan starts."""
+    settings = settings or GatewaySettings()
+    return create_service_app(
+        settings=settings,
+        title="Verbinding gateway",
+        description=wiring.description(settings),
+        routers=wiring.routers(settings),
+        state=wiring.state(settings),
+        lifespan=wiring.lifespan,
+    )
+
+
+app = create_app()

@@ -65,6 +65,7 @@ class DemoUserConfig(BaseModel):
 
 class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/gateway"
 
     intake_url: str = "http://127.0.0.1:8001"
     case_plan_url: str = "http://127.0.0.1:8002"

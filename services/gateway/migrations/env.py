@@ -1,7 +1,7 @@
-"""Alembic environment of the gateway: its own table (coa_receipt) plus the backbone's (outbox, processed_event)."""
+"""Alembic environment of gateway: the tables of every models.py in `gateway` plus the backbone's."""
 
-from gateway.coa.models import Base
+from gateway.database import Base
 
 from verbinding_common.migrations import run_migrations
 
-run_migrations(Base.metadata)
+run_migrations(Base.metadata, models_of="gateway")

@@ -21,7 +21,7 @@ from case_plan import main as case_plan_main
 from case_plan.audit.models import AccessAuditTable as CasePlanAudit
 from case_plan.settings import CasePlanSettings
 from fastapi import FastAPI
-from gateway.app import create_app
+from gateway.main import create_app
 from gateway_support import ALEMBIC_INI, bearer, gateway_settings, serving
 from intake import main as intake_main
 from intake.audit.models import AccessAuditTable as IntakeAudit

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
-from gateway.app import create_app
+from gateway.main import create_app
 from gateway_support import ALEMBIC_INI, bearer, gateway_settings
 
 from verbinding_common.auth import (

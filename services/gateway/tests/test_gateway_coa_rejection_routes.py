@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from aiokafka import AIOKafkaProducer
-from gateway.app import create_app
+from gateway.main import create_app
 from gateway_support import bearer, intake_stand_in, serving
 
 from verbinding_common.auth import Role

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.app import create_app
+from gateway.main import create_app
 from gateway.coa.models import CoaReceipt
 from gateway.coa.retention import purge_receipts
 from sqlalchemy import insert, select

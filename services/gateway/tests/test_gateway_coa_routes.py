@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from gateway.app import create_app
 from gateway.coa.models import CoaReceipt
+from gateway.main import create_app
 from gateway_support import bearer
 from sqlalchemy import select
 

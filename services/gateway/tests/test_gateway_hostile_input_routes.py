@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from gateway.app import create_app
+from gateway.main import create_app
 from gateway_support import bearer, intake_stand_in, serving
 
 from verbinding_common.auth import Role

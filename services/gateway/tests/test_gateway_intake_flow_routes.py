@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from gateway.app import create_app
+from gateway.main import create_app
 from gateway_support import bearer, closed_port_url, serving
 from intake import main as intake_main
 from intake import settings as intake_settings

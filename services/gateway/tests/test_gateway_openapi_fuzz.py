@@ -18,7 +18,7 @@ import requests
 import schemathesis
 from case_plan.main import create_app as create_case_plan
 from case_plan.settings import CasePlanSettings
-from gateway.app import create_app
+from gateway.main import create_app
 from gateway_support import bearer, serving
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from gateway.access.credentials import hash_secret, verify_secret
 from gateway.access.tokens import InvalidToken, build_token_authority
-from gateway.app import create_app
+from gateway.main import create_app
 from gateway.settings import GatewaySettings
 from gateway_support import gateway_settings, serving
 from pydantic import ValidationError

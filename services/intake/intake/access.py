@@ -10,12 +10,13 @@ from collections.abc import Iterable
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.audit import AccessAudit, access_audit
 from verbinding_common.auth import Identity, Role
+from verbinding_common.errors import NotFound
 
 from .audit.models import AccessAuditTable
 from .holders.models import ASSIGNED, CaseHolder, KnownCaseManager
@@ -68,10 +69,10 @@ async def authorise_person(*, session: AsyncSession, audit: AccessAudit, person_
     visible = (await _visibility(session=session, identity=audit.caller, person_ids=[person_id])).get(person_id)
     if visible is None:
         await audit.refused(kind=PERSON, record_id=person_id, outcome="not_found")
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NO_SUCH_PERSON)
+        raise NotFound(NO_SUCH_PERSON)
     if not visible:
         await audit.refused(kind=PERSON, record_id=person_id)
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NO_SUCH_PERSON)
+        raise NotFound(NO_SUCH_PERSON)
     await audit.allowed(session, kind=PERSON, record_ids=[person_id])
 
 

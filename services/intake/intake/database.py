@@ -1,13 +1,9 @@
-"""Intake's declarative base and its request session."""
+"""The declarative base of intake's tables (each concept's models.py); the backbone's are in verbinding_common.db."""
 
-from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from verbinding_common.db import NAMING_CONVENTION
-
-# The event source every intake event carries.
-SOURCE = "intake"
+from verbinding_common.db import service_metadata
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = service_metadata()

@@ -1,4 +1,4 @@
-"""The intake service app (uvicorn intake.main:app); builds objects only, connects to nothing at import."""
+"""The intake app: `app` for uvicorn (settings from VERBINDING_* variables), `create_app` for tests."""
 
 from fastapi import FastAPI
 
@@ -13,6 +13,7 @@ from .settings import IntakeSettings
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    """Intake on the shared plumbing; builds objects only, connects to nothing until its lifespan starts."""
     return create_service_app(
         settings=settings or IntakeSettings(),
         title="Verbinding intake",

@@ -1,7 +1,7 @@
-"""Alembic environment of intake: its own tables plus the backbone's (outbox, processed_event)."""
+"""Alembic environment of intake: the tables of every models.py in `intake` plus the backbone's."""
 
-from intake.models import metadata
+from intake.database import Base
 
 from verbinding_common.migrations import run_migrations
 
-run_migrations(metadata)
+run_migrations(Base.metadata, models_of="intake")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import logging
-import traceback
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI
 from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -17,13 +16,14 @@ from . import health
 from .auth import IdentityVerifier
 from .consumer import ConsumerSpec, IdempotentConsumer
 from .db import create_engine, create_sessionmaker
-from .input_guard import install_input_guard, route_template
+from .errors import DomainError, ErrorResponses, domain_error_response
+from .input_guard import install_input_guard
 from .kafka import cluster_id, new_admin, new_producer, start_with_retry
 from .relay import Relay
 from .settings import ServiceSettings
 from .telemetry import setup_telemetry
 
-log = logging.getLogger(__name__)
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 class ServiceRuntime:
@@ -78,32 +78,42 @@ class ServiceRuntime:
 
 
 def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequence[APIRouter] = (),
-                       consumers: Sequence[ConsumerSpec] = (), description: str = "") -> FastAPI:
-    """A FastAPI app with health, telemetry, error handling, the outbox relay and the given consumers."""
+                       consumers: Sequence[ConsumerSpec] = (), description: str = "",
+                       state: Mapping[str, Any] | None = None, lifespan: Lifespan | None = None) -> FastAPI:
+    """A FastAPI app with health, telemetry, error handling, the outbox relay and the given consumers.
+
+    `state` goes onto app.state at once; `lifespan` (the service's own start-up, e.g. HTTP clients) runs inside
+    the shared one: after the relay and consumers started, and ends before they stop.
+    """
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
-    sessionmaker = create_sessionmaker(engine)
+    sessionmaker = create_sessionmaker(engine, event_source=settings.service_name)
     runtime = ServiceRuntime(settings=settings, engine=engine, sessionmaker=sessionmaker, consumers=consumers)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def run(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         try:
-            yield
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app = FastAPI(title=title, description=description, lifespan=run)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.runtime = runtime
     public_key = settings.identity_public_key_pem()
     app.state.identity_verifier = IdentityVerifier(public_key, audience=settings.audience()) if public_key else None
+    for name, value in (state or {}).items():
+        setattr(app.state, name, value)
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)
-    app.add_exception_handler(Exception, _unexpected_error)
-    install_input_guard(app, settings)
+    _handle_errors(app, settings)
     setup_telemetry(service_name=settings.service_name, otlp_endpoint=settings.otlp_endpoint,
                     trace_file=settings.trace_file, app=app, engine=engine,
                     trace_file_max_bytes=settings.trace_file_max_bytes,
@@ -111,9 +121,11 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
     return app
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    # The route template, not the path (it carries identifiers); the error's type, not its text (it may quote input).
-    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, route_template(request.scope),
-              "".join(traceback.format_tb(exc.__traceback__)).rstrip())
-    trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")
-    return JSONResponse({"detail": "internal error", "trace_id": trace_id}, status_code=500)
+def _handle_errors(app: FastAPI, settings: ServiceSettings) -> None:
+    """Domain errors become problem+json 4xx; hostile input 4xx; outages 503 + Retry-After; the rest a generic 500.
+    Each is answered inside the app, so no error closes the client's keep-alive connection."""
+    app.add_exception_handler(DomainError, domain_error_response)
+    # Middleware added later wraps what came before: the input guard (body size and depth before parsing and
+    # authentication) sits inside ErrorResponses, so its own failures are answered too.
+    install_input_guard(app, settings)
+    app.add_middleware(ErrorResponses, retry_after_s=settings.unavailable_retry_after_s)

@@ -24,6 +24,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+# Where a session keeps the CloudEvents `source` of the events it stages (see outbox.add_event).
+EVENT_SOURCE = "verbinding_event_source"
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -32,9 +35,16 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+
+
+def service_metadata() -> MetaData:
+    """A fresh MetaData for one service's tables (its `Base` in <package>/database.py), with our naming convention."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
 # The outbox and the consumer ledger live in every service's own database; each service's
 # Alembic env includes this metadata beside its own.
-backbone_metadata = MetaData(naming_convention=NAMING_CONVENTION)
+backbone_metadata = service_metadata()
 
 outbox_table = Table(
     "outbox",
@@ -93,8 +103,10 @@ def libpq_dsn(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_sessionmaker(engine: AsyncEngine, *, event_source: str | None = None) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `engine`; events staged in them carry `event_source` (the service's name) as their source."""
+    info = {EVENT_SOURCE: event_source} if event_source else {}
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -104,5 +116,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-# scope="function": commit before the response is sent, so a failed commit answers 500, never 200.
+# scope="function": commit before the response is sent, so a failed commit answers an error (503 when the database
+# is unreachable), never 200.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,9 +1,11 @@
-"""Alembic support: a service's env.py calls run_migrations(metadata) and gets async online migrations."""
+"""Alembic support: a service's env.py calls run_migrations(Base.metadata, models_of=package) for async migrations."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
+import pkgutil
 
 from alembic import context
 from sqlalchemy import MetaData, pool
@@ -13,8 +15,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from .db import asyncpg_url, backbone_metadata
 
 
-def run_migrations(target_metadata: MetaData) -> None:
-    """Migrate the database named by VERBINDING_DATABASE_URL: the service's tables and the backbone's."""
+def run_migrations(target_metadata: MetaData, *, models_of: str | None = None) -> None:
+    """Migrate the database named by VERBINDING_DATABASE_URL: the service's tables and the backbone's.
+
+    `models_of` names the service's package: every `models` module in it is imported first, so each table is on
+    `target_metadata` without env.py listing them.
+    """
+    if models_of is not None:
+        import_models(models_of)
     metadata = [target_metadata, backbone_metadata]
     url = os.environ.get("VERBINDING_DATABASE_URL") or context.config.get_main_option("sqlalchemy.url")
     if not url:
@@ -37,6 +45,16 @@ def run_migrations(target_metadata: MetaData) -> None:
         await engine.dispose()
 
     asyncio.run(main())
+
+
+def import_models(package: str) -> list[str]:
+    """Import every `models` module of `package` (its domain concepts' tables); returns their names."""
+    root = importlib.import_module(package)
+    names = [info.name for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}.")
+             if info.name.rsplit(".", 1)[-1] == "models"]
+    for name in names:
+        importlib.import_module(name)
+    return names
 
 
 def create_backbone_tables_v1() -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from .db import EVENT_SOURCE
 from .events import Envelope, EventContract, build_envelope
 from .telemetry import current_traceparent
 
@@ -92,13 +93,13 @@ def _cause_of(caused_by: object | None) -> tuple[str | None, str | None]:
     return current_traceparent(), None
 
 
-async def add_event(session: AsyncSession, event_: EventContract, *, key: str, source: str,
+async def add_event(session: AsyncSession, event_: EventContract, *, key: str, source: str | None = None,
                     subject: str | None = None, topic: str | None = None, caused_by: object | None = None) -> Envelope:
     """Stage `event_` for publication (on its contract's topic unless `topic` is given); it is published
-    only if the transaction commits."""
+    only if the transaction commits. `source` defaults to the session's (the service's name)."""
     traceparent, causation_id = _cause_of(caused_by)
-    envelope = build_envelope(event_, source=source, subject=subject or key, traceparent=traceparent,
-                              causation_id=causation_id)
+    envelope = build_envelope(event_, source=source or event_source(session), subject=subject or key,
+                              traceparent=traceparent, causation_id=causation_id)
     await session.execute(_INSERT, {
         "namespace": KEY_LOCK_NAMESPACE, "key": key, "event_id": envelope.id, "topic": topic or event_.topic,
         "event_type": envelope.type, "envelope": envelope.model_dump_json(), "traceparent": traceparent,
@@ -110,12 +111,14 @@ async def add_event(session: AsyncSession, event_: EventContract, *, key: str, s
 Staged = tuple[EventContract, str] | tuple[EventContract, str, object]
 
 
-async def add_events(session: AsyncSession, items: Sequence[Staged], *, source: str,
+async def add_events(session: AsyncSession, items: Sequence[Staged], *, source: str | None = None,
                      topic: str | None = None) -> list[Envelope]:
     """Stage many events, given as (event, key) or (event, key, caused_by), in one statement: published in the
-    given order (per key, also after transactions writing the same keys), and only if the transaction commits."""
+    given order (per key, also after transactions writing the same keys), and only if the transaction commits.
+    `source` defaults to the session's (the service's name)."""
     if not items:
         return []
+    source = source or event_source(session)
     staged = [(item[0], item[1], *_cause_of(item[2] if len(item) > 2 else None)) for item in items]
     envelopes = [build_envelope(event_, source=source, subject=key, traceparent=traceparent,
                                 causation_id=causation_id)
@@ -132,6 +135,15 @@ async def add_events(session: AsyncSession, items: Sequence[Staged], *, source: 
     })
     session.sync_session.info[_STAGED] = True
     return envelopes
+
+
+def event_source(session: AsyncSession) -> str:
+    """The CloudEvents source of the events `session` stages: the service's name, set by the app factory."""
+    source = session.info.get(EVENT_SOURCE)
+    if not source:
+        raise ValueError("this session has no event source: make it with "
+                         "create_sessionmaker(engine, event_source=settings.service_name)")
+    return source
 
 
 def on_commit_wake(callback: Callable[[], None]) -> Callable[[], None]:

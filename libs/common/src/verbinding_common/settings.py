@@ -17,6 +17,7 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VERBINDING_", extra="ignore", env_file=None)
 
+    # Names the service everywhere: the CloudEvents `source` of its events, its consumer group, its traces.
     service_name: str = "verbinding"
     # No default: a deployment that forgets it must not fall into development (demo users, password grant).
     # Only the commands that start the local stack and the tests set it for you.
@@ -53,6 +54,8 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = 200
 
     shutdown_drain_s: float = 10.0
+    # What a 503 asks the client to wait when the database or broker is unreachable.
+    unavailable_retry_after_s: int = 5
 
     # The gateway's public key: services accept only identities it signed (verbinding_common.auth).
     identity_public_key: str | None = None

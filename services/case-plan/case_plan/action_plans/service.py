@@ -7,11 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.contracts.case_plan import ActionPlanRevised
 from verbinding_common.contracts.intake import Domain
+from verbinding_common.errors import Conflict, Forbidden, NotFound
 from verbinding_common.outbox import add_event
 
 from ..cases.models import Case, CaseStatus
-from ..cases.service import SOURCE
-from ..errors import Conflict, Forbidden, NotFound
 from .models import ActionPlan, Objective, ObjectiveCreate
 
 
@@ -80,4 +79,4 @@ async def _announce(*, session: AsyncSession, case: Case, plan: ActionPlan) -> N
     await add_event(session, ActionPlanRevised(case_id=case.id, person_id=case.person_id, version=plan.version,
                                                active_domains=[d for d in Domain if d in active],
                                                approved=plan.approved_at is not None),
-                    key=str(case.id), source=SOURCE)
+                    key=str(case.id))

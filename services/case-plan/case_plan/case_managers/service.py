@@ -7,10 +7,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.contracts.case_plan import CaseManagerJoined
+from verbinding_common.errors import Conflict, NotFound
 from verbinding_common.outbox import add_event
 
-from ..cases.service import SOURCE, fill_from_waitlist, lock_assignments
-from ..errors import Conflict, NotFound
+from ..cases.service import fill_from_waitlist, lock_assignments
 from .models import MAX_CAPACITY, CaseManager
 
 
@@ -27,7 +27,7 @@ async def add_case_manager(*, session: AsyncSession, subject: str, name: str, la
     if manager_id is None:
         raise Conflict(f"a case manager with subject {subject!r} already exists")
     await add_event(session, CaseManagerJoined(case_manager_id=manager_id, subject=subject, team=team),
-                    key=str(manager_id), source=SOURCE)
+                    key=str(manager_id))
     await fill_from_waitlist(session=session)
     return await session.get_one(CaseManager, manager_id, populate_existing=True)
 

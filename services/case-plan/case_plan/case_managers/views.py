@@ -7,11 +7,11 @@ from fastapi import APIRouter, Depends, status
 
 from verbinding_common.auth import CurrentIdentity, Identity, Role, allow
 from verbinding_common.db import SessionDep
+from verbinding_common.errors import Forbidden, NotFound
 
 from ..access import AuditDep
 from ..cases import service as cases
 from ..cases.models import CaseloadRead
-from ..errors import Forbidden, NotFound
 from . import service
 from .models import CaseManager, CaseManagerCreate, CaseManagerRead, CaseManagerUpdate
 

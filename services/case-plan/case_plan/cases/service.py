@@ -18,14 +18,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseOpened, CaseWaitlisted
+from verbinding_common.errors import Conflict, NotFound
 from verbinding_common.events import EventContract
 from verbinding_common.outbox import add_event, add_events
 
 from ..case_managers.models import CaseManager, CaseManagerRead
-from ..errors import Conflict, NotFound
 from .models import Case, CaseloadRead, CaseRead, CaseStatus, WaitlistEntryRead
 
-SOURCE = "case-plan"
 SUPPORT_YEARS = 3
 # pg_advisory_xact_lock(namespace, key): the namespace differs from the outbox's per-key locks.
 ASSIGNMENT_LOCK = (0x0CA5E, 1)
@@ -101,7 +100,7 @@ async def open_cases(*, session: AsyncSession, newcomers: Sequence[Newcomer]) ->
         else:
             events.append((CaseWaitlisted(case_id=case_id, person_id=person_id, recognised_on=row["recognised_on"]),
                            key, newcomer))
-    await add_events(session, events, source=SOURCE)
+    await add_events(session, events)
     if len(managers) < len(opened):
         # Once, not after each waitlisting: it only finds room when room appeared while someone waited, and then
         # serves the waitlist, these newcomers among it, in waitlist order.
@@ -173,7 +172,7 @@ async def close_case(*, session: AsyncSession, case_id: UUID, reason: str) -> Ca
     case.close_reason = reason
     await session.flush()
     await add_event(session, CaseClosed(case_id=case.id, person_id=case.person_id, closed_on=case.closed_at.date(),
-                                        reason=reason), key=str(case.id), source=SOURCE)
+                                        reason=reason), key=str(case.id))
     await fill_from_waitlist(session=session)
     return case
 
@@ -234,7 +233,7 @@ async def _assign(*, session: AsyncSession, case: Case, case_manager_id: UUID, f
     await session.flush()
     await add_event(session, CaseManagerAssigned(case_id=case.id, person_id=case.person_id,
                                                  case_manager_id=case_manager_id, from_waitlist=from_waitlist),
-                    key=str(case.id), source=SOURCE)
+                    key=str(case.id))
 
 
 def _normalised(languages: list[str]) -> list[str]:

@@ -6,17 +6,14 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import DateTime, Integer, MetaData, String, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import DateTime, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column
 
 from verbinding_common.contracts.coa import StatusRecognised
-from verbinding_common.db import NAMING_CONVENTION
+
+from ..database import Base
 
 MAX_BATCH = 1000
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class CoaReceipt(Base):

@@ -92,7 +92,7 @@ class RecognitionPublisher:
                     produced = []
                     for recognition in recognitions:
                         number, event_id = recognition.coa_registration_number, event_id_for(recognition)
-                        envelope = build_envelope(recognition, source="gateway", subject=number,
+                        envelope = build_envelope(recognition, source=self.settings.service_name, subject=number,
                                                   traceparent=current_traceparent(), event_id=event_id)
                         headers = inject_headers([("ce_id", event_id.encode()),
                                                   ("ce_type", envelope.type.encode())])

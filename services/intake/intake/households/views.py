@@ -2,10 +2,11 @@
 
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends
 
 from verbinding_common.auth import Role, allow
 from verbinding_common.db import SessionDep
+from verbinding_common.errors import NotFound
 
 from ..access import AuditDep, visible_and_audited
 from .models import HouseholdRead
@@ -20,5 +21,5 @@ async def get_household(household_id: UUID, session: SessionDep, audit: AuditDep
     members = await household_members(session=session, household_id=household_id)
     visible = await visible_and_audited(session=session, audit=audit, person_ids=[m.id for m in members])
     if not visible:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no household with this id")
+        raise NotFound("no household with this id")
     return household_read(household_id=household_id, members=[m for m in members if m.id in visible])

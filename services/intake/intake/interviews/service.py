@@ -11,7 +11,6 @@ from sqlalchemy.orm import selectinload
 from verbinding_common.contracts.intake import Domain, InterviewCompleted
 from verbinding_common.outbox import add_event
 
-from ..database import SOURCE
 from ..persons.models import Person
 from .models import Consent, Interview, InterviewCreate
 
@@ -52,7 +51,7 @@ async def record_interview(*, session: AsyncSession, person_id: UUID, interview:
         years_of_work_experience=interview.years_of_work_experience, dutch_level=interview.dutch_level,
         # Health-care need and consent stay here: no consumer needs them.
         domains_of_need=[domain for domain in domains if domain is not Domain.health_care],
-    ), key=str(person_id), source=SOURCE)
+    ), key=str(person_id))
     return await _interview_of(session=session, person_id=person_id)
 
 

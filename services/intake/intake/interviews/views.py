@@ -2,10 +2,11 @@
 
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends
 
 from verbinding_common.auth import Role, allow
 from verbinding_common.db import SessionDep
+from verbinding_common.errors import NotFound
 
 from ..access import NO_SUCH_PERSON, AuditDep, authorise_person
 from .models import InterviewCreate, InterviewRead
@@ -21,7 +22,7 @@ async def put_interview(person_id: UUID, body: InterviewCreate, session: Session
     interview = await record_interview(session=session, person_id=person_id, interview=body,
                                        recorded_by=audit.caller.subject)
     if interview is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NO_SUCH_PERSON)
+        raise NotFound(NO_SUCH_PERSON)
     return InterviewRead.of(interview)
 
 
@@ -31,5 +32,5 @@ async def get_interview(person_id: UUID, session: SessionDep, audit: AuditDep) -
     await authorise_person(session=session, audit=audit, person_id=person_id)
     interview = await read_interview(session=session, person_id=person_id)
     if interview is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no interview recorded for this person")
+        raise NotFound("no interview recorded for this person")
     return InterviewRead.of(interview)

@@ -14,7 +14,6 @@ from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.contracts.intake import PersonRegistered
 from verbinding_common.outbox import add_events
 
-from ..database import SOURCE
 from ..households.service import create_households
 from ..interviews.models import Interview
 from .models import IN_INTAKE, Person, RecognitionStatusRead
@@ -55,7 +54,7 @@ async def register_recognised_persons(*, session: AsyncSession, recognitions: Se
     # The unique COA number is the last line of defence behind the advisory locks; if it ever trips, the consumer
     # applies the events again one by one and finds the person registered.
     await add_events(session, [(_registration_of(row), str(row["id"]), recognition)
-                               for row, recognition in registered], source=SOURCE)
+                               for row, recognition in registered])
     return [row["id"] for row, _ in registered]
 
 

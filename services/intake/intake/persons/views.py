@@ -2,10 +2,11 @@
 
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends
 
 from verbinding_common.auth import Role, allow
 from verbinding_common.db import SessionDep
+from verbinding_common.errors import NotFound
 
 from ..access import NO_SUCH_PERSON, PERSON, RECOGNITION_STATUS_READERS, AuditDep, authorise_person, visible_and_audited
 from .models import PersonRead, RecognitionStatusRead
@@ -21,7 +22,7 @@ async def get_person(person_id: UUID, session: SessionDep, audit: AuditDep) -> P
     await authorise_person(session=session, audit=audit, person_id=person_id)
     person = await read_person(session=session, person_id=person_id)
     if person is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NO_SUCH_PERSON)
+        raise NotFound(NO_SUCH_PERSON)
     return PersonRead.of(person)
 
 
@@ -39,9 +40,9 @@ async def get_recognition_status(coa_registration_number: str, session: SessionD
                                  audit: AuditDep) -> RecognitionStatusRead:
     found = await recognition_status(session=session, coa_registration_number=coa_registration_number)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NO_RECOGNITION)
+        raise NotFound(NO_RECOGNITION)
     if RECOGNITION_STATUS_READERS.intersection(audit.caller.roles):
         await audit.allowed(session, kind=PERSON, record_ids=[found.person_id])
     elif not await visible_and_audited(session=session, audit=audit, person_ids=[found.person_id]):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NO_RECOGNITION)
+        raise NotFound(NO_RECOGNITION)
     return found

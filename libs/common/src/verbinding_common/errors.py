@@ -1,0 +1,165 @@
+"""Domain errors every service raises, and how every app answers them and its own outages (problem+json)."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterator
+from http import HTTPStatus
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+# SQLSTATEs that say "not now" rather than "not this": connection exception (08), insufficient resources (53),
+# admin/crash shutdown and cannot-connect-now (57P01-03), serialization failure, deadlock, lock not available.
+_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "53", "57P01", "57P02", "57P03")
+_RETRY_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+# OSErrors of the file system are bugs or configuration, not an outage of a neighbour.
+_LOCAL_OS_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
+class DomainError(Exception):
+    """A request the service refuses: answered with `status_code` and `detail` (which must name no personal data)."""
+
+    status_code = HTTPStatus.BAD_REQUEST
+    headers: dict[str, str] | None = None
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    """No such record, or not one the caller may see (both answer alike)."""
+
+    status_code = HTTPStatus.NOT_FOUND
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this."""
+
+    status_code = HTTPStatus.FORBIDDEN
+
+
+class Conflict(DomainError):
+    """The record's current state does not allow this (already closed, already exists, a stale version)."""
+
+    status_code = HTTPStatus.CONFLICT
+
+
+class RuleViolated(DomainError):
+    """The request is well-formed but breaks a domain rule."""
+
+    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class Unavailable(DomainError):
+    """Something this request needs cannot be reached now: 503, try again after `retry_after_s`."""
+
+    status_code = HTTPStatus.SERVICE_UNAVAILABLE
+
+    def __init__(self, detail: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after_s)}
+
+
+def problem(status_code: int, detail: str, *, headers: dict[str, str] | None = None,
+            **extra: Any) -> JSONResponse:
+    """A problem-style (RFC 9457) JSON answer; `detail` kept at the top level as FastAPI's own errors have it."""
+    body = {"type": "about:blank", "title": HTTPStatus(status_code).phrase, "status": status_code,
+            "detail": detail, **extra}
+    return JSONResponse(body, status_code=status_code, headers=headers, media_type=PROBLEM_JSON)
+
+
+async def domain_error_response(request: Request, exc: Exception) -> JSONResponse:
+    """The answer to a DomainError raised by a route, a dependency or a service function."""
+    assert isinstance(exc, DomainError)
+    return problem(int(exc.status_code), exc.detail, headers=exc.headers)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) says a database or broker cannot serve now, rather than a bug or bad input."""
+    for error in _causes(exc):
+        if isinstance(error, KafkaError | PoolTimeout | TimeoutError | ConnectionError):
+            return True
+        if isinstance(error, OSError) and not isinstance(error, _LOCAL_OS_ERRORS):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str) and (sqlstate.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES)
+                                          or sqlstate in _RETRY_SQLSTATES):
+            return True
+    return False
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, its causes and contexts, and the members of exception groups, each once."""
+    pending, seen = [exc], set()
+    while pending:
+        error = pending.pop()
+        if id(error) in seen or len(seen) > 32:
+            continue
+        seen.add(id(error))
+        yield error
+        if isinstance(error, BaseExceptionGroup):
+            pending.extend(error.exceptions)
+        pending.extend(cause for cause in (error.__cause__, error.__context__) if cause is not None)
+
+
+class ErrorResponses:
+    """ASGI middleware: an outage answers 503 + Retry-After, anything else unexpected a generic 500, both from here.
+
+    Starlette's ServerErrorMiddleware answers a 500 and then re-raises, and uvicorn closes the client's keep-alive
+    connection on an exception it sees; this answers instead, so the exception never reaches the server.
+    """
+
+    def __init__(self, app: ASGIApp, *, retry_after_s: int = 5) -> None:
+        self.app = app
+        self.retry_after_s = retry_after_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            if started:  # half a response is out: nothing honest can follow it
+                raise
+            response = self._answer(scope, exc)
+            await response(scope, receive, send)
+
+    def _answer(self, scope: Scope, exc: Exception) -> JSONResponse:
+        span = trace.get_current_span()
+        trace_id = format(span.get_span_context().trace_id, "032x")
+        # The type only: an error's text can carry a statement's parameters, i.e. personal data.
+        span.set_status(Status(StatusCode.ERROR, exc.__class__.__name__))
+        route = getattr(scope.get("route"), "path", "?")
+        if is_unavailable(exc):
+            log.warning("%s %s answered 503: %s (trace %s)", scope.get("method"), route,
+                        exc.__class__.__name__, trace_id)
+            return problem(503, "a database or broker this service needs is unavailable; try again later",
+                           headers={"Retry-After": str(self.retry_after_s)}, trace_id=trace_id)
+        log.error("%s %s answered 500: %s (trace %s)\n%s", scope.get("method"), route, exc.__class__.__name__,
+                  trace_id, "".join(traceback.format_tb(exc.__traceback__)))
+        return problem(500, "internal error", trace_id=trace_id)

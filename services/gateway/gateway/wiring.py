@@ -1,0 +1,89 @@
+"""What the gateway adds to the shared plumbing: its routers, its state (tokens, credentials, the identity signer)
+and its lifespan (the HTTP client to the services behind it)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI
+
+from verbinding_common.auth import IdentitySigner, generate_signing_key
+
+from .access import views as access_views
+from .access.service import CredentialStore
+from .access.tokens import build_token_authority
+from .cases import views as case_views
+from .coa import views as coa_views
+from .coa.service import RecognitionPublisher
+from .downstream import Downstream
+from .persons import views as person_views
+from .settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """The one door for every client of Verbinding.
+
+Get a bearer token at `POST /oauth/token` (client credentials for systems such as the COA and NGOs; the password
+grant for the embedded stack's demo users) and send it as `Authorization: Bearer <token>`. Every route names the
+roles it allows: 401 without a valid token, 403 for another role. Every response carries `X-Trace-Id`.
+"""
+
+DEMO_CREDENTIALS = """
+**Embedded stack (development) only:** clients `coa` / `coa-demo-secret` and `ngo-hvo-querido` / `hvo-demo-secret`;
+users `cm-anna`, `cm-bram` (case managers), `tl-carla` (team lead of team west, the team she adds case managers
+to), `tl-dirk` (team lead of team oost), `ops-dave` (ops), password `demo`.
+"""
+
+
+def description(settings: GatewaySettings) -> str:
+    """The OpenAPI description; the demo credentials only where they work (development)."""
+    return DESCRIPTION + (DEMO_CREDENTIALS if settings.environment == "development" else "")
+
+
+def routers(settings: GatewaySettings) -> list[APIRouter]:
+    """The gateway's routes; with an external OIDC issuer the built-in token endpoint does not exist (404)."""
+    own = [coa_views.router, person_views.router, case_views.router]
+    return own if settings.external_issuer else [access_views.router, *own]
+
+
+def state(settings: GatewaySettings) -> dict[str, Any]:
+    """What the routes find on app.state from the start: the token authority, credentials, the identity signer."""
+    token_issuer, token_verifier = build_token_authority(settings)
+    return {
+        "token_issuer": token_issuer,
+        "token_verifier": token_verifier,
+        "credentials": CredentialStore(clients=settings.clients or [], demo_users=settings.demo_users or []),
+        "identity_signer": IdentitySigner(_identity_signing_key(settings)),
+    }
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """One HTTP client to the services behind the gateway, and the COA publisher on the shared producer."""
+    settings: GatewaySettings = app.state.settings
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.downstream_timeout_s),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+    ) as http:
+        signer = app.state.identity_signer
+        app.state.intake = Downstream("intake", settings.intake_url, http, signer, settings.downstream_timeout_s)
+        app.state.case_plan = Downstream("case-plan", settings.case_plan_url, http, signer,
+                                         settings.downstream_timeout_s)
+        app.state.coa_publisher = RecognitionPublisher(
+            producer=app.state.runtime.producer, settings=settings, topic=settings.coa_topic,
+            ack_timeout_s=settings.coa_ack_timeout_s)
+        yield
+
+
+def _identity_signing_key(settings: GatewaySettings) -> str:
+    pem = settings.identity_signing_key_pem()
+    if pem is not None:
+        return pem
+    if settings.environment == "production":
+        raise ValueError("set VERBINDING_IDENTITY_SIGNING_KEY_FILE: services accept only identities it signs")
+    log.warning("no identity signing key configured: using one of this process only; services will refuse it")
+    return generate_signing_key()[0]
