@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from verbinding_common.app import create_service_app
-from verbinding_common.db import SessionDep, create_engine
+from verbinding_common.db import SessionDep, backbone_metadata, create_engine
 from verbinding_common.errors import Conflict, NotFound, is_unavailable
 from verbinding_common.kafka import new_producer
 from verbinding_devstack.infra.ports import free_port
@@ -59,11 +59,15 @@ async def publish() -> None:
 
 
 @pytest.fixture
-def own_postgres(infra_dir: Path) -> EmbeddedPostgres:
-    """A PostgreSQL of this test's own: the test stops and starts it."""
+async def own_postgres(infra_dir: Path) -> AsyncIterator[EmbeddedPostgres]:
+    """A PostgreSQL of this test's own, with the backbone's tables (the relay polls them): the test stops it."""
     server = EmbeddedPostgres(infra_dir / f"pg-{uuid.uuid4().hex[:6]}", free_port(), durable=False)
     server.start()
     try:
+        engine = create_engine(server.url)
+        async with engine.begin() as conn:
+            await conn.run_sync(backbone_metadata.create_all)
+        await engine.dispose()
         yield server
     finally:
         server.stop()
