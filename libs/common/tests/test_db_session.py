@@ -6,8 +6,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from verbinding_common.app import _unexpected_error
 from verbinding_common.db import SessionDep, create_engine, create_sessionmaker
+from verbinding_common.errors import ErrorResponses
 
 
 async def test_a_commit_that_fails_answers_500_not_200(database_url: str) -> None:
@@ -19,14 +19,14 @@ async def test_a_commit_that_fails_answers_500_not_200(database_url: str) -> Non
         await conn.execute(text("INSERT INTO receipt VALUES ('taken')"))
     app = FastAPI()
     app.state.sessionmaker = create_sessionmaker(engine)
-    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_middleware(ErrorResponses)
 
     @app.post("/receipts/{code}")
     async def issue(code: str, session: SessionDep) -> dict[str, str]:
         await session.execute(text("INSERT INTO receipt VALUES (:code)"), {"code": code})
         return {"code": code}
 
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
         assert (await client.post("/receipts/fresh")).status_code == 200
         assert (await client.post("/receipts/taken")).status_code == 500
