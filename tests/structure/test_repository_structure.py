@@ -106,26 +106,43 @@ class Skeleton:
 
 
 def skeleton_of(service: Path) -> Skeleton:
+    assert not (missing := missing_parts(service)), f"{service.name} lacks {missing}"
+    config = tomllib.loads((service / "pyproject.toml").read_text())["tool"]["verbinding"]
+    return Skeleton(service, config, service / config["app"].split(".")[0])
+
+
+def missing_parts(service: Path) -> list[str]:
+    """The parts of the skeleton `service` lacks (empty when it has them all)."""
     pyproject = service / "pyproject.toml"
-    assert pyproject.is_file(), f"{service.name}: no pyproject.toml"
+    if not pyproject.is_file():
+        return ["pyproject.toml"]
     config = tomllib.loads(pyproject.read_text()).get("tool", {}).get("verbinding", {})
-    missing = [key for key in ("port", "app", "database", "alembic") if key not in config]
-    assert not missing, f"{service.name}: [tool.verbinding] lacks {missing}"
-    module, _, attribute = config["app"].partition(":")
-    assert module.endswith(".main") and attribute == "app", f"{service.name}: app must be '<package>.main:app'"
-    return Skeleton(service, config, service / module.split(".")[0])
+    missing = [f"[tool.verbinding] {key}" for key in ("port", "app", "database", "alembic") if key not in config]
+    if missing:
+        return missing
+    module, _, attribute = str(config["app"]).partition(":")
+    if not (module.endswith(".main") and attribute == "app" and isinstance(config["port"], int)):
+        return ["[tool.verbinding] app = '<package>.main:app' and an integer port"]
+    package = service / module.split(".")[0]
+    expected = [package / "__init__.py", *(package / name for name in SKELETON_FILES),
+                service / config["alembic"], service / "migrations" / "env.py", service / "migrations" / "versions"]
+    missing = [str(path.relative_to(service)) for path in expected if not path.exists()]
+    return missing + ([] if list((service / "tests").glob("test_*.py")) else ["tests/test_*.py"])
+
+
+def test_the_skeleton_check_names_each_missing_part(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.verbinding]\nport = 8009\napp = "shelter.main:app"\n'
+                                             'database = "shelter"\nalembic = "alembic.ini"\n')
+    (tmp_path / "shelter").mkdir()
+    for name in ("__init__.py", "main.py", "settings.py"):
+        (tmp_path / "shelter" / name).write_text("")
+    assert missing_parts(tmp_path) == ["shelter/database.py", "alembic.ini", "migrations/env.py",
+                                       "migrations/versions", "tests/test_*.py"]
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda path: path.name)
 def test_every_service_has_the_whole_skeleton(service: Path) -> None:
-    skeleton = skeleton_of(service)
-    package = skeleton.package
-    assert isinstance(skeleton.config["port"], int)
-    expected = [package / "__init__.py", *(package / name for name in SKELETON_FILES),
-                service / skeleton.config["alembic"], service / "migrations" / "env.py",
-                service / "migrations" / "versions"]
-    assert [str(path.relative_to(service)) for path in expected if not path.exists()] == []
-    assert list((service / "tests").glob("test_*.py")), f"{service.name}: no tests/test_*.py"
+    assert missing_parts(service) == []
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda path: path.name)
@@ -166,11 +183,14 @@ def test_a_service_base_and_migrations_come_from_the_library(service: Path) -> N
 def test_no_service_hard_codes_an_event_source_or_answers_errors_its_own_way(service: Path) -> None:
     """The source is the service's name (the app factory's sessions carry it); errors are the library's."""
     offenders = []
-    for path in (path for path in skeleton_of(service).package.rglob("*.py")):
+    for path in skeleton_of(service).package.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             where = f"{path.relative_to(service)}:{getattr(node, 'lineno', '?')}"
             if isinstance(node, ast.keyword) and node.arg == "source" and isinstance(node.value, ast.Constant):
                 offenders.append(f"{where} source={node.value.value!r}")
+            if (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None))
+                    in ("add_event", "add_events") and any(keyword.arg == "source" for keyword in node.keywords)):
+                offenders.append(f"{where} add_event(s) with a source of its own")
             if isinstance(node, ast.Attribute) and node.attr == "add_exception_handler":
                 offenders.append(f"{where} add_exception_handler")
     assert offenders == []
