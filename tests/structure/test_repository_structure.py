@@ -196,6 +196,30 @@ def test_no_service_hard_codes_an_event_source_or_answers_errors_its_own_way(ser
     assert offenders == []
 
 
+def imported_modules(source: str) -> set[str]:
+    """The top-level names of every absolute import in `source`."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_no_service_imports_another_service() -> None:
+    """What a service needs of another arrives as an event or through the gateway, never as an import."""
+    packages = {skeleton_of(service).package.name: service for service in SERVICES}
+    offenders = []
+    for package, service in packages.items():
+        for path in service.rglob("*.py"):
+            if "tests" in path.relative_to(service).parts:
+                continue
+            others = imported_modules(path.read_text()) & (packages.keys() - {package})
+            offenders += [f"{path.relative_to(ROOT)} imports {other}" for other in sorted(others)]
+    assert offenders == []
+
+
 def test_services_listen_on_ports_and_use_databases_of_their_own() -> None:
     skeletons = [skeleton_of(service) for service in SERVICES]
     ports = [skeleton.config["port"] for skeleton in skeletons]
