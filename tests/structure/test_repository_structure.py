@@ -26,7 +26,7 @@ MAX_MODULE_LINES = 400
 # Split into a package by another branch; remove once that has landed (the test then holds it to the limit too).
 OVERSIZED_ALLOWED = {"libs/devstack/src/verbinding_devstack/stack.py"}
 # Built from pieces so that this file does not match itself.
-OUTSIDE_REFERENCES = re.compile("|".join([r"\.\./" + "shared", r"(^|[^A-Za-z])" + "seeds/", "DESIGN" + r"\.md",
+OUTSIDE_REFERENCES = re.compile("|".join([r"\.\./" + "shared", r"(^|[^A-Za-z])se" + "eds/", "DESIGN" + r"\.md",
                                           "PIT" + "FALLS"]))
 
 
