@@ -36,7 +36,6 @@ NAMING_CONVENTION = {
 }
 
 
-
 def service_metadata() -> MetaData:
     """A fresh MetaData for one service's tables (its `Base` in <package>/database.py), with our naming convention."""
     return MetaData(naming_convention=NAMING_CONVENTION)
