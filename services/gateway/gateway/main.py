@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from verbinding_common.app import create_service_app
 
-from . import wiring
+from . import app as gateway
 from .settings import GatewaySettings
 
 
@@ -14,10 +14,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings,
         title="Verbinding gateway",
-        description=wiring.description(settings),
-        routers=wiring.routers(settings),
-        state=wiring.state(settings),
-        lifespan=wiring.lifespan,
+        description=gateway.description(settings),
+        routers=gateway.routers(settings),
+        setup=gateway.setup,
+        lifespan=gateway.lifespan_of(settings),
     )
 
 

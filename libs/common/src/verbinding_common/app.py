@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
@@ -79,11 +78,11 @@ class ServiceRuntime:
 
 def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequence[APIRouter] = (),
                        consumers: Sequence[ConsumerSpec] = (), description: str = "",
-                       state: Mapping[str, Any] | None = None, lifespan: Lifespan | None = None) -> FastAPI:
+                       setup: Callable[[FastAPI], None] | None = None, lifespan: Lifespan | None = None) -> FastAPI:
     """A FastAPI app with health, telemetry, error handling, the outbox relay and the given consumers.
 
-    `state` goes onto app.state at once; `lifespan` (the service's own start-up, e.g. HTTP clients) runs inside
-    the shared one: after the relay and consumers started, and ends before they stop.
+    `setup(app)` runs once the app is built (put what routes need on app.state); `lifespan` (the service's own
+    start-up, e.g. HTTP clients) runs inside the shared one: after the relay and consumers start, ends before they stop.
     """
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessionmaker = create_sessionmaker(engine, event_source=settings.service_name)
@@ -108,12 +107,12 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
     app.state.runtime = runtime
     public_key = settings.identity_public_key_pem()
     app.state.identity_verifier = IdentityVerifier(public_key, audience=settings.audience()) if public_key else None
-    for name, value in (state or {}).items():
-        setattr(app.state, name, value)
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)
     _handle_errors(app, settings)
+    if setup is not None:
+        setup(app)
     setup_telemetry(service_name=settings.service_name, otlp_endpoint=settings.otlp_endpoint,
                     trace_file=settings.trace_file, app=app, engine=engine,
                     trace_file_max_bytes=settings.trace_file_max_bytes,

@@ -1,16 +1,15 @@
-"""What the gateway adds to the shared plumbing: its routers, its state (tokens, credentials, the identity signer)
-and its lifespan (the HTTP client to the services behind it)."""
+"""What the gateway adds to the shared plumbing: tokens, allow-lists, the COA push and the composed views."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 from fastapi import APIRouter, FastAPI
 
+from verbinding_common.app import Lifespan
 from verbinding_common.auth import IdentitySigner, generate_signing_key
 
 from .access import views as access_views
@@ -45,38 +44,42 @@ def description(settings: GatewaySettings) -> str:
 
 
 def routers(settings: GatewaySettings) -> list[APIRouter]:
-    """The gateway's routes; with an external OIDC issuer the built-in token endpoint does not exist (404)."""
-    own = [coa_views.router, person_views.router, case_views.router]
-    return own if settings.external_issuer else [access_views.router, *own]
+    """The gateway's routes."""
+    routers = [coa_views.router, person_views.router, case_views.router]
+    if not settings.external_issuer:  # with an external OIDC issuer the built-in endpoint does not exist (404)
+        routers.insert(0, access_views.router)
+    return routers
 
 
-def state(settings: GatewaySettings) -> dict[str, Any]:
+def setup(app: FastAPI) -> None:
     """What the routes find on app.state from the start: the token authority, credentials, the identity signer."""
-    token_issuer, token_verifier = build_token_authority(settings)
-    return {
-        "token_issuer": token_issuer,
-        "token_verifier": token_verifier,
-        "credentials": CredentialStore(clients=settings.clients or [], demo_users=settings.demo_users or []),
-        "identity_signer": IdentitySigner(_identity_signing_key(settings)),
-    }
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """One HTTP client to the services behind the gateway, and the COA publisher on the shared producer."""
     settings: GatewaySettings = app.state.settings
-    async with httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.downstream_timeout_s),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-    ) as http:
-        signer = app.state.identity_signer
-        app.state.intake = Downstream("intake", settings.intake_url, http, signer, settings.downstream_timeout_s)
-        app.state.case_plan = Downstream("case-plan", settings.case_plan_url, http, signer,
-                                         settings.downstream_timeout_s)
-        app.state.coa_publisher = RecognitionPublisher(
-            producer=app.state.runtime.producer, settings=settings, topic=settings.coa_topic,
-            ack_timeout_s=settings.coa_ack_timeout_s)
-        yield
+    token_issuer, token_verifier = build_token_authority(settings)
+    app.state.token_issuer = token_issuer
+    app.state.token_verifier = token_verifier
+    app.state.credentials = CredentialStore(clients=settings.clients or [], demo_users=settings.demo_users or [])
+    app.state.identity_signer = IdentitySigner(_identity_signing_key(settings))
+
+
+def lifespan_of(settings: GatewaySettings) -> Lifespan:
+    """The gateway's own start-up: one HTTP client to the services behind it, the COA publisher."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.downstream_timeout_s),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        ) as http:
+            signer = app.state.identity_signer
+            app.state.intake = Downstream("intake", settings.intake_url, http, signer, settings.downstream_timeout_s)
+            app.state.case_plan = Downstream("case-plan", settings.case_plan_url, http, signer,
+                                             settings.downstream_timeout_s)
+            app.state.coa_publisher = RecognitionPublisher(
+                producer=app.state.runtime.producer, settings=settings, topic=settings.coa_topic,
+                ack_timeout_s=settings.coa_ack_timeout_s)
+            yield
+
+    return lifespan
 
 
 def _identity_signing_key(settings: GatewaySettings) -> str:
