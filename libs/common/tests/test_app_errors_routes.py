@@ -12,9 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from aiokafka.errors import KafkaTimeoutError
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from verbinding_common.app import create_service_app
 from verbinding_common.db import SessionDep, backbone_metadata, create_engine
@@ -167,5 +169,7 @@ async def test_transient_database_errors_count_as_unavailable_and_refusals_do_no
 
     assert is_unavailable(serialization.value) is True
     assert is_unavailable(duplicate.value) is False
+    assert is_unavailable(PoolTimeout("QueuePool limit reached")) is True
+    assert is_unavailable(KafkaTimeoutError()) is True
     assert is_unavailable(RuntimeError("a bug")) is False
     assert is_unavailable(FileNotFoundError("settings.toml")) is False

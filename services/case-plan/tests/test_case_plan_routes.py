@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from verbinding_common.auth import OPEN_PATHS, Role, allowed_roles, routes_without_allow_list
 
+NO_SUCH_CASE = {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "no case with this id"}
+
 CM, TL, COA = Role.case_manager, Role.team_lead, Role.coa_integration
 # The agreement with the gateway: every route and who may call it.
 ALLOW_LISTS = {
@@ -132,8 +134,8 @@ async def test_a_case_manager_reads_and_acts_on_only_their_own_cases(api, as_rol
                                ("POST", f"{url}/action-plan/versions/1/approve", None)]:
         response = await api.request(method, path, json=body, headers=as_role(CM, "cm-bram"))
         assert response.status_code == 404, (method, path)
-        assert response.json() == {"detail": "no case with this id"}, "not yours answers as does not exist"
-    assert (await api.get(f"/cases/{uuid.uuid4()}", headers=as_role(TL))).json() == {"detail": "no case with this id"}
+        assert response.json() == NO_SUCH_CASE, "not yours answers as does not exist"
+    assert (await api.get(f"/cases/{uuid.uuid4()}", headers=as_role(TL))).json() == NO_SUCH_CASE
 
     caseload = await api.get("/caseload", headers=as_role(CM, "cm-anna"))
     assert caseload.status_code == 200

@@ -195,7 +195,8 @@ async def test_a_case_manager_reaches_only_the_persons_whose_case_they_hold(inta
         not_yours = await intake.client.request(method, path.format(person.id), json=body, headers=bram)
         missing = await intake.client.request(method, path.format(unknown), json=body, headers=bram)
         assert (not_yours.status_code, not_yours.json()) == (missing.status_code, missing.json()) == (
-            404, {"detail": "no person with this id"}), (method, path)
+            404, {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "no person with this id"}
+        ), (method, path)
     assert (await intake.client.get(f"/persons/{person.id}", headers=own_lead)).status_code == 200
     assert (await intake.client.get(f"/persons/{person.id}", headers=other_lead)).status_code == 404
     assert (await intake.client.get(f"/recognitions/{person.coa_registration_number}/status",

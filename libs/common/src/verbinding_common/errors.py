@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
-from aiokafka.errors import KafkaError
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .failures import outage_of, safe_description
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-
-# SQLSTATEs that say "not now" rather than "not this": connection exception (08), insufficient resources (53),
-# admin/crash shutdown and cannot-connect-now (57P01-03), serialization failure, deadlock, lock not available.
-_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "53", "57P01", "57P02", "57P03")
-_RETRY_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
-# OSErrors of the file system are bugs or configuration, not an outage of a neighbour.
-_LOCAL_OS_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 
 class DomainError(Exception):
@@ -89,33 +80,9 @@ async def domain_error_response(request: Request, exc: Exception) -> JSONRespons
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` (or what caused it) says a database or broker cannot serve now, rather than a bug or bad input."""
-    for error in _causes(exc):
-        if isinstance(error, KafkaError | PoolTimeout | TimeoutError | ConnectionError):
-            return True
-        if isinstance(error, OSError) and not isinstance(error, _LOCAL_OS_ERRORS):
-            return True
-        if isinstance(error, DBAPIError) and error.connection_invalidated:
-            return True
-        sqlstate = getattr(error, "sqlstate", None)
-        if isinstance(sqlstate, str) and (sqlstate.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES)
-                                          or sqlstate in _RETRY_SQLSTATES):
-            return True
-    return False
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """`exc`, its causes and contexts, and the members of exception groups, each once."""
-    pending, seen = [exc], set()
-    while pending:
-        error = pending.pop()
-        if id(error) in seen or len(seen) > 32:
-            continue
-        seen.add(id(error))
-        yield error
-        if isinstance(error, BaseExceptionGroup):
-            pending.extend(error.exceptions)
-        pending.extend(cause for cause in (error.__cause__, error.__context__) if cause is not None)
+    """Whether `exc` (or what caused it) says the database or broker cannot serve now, rather than a bug or bad input:
+    the same test the consumers use to wait an outage out."""
+    return outage_of(exc) is not None
 
 
 class ErrorResponses:
@@ -156,10 +123,10 @@ class ErrorResponses:
         span.set_status(Status(StatusCode.ERROR, exc.__class__.__name__))
         route = getattr(scope.get("route"), "path", "?")
         if is_unavailable(exc):
-            log.warning("%s %s answered 503: %s (trace %s)", scope.get("method"), route,
-                        exc.__class__.__name__, trace_id)
+            log.warning("%s %s answered 503: %s (trace %s)", scope.get("method"), route, safe_description(exc),
+                        trace_id)
             return problem(503, "a database or broker this service needs is unavailable; try again later",
                            headers={"Retry-After": str(self.retry_after_s)}, trace_id=trace_id)
-        log.error("%s %s answered 500: %s (trace %s)\n%s", scope.get("method"), route, exc.__class__.__name__,
+        log.error("%s %s answered 500: %s (trace %s)\n%s", scope.get("method"), route, safe_description(exc),
                   trace_id, "".join(traceback.format_tb(exc.__traceback__)))
         return problem(500, "internal error", trace_id=trace_id)

@@ -7,20 +7,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-# SQLSTATEs the same statement may not raise again: connection exceptions (class 08), administrator/crash
-# shutdown and "cannot connect now" (57P01-03); and contention: serialization failure, deadlock, lock not available.
+# SQLSTATEs the same statement may not raise again: connection exceptions (class 08), insufficient resources
+# (class 53: too many connections, disk full), administrator/crash shutdown and "cannot connect now" (57P01-03);
+# and contention: serialization failure, deadlock, lock not available.
 _OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
-_OUTAGE_SQLSTATE_CLASSES = frozenset({"08"})
+_OUTAGE_SQLSTATE_CLASSES = frozenset({"08", "53"})
 _CONTENTION_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 # Class 22 (data exception): the value itself cannot be stored (a NUL in text, an integer out of range).
 _PERMANENT_SQLSTATE_CLASSES = frozenset({"22"})
 
 
 _LIBRARY = Path(__file__).resolve().parent
+# OSErrors of the file system are bugs or configuration, not an outage of a neighbour.
+_LOCAL_OS_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 
 class PoisonMessage(Exception):
@@ -35,7 +39,7 @@ class ContractViolation(PoisonMessage):
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The error, what it wraps (SQLAlchemy's `orig`) and what caused it."""
+    """The error, what it wraps (SQLAlchemy's `orig`), what caused it, and the members of exception groups."""
     seen: set[int] = set()
     todo = [exc]
     while todo:
@@ -44,6 +48,8 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(current))
         yield current
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
         todo.extend(e for e in (getattr(current, "orig", None), current.__cause__, current.__context__)
                     if isinstance(e, BaseException))
 
@@ -70,15 +76,17 @@ def outage_of(exc: BaseException) -> str | None:
         return None  # asyncpg refused a value before sending it: the same value fails again
     for error in errors:
         if isinstance(error, KafkaError):
-            if error.retriable:
+            if error.retriable or isinstance(error, KafkaTimeoutError):
                 return "broker"
             continue
+        if isinstance(error, PoolTimeout):  # every pooled connection is busy, or the database does not answer
+            return "database"
         if isinstance(error, DBAPIError) and error.connection_invalidated:
             return "database"
         if isinstance(error, asyncpg.InterfaceError | asyncpg.PostgresConnectionError
                       | asyncpg.CannotConnectNowError | asyncpg.ConnectionDoesNotExistError):
             return "database"
-        if isinstance(error, OSError | TimeoutError | ConnectionError):
+        if isinstance(error, OSError) and not isinstance(error, _LOCAL_OS_ERRORS):
             return "database"
     return None
 
