@@ -5,20 +5,25 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 from fastapi import APIRouter, FastAPI
 
 from verbinding_common.app import Lifespan
 from verbinding_common.auth import IdentitySigner, generate_signing_key
+from verbinding_common.consumer import ConsumerSpec
 
 from .access import views as access_views
-from .access.service import CredentialStore
+from .access.service import CredentialStore, FailureThrottle
 from .access.tokens import build_token_authority
 from .cases import views as case_views
 from .coa import views as coa_views
+from .coa.rejections import rejection_consumer
+from .coa.retention import purging_receipts
 from .coa.service import RecognitionPublisher
 from .downstream import Downstream
+from .openapi import document_every_answer
 from .persons import views as person_views
 from .settings import GatewaySettings
 
@@ -51,14 +56,22 @@ def routers(settings: GatewaySettings) -> list[APIRouter]:
     return routers
 
 
+def consumers(settings: GatewaySettings) -> list[ConsumerSpec]:
+    """What the gateway consumes: intake's rejections of recognitions, for the status lookup."""
+    return [rejection_consumer(settings.coa_topic)] if settings.coa_rejections_enabled else []
+
+
 def setup(app: FastAPI) -> None:
-    """What the routes find on app.state from the start: the token authority, credentials, the identity signer."""
+    """What the routes find on app.state from the start (token authority, credentials, throttle, identity signer);
+    the OpenAPI document lists every answer."""
     settings: GatewaySettings = app.state.settings
     token_issuer, token_verifier = build_token_authority(settings)
     app.state.token_issuer = token_issuer
     app.state.token_verifier = token_verifier
     app.state.credentials = CredentialStore(clients=settings.clients or [], demo_users=settings.demo_users or [])
+    app.state.token_throttle = FailureThrottle(settings.token_failure_limit)
     app.state.identity_signer = IdentitySigner(_identity_signing_key(settings))
+    document_every_answer(app)
 
 
 def lifespan_of(settings: GatewaySettings) -> Lifespan:
@@ -69,7 +82,8 @@ def lifespan_of(settings: GatewaySettings) -> Lifespan:
         async with httpx.AsyncClient(
             timeout=httpx.Timeout(settings.downstream_timeout_s),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        ) as http:
+        ) as http, purging_receipts(app.state.sessionmaker, every_s=settings.coa_receipt_purge_interval_s,
+                                    retention=timedelta(days=settings.coa_receipt_retention_days)):
             signer = app.state.identity_signer
             app.state.intake = Downstream("intake", settings.intake_url, http, signer, settings.downstream_timeout_s)
             app.state.case_plan = Downstream("case-plan", settings.case_plan_url, http, signer,

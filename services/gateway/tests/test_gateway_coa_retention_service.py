@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.main import create_app
 from gateway.coa.models import CoaReceipt
 from gateway.coa.retention import purge_receipts
+from gateway.main import create_app
 from sqlalchemy import insert, select
 
 from verbinding_testing.fixtures import eventually, running_app

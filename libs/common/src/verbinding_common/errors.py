@@ -14,6 +14,7 @@ from opentelemetry.trace import Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .failures import outage_of, safe_description
+from .input_guard import route_template
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ class ErrorResponses:
         trace_id = format(span.get_span_context().trace_id, "032x")
         # The type only: an error's text can carry a statement's parameters, i.e. personal data.
         span.set_status(Status(StatusCode.ERROR, exc.__class__.__name__))
-        route = getattr(scope.get("route"), "path", "?")
+        route = route_template(scope)
         if is_unavailable(exc):
             log.warning("%s %s answered 503: %s (trace %s)", scope.get("method"), route, safe_description(exc),
                         trace_id)
