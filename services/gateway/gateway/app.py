@@ -21,7 +21,6 @@ from .cases import views as case_views
 from .coa import views as coa_views
 from .coa.rejections import rejection_consumer
 from .coa.retention import purging_receipts
-from .coa.service import RecognitionPublisher
 from .downstream import Downstream
 from .openapi import document_every_answer
 from .persons import views as person_views
@@ -88,9 +87,6 @@ def lifespan_of(settings: GatewaySettings) -> Lifespan:
             app.state.intake = Downstream("intake", settings.intake_url, http, signer, settings.downstream_timeout_s)
             app.state.case_plan = Downstream("case-plan", settings.case_plan_url, http, signer,
                                              settings.downstream_timeout_s)
-            app.state.coa_publisher = RecognitionPublisher(
-                producer=app.state.runtime.producer, settings=settings, topic=settings.coa_topic,
-                ack_timeout_s=settings.coa_ack_timeout_s)
             yield
 
     return lifespan

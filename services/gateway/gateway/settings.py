@@ -103,7 +103,6 @@ class GatewaySettings(ServiceSettings):
     demo_users: list[DemoUserConfig] | None = None
 
     coa_topic: str = StatusRecognised.topic
-    coa_ack_timeout_s: float = 10.0
     coa_retry_after_s: int = 5
     # A receipt holds a COA number: kept as long as the COA may look the recognition up, then purged.
     coa_receipt_retention_days: int = 30

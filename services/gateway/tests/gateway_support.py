@@ -59,7 +59,6 @@ def gateway_settings(*, database_url: str, bootstrap_servers: str, private_ident
         "identity_signing_key": private_identity_pem,
         "clients": TEST_CLIENTS,
         "coa_topic": unique_topic("coa-status-recognitions"),
-        "coa_ack_timeout_s": 3.0,
         "intake_url": closed_port_url(),
         "case_plan_url": closed_port_url(),
         "downstream_timeout_s": 2.0,

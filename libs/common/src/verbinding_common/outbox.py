@@ -112,17 +112,21 @@ Staged = tuple[EventContract, str] | tuple[EventContract, str, object]
 
 
 async def add_events(session: AsyncSession, items: Sequence[Staged], *, source: str | None = None,
-                     topic: str | None = None) -> list[Envelope]:
+                     topic: str | None = None, event_ids: Sequence[str] | None = None) -> list[Envelope]:
     """Stage many events, given as (event, key) or (event, key, caused_by), in one statement: published in the
     given order (per key, also after transactions writing the same keys), and only if the transaction commits.
-    `source` defaults to the session's (the service's name)."""
+    `source` defaults to the session's (the service's name). `event_ids`, when given, are the events' ids (one per
+    item; e.g. derived from a request, so a resend is recognised)."""
     if not items:
         return []
     source = source or event_source(session)
+    ids = list(event_ids) if event_ids is not None else [None] * len(items)
+    if len(ids) != len(items):
+        raise ValueError(f"{len(ids)} event ids for {len(items)} events")
     staged = [(item[0], item[1], *_cause_of(item[2] if len(item) > 2 else None)) for item in items]
     envelopes = [build_envelope(event_, source=source, subject=key, traceparent=traceparent,
-                                causation_id=causation_id)
-                 for event_, key, traceparent, causation_id in staged]
+                                causation_id=causation_id, event_id=event_id)
+                 for (event_, key, traceparent, causation_id), event_id in zip(staged, ids, strict=True)]
     await session.execute(_INSERT_MANY, {
         "namespace": KEY_LOCK_NAMESPACE,
         "locked_keys": sorted({key for _, key, _, _ in staged}),

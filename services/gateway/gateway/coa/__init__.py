@@ -1,1 +1,1 @@
-"""The COA push: status recognitions in, produced to Kafka once the broker acknowledged them, receipts to look up."""
+"""The COA push: status recognitions in, kept with their events in the gateway's outbox, receipts to look up."""

@@ -1,34 +1,31 @@
-"""Taking COA recognitions in: validate all, produce each to Kafka and await every ack, keep receipts, report status."""
+"""Taking COA recognitions in: validate all, keep a receipt and stage the event in one transaction, report status."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+import asyncpg
 from fastapi.exceptions import RequestValidationError
-from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from verbinding_common.auth import Identity
 from verbinding_common.contracts.coa import StatusRecognised
-from verbinding_common.events import build_envelope
-from verbinding_common.kafka import ensure_topics, new_admin
-from verbinding_common.settings import ServiceSettings
-from verbinding_common.telemetry import current_traceparent, get_tracer, inject_headers
+from verbinding_common.db import outbox_table
+from verbinding_common.errors import Unavailable
+from verbinding_common.outbox import add_events
 
 from ..downstream import Downstream, ServiceUnavailable, segment
 from .models import CaseSummary, CoaReceipt, CoaRejection, RecognitionBatch, RecognitionStatus
-
-tracer = get_tracer(__name__)
 
 # Event ids are uuid5(namespace, "<COA number>|<recognised_on>"): a resend makes the same event, which
 # intake's idempotent consumer then skips.
@@ -36,13 +33,22 @@ EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:verbinding:coa.status-reco
 
 _CASE_PROGRESS = {"assigned": "case_manager_assigned", "waitlisted": "waitlisted", "closed": "case_closed"}
 
+# What an unreachable, restarting or stopping database raises (asyncpg raw at connect, wrapped by SQLAlchemy once
+# connected); anything else is a bug and stays one.
+_UNREACHABLE = (OSError, TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
+                sa_exc.DisconnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                asyncpg.CannotConnectNowError, asyncpg.OperatorInterventionError)
 
-class BrokerUnavailable(Exception):
-    """The broker did not acknowledge every recognition in time."""
+
+class DatabaseUnavailable(Unavailable):
+    """The gateway's own database did not answer: nothing was taken in, the client sends again later (503)."""
+
+    def __init__(self) -> None:
+        super().__init__("the gateway's database is unavailable; nothing was taken in, send again later")
 
 
 @dataclass(frozen=True)
-class ProducedRecognition:
+class AcceptedRecognition:
     coa_registration_number: str
     event_id: str
 
@@ -57,7 +63,7 @@ def parse_recognitions(raw: bytes) -> list[StatusRecognised]:
     """One recognition or {"recognitions": [...]}, all valid, else a 422 naming every bad field (and its index)."""
     try:
         payload = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise RequestValidationError([{"type": "json_invalid", "loc": ["body"], "msg": f"JSON: {exc}"}]) from None
     try:
         if isinstance(payload, dict) and "recognitions" in payload:
@@ -70,67 +76,48 @@ def parse_recognitions(raw: bytes) -> list[StatusRecognised]:
         raise RequestValidationError(errors) from None
 
 
-class RecognitionPublisher:
-    """Produces recognitions straight to the COA topic on the app's acks=all producer."""
-
-    def __init__(self, *, producer: AIOKafkaProducer, settings: ServiceSettings, topic: str,
-                 ack_timeout_s: float) -> None:
-        self.producer, self.settings, self.topic, self.ack_timeout_s = producer, settings, topic, ack_timeout_s
-        self._topic_ready = False
-
-    async def publish(self, *, recognitions: list[StatusRecognised]) -> list[ProducedRecognition]:
-        """Send every recognition, then await every acknowledgement; BrokerUnavailable if any is missing in time."""
-        with tracer.start_as_current_span(
-            f"{self.topic} publish", kind=SpanKind.PRODUCER,
-            attributes={"messaging.system": "kafka", "messaging.destination.name": self.topic,
-                        "messaging.batch.message_count": len(recognitions)},
-        ) as span:
-            futures: list[asyncio.Future] = []
-            try:
-                async with asyncio.timeout(self.ack_timeout_s):
-                    await self._ensure_topic()
-                    produced = []
-                    for recognition in recognitions:
-                        number, event_id = recognition.coa_registration_number, event_id_for(recognition)
-                        envelope = build_envelope(recognition, source=self.settings.service_name, subject=number,
-                                                  traceparent=current_traceparent(), event_id=event_id)
-                        headers = inject_headers([("ce_id", event_id.encode()),
-                                                  ("ce_type", envelope.type.encode())])
-                        future = await self.producer.send(self.topic, value=envelope.to_bytes(),
-                                                          key=number.encode(), headers=headers)
-                        future.add_done_callback(_retrieve_exception)
-                        futures.append(future)
-                        produced.append(ProducedRecognition(number, event_id))
-                    await asyncio.gather(*futures)
-            except (TimeoutError, KafkaError) as exc:
-                span.record_exception(exc)
-                span.set_status(Status(StatusCode.ERROR, f"broker did not acknowledge: {exc.__class__.__name__}"))
-                raise BrokerUnavailable(exc.__class__.__name__) from exc
-            return produced
-
-    async def _ensure_topic(self) -> None:
-        if self._topic_ready:
-            return
-        admin = new_admin(self.settings)
-        await admin.start()
-        try:
-            await ensure_topics(admin, [self.topic])
-        finally:
-            with contextlib.suppress(Exception):
-                await admin.close()
-        self._topic_ready = True
+def _is_unreachable(error: BaseException) -> bool:
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, _UNREACHABLE) or isinstance(getattr(error, "orig", None), _UNREACHABLE)
 
 
-def _retrieve_exception(future: asyncio.Future) -> None:
-    # A send the request stopped waiting for may still fail later; its error is already answered (503).
-    if not future.cancelled():
-        future.exception()
+@contextlib.asynccontextmanager
+async def _transaction(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One transaction, committed on leaving; DatabaseUnavailable when the database cannot be reached."""
+    try:
+        async with sessionmaker() as session, session.begin():
+            yield session
+    except Exception as error:
+        if _is_unreachable(error):
+            raise DatabaseUnavailable() from error
+        raise
 
 
-async def record_receipts(*, session: AsyncSession, produced: list[ProducedRecognition]) -> None:
+async def accept_recognitions(*, sessionmaker: async_sessionmaker[AsyncSession], recognitions: list[StatusRecognised],
+                              topic: str) -> list[AcceptedRecognition]:
+    """Record a receipt per COA number and stage each recognition not yet staged, in one committed transaction."""
+    accepted = [AcceptedRecognition(item.coa_registration_number, event_id_for(item)) for item in recognitions]
+    async with _transaction(sessionmaker) as session:
+        # The receipts' row locks (taken in number order) make a concurrent push of the same numbers wait for this
+        # commit, so it then finds these events staged and stages none twice.
+        await _record_receipts(session=session, accepted=accepted)
+        ids = sorted({item.event_id for item in accepted})
+        staged = set((await session.scalars(
+            select(outbox_table.c.event_id).where(outbox_table.c.event_id.in_(ids)))).all())
+        new: dict[str, StatusRecognised] = {}
+        for item, recognition in zip(accepted, recognitions, strict=True):
+            if item.event_id not in staged:
+                new.setdefault(item.event_id, recognition)
+        await add_events(session, [(recognition, recognition.coa_registration_number) for recognition in new.values()],
+                         topic=topic, event_ids=list(new))
+    return accepted
+
+
+async def _record_receipts(*, session: AsyncSession, accepted: list[AcceptedRecognition]) -> None:
     """Count one more delivery per COA number (first and last time, latest event id)."""
-    deliveries = Counter(item.coa_registration_number for item in produced)
-    latest = {item.coa_registration_number: item.event_id for item in produced}
+    deliveries = Counter(item.coa_registration_number for item in accepted)
+    latest = {item.coa_registration_number: item.event_id for item in accepted}
     rows = [{"coa_registration_number": number, "event_id": latest[number], "deliveries": count}
             for number, count in sorted(deliveries.items())]
     statement = pg_insert(CoaReceipt).values(rows)
@@ -141,11 +128,14 @@ async def record_receipts(*, session: AsyncSession, produced: list[ProducedRecog
     ))
 
 
-async def recognition_status(*, session: AsyncSession, intake: Downstream, case_plan: Downstream,
-                             identity: Identity, coa_registration_number: str) -> RecognitionStatus | None:
+async def recognition_status(*, sessionmaker: async_sessionmaker[AsyncSession], intake: Downstream,
+                             case_plan: Downstream, identity: Identity,
+                             coa_registration_number: str) -> RecognitionStatus | None:
     """How far a recognition got (received or rejected … case manager assigned / waitlisted / closed); None if
     unknown."""
-    receipt = await session.get(CoaReceipt, coa_registration_number)
+    async with _transaction(sessionmaker) as session:
+        receipt = await session.get(CoaReceipt, coa_registration_number)
+        rejection = await session.get(CoaRejection, coa_registration_number)
     found: dict[str, Any] = {"coa_registration_number": coa_registration_number, "status": "received",
                              "received_at": receipt.first_received_at if receipt else None, "unavailable": []}
     try:
@@ -159,7 +149,7 @@ async def recognition_status(*, session: AsyncSession, intake: Downstream, case_
         found["unavailable"].append(exc.service)
         return RecognitionStatus.model_validate(found)
     if registered.status_code == 404:
-        if rejection := await session.get(CoaRejection, coa_registration_number):
+        if rejection is not None:
             found.update(status="rejected", reason=rejection.reason,
                          received_at=found["received_at"] or rejection.rejected_at)
             return RecognitionStatus.model_validate(found)

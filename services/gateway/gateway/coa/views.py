@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from verbinding_common.auth import Role
-from verbinding_common.db import SessionDep
 
 from ..access.dependencies import CallerDep, require
 from ..downstream import CasePlanDep, IntakeDep
@@ -20,6 +22,14 @@ class Detail(BaseModel):
     detail: str
 
 
+def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    return request.app.state.sessionmaker
+
+
+# The COA routes hold their transaction themselves: a database that is down answers 503, commit included.
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
+
+
 @router.post(
     "/status-recognitions",
     status_code=status.HTTP_202_ACCEPTED,
@@ -28,23 +38,18 @@ class Detail(BaseModel):
     description="Every recognition is validated first (422 names each bad field, with its index in a batch; nothing "
                 "is sent then). Each becomes a CloudEvent on `coa.status-recognitions.v1`, keyed by COA number, with "
                 "an event id derived from the COA number and recognition date, so sending again is harmless. "
-                "202 comes only once the broker acknowledged every one; 503 with Retry-After when it did not.",
+                "202 comes once the receipts and the events are committed to the gateway's database (its outbox: "
+                "they reach the topic even if the broker is down now); 503 with Retry-After when the database "
+                "is unavailable, and then nothing was taken in.",
     response_model=RecognitionsAccepted,
-    responses={503: {"model": Detail, "description": "the broker did not acknowledge in time: send again later"}},
+    responses={503: {"model": Detail, "description": "the gateway's database is unavailable: send again later"}},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": request_body_schema()}}}},
 )
-async def push_recognitions(request: Request, session: SessionDep) -> RecognitionsAccepted:
+async def push_recognitions(request: Request, sessionmaker: SessionmakerDep) -> RecognitionsAccepted:
     recognitions = service.parse_recognitions(await request.body())
-    publisher: service.RecognitionPublisher = request.app.state.coa_publisher
-    try:
-        produced = await publisher.publish(recognitions=recognitions)
-    except service.BrokerUnavailable:
-        retry_after = str(request.app.state.settings.coa_retry_after_s)
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the event broker did not acknowledge the "
-                            "recognitions; nothing is confirmed, send them again", headers={"Retry-After": retry_after}
-                            ) from None
-    await service.record_receipts(session=session, produced=produced)
+    produced = await service.accept_recognitions(sessionmaker=sessionmaker, recognitions=recognitions,
+                                                 topic=request.app.state.settings.coa_topic)
     return RecognitionsAccepted(accepted=len(produced), recognitions=[
         RecognitionAccepted(coa_registration_number=item.coa_registration_number, event_id=item.event_id,
                             status_url=request.app.url_path_for("recognition_status",
@@ -59,12 +64,13 @@ async def push_recognitions(request: Request, session: SessionDep) -> Recognitio
     dependencies=[Depends(require(Role.coa_integration, Role.team_lead))],
     summary="How far a recognition got: received, person registered, case opened, assigned or waitlisted",
     response_model=RecognitionStatus,
-    responses={404: {"model": Detail, "description": "never received here and unknown to intake"}},
+    responses={404: {"model": Detail, "description": "never received here and unknown to intake"},
+               503: {"model": Detail, "description": "the gateway's database or intake is unavailable"}},
 )
-async def get_recognition_status(coa_registration_number: str, session: SessionDep, caller: CallerDep,
+async def get_recognition_status(coa_registration_number: str, sessionmaker: SessionmakerDep, caller: CallerDep,
                                  intake: IntakeDep, case_plan: CasePlanDep) -> RecognitionStatus:
-    found = await service.recognition_status(session=session, intake=intake, case_plan=case_plan, identity=caller,
-                                             coa_registration_number=coa_registration_number)
+    found = await service.recognition_status(sessionmaker=sessionmaker, intake=intake, case_plan=case_plan,
+                                             identity=caller, coa_registration_number=coa_registration_number)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no recognition with this COA registration number")
     return found
