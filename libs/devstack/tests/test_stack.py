@@ -123,16 +123,52 @@ async def test_data_and_migrations_persist_across_runs(tmp_path: Path) -> None:
         assert f"Using the PostgreSQL of the running stack on 127.0.0.1:{ports.postgres}" in output
 
 
-async def test_a_service_that_dies_is_reported_and_the_others_keep_running(tmp_path: Path) -> None:
-    async with running_stack(tmp_path / "data") as stack:
+async def test_a_service_that_dies_is_reported_restarted_and_keeps_its_log(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with running_stack(data_dir) as stack:
+        first_pid = stack.pids()["greeter"]
         with contextlib.suppress(httpx.HTTPError):
             await post(f"{stack.url('greeter')}/crash")
 
         await stack.wait_for("greeter exited on its own (exit code 3)")
         await stack.wait_for("Last lines of")
         assert (await get(f"{stack.url('ledger')}/healthz")).status_code == 200
+        await stack.wait_for("greeter is back (restart 1", timeout=30)
+        assert (await get(f"{stack.url('greeter')}/healthz")).status_code == 200
+        assert stack.pids()["greeter"] != first_pid, "the lock file names the new process"
+        killed = stack.pids()["greeter"]
+        os.kill(killed, signal.SIGKILL)
+        await stack.wait_for("greeter exited on its own (on SIGKILL)")
+        await stack.wait_for("greeter is back (restart 2", timeout=30)
         assert await stack.stop() == 0
-    assert "ledger stopped" in stack.output
+    assert "ledger stopped" in stack.output and "greeter stopped" in stack.output
+    log = (data_dir / "logs" / "greeter.log").read_text()
+    assert log.count("Uvicorn running") == 3, "the log of every run of the process is kept"
+
+
+async def test_replicas_share_the_port_each_restarted_on_its_own(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with running_stack(data_dir, "--replicas", "greeter=2") as stack:
+        pids = stack.pids()
+        assert {"greeter", "greeter#2", "ledger"} <= set(pids)
+        assert stack.record()["services"]["greeter"]["processes"] == 2
+        answered_by = set()
+        for _ in range(300):  # the kernel hands each new connection to one of them
+            environment = (await get(f"{stack.url('greeter')}/environment")).json()
+            assert environment["VERBINDING_KAFKA_TOPIC_PARTITIONS"] == "3"
+            answered_by.add(environment["PID"])
+            if len(answered_by) == 2:
+                break
+        assert answered_by == {str(pids["greeter"]), str(pids["greeter#2"])}, "both processes take connections"
+
+        os.kill(pids["greeter#2"], signal.SIGKILL)
+        await stack.wait_for("greeter#2 exited on its own (on SIGKILL)")
+        # The other process keeps the port answering meanwhile.
+        assert (await get(f"{stack.url('greeter')}/healthz")).status_code == 200
+        await stack.wait_for("greeter#2 is back (restart 1", timeout=30)
+        assert stack.pids()["greeter"] == pids["greeter"]
+        assert await stack.stop() == 0
+    assert "Uvicorn running" in (data_dir / "logs" / "greeter.2.log").read_text()
 
 
 async def test_a_busy_port_is_named_with_the_process_holding_it(tmp_path: Path) -> None:

@@ -125,7 +125,8 @@ class IdempotentConsumer:
         admin = new_admin(self.settings)
         await start_with_retry(admin)
         try:
-            await ensure_topics(admin, [*topics, *(dlq_topic(t) for t in topics)], settings=self.settings)
+            await ensure_topics(admin, [*topics, *(dlq_topic(t) for t in topics)],
+                                partitions=self.settings.kafka_topic_partitions, settings=self.settings)
         finally:
             await admin.close()
         self._consumer = new_consumer(self.settings, group_id=self.group_id)

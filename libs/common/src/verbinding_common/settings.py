@@ -41,6 +41,8 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_password_file: Path | None = None
     kafka_ssl_cafile: Path | None = None
     dead_letter_retention_hours: int = 24 * 14
+    # Partitions of the topics a service creates: at least as many as the most processes of one consumer group.
+    kafka_topic_partitions: int = Field(default=3, ge=1)
 
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.2

@@ -18,6 +18,7 @@ from verbinding_devstack.stack import (
     StackConfig,
     StackError,
     find_project_root,
+    parse_replicas,
 )
 
 
@@ -26,6 +27,13 @@ def _service_port(text: str) -> tuple[str, int]:
     if not name or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected NAME=PORT, e.g. intake=18001, not {text!r}")
     return name, int(port)
+
+
+def _replicas(text: str) -> dict[str, int]:
+    try:
+        return parse_replicas(text)
+    except StackError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,7 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--stop-timeout", type=float, default=STOP_TIMEOUT_S,
                      help="seconds services get to stop before SIGKILL (default %(default).0f)")
     run.add_argument("--health-timeout", type=float, default=HEALTH_TIMEOUT_S,
-                     help="seconds to wait for each service's /healthz (default %(default).0f)")
+                     help="seconds to wait for each service to start (default %(default).0f)")
+    run.add_argument("--replicas", type=_replicas, action="append", default=[], metavar="NAME=N[,NAME=N]",
+                     help="run N processes of a service, sharing its port and its consumer group, e.g. "
+                          "intake=2,case-plan=2 (env VERBINDING_REPLICAS; default 1 each)")
 
     commands.add_parser(
         "migrate", parents=[common], help="run every service's alembic upgrade head",
@@ -97,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             service_ports=dict(getattr(args, "service_ports", [])),
             stop_timeout=getattr(args, "stop_timeout", STOP_TIMEOUT_S),
             health_timeout=getattr(args, "health_timeout", HEALTH_TIMEOUT_S),
+            replicas={name: n for given in getattr(args, "replicas", []) for name, n in given.items()},
         )
     except StackError as error:
         print(error, file=sys.stderr)

@@ -14,7 +14,8 @@ def healthz() -> dict[str, str]:
 
 @app.get("/environment")
 def environment() -> dict[str, str]:
-    return {name: value for name, value in os.environ.items() if name.startswith("VERBINDING_")}
+    variables = {name: value for name, value in os.environ.items() if name.startswith("VERBINDING_")}
+    return {**variables, "PID": str(os.getpid())}
 
 
 @app.post("/crash")
