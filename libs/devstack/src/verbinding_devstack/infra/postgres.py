@@ -137,12 +137,13 @@ class EmbeddedPostgres:
         except (FileNotFoundError, IndexError, ValueError):
             return None
 
-    def stop(self) -> None:
-        """Fast shutdown: roll back open transactions, checkpoint, exit."""
+    def stop(self, mode: str = "fast") -> None:
+        """Fast shutdown: roll back open transactions, checkpoint, exit (`mode="immediate"`: exit at once, as a
+        crash would, and recover at the next start)."""
         if not self.running():
             return
         self._prepare_user()
-        result = self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60", "stop",
+        result = self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "-t", "60", "stop",
                            check=False)
         if result.returncode != 0 and self.running():
             pid = self.pid()

@@ -1,0 +1,100 @@
+"""Nothing the gateway acknowledged is ever lost: a killed service, the whole stack restarted with an empty broker,
+PostgreSQL stopped and started again, all while recognitions flow through the real stack (its own processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from e2e_support import PUSH, Pusher, coa_headers, dead_letters, every_one_cased_once, recognitions
+
+from verbinding_devstack.infra.postgres import EmbeddedPostgres
+from verbinding_testing.fixtures import eventually
+from verbinding_testing.stack import RunningStack, StackPorts, running_stack
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
+    async with running_stack(tmp_path_factory.mktemp("lossless") / "data", ports=StackPorts.free()) as running:
+        yield running
+
+
+async def test_intake_killed_mid_stream_is_restarted_by_itself_and_every_acknowledged_recognition_is_cased_once(
+        stack: RunningStack) -> None:
+    pusher = Pusher(stack.url("gateway"), await coa_headers(stack.url("gateway")))
+    pushing = asyncio.create_task(pusher.push(recognitions("KILL", 2_000), batch=25))
+    await pusher.until_acknowledged(500)
+    os.kill(stack.pids()["intake"], signal.SIGKILL)
+
+    await stack.wait_for("intake exited on its own (on SIGKILL)", timeout=10)
+    await stack.wait_for("intake is back (restart 1", timeout=30)
+    await pushing
+    assert len(pusher.acknowledged) == 2_000
+    await every_one_cased_once(stack, pusher.acknowledged)
+
+
+async def test_postgres_stopped_for_ten_seconds_gives_503s_never_500s_and_loses_or_dead_letters_nothing(
+        stack: RunningStack) -> None:
+    gateway = stack.url("gateway")
+    headers = await coa_headers(gateway)
+    pusher = Pusher(gateway, headers)
+    pushing = asyncio.create_task(pusher.push(recognitions("PG", 1_000, seed=2), batch=10))
+    postgres = EmbeddedPostgres(stack.data_dir / "pg", stack.ports.postgres, durable=True)
+    async with httpx.AsyncClient(base_url=gateway, trust_env=False, timeout=30,
+                                 limits=httpx.Limits(max_connections=1)) as one_connection:
+        # Open the connection before the outage, to see that the 503 leaves it usable.
+        assert (await one_connection.get("/healthz")).status_code == 200
+        await pusher.until_acknowledged(300)
+        await asyncio.to_thread(postgres.stop, "immediate")
+        await stack.wait_for("PostgreSQL stopped", timeout=10)
+
+        during = await one_connection.post(PUSH, json=recognitions("PG-ONE", 1)[0], headers=headers)
+        assert during.status_code == 503, during.text
+        assert int(during.headers["retry-after"]) > 0
+        await asyncio.sleep(10)
+        await asyncio.to_thread(postgres.start)
+        await stack.wait_for("PostgreSQL is back", timeout=10)
+
+        async def accepted() -> httpx.Response | None:
+            response = await one_connection.post(PUSH, json=recognitions("PG-ONE", 1)[0], headers=headers)
+            return response if response.status_code == 202 else None
+
+        after = await eventually(accepted, timeout=60, what="a push accepted after PostgreSQL is back", interval=0.5)
+        local = {r.extensions["network_stream"].get_extra_info("client_addr") for r in (during, after)}
+        assert len(local) == 1, "the 503 left the client's connection open and usable"
+
+    await pushing
+    assert set(pusher.statuses) <= {202, 503}, pusher.statuses
+    assert pusher.retry_after and "missing" not in pusher.retry_after
+    await every_one_cased_once(stack, [*pusher.acknowledged, "V-PG-ONE-00000"])
+    assert await dead_letters(stack) == {"coa.status-recognitions.v1.dlq": 0, "intake.persons.v1.dlq": 0}
+
+
+async def test_the_whole_stack_stopped_with_ctrl_c_and_started_again_mid_stream_cases_every_acknowledged_one(
+        tmp_path: Path) -> None:
+    data_dir, ports = tmp_path / "data", StackPorts.free()
+    pusher: Pusher | None = None
+    pushing: asyncio.Task[None] | None = None
+    try:
+        async with running_stack(data_dir, ports=ports) as first:
+            pusher = Pusher(first.url("gateway"), await coa_headers(first.url("gateway")))
+            pushing = asyncio.create_task(pusher.push(recognitions("RESTART", 2_000, seed=3), batch=25))
+            await pusher.until_acknowledged(600)
+            assert await first.stop(signal.SIGINT) == 0
+        acknowledged_before = len(pusher.acknowledged)
+
+        async with running_stack(data_dir, ports=ports) as second:
+            assert "Starting the broker" in second.output  # a new, empty broker: the outboxes publish again
+            await pushing
+            assert len(pusher.acknowledged) == 2_000 and acknowledged_before < 2_000
+            await every_one_cased_once(second, pusher.acknowledged)
+    finally:
+        if pushing is not None and not pushing.done():
+            pushing.cancel()
