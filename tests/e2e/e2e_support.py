@@ -141,8 +141,9 @@ async def dead_letters(stack: RunningStack) -> dict[str, int]:
     await consumer.start()
     try:
         counts = {}
+        existing = await consumer.topics()
         for topic in DLQ_TOPICS:
-            partitions = await consumer.partitions_for_topic(topic) or set()
+            partitions = (consumer.partitions_for_topic(topic) if topic in existing else None) or set()
             tps = [TopicPartition(topic, p) for p in partitions]
             if not tps:
                 counts[topic] = 0

@@ -77,9 +77,21 @@ def parse_recognitions(raw: bytes) -> list[StatusRecognised]:
 
 
 def _is_unreachable(error: BaseException) -> bool:
-    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, _UNREACHABLE) or isinstance(getattr(error, "orig", None), _UNREACHABLE)
+    """True for the database being away; SQLAlchemy wraps asyncpg's own error (e.g. "the database system is
+    starting up") in a generic DBAPIError, so its causes are looked at too."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [error]
+    while pending and len(seen) < 8:
+        current = pending.pop()
+        if current is None or any(current is known for known in seen):
+            continue
+        seen.append(current)
+        if isinstance(current, _UNREACHABLE):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        pending += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    return False
 
 
 @contextlib.asynccontextmanager
