@@ -186,6 +186,8 @@ class StackConfig:
         env["VERBINDING_IDENTITY_PUBLIC_KEY_FILE"] = str(public_key)
         if service.name == GATEWAY:
             env["VERBINDING_IDENTITY_SIGNING_KEY_FILE"] = str(signing_key)
+            # Tokens it issued stay valid across its restarts, and every gateway process accepts them.
+            env["VERBINDING_TOKEN_SIGNING_KEY_FILE"] = str(ensure_key_files(self.data_dir / "keys", "token")[0])
         return env
 
     def summary(self) -> dict[str, Any]:
