@@ -199,23 +199,18 @@ async def test_every_event_the_services_produced_matches_its_committed_schema(st
             } <= set(checked), checked
 
 
-async def test_person_overview_with_case_plan_stopped_still_returns_intakes_section(
+async def test_person_overview_with_case_plan_frozen_still_returns_intakes_section(
         stack: RunningStack, gateway: httpx.AsyncClient, as_: dict[str, dict[str, str]]) -> None:
     status = (await gateway.get("/api/v1/coa/status-recognitions/V-E2E-0001", headers=as_["coa"])).json()
-    os.kill(stack.pids()["case-plan"], signal.SIGTERM)
-    await stack.wait_for("case-plan", timeout=30)
-
-    async def case_plan_gone() -> bool:
-        try:
-            async with httpx.AsyncClient(trust_env=False, timeout=1) as client:
-                await client.get(f"{stack.url('case-plan')}/healthz")
-        except httpx.TransportError:
-            return True
-        return False
-
-    await eventually(case_plan_gone, timeout=30, what="case-plan to stop", interval=0.5)
-    # Carla leads the team of both case managers: she reaches the person whichever of them holds the case.
-    response = await gateway.get(f"/api/v1/persons/{status['person_id']}/overview", headers=as_["tl-carla"])
+    # Frozen, not stopped: the stack would start a stopped case-plan again. Its port still takes connections, so the
+    # overview meets the gateway's timeout rather than a refused connection.
+    case_plan = stack.pids()["case-plan"]
+    os.kill(case_plan, signal.SIGSTOP)
+    try:
+        # Carla leads the team of both case managers: she reaches the person whichever of them holds the case.
+        response = await gateway.get(f"/api/v1/persons/{status['person_id']}/overview", headers=as_["tl-carla"])
+    finally:
+        os.kill(case_plan, signal.SIGCONT)
     assert response.status_code == 200, response.text
     overview = response.json()
     assert overview["person"]["coa_registration_number"] == "V-E2E-0001"
