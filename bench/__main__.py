@@ -34,6 +34,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="recognitions benchmark: COA recognitions to push through the stack (default 10000)")
     parser.add_argument("--batch", type=int, default=None, metavar="N",
                         help="recognitions benchmark: recognitions per push request (default 500, at most 1000)")
+    parser.add_argument("--processes", type=int, choices=(1, 2), default=2,
+                        help="recognitions benchmark: 2 (default) measures again with two processes of every "
+                             "service; 1 skips that")
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), metavar="NAME",
                         help=f"run only this benchmark (repeatable); one of: {', '.join(sorted(BENCHMARKS))}")
     return parser.parse_args(argv)

@@ -16,7 +16,12 @@ the embedded broker) on free ports in a temporary data dir, and, as its clients 
    every stage's own timestamps (person.registered_at, the PersonRegistered outbox row's published_at,
    case.opened_at) to time each hop;
 5. checks that none is lost or duplicated: N persons with distinct COA numbers, one case per person, assigned =
-   the sum of capacities, waitlisted = the rest, each manager's active_cases = their assigned cases.
+   the sum of capacities, waitlisted = the rest, each manager's active_cases = their assigned cases;
+6. does it all again on a fresh stack with two processes of every service (`--replicas`), and reports the two
+   rates side by side (skip with --processes 1).
+
+The 202 latency is the push request's: the gateway answers once the receipts and the events are committed to its
+outbox; its relay publishes them from there.
 
 Timestamps written by PostgreSQL's now() are the start of the writing transaction: the consumers handle a whole
 fetch in one transaction, so registered_at / opened_at are up to one batch transaction earlier than the commit.
@@ -74,6 +79,7 @@ TOPICS = {  # topic -> the consumer group that reads it in this stack (None: nob
     "case-plan.case-managers.v1": "intake",
 }
 PERSON_REGISTERED = "intake.person-registered.v1"
+TWO_PROCESSES = "gateway=2,intake=2,case-plan=2"
 
 
 # --- the stack and its databases ---------------------------------------------------------------------
@@ -602,8 +608,9 @@ def report(result: dict[str, Any]) -> None:
         _row("recognitions / batch / pushers", f"{count:,}",
              f"{run['batch']} per request ({run['batches']} requests), {run['pushers']} concurrent pushers"),
         _row("push: first request -> last 202", f"{run['push_per_s']:,} /s",
-             f"{run['push_s']:.2f} s; request p50 {run['push_request_p50_ms']} / p99 {run['push_request_p99_ms']} ms; "
-             f"503 retries {run['push_retries']}"),
+             f"{run['push_s']:.2f} s; 503 retries {run['push_retries']}"),
+        _row("202 latency per request p50 / p99", f"{run['push_request_p50_ms']} / {run['push_request_p99_ms']} ms",
+             f"{run['batch']} recognitions a request: receipts and outbox rows committed, then 202"),
     ]
     if run["finished"]:
         lines += [
@@ -693,6 +700,7 @@ def report(result: dict[str, Any]) -> None:
         lines.append(_row("largest backlog", f"{size:,}", where))
         lines += [f"  | {line}" for line in backlog["stack_warnings"]]
     lines.append(_row("limited by", "", result["limited_by"]))
+    lines += processes_rows(result)
     met = run["finished"] and run["cased_s"] <= TARGET_S and count >= TARGET_RECOGNITIONS
     rate = f"{run['recognitions_per_s']:,} recognitions/s" if run["finished"] else "unfinished"
     lines += [
@@ -704,6 +712,24 @@ def report(result: dict[str, Any]) -> None:
         "",
     ]
     print("\n".join(lines), flush=True)
+
+
+def processes_rows(result: dict[str, Any]) -> list[str]:
+    """One process of every service beside two of each, from this same invocation."""
+    two = result.get("two_processes")
+    if not two:
+        return []
+    rows = ["processes per service (same invocation, each on a fresh stack)"]
+    for label, run_, e2e in (("1 each", result["run"], result["hops"]["latency"]["202 -> case opened"]),
+                             (f"2 each ({two['replicas']})", two["run"], two["latency_202_to_case"])):
+        rate = f"{run_['recognitions_per_s']:,} /s" if run_["finished"] else "unfinished"
+        rows.append(_row(f"  {label}", rate, f"all cased {_s(run_['cased_s'])}; 202 p50/p99 "
+                                             f"{run_['push_request_p50_ms']}/{run_['push_request_p99_ms']} ms; "
+                                             f"202 -> case p50/p99 {e2e['p50_ms']:,}/{e2e['p99_ms']:,} ms"))
+    checks_ = two["checks"]
+    rows.append(_row("  2 each: none lost, none duplicated, caseload rule",
+                     "yes" if checks_["complete"] and checks_["no_duplicates"] and checks_["caseload_rule"] else "NO"))
+    return rows
 
 
 def run(options: argparse.Namespace) -> dict[str, Any]:
@@ -719,22 +745,34 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     print(f"[{NAME}] starting the stack (verbinding run: PostgreSQL, broker, gateway, intake, case-plan) ...",
           flush=True)
 
-    async def main() -> None:
+    async def measured(arguments: tuple[str, ...], into: dict[str, Any]) -> None:
         with tempfile.TemporaryDirectory(prefix="verbinding-bench-recognitions-") as folder:
             os.chmod(folder, 0o755)  # PostgreSQL runs as a user of its own when we are root
             began = time.perf_counter()
-            async with running_stack(Path(folder) / "data", ports=stack_ports()) as stack:
-                result["stack_start_s"] = round(time.perf_counter() - began, 1)
-                await _measure(stack, count, batch, result)
+            async with running_stack(Path(folder) / "data", *arguments, ports=stack_ports()) as stack:
+                into["stack_start_s"] = round(time.perf_counter() - began, 1)
+                await _measure(stack, count, batch, into)
                 stopping = time.perf_counter()
-            result["stack_stop_s"] = round(time.perf_counter() - stopping, 1)
+            into["stack_stop_s"] = round(time.perf_counter() - stopping, 1)
+
+    async def main() -> None:
+        await measured((), result)
+        if getattr(options, "processes", 2) >= 2:
+            print(f"[{NAME}] again, with two processes of every service ({TWO_PROCESSES}) ...", flush=True)
+            two: dict[str, Any] = {}
+            await measured(("--replicas", TWO_PROCESSES), two)
+            result["two_processes"] = {"replicas": TWO_PROCESSES, "run": two["run"], "checks": two["checks"],
+                                       "latency_202_to_case": two["hops"]["latency"]["202 -> case opened"],
+                                       "cpu_percent_of_one_core": two["cpu_percent_of_one_core"]}
 
     asyncio.run(main())
     result["target_s"] = TARGET_S
     result["target_met"] = bool(result["run"]["finished"] and result["run"]["cased_s"] <= TARGET_S
                                 and count >= TARGET_RECOGNITIONS)
-    result["ok"] = result["checks"]["no_duplicates"] and (
-        not result["run"]["finished"] or (result["checks"]["complete"] and result["checks"]["caseload_rule"]))
+    result["ok"] = all(
+        entry["checks"]["no_duplicates"]
+        and (not entry["run"]["finished"] or (entry["checks"]["complete"] and entry["checks"]["caseload_rule"]))
+        for entry in (result, result.get("two_processes") or result))
     result["limited_by"] = limited_by(result)
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["total_s"] = round(time.perf_counter() - started, 1)

@@ -18,7 +18,7 @@ from typing import TextIO
 
 from .config import HOST, StackConfig
 from .console import Console, exit_status, seconds
-from .discovery import ServiceSpec
+from .discovery import ServiceSpec, StackError
 
 # uvicorn waits for open connections (an SSE stream never ends) before it runs the lifespan shutdown
 # that stops producers and drains consumers; this bound makes sure the lifespan gets its turn.
@@ -140,16 +140,25 @@ class Supervisor:
                 self.console.say(f"Migration of {service.name} interrupted.")
                 await terminate(process, grace=5)
 
+    def listen(self) -> None:
+        """Bind every service's port now, held until the stack stops: nothing else can take it meanwhile."""
+        for service in self.config.services:
+            port = self.config.service_ports[service.name]
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # Accepted connections inherit it (uvicorn sets it only on sockets it knows to be TCP).
+            listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                listener.bind((HOST, port))
+            except OSError as error:
+                listener.close()
+                raise StackError(f"Port {port} ({service.name}) cannot be bound: {error}.\n"
+                                 f"Give {service.name} another port with --port {service.name}=PORT.") from None
+            listener.listen(1024)
+            self._sockets[service.name] = listener
+
     async def start(self, service: ServiceSpec) -> list[Replica]:
-        """Listen on the service's port and start its processes, each supervised from now on."""
-        port = self.config.service_ports[service.name]
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Accepted connections inherit it (uvicorn sets it only on sockets it knows to be TCP).
-        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        listener.bind((HOST, port))
-        listener.listen(1024)
-        self._sockets[service.name] = listener
+        """Start the service's processes on its listening socket, each supervised from now on."""
         started = []
         for index in range(1, self.config.replica_count(service) + 1):
             name = replica_name(service, index)

@@ -60,6 +60,7 @@ class Stack:
         try:
             await stop_leftovers(previous, self.postgres, self.console)
             check_ports(self.config)
+            self.supervisor.listen()
             self._write_record()
             await self._start()
             if not self._stop.is_set():
