@@ -22,8 +22,8 @@ $(VENV)/.installed: requirements.lock $(PROJECTS)
 	@printf '%s\n' $(abspath $(SOURCES)) > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/verbinding.pth
 	@touch $@
 
-run: install  ## start the embedded stack in the foreground (Ctrl-C stops it)
-	$(PY) -m verbinding_devstack.cli run
+run: install  ## start the embedded stack in the foreground (Ctrl-C stops it); REPLICAS=intake=2,case-plan=2 for more processes
+	$(PY) -m verbinding_devstack.cli run $(if $(REPLICAS),--replicas $(REPLICAS))
 
 migrate: install  ## run every service's Alembic migrations
 	$(PY) -m verbinding_devstack.cli migrate

@@ -17,6 +17,7 @@ import pytest
 from verbinding_devstack.infra.ports import port_is_open
 from verbinding_devstack.infra.postgres import EmbeddedPostgres
 from verbinding_testing import stack as stack_testing
+from verbinding_testing.fixtures import eventually
 from verbinding_testing.stack import RunningStack, StackPorts, alive, run_to_end
 
 EXAMPLE_SERVICES = Path(__file__).parent / "example_stack" / "services"
@@ -248,3 +249,28 @@ async def test_ctrl_c_drains_every_committed_event_before_the_broker_stops(tmp_p
     assert things == total
     assert unpublished == 0, "the relay flushes the outbox before the service stops"
     assert effects == distinct == total, "consumers drain what was published before the broker stops"
+
+
+async def test_a_killed_broker_is_started_again_and_the_relays_publish_to_it(tmp_path: Path) -> None:
+    ports = StackPorts.free(BACKBONE_SERVICES)
+    async with running_stack(tmp_path / "data", ports=ports, services_dir=BACKBONE_SERVICES) as stack:
+        conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{ports.postgres}/tally")
+        try:
+            async def applied(count: int) -> bool:
+                return await conn.fetchval("SELECT count(DISTINCT event_id) FROM effect") >= count
+
+            async with httpx.AsyncClient(base_url=stack.url("tally"), timeout=10) as client:
+                for n in range(30):
+                    assert (await client.post(f"/things/{n}")).status_code == 201
+                await eventually(lambda: applied(30), timeout=60, what="the first 30 effects")
+                os.kill(stack.pids()["broker"], signal.SIGKILL)
+                await stack.wait_for("The broker stopped unexpectedly")
+                await stack.wait_for("The broker is back")
+                for n in range(30, 60):
+                    assert (await client.post(f"/things/{n}")).status_code == 201
+            await eventually(lambda: applied(60), timeout=90, what="every effect after the broker's restart")
+            effects = await conn.fetchval("SELECT count(*) FROM effect")
+        finally:
+            await conn.close()
+        assert await stack.stop() == 0
+    assert effects == 60, "the republished events were skipped by the idempotent consumer, not applied twice"
