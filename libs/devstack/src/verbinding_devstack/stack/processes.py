@@ -218,7 +218,8 @@ class Supervisor:
                 await terminate(process, grace=self.config.stop_timeout)
             pump = asyncio.create_task(self.pump(replica.name, process, replica.log, replica.tail, replica.up))
             if replica.restarts:
-                asyncio.create_task(self.wait_up(replica))  # noqa: RUF006 - ends with the process
+                replica.tasks = [task for task in replica.tasks if not task.done()]
+                replica.tasks.append(asyncio.create_task(self.wait_up(replica)))
             code = await process.wait()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(pump), 2)
