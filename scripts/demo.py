@@ -62,7 +62,7 @@ async def main(gateway_url: str) -> int:
         response = await client.post("/api/v1/coa/status-recognitions", headers=coa, json={"recognitions": batch})
         response.raise_for_status()
         trace_id = response.headers["x-trace-id"]
-        say(f"   202 Accepted: {response.json()['accepted']} recognitions, acknowledged by the broker")
+        say(f"   202 Accepted: {response.json()['accepted']} recognitions, kept in the gateway's outbox")
         say("   sending the first one again (at-least-once delivery is harmless):",)
         again = await client.post("/api/v1/coa/status-recognitions", headers=coa, json=batch[0])
         say(f"   {again.status_code}, same event id: "
