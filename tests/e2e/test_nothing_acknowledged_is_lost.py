@@ -33,7 +33,9 @@ async def test_intake_killed_mid_stream_is_restarted_by_itself_and_every_acknowl
     os.kill(stack.pids()["intake"], signal.SIGKILL)
 
     await stack.wait_for("intake exited on its own (on SIGKILL)", timeout=10)
-    await stack.wait_for("intake is back (restart 1", timeout=30)
+    await stack.wait_for("Restarting intake (restart 1)", timeout=10)
+    # Its start-up waits for its consumer group to let the killed member go (the session timeout) and rebalance.
+    await stack.wait_for("intake is back (restart 1", timeout=120)
     await pushing
     assert len(pusher.acknowledged) == 2_000
     await every_one_cased_once(stack, pusher.acknowledged)
