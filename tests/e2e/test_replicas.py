@@ -37,8 +37,8 @@ async def test_ten_thousand_recognitions_with_two_processes_each_one_killed_keep
             pids = stack.pids()
             os.kill(pids["intake#2"], signal.SIGKILL)
             os.kill(pids["case-plan"], signal.SIGKILL)
-            await stack.wait_for("intake#2 is back (restart 1", timeout=60)
-            await stack.wait_for("case-plan is back (restart 1", timeout=60)
+            await stack.wait_for("intake#2 is back (restart 1", timeout=120)
+            await stack.wait_for("case-plan is back (restart 1", timeout=120)
             await pushing
             assert len(pusher.acknowledged) == RECOGNITIONS
             await every_one_cased_once(stack, pusher.acknowledged, timeout=240)
