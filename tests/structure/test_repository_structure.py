@@ -23,8 +23,7 @@ DEV_ONLY_DISTRIBUTIONS = ("verbinding-devstack", "verbinding-testing", "embedded
                           "pytest", "testcontainers")
 SKELETON_FILES = ("main.py", "settings.py", "database.py")
 MAX_MODULE_LINES = 400
-# Split into a package by another branch; remove once that has landed (the test then holds it to the limit too).
-OVERSIZED_ALLOWED = {"libs/devstack/src/verbinding_devstack/stack.py"}
+OVERSIZED_ALLOWED: set[str] = set()  # none: a module that outgrows the limit is split, not excused
 # Built from pieces so that this file does not match itself.
 OUTSIDE_REFERENCES = re.compile("|".join([r"\.\./" + "shared", r"(^|[^A-Za-z])se" + "eds/", "DESIGN" + r"\.md",
                                           "PIT" + "FALLS"]))

@@ -125,8 +125,7 @@ class IdempotentConsumer:
         admin = new_admin(self.settings)
         await start_with_retry(admin)
         try:
-            await ensure_topics(admin, [*topics, *(dlq_topic(t) for t in topics)],
-                                partitions=self.settings.kafka_topic_partitions, settings=self.settings)
+            await ensure_topics(admin, [*topics, *map(dlq_topic, topics)], settings=self.settings)
         finally:
             await admin.close()
         self._consumer = new_consumer(self.settings, group_id=self.group_id)

@@ -118,8 +118,11 @@ async def _close_quietly(client: AIOKafkaProducer | AIOKafkaConsumer | AIOKafkaA
 
 
 async def ensure_topics(admin: AIOKafkaAdminClient, topics: list[str] | set[str],
-                        partitions: int = DEFAULT_PARTITIONS, *, settings: ServiceSettings | None = None) -> None:
-    """Create the topics that do not exist yet (dead letters with a retention); existing ones are left as they are."""
+                        partitions: int | None = None, *, settings: ServiceSettings | None = None) -> None:
+    """Create the topics that do not exist yet (dead letters with a retention); existing ones are left as they are.
+    Partitions: as given, else the settings' `kafka_topic_partitions`, else the default."""
+    if partitions is None:
+        partitions = settings.kafka_topic_partitions if settings is not None else DEFAULT_PARTITIONS
     existing = set(await admin.list_topics())
     missing = sorted(set(topics) - existing)
     if not missing:

@@ -213,8 +213,7 @@ class Relay:
         missing = topics - self._known_topics
         if missing:
             assert self._admin is not None
-            await ensure_topics(self._admin, missing, partitions=self.settings.kafka_topic_partitions,
-                                settings=self.settings)
+            await ensure_topics(self._admin, missing, settings=self.settings)
             self._known_topics |= missing
 
     async def _check_broker_epoch(self) -> None:
