@@ -33,6 +33,7 @@ class Role(StrEnum):
     job_hunter = "job_hunter"
     team_lead = "team_lead"
     hub_counsellor = "hub_counsellor"
+    programme_coordinator = "programme_coordinator"
     coa_integration = "coa_integration"
     ngo_partner = "ngo_partner"
     ops = "ops"

@@ -1,0 +1,213 @@
+"""Placing residents: a bed when one is free in the pool, else the waitlist; leaving; warnings; case managers.
+
+A pool is one operator NGO's shelters of one programme. Every decision that moves a placement onto or off the
+pool's waitlist first takes the pool's transaction-scoped advisory lock, so a new request never takes a bed that
+was freed for someone already waiting, and the waitlist is served strictly in its order: vulnerability priority
+(residents.models), then request time. The capacity guard itself is shelters.capacity's conditional update.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from verbinding_common.contracts.shelter import (
+    PlacementEnded,
+    PlacementStarted,
+    PlacementWarned,
+    Programme,
+    StayOutcome,
+)
+from verbinding_common.outbox import add_event, add_events
+
+from ..access import Scope
+from ..errors import Conflict, NotFound
+from ..residents.models import Resident, Vulnerability
+from ..shelters.capacity import SOURCE, free_bed, take_bed
+from ..shelters.models import Shelter
+from .models import AssignmentDelay, Placement, PlacementRead, PlacementStatus, StayWarning
+from .stays import StayRules, stay_end, warning_due
+
+# pg_advisory_xact_lock(namespace, hashtext(pool)): the namespace differs from the outbox's per-key locks.
+POOL_LOCK_NAMESPACE = 0x5E17
+
+
+async def lock_pool(*, session: AsyncSession, programme: str, operator: str) -> None:
+    """Serialise the pool's waitlist decisions until this transaction ends."""
+    await session.execute(select(func.pg_advisory_xact_lock(POOL_LOCK_NAMESPACE,
+                                                            func.hashtext(f"{programme}/{operator}"))))
+
+
+async def request_placement(*, session: AsyncSession, resident: Resident, rules: StayRules) -> Placement:
+    """Place the resident in a free bed of their operator's open shelters in their programme, or waitlist them."""
+    await lock_pool(session=session, programme=resident.programme, operator=resident.operator)
+    active = await session.scalar(select(Placement.id).where(
+        Placement.resident_id == resident.id,
+        Placement.status.in_([PlacementStatus.waitlisted, PlacementStatus.placed])))
+    if active is not None:
+        raise Conflict(f"resident {resident.id} already has a placement or a place on the waitlist")
+    placement = Placement(resident_id=resident.id, programme=resident.programme, operator=resident.operator,
+                          priority=Vulnerability(resident.vulnerability).priority, status=PlacementStatus.waitlisted)
+    session.add(placement)
+    await session.flush()
+    # Through the waitlist even when beds are free: someone already waiting, or more vulnerable, goes first.
+    await fill_from_waitlist(session=session, programme=resident.programme, operator=resident.operator,
+                             rules=rules, fresh=placement.id)
+    await session.refresh(placement)
+    return placement
+
+
+async def fill_from_waitlist(*, session: AsyncSession, programme: str, operator: str, rules: StayRules,
+                             fresh: UUID | None = None) -> int:
+    """Place waitlisted residents of the pool, head first, while its open shelters have beds. Caller holds the
+    pool's lock. Returns how many were placed (`fresh`: the request just made, which never waited)."""
+    placed = 0
+    while True:
+        head = await session.scalar(
+            select(Placement).where(Placement.status == PlacementStatus.waitlisted, Placement.programme == programme,
+                                    Placement.operator == operator)
+            .order_by(Placement.priority, Placement.request_seq).limit(1).with_for_update())
+        if head is None:
+            return placed
+        shelter = await take_bed(session=session, programme=programme, operator=operator)
+        if shelter is None:
+            return placed
+        await _start(session=session, placement=head, shelter=shelter, rules=rules, from_waitlist=head.id != fresh)
+        placed += 1
+
+
+async def leave(*, session: AsyncSession, placement_id: UUID, scope: Scope, outcome: StayOutcome,
+                rules: StayRules) -> Placement:
+    """End a stay with its outcome; the bed goes at once to the head of the pool's waitlist."""
+    placement = await get_placement(session=session, placement_id=placement_id, scope=scope)
+    await lock_pool(session=session, programme=placement.programme, operator=placement.operator)
+    await session.refresh(placement, with_for_update=True)
+    if placement.status != PlacementStatus.placed:
+        raise Conflict(f"placement {placement_id} is {placement.status}, not placed")
+    assert placement.shelter_id is not None and placement.ends_on is not None
+    placement.status = PlacementStatus.ended
+    placement.left_at = datetime.now(UTC)
+    placement.outcome = outcome.value
+    await session.flush()
+    await free_bed(session=session, shelter_id=placement.shelter_id)
+    await add_event(session, PlacementEnded(
+        placement_id=placement.id, resident_id=placement.resident_id, shelter_id=placement.shelter_id,
+        programme=Programme(placement.programme), ended_on=placement.left_at.date(), outcome=outcome),
+        key=str(placement.id), source=SOURCE)
+    await fill_from_waitlist(session=session, programme=placement.programme, operator=placement.operator,
+                             rules=rules)
+    return placement
+
+
+async def assign_case_manager(*, session: AsyncSession, placement_id: UUID, scope: Scope,
+                              case_manager: str) -> Placement:
+    """Assign the programme case manager of a placed resident; the first assignment's time is kept."""
+    placement = await get_placement(session=session, placement_id=placement_id, scope=scope)
+    if placement.status != PlacementStatus.placed:
+        raise Conflict(f"placement {placement_id} is {placement.status}: a case manager follows a placement")
+    placement.case_manager = case_manager
+    placement.case_manager_assigned_at = placement.case_manager_assigned_at or datetime.now(UTC)
+    await session.flush()
+    return placement
+
+
+async def fire_due_warnings(*, session: AsyncSession, today: date, limit: int = 500) -> int:
+    """Fire every stay warning due by `today` that has not fired: once, also with several replicas or after a
+    restart (the row is marked in the transaction that stages its event, and claimed with SKIP LOCKED)."""
+    due = (await session.execute(
+        select(StayWarning, Placement).join(Placement, Placement.id == StayWarning.placement_id)
+        .where(StayWarning.fired_at.is_(None), StayWarning.due_on <= today,
+               Placement.status == PlacementStatus.placed)
+        .order_by(StayWarning.due_on).limit(limit)
+        .with_for_update(of=StayWarning, skip_locked=True))).all()
+    if not due:
+        return 0
+    fired_at = datetime.now(UTC)
+    await session.execute(update(StayWarning), [{"placement_id": warning.placement_id, "fired_at": fired_at}
+                                                for warning, _ in due])
+    await add_events(session, [
+        (PlacementWarned(placement_id=placement.id, resident_id=placement.resident_id,
+                         shelter_id=placement.shelter_id, programme=Programme(placement.programme),
+                         ends_on=placement.ends_on), str(placement.id), None)
+        for _, placement in due], source=SOURCE)
+    return len(due)
+
+
+async def get_placement(*, session: AsyncSession, placement_id: UUID, scope: Scope) -> Placement:
+    """The placement, if the caller's scope covers it; NotFound alike for "not yours" and "no such placement"."""
+    placement = await session.get(Placement, placement_id)
+    if placement is None or not scope.covers(operator=placement.operator, programme=placement.programme):
+        raise NotFound(f"no placement {placement_id}")
+    return placement
+
+
+async def describe(*, session: AsyncSession, placement: Placement) -> PlacementRead:
+    """The placement as the API shows it, with its place on the pool's waitlist when it waits."""
+    position = None
+    if placement.status == PlacementStatus.waitlisted:
+        ahead = await session.scalar(select(func.count()).select_from(Placement).where(
+            Placement.status == PlacementStatus.waitlisted, Placement.programme == placement.programme,
+            Placement.operator == placement.operator,
+            tuple_(Placement.priority, Placement.request_seq) < tuple_(placement.priority, placement.request_seq)))
+        position = (ahead or 0) + 1
+    return PlacementRead.of(placement, position=position)
+
+
+async def waitlist(*, session: AsyncSession, scope: Scope) -> list[PlacementRead]:
+    """The waitlists the caller may see, each pool in the order it is served."""
+    waiting = await session.scalars(
+        select(Placement).where(Placement.status == PlacementStatus.waitlisted,
+                                scope.where(Placement.operator, Placement.programme))
+        .order_by(Placement.programme, Placement.operator, Placement.priority, Placement.request_seq))
+    result, position, pool = [], 0, None
+    for placement in waiting:
+        position = position + 1 if pool == (placement.programme, placement.operator) else 1
+        pool = (placement.programme, placement.operator)
+        result.append(PlacementRead.of(placement, position=position))
+    return result
+
+
+async def assignment_delays(*, session: AsyncSession, scope: Scope, now: datetime | None = None
+                            ) -> list[AssignmentDelay]:
+    """Per shelter (and so per programme): hours from placement to an assigned case manager (median, 90th
+    percentile) and how long the longest-waiting resident without one has waited now."""
+    now = now or datetime.now(UTC)
+    hours = func.extract("epoch", Placement.case_manager_assigned_at - Placement.placed_at) / 3600
+    waiting = Placement.case_manager_assigned_at.is_(None) & (Placement.status == PlacementStatus.placed)
+    rows = (await session.execute(
+        select(Shelter.id, Shelter.name, Shelter.programme,
+               func.count(Placement.case_manager_assigned_at),
+               func.percentile_cont(0.5).within_group(hours),
+               func.percentile_cont(0.9).within_group(hours),
+               func.count().filter(waiting),
+               func.max(func.extract("epoch", now - Placement.placed_at) / 3600).filter(waiting))
+        .join(Placement, Placement.shelter_id == Shelter.id)
+        .where(scope.where(Shelter.operator, Shelter.programme))
+        .group_by(Shelter.id).order_by(Shelter.programme, Shelter.name))).all()
+    return [AssignmentDelay(shelter_id=row[0], shelter_name=row[1], programme=Programme(row[2]), assigned=row[3],
+                            median_hours=_rounded(row[4]), p90_hours=_rounded(row[5]), waiting_now=row[6],
+                            longest_waiting_hours=_rounded(row[7])) for row in rows]
+
+
+async def _start(*, session: AsyncSession, placement: Placement, shelter: Shelter, rules: StayRules,
+                 from_waitlist: bool) -> None:
+    started_on = datetime.now(UTC).date()
+    placement.status = PlacementStatus.placed
+    placement.shelter_id = shelter.id
+    placement.placed_at = datetime.now(UTC)
+    placement.started_on = started_on
+    placement.ends_on = stay_end(programme=Programme(placement.programme), started_on=started_on, rules=rules)
+    session.add(StayWarning(placement_id=placement.id,
+                            due_on=warning_due(ends_on=placement.ends_on, started_on=started_on, rules=rules)))
+    await session.flush()
+    await add_event(session, PlacementStarted(
+        placement_id=placement.id, resident_id=placement.resident_id, shelter_id=shelter.id,
+        programme=Programme(placement.programme), started_on=started_on, ends_on=placement.ends_on,
+        from_waitlist=from_waitlist), key=str(placement.id), source=SOURCE)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 2)

@@ -1,0 +1,71 @@
+"""HTTP routes for placements, the waitlist and the case-manager assignment report."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request, status
+
+from verbinding_common.auth import CurrentIdentity, Role, allow
+from verbinding_common.db import SessionDep
+
+from ..access import coordinated_programme, scope_of
+from ..residents.service import get_resident
+from . import service
+from .models import AssignmentDelay, CaseManagerAssignment, PlacementCreate, PlacementLeave, PlacementRead
+from .stays import StayRules
+
+router = APIRouter(tags=["placements"])
+partners = [Depends(allow(Role.programme_coordinator, Role.ngo_partner))]
+
+
+def stay_rules(request: Request) -> StayRules:
+    settings = request.app.state.settings
+    return StayRules(emergency_days=settings.emergency_stay_days, warning_lead_days=settings.stay_warning_lead_days)
+
+
+RulesDep = Annotated[StayRules, Depends(stay_rules)]
+
+
+@router.post("/placements", status_code=status.HTTP_201_CREATED, dependencies=partners)
+async def request_placement(body: PlacementCreate, identity: CurrentIdentity, session: SessionDep,
+                            rules: RulesDep) -> PlacementRead:
+    """A bed in the resident's operator's open shelters of their programme, or a place on the waitlist."""
+    resident = await get_resident(session=session, resident_id=body.resident_id, scope=scope_of(identity))
+    placement = await service.request_placement(session=session, resident=resident, rules=rules)
+    return await service.describe(session=session, placement=placement)
+
+
+@router.get("/placements/{placement_id}", dependencies=partners)
+async def read_placement(placement_id: UUID, identity: CurrentIdentity, session: SessionDep) -> PlacementRead:
+    placement = await service.get_placement(session=session, placement_id=placement_id, scope=scope_of(identity))
+    return await service.describe(session=session, placement=placement)
+
+
+@router.post("/placements/{placement_id}/leave", dependencies=partners)
+async def leave(placement_id: UUID, body: PlacementLeave, identity: CurrentIdentity, session: SessionDep,
+                rules: RulesDep) -> PlacementRead:
+    placement = await service.leave(session=session, placement_id=placement_id, scope=scope_of(identity),
+                                    outcome=body.outcome, rules=rules)
+    return PlacementRead.of(placement)
+
+
+@router.post("/placements/{placement_id}/case-manager", dependencies=[Depends(allow(Role.programme_coordinator))])
+async def assign_case_manager(placement_id: UUID, body: CaseManagerAssignment, identity: CurrentIdentity,
+                              session: SessionDep) -> PlacementRead:
+    coordinated_programme(identity)
+    placement = await service.assign_case_manager(session=session, placement_id=placement_id,
+                                                  scope=scope_of(identity), case_manager=body.case_manager)
+    return PlacementRead.of(placement)
+
+
+@router.get("/waitlist", dependencies=partners)
+async def read_waitlist(identity: CurrentIdentity, session: SessionDep) -> list[PlacementRead]:
+    return await service.waitlist(session=session, scope=scope_of(identity))
+
+
+@router.get("/reports/case-manager-assignment", dependencies=partners)
+async def case_manager_assignment(identity: CurrentIdentity, session: SessionDep) -> list[AssignmentDelay]:
+    """Per shelter: hours from placement to an assigned case manager (median, p90) and the longest wait now."""
+    return await service.assignment_delays(session=session, scope=scope_of(identity))

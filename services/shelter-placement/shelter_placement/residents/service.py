@@ -1,0 +1,36 @@
+"""Registering residents and finding them within the caller's scope."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from verbinding_common.contracts.shelter import Programme
+
+from ..access import Scope
+from ..errors import Conflict, NotFound
+from .models import Resident, Vulnerability
+
+
+async def register_resident(*, session: AsyncSession, operator: str, programme: Programme, pseudonym: str,
+                            year_of_birth: int, languages: list[str], vulnerability: Vulnerability) -> Resident:
+    """Register a resident of an operator NGO in a programme; the pseudonym is unique per operator."""
+    resident_id = await session.scalar(
+        pg_insert(Resident)
+        .values(operator=operator, programme=programme.value, pseudonym=pseudonym, year_of_birth=year_of_birth,
+                languages=list(dict.fromkeys(languages)), vulnerability=vulnerability.value)
+        .on_conflict_do_nothing(constraint="uq_resident_operator_pseudonym")
+        .returning(Resident.id))
+    if resident_id is None:
+        raise Conflict("this operator already has a resident with that pseudonym")
+    return await session.get_one(Resident, resident_id)
+
+
+async def get_resident(*, session: AsyncSession, resident_id: UUID, scope: Scope) -> Resident:
+    """The resident, if the caller's scope covers them; NotFound alike for "not yours" and "no such resident"."""
+    resident = await session.get(Resident, resident_id)
+    if resident is None or not scope.covers(operator=resident.operator, programme=resident.programme):
+        raise NotFound(f"no resident {resident_id}")
+    return resident

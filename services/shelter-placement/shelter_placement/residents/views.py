@@ -1,0 +1,38 @@
+"""HTTP routes for residents: registered by their operator NGO (or the programme's coordinator), read by them."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, status
+
+from verbinding_common.auth import CurrentIdentity, Role, allow
+from verbinding_common.db import SessionDep
+
+from ..access import scope_of
+from ..errors import Forbidden
+from . import service
+from .models import ResidentCreate, ResidentRead
+
+router = APIRouter(tags=["residents"])
+partners = [Depends(allow(Role.programme_coordinator, Role.ngo_partner))]
+
+
+@router.post("/residents", status_code=status.HTTP_201_CREATED, dependencies=partners)
+async def register_resident(body: ResidentCreate, identity: CurrentIdentity, session: SessionDep) -> ResidentRead:
+    scope = scope_of(identity)
+    operator = scope.operator or body.operator
+    if operator is None or (scope.operator and body.operator not in (None, scope.operator)) \
+            or not scope.covers(operator=operator, programme=body.programme):
+        raise Forbidden("residents are registered by their operator NGO, or by the programme's coordinator "
+                        "naming the operator")
+    resident = await service.register_resident(
+        session=session, operator=operator, programme=body.programme, pseudonym=body.pseudonym,
+        year_of_birth=body.year_of_birth, languages=body.languages, vulnerability=body.vulnerability)
+    return ResidentRead.of(resident)
+
+
+@router.get("/residents/{resident_id}", dependencies=partners)
+async def read_resident(resident_id: UUID, identity: CurrentIdentity, session: SessionDep) -> ResidentRead:
+    return ResidentRead.of(await service.get_resident(session=session, resident_id=resident_id,
+                                                      scope=scope_of(identity)))

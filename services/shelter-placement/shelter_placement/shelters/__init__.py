@@ -1,0 +1,1 @@
+"""Shelters: the life cycle planned → consulted → open → closing → closed, capacity and occupancy."""
