@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -84,14 +84,20 @@ class StayWarning(Base):
 
 
 class PlacementCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     resident_id: UUID
 
 
 class PlacementLeave(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     outcome: StayOutcome
 
 
 class CaseManagerAssignment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     case_manager: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128,
                                                    pattern=r"^[^\x00-\x1f\x7f]+$")] = Field(
         description="the programme case manager's user name")

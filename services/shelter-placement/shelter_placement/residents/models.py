@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import CheckConstraint, DateTime, SmallInteger, String, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
@@ -65,6 +65,10 @@ Language = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True
 
 
 class ResidentCreate(BaseModel):
+    """Unknown fields are refused: no immigration file number, no name can slip in."""
+
+    model_config = ConfigDict(extra="forbid")
+
     pseudonym: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
                                                 pattern=r"^[^\x00-\x1f\x7f]+$")] = Field(
         description="a pseudonym or reference the operator chooses: never a name or an immigration file number")

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, Identity, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,6 +50,8 @@ class Shelter(Base):
 
 
 class ShelterCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: Label
     neighbourhood: Label
     operator: Label = Field(description="the operator NGO's organisation, as its identities carry it")
@@ -57,15 +59,21 @@ class ShelterCreate(BaseModel):
 
 
 class ShelterUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     capacity: int = Field(ge=0, le=MAX_CAPACITY)
 
 
 class ConsultationRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     held_on: date
     reference: Label = Field(description="where the neighbourhood consultation's minutes are kept")
 
 
 class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     status: ShelterStatus
 
 

@@ -1,0 +1,142 @@
+"""Placement rules: never above capacity under concurrency, the waitlist's order, stays' ends and warnings."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import date, timedelta
+
+import pytest
+from shelter_placement.placements.models import PlacementStatus
+from shelter_placement.placements.stays import StayRules, add_months, stay_end, warning_due
+from shelter_placement.placements.warnings import WarningJob
+from shelter_placement.residents.models import Vulnerability
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from conftest import Shelters
+from verbinding_common.contracts.shelter import PlacementWarned, Programme, ShelterCapacityChanged, StayOutcome
+
+
+async def test_hundred_concurrent_requests_for_ten_beds_place_ten_and_waitlist_ninety_by_priority(
+        shelters: Shelters) -> None:
+    shelter = await shelters.open_shelter(capacity=10)
+    rng = random.Random(9)
+    residents = [await shelters.resident(vulnerability=rng.choice(list(Vulnerability))) for _ in range(100)]
+
+    placements = await asyncio.gather(*(shelters.request(resident) for resident in residents))
+
+    placed = [p for p in placements if p.status == PlacementStatus.placed]
+    waiting = [p for p in placements if p.status == PlacementStatus.waitlisted]
+    assert (len(placed), len(waiting)) == (10, 90)
+    assert (await shelters.shelter(shelter.id)).occupied == 10
+    capacity_events = await shelters.events(event_type=ShelterCapacityChanged.event_type, key=str(shelter.id))
+    assert max(event["occupied"] for event in capacity_events) == 10
+    assert [event["sequence"] for event in capacity_events] == list(range(1, len(capacity_events) + 1))
+    async with shelters.sessionmaker() as session:
+        order = (await session.execute(text(
+            "SELECT priority, request_seq FROM placement WHERE status = 'waitlisted' "
+            "ORDER BY priority, request_seq"))).all()
+    assert len(order) == 90 and order == sorted(order)
+
+    head = min(waiting, key=lambda p: (p.priority, p.request_seq))
+    await shelters.leave(placed[0].id, StayOutcome.legal_residence)
+
+    assert (await shelters.placement(head.id)).status == PlacementStatus.placed
+    assert (await shelters.shelter(shelter.id)).occupied == 10
+
+
+async def test_database_refuses_occupancy_above_capacity_whatever_the_code_does(shelters: Shelters) -> None:
+    shelter = await shelters.open_shelter(capacity=2)
+    async with shelters.sessionmaker() as session, session.begin():
+        with pytest.raises(IntegrityError, match="occupied_within_capacity"):
+            await session.execute(text("UPDATE shelter SET occupied = 3 WHERE id = :id"), {"id": shelter.id})
+
+
+async def test_more_vulnerable_request_goes_ahead_of_earlier_standard_ones(shelters: Shelters) -> None:
+    shelter = await shelters.open_shelter(capacity=1)
+    first = await shelters.request(await shelters.resident())
+    standard = await shelters.request(await shelters.resident(vulnerability=Vulnerability.standard))
+    acute = await shelters.request(await shelters.resident(vulnerability=Vulnerability.acute))
+
+    await shelters.leave(first.id)
+
+    assert (await shelters.placement(acute.id)).shelter_id == shelter.id
+    assert (await shelters.placement(standard.id)).status == PlacementStatus.waitlisted
+
+
+async def test_nobody_is_placed_in_a_shelter_that_is_not_open(shelters: Shelters) -> None:
+    resident = await shelters.resident()
+    async with shelters.sessionmaker() as session, session.begin():
+        from shelter_placement.shelters.service import create_shelter
+
+        await create_shelter(session=session, programme=Programme.lvv, name="Planned", neighbourhood="Noord",
+                             operator=resident.operator, capacity=50)
+
+    placement = await shelters.request(resident)
+
+    assert placement.status == PlacementStatus.waitlisted
+
+
+async def test_opening_a_shelter_places_the_waitlist_head_first(shelters: Shelters) -> None:
+    waiting = [await shelters.request(await shelters.resident()) for _ in range(3)]
+    await shelters.open_shelter(capacity=2)
+    statuses = [(await shelters.placement(p.id)).status for p in waiting]
+    assert statuses == [PlacementStatus.placed, PlacementStatus.placed, PlacementStatus.waitlisted]
+
+
+@pytest.mark.parametrize(("programme", "started_on", "ends_on"), [
+    (Programme.lvv, date(2025, 3, 15), date(2026, 9, 15)),
+    (Programme.lvv, date(2025, 8, 31), date(2027, 2, 28)),   # no 31 February: the month's last day
+    (Programme.lvv, date(2026, 8, 31), date(2028, 2, 29)),   # ... in a leap year
+    (Programme.lvv, date(2025, 12, 31), date(2027, 6, 30)),
+    (Programme.dublin, date(2025, 3, 15), date(2025, 9, 15)),
+    (Programme.dublin, date(2025, 8, 31), date(2026, 2, 28)),
+    (Programme.dublin, date(2023, 8, 31), date(2024, 2, 29)),
+    (Programme.dublin, date(2025, 7, 31), date(2026, 1, 31)),
+    (Programme.emergency, date(2025, 12, 20), date(2026, 1, 19)),  # 30 days by setting
+])
+def test_stay_ends_after_the_programmes_maximum_with_month_ends_clamped(programme: Programme, started_on: date,
+                                                                        ends_on: date) -> None:
+    assert stay_end(programme=programme, started_on=started_on, rules=StayRules(emergency_days=30)) == ends_on
+
+
+def test_warning_comes_due_the_lead_time_before_the_end_but_not_before_the_start() -> None:
+    rules = StayRules(warning_lead_days=28)
+    assert warning_due(ends_on=date(2027, 2, 28), started_on=date(2025, 8, 31), rules=rules) == date(2027, 1, 31)
+    assert warning_due(ends_on=date(2025, 1, 10), started_on=date(2025, 1, 1), rules=rules) == date(2025, 1, 1)
+    assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
+
+
+async def test_placement_end_date_is_fixed_at_start_by_the_programme(shelters: Shelters) -> None:
+    await shelters.open_shelter(capacity=5, programme=Programme.dublin)
+    placement = await shelters.request(await shelters.resident(programme=Programme.dublin))
+    assert placement.ends_on == add_months(placement.started_on, 6)
+
+
+async def test_warning_fires_once_when_due_also_across_a_restart_and_with_two_jobs(shelters: Shelters) -> None:
+    await shelters.open_shelter(capacity=5)
+    placement = await shelters.request(await shelters.resident())
+    due = placement.ends_on - timedelta(days=28)
+
+    early = WarningJob(sessionmaker=shelters.sessionmaker, interval_s=60, today=lambda: due - timedelta(days=1))
+    assert await early.run_once() == 0
+
+    first, second = (WarningJob(sessionmaker=shelters.sessionmaker, interval_s=60, today=lambda: due)
+                     for _ in range(2))
+    fired = await asyncio.gather(first.run_once(), second.run_once())
+    assert sum(fired) == 1
+
+    after_restart = WarningJob(sessionmaker=shelters.sessionmaker, interval_s=60, today=lambda: due + timedelta(3))
+    assert await after_restart.run_once() == 0
+    warned = await shelters.events(event_type=PlacementWarned.event_type)
+    assert [(w["placement_id"], w["ends_on"]) for w in warned] == [(str(placement.id), placement.ends_on.isoformat())]
+
+
+async def test_leaving_records_the_outcome_and_frees_the_bed(shelters: Shelters) -> None:
+    shelter = await shelters.open_shelter(capacity=1)
+    placement = await shelters.request(await shelters.resident())
+    ended = await shelters.leave(placement.id, StayOutcome.onward_migration)
+    assert (ended.status, ended.outcome) == (PlacementStatus.ended, "onward_migration")
+    last = (await shelters.events(event_type=ShelterCapacityChanged.event_type, key=str(shelter.id)))[-1]
+    assert (last["occupied"], last["available"]) == (0, 1)

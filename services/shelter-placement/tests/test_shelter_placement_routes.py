@@ -1,0 +1,139 @@
+"""shelter-placement's HTTP API: the life cycle through routes, and who sees which shelter, resident, placement."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from conftest import DOOR, HVO
+from verbinding_common.auth import routes_without_allow_list
+from verbinding_common.contracts.shelter import ShelterCapacityChanged
+from verbinding_common.db import outbox_table
+
+NGO, PC = "ngo_partner", "programme_coordinator"
+
+
+async def _open_shelter(api: httpx.AsyncClient, as_caller, *, operator: str, capacity: int = 5) -> dict:
+    lvv = as_caller(PC, "lvv")
+    created = await api.post("/shelters", json={"name": f"Shelter {operator}", "neighbourhood": "Oost",
+                                                "operator": operator, "capacity": capacity}, headers=lvv)
+    assert created.status_code == 201, created.text
+    shelter_id = created.json()["shelter_id"]
+    too_early = await api.post(f"/shelters/{shelter_id}/status", json={"status": "open"}, headers=lvv)
+    assert too_early.status_code == 409 and "consultation" in too_early.json()["detail"]
+    consulted = await api.post(f"/shelters/{shelter_id}/consultation",
+                               json={"held_on": "2025-02-01", "reference": "minutes Oost 2025-02"}, headers=lvv)
+    assert consulted.json()["status"] == "consulted"
+    opened = await api.post(f"/shelters/{shelter_id}/status", json={"status": "open"}, headers=lvv)
+    assert opened.json()["status"] == "open"
+    return opened.json()
+
+
+async def _placed_resident(api: httpx.AsyncClient, as_caller, *, operator: str) -> tuple[str, str]:
+    ngo = as_caller(NGO, operator)
+    resident = await api.post("/residents", json={"pseudonym": f"K-{uuid.uuid4().hex[:6]}", "programme": "lvv",
+                                                  "year_of_birth": 1988, "languages": ["ti"],
+                                                  "vulnerability": "high"}, headers=ngo)
+    assert resident.status_code == 201, resident.text
+    placement = await api.post("/placements", json={"resident_id": resident.json()["resident_id"]}, headers=ngo)
+    assert placement.json()["status"] == "placed"
+    return resident.json()["resident_id"], placement.json()["placement_id"]
+
+
+def test_every_route_declares_an_allow_list(api) -> None:
+    assert routes_without_allow_list(api.app) == []
+
+
+async def test_visibility_matrix_other_ngos_and_programmes_get_the_answer_of_a_record_that_does_not_exist(
+        api: httpx.AsyncClient, as_caller) -> None:
+    shelter = await _open_shelter(api, as_caller, operator=HVO)
+    resident_id, placement_id = await _placed_resident(api, as_caller, operator=HVO)
+    paths = {"shelter": f"/shelters/{shelter['shelter_id']}", "resident": f"/residents/{resident_id}",
+             "placement": f"/placements/{placement_id}"}
+    missing = {"shelter": f"/shelters/{uuid.uuid4()}", "resident": f"/residents/{uuid.uuid4()}",
+               "placement": f"/placements/{uuid.uuid4()}"}
+    callers = {
+        "operator NGO": (as_caller(NGO, HVO), 200),
+        "lvv coordinator": (as_caller(PC, "lvv"), 200),
+        "another NGO": (as_caller(NGO, DOOR), 404),
+        "dublin coordinator": (as_caller(PC, "dublin"), 404),
+        "case manager": (as_caller("case_manager"), 403),
+        "no identity": ({}, 401),
+    }
+    for who, (headers, expected) in callers.items():
+        for kind, path in paths.items():
+            answer = await api.get(path, headers=headers)
+            assert answer.status_code == expected, (who, kind, answer.text)
+            if expected == 404:
+                absent = await api.get(missing[kind], headers=headers)
+                assert absent.status_code == 404
+                assert answer.json()["detail"].split(" ")[:2] == absent.json()["detail"].split(" ")[:2]
+        listed = await api.get("/shelters", headers=headers)
+        if expected == 200:
+            assert [s["shelter_id"] for s in listed.json()] == [shelter["shelter_id"]]
+        elif expected == 404:
+            assert listed.json() == []
+    resident = (await api.get(paths["resident"], headers=as_caller(NGO, HVO))).json()
+    assert set(resident) == {"resident_id", "pseudonym", "operator", "programme", "year_of_birth", "languages",
+                             "vulnerability"}
+    leave_other = await api.post(f"{paths['placement']}/leave", json={"outcome": "return"},
+                                 headers=as_caller(NGO, DOOR))
+    assert leave_other.status_code == 404
+
+
+async def test_an_ngo_cannot_register_residents_for_another_operator(api: httpx.AsyncClient, as_caller) -> None:
+    answer = await api.post("/residents", json={"pseudonym": "X1", "programme": "lvv", "operator": HVO,
+                                                "year_of_birth": 1990, "vulnerability": "standard"},
+                            headers=as_caller(NGO, DOOR))
+    assert answer.status_code == 403
+
+
+async def test_capacity_never_drops_below_occupancy(api: httpx.AsyncClient, as_caller) -> None:
+    shelter = await _open_shelter(api, as_caller, operator=HVO, capacity=2)
+    await _placed_resident(api, as_caller, operator=HVO)
+    await _placed_resident(api, as_caller, operator=HVO)
+    lower = await api.patch(f"/shelters/{shelter['shelter_id']}", json={"capacity": 1},
+                            headers=as_caller(PC, "lvv"))
+    assert lower.status_code == 409
+    close = await api.post(f"/shelters/{shelter['shelter_id']}/status", json={"status": "closing"},
+                           headers=as_caller(PC, "lvv"))
+    assert (close.json()["status"], close.json()["available"]) == ("closing", 0)
+
+
+@pytest.mark.parametrize("body", [
+    {"pseudonym": "a\x00b", "programme": "lvv", "year_of_birth": 1990, "vulnerability": "standard"},
+    {"pseudonym": "ok", "programme": "lvv", "year_of_birth": 32768, "vulnerability": "standard"},
+    {"pseudonym": "ok", "programme": "mars", "year_of_birth": 1990, "vulnerability": "standard"},
+    {"pseudonym": "ok", "programme": "lvv", "year_of_birth": 1990, "vulnerability": "standard",
+     "coa_number": "V-1"},
+])
+async def test_bad_resident_input_is_a_422(api: httpx.AsyncClient, as_caller, body: dict) -> None:
+    answer = await api.post("/residents", json=body, headers=as_caller(NGO, HVO))
+    assert answer.status_code == 422
+
+
+async def test_case_manager_assignment_is_reported_per_shelter(api: httpx.AsyncClient, as_caller) -> None:
+    shelter = await _open_shelter(api, as_caller, operator=HVO)
+    _, first = await _placed_resident(api, as_caller, operator=HVO)
+    await _placed_resident(api, as_caller, operator=HVO)
+    assigned = await api.post(f"/placements/{first}/case-manager", json={"case_manager": "pm-eva"},
+                              headers=as_caller(PC, "lvv"))
+    assert assigned.json()["case_manager"] == "pm-eva"
+    report = (await api.get("/reports/case-manager-assignment", headers=as_caller(NGO, HVO))).json()
+    assert [(r["shelter_id"], r["assigned"], r["waiting_now"]) for r in report] == [(shelter["shelter_id"], 1, 1)]
+    assert report[0]["median_hours"] is not None and report[0]["longest_waiting_hours"] is not None
+    assert (await api.get("/reports/case-manager-assignment", headers=as_caller(NGO, DOOR))).json() == []
+
+
+async def test_capacity_events_carry_figures_and_no_personal_data(api: httpx.AsyncClient, as_caller) -> None:
+    await _open_shelter(api, as_caller, operator=HVO)
+    await _placed_resident(api, as_caller, operator=HVO)
+    async with api.app.state.sessionmaker() as session:
+        rows = (await session.execute(outbox_table.select().where(
+            outbox_table.c.event_type == ShelterCapacityChanged.event_type).order_by(outbox_table.c.id))).all()
+    last = rows[-1].envelope["data"]
+    assert set(last) == set(ShelterCapacityChanged.model_fields)
+    assert (last["capacity"], last["occupied"], last["available"], last["sequence"]) == (5, 1, 4, 4)
+    assert not any("K-" in str(row.envelope) for row in rows)
