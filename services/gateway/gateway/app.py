@@ -25,6 +25,8 @@ from .downstream import Downstream
 from .openapi import document_every_answer
 from .persons import views as person_views
 from .settings import GatewaySettings
+from .shelters import views as shelter_views
+from .subscriptions import wiring as subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,8 @@ roles it allows: 401 without a valid token, 403 for another role. Every response
 DEMO_CREDENTIALS = """
 **Embedded stack (development) only:** clients `coa` / `coa-demo-secret` and `ngo-hvo-querido` / `hvo-demo-secret`;
 users `cm-anna`, `cm-bram` (case managers), `tl-carla` (team lead of team west, the team she adds case managers
-to), `tl-dirk` (team lead of team oost), `ops-dave` (ops), password `demo`.
+to), `tl-dirk` (team lead of team oost), `ops-dave` (ops), `pc-pieter` (LVV programme coordinator),
+password `demo`.
 """
 
 
@@ -49,15 +52,18 @@ def description(settings: GatewaySettings) -> str:
 
 def routers(settings: GatewaySettings) -> list[APIRouter]:
     """The gateway's routes."""
-    routers = [coa_views.router, person_views.router, case_views.router]
+    routers = [coa_views.router, person_views.router, case_views.router, *subscriptions.routers,
+               shelter_views.router]
     if not settings.external_issuer:  # with an external OIDC issuer the built-in endpoint does not exist (404)
         routers.insert(0, access_views.router)
     return routers
 
 
 def consumers(settings: GatewaySettings) -> list[ConsumerSpec]:
-    """What the gateway consumes: intake's rejections of recognitions, for the status lookup."""
-    return [rejection_consumer(settings.coa_topic)] if settings.coa_rejections_enabled else []
+    """What the gateway consumes: shelter capacity (for NGO systems), and intake's rejections of recognitions (for
+    the status lookup)."""
+    return [*subscriptions.consumers,
+            *([rejection_consumer(settings.coa_topic)] if settings.coa_rejections_enabled else [])]
 
 
 def setup(app: FastAPI) -> None:
@@ -87,7 +93,10 @@ def lifespan_of(settings: GatewaySettings) -> Lifespan:
             app.state.intake = Downstream("intake", settings.intake_url, http, signer, settings.downstream_timeout_s)
             app.state.case_plan = Downstream("case-plan", settings.case_plan_url, http, signer,
                                              settings.downstream_timeout_s)
-            yield
+            app.state.shelter_placement = Downstream("shelter-placement", settings.shelter_placement_url, http,
+                                                     signer, settings.downstream_timeout_s)
+            async with subscriptions.running(app, settings):
+                yield
 
     return lifespan
 

@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 
 from verbinding_common.auth import Role
 from verbinding_common.contracts.coa import StatusRecognised
-from verbinding_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
+from verbinding_common.settings import PLACEHOLDER_SECRETS
 
 from .access.credentials import hash_secret, is_hash, verify_secret
+from .subscriptions.settings import SubscriptionSettings
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,13 @@ class DemoUserConfig(BaseModel):
         return value
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(SubscriptionSettings):
     service_name: str = "gateway"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/gateway"
 
     intake_url: str = "http://127.0.0.1:8001"
     case_plan_url: str = "http://127.0.0.1:8002"
+    shelter_placement_url: str = "http://127.0.0.1:8004"
     # A hanging service must not hold a client: every forwarded call ends within this (each route < 2 s), the
     # whole overview within overview_timeout_s (a late section is marked unavailable).
     downstream_timeout_s: float = 1.5
@@ -177,6 +179,9 @@ def demo_users() -> list[DemoUserConfig]:
         DemoUserConfig(username="tl-dirk", password_hash=password, roles=[Role.team_lead], team="oost",
                        name="Dirk"),
         DemoUserConfig(username="ops-dave", password_hash=password, roles=[Role.ops], name="Dave"),
+        # A municipal coordinator of the LVV programme: the organisation claim names the programme.
+        DemoUserConfig(username="pc-pieter", password_hash=password, roles=[Role.programme_coordinator],
+                       organisation="lvv", name="Pieter"),
     ]
 
 

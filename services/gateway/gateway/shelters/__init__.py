@@ -1,0 +1,1 @@
+"""Programmes, shelters, residents and placements: forwarded to shelter-placement as the caller."""

@@ -1,0 +1,187 @@
+"""The capacity log: what the gateway's consumer takes from `shelter.capacity.v1`, and the in-process feed that
+wakes webhook delivery and server-sent-event streams as soon as new changes commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+from sqlalchemy import event, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from verbinding_common.consumer import BatchItem, ConsumerSpec, PoisonMessage
+from verbinding_common.contracts.shelter import ShelterCapacityChanged
+from verbinding_common.events import Envelope
+
+from .models import CapacityChange
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock(namespace, 0) before drawing positions: consumers of several gateway replicas then commit
+# positions in order, so a reader paging by position never skips a row that commits late.
+LOG_LOCK = (0x0CA9, 0)
+_APPENDED = "verbinding_capacity_appended"
+_listeners: list[Callable[[], None]] = []
+
+
+@dataclass(frozen=True)
+class Change:
+    """One row of the capacity log, as streams and webhooks send it."""
+
+    position: int
+    event_id: str
+    shelter_id: UUID
+    programme: str
+    data: dict[str, Any]
+    traceparent: str | None
+
+    @classmethod
+    def of(cls, row: CapacityChange) -> Change:
+        return cls(position=row.position, event_id=row.event_id, shelter_id=row.shelter_id, programme=row.programme,
+                   data=row.data, traceparent=row.traceparent)
+
+
+async def record_changes(session: AsyncSession, items: list[BatchItem]) -> None:
+    """Append a fetch's capacity events to the log, in fetch order (a shelter's events come in its order)."""
+    rows = []
+    for item in items:
+        if item.envelope.type != ShelterCapacityChanged.event_type:
+            continue
+        change = _change_of(item.envelope)
+        rows.append({"event_id": item.envelope.id, "shelter_id": change.shelter_id, "sequence": change.sequence,
+                     "programme": change.programme.value, "operator": change.operator,
+                     "data": change.model_dump(mode="json"), "traceparent": item.traceparent})
+    if not rows:
+        return
+    await session.execute(select(func.pg_advisory_xact_lock(*LOG_LOCK)))
+    # A sequence already logged (a republished event under a new id) changes nothing.
+    await session.execute(pg_insert(CapacityChange).on_conflict_do_nothing(), rows)
+    session.sync_session.info[_APPENDED] = True
+
+
+async def record_change(session: AsyncSession, envelope: Envelope) -> None:
+    """One event on its own: a batch of one."""
+    await record_changes(session, [BatchItem(envelope=envelope, traceparent=None)])
+
+
+def _change_of(envelope: Envelope) -> ShelterCapacityChanged:
+    try:
+        return ShelterCapacityChanged.model_validate(envelope.data)
+    except ValidationError as exc:
+        raise PoisonMessage(f"{envelope.type} breaks its contract ({exc.error_count()} errors)") from None
+
+
+capacity_changes = ConsumerSpec(topics=[ShelterCapacityChanged.topic], handler=record_change,
+                                batch_handler=record_changes)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_feeds(session: Session) -> None:
+    if session.info.pop(_APPENDED, False):
+        for listener in list(_listeners):
+            listener()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_appended(session: Session) -> None:
+    session.info.pop(_APPENDED, None)
+
+
+class CapacityFeed:
+    """Tails the capacity log: keeps the latest changes in memory and wakes whoever waits for a new one.
+
+    Woken at once by this process's consumer commits, and by polling for changes other replicas logged. Readers
+    never block it: each waits on its own, and one that fell behind the memory reads the database.
+    """
+
+    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], poll_interval_s: float,
+                 memory: int) -> None:
+        self.sessionmaker = sessionmaker
+        self.poll_interval_s = poll_interval_s
+        self.recent: deque[Change] = deque(maxlen=memory)
+        self.last_position = 0
+        self._loaded_from = 0
+        self._new = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._remove_listener: Callable[[], None] | None = None
+
+    async def start(self) -> None:
+        async with self.sessionmaker() as session:
+            self.last_position = await session.scalar(select(func.coalesce(func.max(CapacityChange.position), 0)))
+        self._loaded_from = self.last_position
+        loop = asyncio.get_running_loop()
+        listener = lambda: loop.call_soon_threadsafe(self._wake.set)  # noqa: E731
+        _listeners.append(listener)
+        self._remove_listener = lambda: _listeners.remove(listener)
+        self._task = asyncio.create_task(self._run(), name="capacity-feed")
+
+    async def stop(self) -> None:
+        if self._remove_listener is not None:
+            self._remove_listener()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def after(self, position: int) -> list[Change] | None:
+        """The changes after `position` from memory, or None when memory no longer reaches back that far."""
+        full = len(self.recent) == self.recent.maxlen
+        floor = self.recent[0].position - 1 if full else self._loaded_from
+        if position < floor:
+            return None
+        return [change for change in self.recent if change.position > position]
+
+    async def changes_after(self, position: int, *, limit: int = 1000) -> Sequence[Change]:
+        """The changes after `position`, from memory when it reaches back, else from the database."""
+        remembered = self.after(position)
+        if remembered is not None:
+            return remembered[:limit]
+        async with self.sessionmaker() as session:
+            rows = await session.scalars(select(CapacityChange).where(CapacityChange.position > position)
+                                         .order_by(CapacityChange.position).limit(limit))
+            return [Change.of(row) for row in rows]
+
+    async def wait_beyond(self, position: int, timeout: float) -> None:
+        """Return once a change after `position` is known, or after `timeout` seconds."""
+        if self.last_position > position:
+            return
+        new = self._new
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await new.wait()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_interval_s):
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._load()
+            except Exception as exc:  # the database is away: the next round tries again
+                log.warning("capacity feed not loaded: %s", type(exc).__name__)
+
+    async def _load(self) -> None:
+        while True:
+            async with self.sessionmaker() as session:
+                rows = list(await session.scalars(
+                    select(CapacityChange).where(CapacityChange.position > self.last_position)
+                    .order_by(CapacityChange.position).limit(1000)))
+            if not rows:
+                return
+            self.recent.extend(Change.of(row) for row in rows)
+            self.last_position = rows[-1].position
+            self._new.set()
+            self._new = asyncio.Event()
+            if len(rows) < 1000:
+                return

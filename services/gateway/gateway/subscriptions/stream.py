@@ -1,0 +1,89 @@
+"""`GET /api/v1/shelters/capacity/stream`: server-sent events of shelter capacity (sse-starlette).
+
+A snapshot first (the latest figures of every shelter that passes the filter), then each change as it is logged,
+its log position as the event id. `Last-Event-ID` resumes after that position: what was missed, nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from opentelemetry.trace import SpanKind
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from verbinding_common.auth import Role
+from verbinding_common.contracts.shelter import Programme
+from verbinding_common.telemetry import context_from_traceparent, get_tracer
+
+from ..access.dependencies import require
+from .feed import CapacityFeed, Change
+from .models import CapacityChange
+
+router = APIRouter(prefix="/api/v1", tags=["shelter capacity"])
+tracer = get_tracer(__name__)
+
+
+class StreamFilter:
+    def __init__(self, programmes: list[Programme], shelter_ids: list[UUID]) -> None:
+        self.programmes = {p.value for p in programmes}
+        self.shelter_ids = set(shelter_ids)
+
+    def passes(self, change: Change) -> bool:
+        return (not self.programmes or change.programme in self.programmes) and \
+            (not self.shelter_ids or change.shelter_id in self.shelter_ids)
+
+
+async def snapshot(sessionmaker: async_sessionmaker[AsyncSession], wanted: StreamFilter) -> tuple[int, list[dict]]:
+    """(the log position it is current as of, the latest change of every shelter that passes the filter)."""
+    async with sessionmaker() as session, session.begin():
+        position = await session.scalar(select(func.coalesce(func.max(CapacityChange.position), 0)))
+        rows = await session.scalars(
+            select(CapacityChange).where(CapacityChange.position <= position)
+            .distinct(CapacityChange.shelter_id)
+            .order_by(CapacityChange.shelter_id, CapacityChange.position.desc()))
+        latest = [Change.of(row) for row in rows]
+    return position, [change.data for change in latest if wanted.passes(change)]
+
+
+@router.get("/shelters/capacity/stream", summary="Server-sent events: every shelter's free places, live",
+            dependencies=[Depends(require(Role.ngo_partner, Role.programme_coordinator, Role.ops))],
+            response_class=EventSourceResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "`snapshot` first (unless resuming), then `capacity` events; the id is "
+                                            "the change's log position, for `Last-Event-ID`"}})
+async def capacity_stream(
+        request: Request,
+        programme: Annotated[list[Programme], Query(max_length=3)] = [],  # noqa: B006 (FastAPI copies defaults)
+        shelter_id: Annotated[list[UUID], Query(max_length=200)] = [],  # noqa: B006
+        last_event_id: Annotated[int | None, Header(ge=0, le=2**62)] = None) -> EventSourceResponse:
+    feed: CapacityFeed = request.app.state.capacity_feed
+    settings = request.app.state.settings
+    wanted = StreamFilter(programme, shelter_id)
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        position = last_event_id
+        if position is None:
+            position, shelters = await snapshot(request.app.state.sessionmaker, wanted)
+            yield ServerSentEvent(data=json.dumps(shelters), event="snapshot", id=str(position))
+        while True:
+            changes = await feed.changes_after(position)
+            for change in changes:
+                position = change.position
+                if not wanted.passes(change):
+                    continue
+                span = tracer.start_span("sse write", context=context_from_traceparent(change.traceparent),
+                                         kind=SpanKind.PRODUCER, attributes={"sse.event_id": change.position})
+                try:
+                    yield ServerSentEvent(data=json.dumps(change.data), event="capacity", id=str(change.position))
+                finally:
+                    span.end()
+            if not changes:
+                await feed.wait_beyond(position, settings.sse_heartbeat_s)
+
+    return EventSourceResponse(events(), ping=settings.sse_heartbeat_s, send_timeout=settings.sse_send_timeout_s)
