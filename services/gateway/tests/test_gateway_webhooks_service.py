@@ -1,0 +1,215 @@
+"""Webhook delivery of shelter capacity: verified, in order, retried, disabled and replayed, across restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from gateway.app import create_app
+from gateway.subscriptions.delivery import backoff_s, payload, signed_headers
+from gateway.subscriptions.feed import Change
+from gateway.subscriptions.models import WebhookEndpoint
+from gateway.subscriptions.targets import forbidden, webhook_client
+from gateway_support import bearer
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from subscription_support import FAST_DELIVERY, CapacityPublisher, Receiver, Shelter
+
+from verbinding_common.auth import Role
+from verbinding_common.contracts.shelter import Programme
+from verbinding_testing.fixtures import eventually, running_app
+
+
+@pytest.fixture
+def make_gateway(make_settings, own_broker):
+    def make(**overrides: object):
+        return create_app(make_settings(kafka_bootstrap_servers=own_broker.bootstrap_servers,
+                                        **{**FAST_DELIVERY, **overrides}))
+    return make
+
+
+def ngo(app) -> dict[str, str]:
+    return bearer(app, Role.ngo_partner, subject="ngo-hvo-querido", organisation="HVO-Querido", kind="client")
+
+
+async def register(client: httpx.AsyncClient, app, receiver: Receiver, **filters: object) -> str:
+    answer = await client.post("/api/v1/webhooks", json={"url": receiver.url, **filters}, headers=ngo(app))
+    assert answer.status_code == 201, answer.text
+    receiver.secret = answer.json()["secret"]
+    return answer.json()["endpoint_id"]
+
+
+async def attempts(client: httpx.AsyncClient, app, endpoint_id: str) -> list[dict]:
+    return (await client.get(f"/api/v1/webhooks/{endpoint_id}/attempts", headers=ngo(app))).json()
+
+
+async def test_verifying_receiver_gets_every_capacity_change_in_sequence_order(make_gateway, own_broker) -> None:
+    app = make_gateway()
+    everything, only_west = Receiver(), Receiver()
+    west, east = Shelter(), Shelter(programme=Programme.dublin)
+    async with running_app(app) as client, everything.listening(), only_west.listening(), \
+            CapacityPublisher(own_broker.bootstrap_servers) as publisher:
+        endpoint_id = await register(client, app, everything)
+        await register(client, app, only_west, shelter_ids=[str(west.id)])
+        for _ in range(10):
+            await publisher.publish(west, 3)
+            await publisher.publish(east, 3)
+
+        await eventually(lambda: asyncio.sleep(0, len(everything.received) >= 60), what="60 deliveries")
+        await eventually(lambda: asyncio.sleep(0, len(only_west.received) >= 30), what="west's 30")
+        tried = await attempts(client, app, endpoint_id)
+    assert everything.sequences(west) == list(range(1, 31)) and everything.sequences(east) == list(range(1, 31))
+    assert only_west.sequences(west) == list(range(1, 31)) and only_west.sequences(east) == []
+    assert everything.refused == 0 and len(set(everything.message_ids)) == 60
+    assert len(tried) == 60 and all(a["delivered"] and a["status_code"] == 204 for a in tried)
+
+
+async def test_receiver_answering_500_for_a_while_gets_everything_in_order_after_it_recovers(
+        make_gateway, own_broker) -> None:
+    app = make_gateway()
+    receiver, shelter = Receiver(), Shelter()
+    receiver.answer = 500
+    async with running_app(app) as client, receiver.listening(), \
+            CapacityPublisher(own_broker.bootstrap_servers) as publisher:
+        endpoint_id = await register(client, app, receiver)
+        await publisher.publish(shelter, 10)
+
+        async def failed_three_times() -> bool:
+            return sum(a["status_code"] == 500 for a in await attempts(client, app, endpoint_id)) >= 3
+        await eventually(failed_three_times, what="three failed attempts")
+        receiver.answer = 204
+        await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 10), what="all 10 after recovery")
+        retried = [a for a in await attempts(client, app, endpoint_id) if a["position"] == min(
+            a["position"] for a in await attempts(client, app, endpoint_id))]
+    assert receiver.sequences(shelter) == list(range(1, 11))
+    assert len({a["message_id"] for a in retried}) == 1 and len(retried) >= 4  # same webhook-id on every retry
+
+
+async def test_receiver_down_for_a_while_gets_everything_once_it_listens_again(make_gateway, own_broker) -> None:
+    app = make_gateway()
+    receiver, shelter = Receiver(), Shelter()
+    async with running_app(app) as client, CapacityPublisher(own_broker.bootstrap_servers) as publisher:
+        endpoint_id = await register(client, app, receiver)
+        await publisher.publish(shelter, 5)
+
+        async def refused_three_times() -> bool:
+            return sum(a["error"] is not None for a in await attempts(client, app, endpoint_id)) >= 3
+        await eventually(refused_three_times, what="three refused connections")
+        await publisher.publish(shelter, 5)
+        async with receiver.listening():
+            await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 10), what="all 10 once up")
+    assert receiver.sequences(shelter) == list(range(1, 11))
+
+
+async def test_receiver_answering_410_is_disabled_and_re_enabling_replays_what_it_missed(
+        make_gateway, own_broker) -> None:
+    app = make_gateway()
+    receiver, shelter = Receiver(), Shelter()
+    receiver.answer = 410
+    async with running_app(app) as client, receiver.listening(), \
+            CapacityPublisher(own_broker.bootstrap_servers) as publisher:
+        endpoint_id = await register(client, app, receiver)
+        await publisher.publish(shelter, 3)
+
+        async def disabled() -> dict | None:
+            endpoint = (await client.get(f"/api/v1/webhooks/{endpoint_id}", headers=ngo(app))).json()
+            return endpoint if endpoint["status"] == "disabled" else None
+        endpoint = await eventually(disabled, what="the endpoint disabled")
+        assert "410" in endpoint["disabled_reason"]
+        assert len(await attempts(client, app, endpoint_id)) == 1
+        await publisher.publish(shelter, 3)
+        receiver.answer = 204
+        resumed = await client.post(f"/api/v1/webhooks/{endpoint_id}/resume", headers=ngo(app))
+        assert resumed.json()["status"] == "active"
+        await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 6), what="the 6 missed")
+    assert receiver.sequences(shelter) == list(range(1, 7))
+
+
+async def test_endpoint_failing_past_the_limit_is_disabled_with_its_reason(make_gateway, own_broker) -> None:
+    app = make_gateway(webhook_max_failures=3)
+    receiver = Receiver()
+    receiver.answer = 503
+    async with running_app(app) as client, receiver.listening(), \
+            CapacityPublisher(own_broker.bootstrap_servers) as publisher:
+        endpoint_id = await register(client, app, receiver)
+        await publisher.publish(Shelter(), 1)
+
+        async def disabled() -> dict | None:
+            endpoint = (await client.get(f"/api/v1/webhooks/{endpoint_id}", headers=ngo(app))).json()
+            return endpoint if endpoint["status"] == "disabled" else None
+        endpoint = await eventually(disabled, what="the endpoint disabled")
+        tried = await attempts(client, app, endpoint_id)
+    assert endpoint["disabled_reason"] == "3 delivery attempts in a row failed"
+    assert [a["status_code"] for a in tried] == [503, 503, 503]
+
+
+async def test_slow_endpoint_does_not_hold_up_the_others(make_gateway, own_broker) -> None:
+    app = make_gateway(webhook_timeout_s=5.0)
+    slow, quick, shelter = Receiver(), Receiver(), Shelter()
+    slow.delay_s = 30
+    async with running_app(app) as client, slow.listening(), quick.listening(), \
+            CapacityPublisher(own_broker.bootstrap_servers) as publisher:
+        await register(client, app, slow)
+        await register(client, app, quick)
+        await publisher.publish(shelter, 20)
+        await eventually(lambda: asyncio.sleep(0, len(quick.received) >= 20), what="the quick endpoint's 20")
+        assert slow.received == []
+    assert quick.sequences(shelter) == list(range(1, 21))
+
+
+async def test_deliveries_survive_a_gateway_restart(make_gateway, own_broker) -> None:
+    receiver, shelter = Receiver(), Shelter()
+    first = make_gateway()
+    async with receiver.listening(), CapacityPublisher(own_broker.bootstrap_servers) as publisher:
+        async with running_app(first) as client:
+            await register(client, first, receiver)
+            await publisher.publish(shelter, 3)
+            await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 3), what="3 before the restart")
+        await publisher.publish(shelter, 4)  # the gateway is down
+        second = make_gateway()
+        async with running_app(second):
+            await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 7), what="4 after the restart")
+    assert receiver.sequences(shelter) == list(range(1, 8))
+
+
+def test_tampered_body_or_old_timestamp_fails_verification_and_rotation_signs_with_both_secrets() -> None:
+    old_secret, new_secret = "whsec_" + "a" * 43 + "=", "whsec_" + "b" * 43 + "="
+    endpoint = WebhookEndpoint(secret=new_secret, previous_secret=old_secret,
+                               previous_secret_until=datetime.now(UTC) + timedelta(hours=1))
+    change = Change(position=1, event_id="e-1", shelter_id=Shelter().id, programme="lvv",
+                    data={"sequence": 1, "occupied": 3}, traceparent=None)
+    body = payload(change)
+    headers = signed_headers(endpoint, message_id="e-1", body=body, at=datetime.now(UTC))
+    assert Webhook(new_secret).verify(body, headers)["data"]["occupied"] == 3
+    assert Webhook(old_secret).verify(body, headers)["data"]["occupied"] == 3
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret).verify(body.replace('"occupied":3', '"occupied":0'), headers)
+    stale = signed_headers(endpoint, message_id="e-1", body=body, at=datetime.now(UTC) - timedelta(minutes=10))
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret).verify(body, stale)
+
+
+def test_back_off_grows_exponentially_with_jitter_up_to_its_ceiling() -> None:
+    waits = [backoff_s(n, base_s=5, max_s=7200) for n in range(1, 16)]
+    assert 2.5 <= waits[0] <= 5 and 40 <= waits[4] <= 80 and all(3600 <= w <= 7200 for w in waits[-3:])
+    assert sum(waits) > 6 * 3600  # retried over hours before the endpoint is disabled
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "192.168.0.7", "172.16.5.5", "169.254.169.254",
+                                     "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "0.0.0.0", "100.64.0.1"])
+def test_loopback_private_and_link_local_addresses_are_forbidden(address: str) -> None:
+    assert forbidden(address)
+
+
+def test_public_addresses_are_allowed() -> None:
+    assert not forbidden("145.7.0.10") and not forbidden("2a00:1450:4001::1")
+
+
+async def test_every_connection_checks_the_address_it_resolves_to() -> None:
+    receiver = Receiver()
+    async with receiver.listening(), webhook_client(timeout_s=2, max_connections=2, insecure_allowed=False) as http:
+        for url in (receiver.url, receiver.url.replace("127.0.0.1", "localhost")):
+            with pytest.raises(httpx.ConnectError, match="loopback, private or link-local"):
+                await http.post(url, content=b"{}")
+    assert receiver.received == [] and receiver.refused == 0
