@@ -14,6 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Request
 from opentelemetry.trace import SpanKind
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -45,7 +46,7 @@ async def snapshot(sessionmaker: async_sessionmaker[AsyncSession], wanted: Strea
         position = await session.scalar(select(func.coalesce(func.max(CapacityChange.position), 0)))
         rows = await session.scalars(
             select(CapacityChange).where(CapacityChange.position <= position)
-            .distinct(CapacityChange.shelter_id)
+            .ext(distinct_on(CapacityChange.shelter_id))
             .order_by(CapacityChange.shelter_id, CapacityChange.position.desc()))
         latest = [Change.of(row) for row in rows]
     return position, [change.data for change in latest if wanted.passes(change)]

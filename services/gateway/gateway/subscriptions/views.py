@@ -41,7 +41,7 @@ async def register(body: WebhookEndpointCreate, request: Request, caller: Caller
     try:
         await check_url(body.url, insecure_allowed=request.app.state.settings.insecure_webhook_targets)
     except TargetRefused as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     endpoint = await service.register_endpoint(session=session, organisation=_organisation(caller), url=body.url,
                                                description=body.description, programmes=body.programmes,
                                                shelter_ids=body.shelter_ids)

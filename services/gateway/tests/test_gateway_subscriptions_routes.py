@@ -1,0 +1,140 @@
+"""The webhook routes: an NGO partner's own endpoints only, the secret shown once, targets checked at registration;
+and the capacity stream over a real server: snapshot, resume by Last-Event-ID, filters, heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from gateway.app import create_app
+from gateway_support import bearer
+from httpx_sse import aconnect_sse
+from subscription_support import FAST_DELIVERY, CapacityPublisher, Shelter, served_gateway
+
+from verbinding_common.auth import Role
+from verbinding_common.contracts.shelter import Programme
+from verbinding_testing.fixtures import eventually, running_app
+
+STREAM = "/api/v1/shelters/capacity/stream"
+
+
+def ngo(app, organisation: str = "HVO-Querido") -> dict[str, str]:
+    return bearer(app, Role.ngo_partner, subject=f"ngo-{organisation}", organisation=organisation, kind="client")
+
+
+async def test_endpoints_are_their_organisations_own_and_the_secret_is_shown_once(make_settings) -> None:
+    app = create_app(make_settings(webhook_allow_insecure_targets=True))
+    async with running_app(app) as client:
+        created = await client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook",
+                                                              "programmes": ["lvv"]}, headers=ngo(app))
+        assert created.status_code == 201 and created.json()["secret"].startswith("whsec_")
+        endpoint_id = created.json()["endpoint_id"]
+        mine = await client.get("/api/v1/webhooks", headers=ngo(app))
+        assert [e["endpoint_id"] for e in mine.json()] == [endpoint_id]
+        assert "secret" not in mine.json()[0] and created.json()["secret"] not in mine.text
+
+        other = ngo(app, "De Regenboog Groep")
+        assert (await client.get("/api/v1/webhooks", headers=other)).json() == []
+        for method, path in [("GET", ""), ("POST", "/pause"), ("POST", "/resume"), ("POST", "/rotate-secret"),
+                             ("GET", "/attempts"), ("DELETE", "")]:
+            foreign = await client.request(method, f"/api/v1/webhooks/{endpoint_id}{path}", headers=other)
+            absent = await client.request(method, f"/api/v1/webhooks/{'0' * 8}-0000-0000-0000-{'0' * 12}{path}",
+                                          headers=other)
+            assert (foreign.status_code, foreign.json()) == (absent.status_code, absent.json()) == \
+                (404, {"detail": "no such webhook endpoint"})
+
+        paused = await client.post(f"/api/v1/webhooks/{endpoint_id}/pause", headers=ngo(app))
+        assert paused.json()["status"] == "paused"
+        rotated = await client.post(f"/api/v1/webhooks/{endpoint_id}/rotate-secret", headers=ngo(app))
+        assert rotated.json()["secret"] != created.json()["secret"]
+        assert (await client.get(f"/api/v1/webhooks/{endpoint_id}", headers=ngo(app))).json()["rotating"] is True
+        assert (await client.delete(f"/api/v1/webhooks/{endpoint_id}", headers=ngo(app))).status_code == 204
+        assert (await client.get("/api/v1/webhooks", headers=ngo(app))).json() == []
+
+
+@pytest.mark.parametrize("url", ["http://example.org/hook", "https://127.0.0.1/hook", "https://localhost:8443/hook",
+                                 "https://10.0.0.8/hook", "https://[::1]/hook", "https://169.254.169.254/latest",
+                                 "https://user:pw@example.org/hook", "ftp://example.org/hook", "not a url"])
+async def test_outside_development_only_https_to_public_addresses_is_accepted(make_settings, url: str) -> None:
+    app = create_app(make_settings(webhook_allow_insecure_targets=None))  # environment "test": the strict rules
+    async with running_app(app) as client:
+        answer = await client.post("/api/v1/webhooks", json={"url": url}, headers=ngo(app))
+    assert answer.status_code == 422, answer.text
+
+
+@pytest.fixture
+async def stream_gateway(make_settings, own_broker):
+    app = create_app(make_settings(kafka_bootstrap_servers=own_broker.bootstrap_servers, **FAST_DELIVERY))
+    async with served_gateway(app) as url, CapacityPublisher(own_broker.bootstrap_servers) as publisher, \
+            httpx.AsyncClient(base_url=url, timeout=10) as http:
+        yield app, http, publisher
+
+
+async def read_events(http: httpx.AsyncClient, app, count: int, **kwargs) -> list[tuple[str, str, dict]]:
+    """(event, id, data) of the first `count` events of a fresh connection."""
+    events = []
+    async with aconnect_sse(http, "GET", STREAM, headers={**ngo(app), **kwargs.pop("headers", {})},
+                            **kwargs) as source:
+        async for sse in source.aiter_sse():
+            if not sse.data:  # a heartbeat (a comment line)
+                continue
+            events.append((sse.event, sse.id, json.loads(sse.data)))
+            if len(events) == count:
+                break
+    return events
+
+
+async def test_stream_sends_a_snapshot_then_changes_and_resumes_from_last_event_id_without_gaps_or_repeats(
+        stream_gateway) -> None:
+    app, http, publisher = stream_gateway
+    west, east = Shelter(), Shelter(programme=Programme.dublin)
+    await publisher.publish(west, 2)
+    await publisher.publish(east, 1)
+
+    async def logged() -> bool:
+        snapshot = await read_events(http, app, 1)
+        return len(snapshot[0][2]) == 2 and {s["sequence"] for s in snapshot[0][2]} == {2, 1}
+    await eventually(logged, what="both shelters in the snapshot")
+
+    reading = asyncio.create_task(read_events(http, app, 4))
+    await asyncio.sleep(0.3)
+    await publisher.publish(west, 3)
+    first = await asyncio.wait_for(reading, 20)
+    assert first[0][0] == "snapshot" and [e[0] for e in first[1:]] == ["capacity"] * 3
+    assert [e[2]["sequence"] for e in first[1:]] == [3, 4, 5]
+    last_id = first[-1][1]
+
+    await publisher.publish(west, 2)
+    await publisher.publish(east, 2)
+    resumed = await read_events(http, app, 4, headers={"Last-Event-ID": last_id})
+    assert [(e[0], e[2]["shelter_id"], e[2]["sequence"]) for e in resumed] == [
+        ("capacity", str(west.id), 6), ("capacity", str(west.id), 7),
+        ("capacity", str(east.id), 2), ("capacity", str(east.id), 3)]
+    assert [int(e[1]) for e in resumed] == sorted(int(e[1]) for e in resumed) and int(resumed[0][1]) > int(last_id)
+
+    only_east = await read_events(http, app, 3, params={"shelter_id": str(east.id)},
+                                  headers={"Last-Event-ID": "0"})
+    assert [e[2]["sequence"] for e in only_east] == [1, 2, 3]
+
+
+async def test_stream_sends_heartbeats_and_a_stalled_client_does_not_hold_up_another(stream_gateway) -> None:
+    app, http, publisher = stream_gateway
+    shelter = Shelter()
+    stalled = httpx.AsyncClient(base_url=str(http.base_url), timeout=10)
+    async with stalled.stream("GET", STREAM, headers=ngo(app)):  # opened, never read
+        reading = asyncio.create_task(read_events(http, app, 201))
+        await asyncio.sleep(0.3)
+        await publisher.publish(shelter, 200)
+        events = await asyncio.wait_for(reading, 60)
+    await stalled.aclose()
+    assert [e[2]["sequence"] for e in events[1:]] == list(range(1, 201))
+
+    async with http.stream("GET", STREAM, headers=ngo(app)) as raw:
+        lines = []
+        async for line in raw.aiter_lines():
+            lines.append(line)
+            if line.startswith(": ping"):
+                break
+    assert "event: snapshot" in lines[:3] and lines[-1].startswith(": ping")
