@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "backbone": "bench.backbone",
     "recognitions": "bench.recognitions",
     "overview": "bench.overview",
+    "shelters": "bench.shelters",
 }
 
 

@@ -1,0 +1,264 @@
+"""The shelters benchmark: placement changes to NGO subscribers, from the placement's commit to receipt.
+
+It starts the whole `verbinding run` stack on free ports, and through the gateway only:
+1. as the LVV coordinator (pc-pieter) plans, consults and opens `SHELTERS` shelters of HVO-Querido;
+   as HVO-Querido (ngo-hvo-querido) registers residents;
+2. subscribes `--endpoints` webhook endpoints (one receiving HTTP server of this process, a path per endpoint,
+   every `VERIFY_EVERY`-th request verified with standardwebhooks), `--sse-clients` SSE streams and one Kafka
+   consumer group of its own;
+3. makes `--changes` placement changes (half placements, then as many leaves) at `--rate` per second, each one
+   capacity event;
+4. measures, per kind of subscriber, the time from the change (the event's `changed_at`, stamped in the committing
+   transaction) to its receipt (same machine clock): p50/p99; webhook deliveries/s; and checks that every
+   subscriber saw every shelter's sequences without a gap, out of order or (for SSE and Kafka) twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from aiokafka import AIOKafkaConsumer
+from fastapi import FastAPI, Request, Response
+from httpx_sse import aconnect_sse
+from standardwebhooks.webhooks import Webhook
+
+from verbinding_devstack.infra.ports import free_port
+from verbinding_testing.fixtures import eventually
+from verbinding_testing.stack import running_stack
+
+from .backbone import machine_facts, percentile
+from .recognitions import stack_ports, token
+
+NAME = "shelters"
+SHELTERS = 10
+CAPACITY = 60
+DEFAULT_CHANGES = 1000
+DEFAULT_ENDPOINTS = 50
+DEFAULT_SSE_CLIENTS = 50
+DEFAULT_RATE = 20.0
+VERIFY_EVERY = 10
+TARGET_P99_MS = 500.0
+DRAIN_TIMEOUT_S = 180.0
+
+
+class Subscribers:
+    """What every subscriber received: per subscriber, per shelter, the sequences in arrival order; latencies."""
+
+    def __init__(self) -> None:
+        self.sequences: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        self.latency_ms: dict[str, list[float]] = defaultdict(list)
+        self.since: datetime | None = None  # changes before this moment are set-up, not measured
+        self.webhook_requests = 0
+        self.unverified = 0
+        self.secrets: dict[int, str] = {}
+        self.first_webhook: float | None = None
+        self.last_webhook: float | None = None
+
+    def first_seen(self) -> dict[str, int]:
+        """Per shelter, the first measured sequence any subscriber saw."""
+        first: dict[str, int] = {}
+        for shelters in self.sequences.values():
+            for shelter, seen in shelters.items():
+                first[shelter] = min(first.get(shelter, seen[0]), *seen)
+        return first
+
+    def receive(self, kind: str, subscriber: str, change: dict[str, Any]) -> None:
+        changed_at = datetime.fromisoformat(change["changed_at"])
+        if self.since is None or changed_at < self.since:
+            return
+        self.sequences[subscriber][change["shelter_id"]].append(change["sequence"])
+        self.latency_ms[kind].append((time.time() - changed_at.timestamp()) * 1000)
+
+    def receiver_app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/hook/{number}")
+        async def hook(number: int, request: Request) -> Response:
+            body = await request.body()
+            self.webhook_requests += 1
+            if self.webhook_requests % VERIFY_EVERY == 0:
+                try:
+                    Webhook(self.secrets[number]).verify(body, dict(request.headers))
+                except Exception:
+                    self.unverified += 1
+            self.first_webhook = self.first_webhook or time.perf_counter()
+            self.last_webhook = time.perf_counter()
+            self.receive("webhook", f"webhook-{number}", json.loads(body)["data"])
+            return Response(status_code=204)
+
+        return app
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI):
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                                           access_log=False, backlog=4096))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def sse_client(gateway_url: str, headers: dict[str, str], number: int, subscribers: Subscribers,
+                     ready: asyncio.Event) -> None:
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=None) as http, \
+            aconnect_sse(http, "GET", "/api/v1/shelters/capacity/stream", headers=headers) as source:
+        async for sse in source.aiter_sse():
+            if sse.event == "snapshot":
+                ready.set()
+            elif sse.event == "capacity":
+                subscribers.receive("sse", f"sse-{number}", json.loads(sse.data))
+
+
+async def kafka_client(bootstrap_servers: str, subscribers: Subscribers, ready: asyncio.Event) -> None:
+    consumer = AIOKafkaConsumer("shelter.capacity.v1", bootstrap_servers=bootstrap_servers,
+                                group_id=f"bench-ngo-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=100, max_records=1000)
+            if consumer.assignment():
+                ready.set()
+            for records in batches.values():
+                for record in records:
+                    subscribers.receive("kafka", "kafka", json.loads(record.value)["data"])
+    finally:
+        await consumer.stop()
+
+
+async def _run(options: argparse.Namespace) -> dict[str, Any]:
+    changes = options.events or DEFAULT_CHANGES
+    endpoints, sse_clients, rate = DEFAULT_ENDPOINTS, DEFAULT_SSE_CLIENTS, DEFAULT_RATE
+    placements = changes // 2
+    subscribers = Subscribers()
+    with tempfile.TemporaryDirectory(prefix="verbinding-bench-") as folder:
+        async with running_stack(Path(folder) / "data", ports=stack_ports()) as stack, \
+                httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30) as gateway, \
+                serving(subscribers.receiver_app()) as receiver_url:
+            coordinator = await token(gateway, grant_type="password", username="pc-pieter", password="demo")
+            ngo = await token(gateway, grant_type="client_credentials", client_id="ngo-hvo-querido",
+                              client_secret="hvo-demo-secret")
+            per_shelter = max(CAPACITY, -(-placements // SHELTERS))
+            for n in range(SHELTERS):
+                shelter = (await gateway.post("/api/v1/shelters", headers=coordinator, json={
+                    "name": f"Shelter {n + 1}", "neighbourhood": f"Buurt {n % 4}", "operator": "HVO-Querido",
+                    "capacity": per_shelter})).json()
+                path = f"/api/v1/shelters/{shelter['shelter_id']}"
+                await gateway.post(f"{path}/consultation", headers=coordinator,
+                                   json={"held_on": "2025-01-10", "reference": f"minutes {n}"})
+                (await gateway.post(f"{path}/status", headers=coordinator, json={"status": "open"})
+                 ).raise_for_status()
+            residents = []
+            for n in range(placements):
+                answer = await gateway.post("/api/v1/residents", headers=ngo, json={
+                    "pseudonym": f"B-{n:05d}", "programme": "lvv", "year_of_birth": 1980 + n % 30,
+                    "vulnerability": "standard"})
+                residents.append(answer.json()["resident_id"])
+            for n in range(endpoints):
+                answer = await gateway.post("/api/v1/webhooks", headers=ngo, json={"url": f"{receiver_url}/hook/{n}"})
+                answer.raise_for_status()
+                subscribers.secrets[n] = answer.json()["secret"]
+            readies = [asyncio.Event() for _ in range(sse_clients + 1)]
+            clients = [asyncio.create_task(sse_client(stack.url("gateway"), ngo, n, subscribers, readies[n]))
+                       for n in range(sse_clients)]
+            clients.append(asyncio.create_task(kafka_client(f"127.0.0.1:{stack.ports.broker}", subscribers,
+                                                            readies[-1])))
+            try:
+                await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 60)
+                await asyncio.sleep(1.0)
+                subscribers.since = datetime.now().astimezone()
+                started = time.perf_counter()
+                placed: list[str] = []
+
+                async def change(n: int) -> None:
+                    if n < placements:
+                        answer = await gateway.post("/api/v1/placements", headers=ngo,
+                                                    json={"resident_id": residents[n]})
+                        placed.append(answer.json()["placement_id"])
+                    else:
+                        await gateway.post(f"/api/v1/placements/{placed[n - placements]}/leave", headers=ngo,
+                                           json={"outcome": "other"})
+
+                pending = []
+                for n in range(placements * 2):
+                    if n == placements:
+                        await asyncio.gather(*pending)
+                    pending.append(asyncio.create_task(change(n)))
+                    await asyncio.sleep(max(0.0, started + (n + 1) / rate - time.perf_counter()))
+                await asyncio.gather(*pending)
+                produced_s = time.perf_counter() - started
+                final = {s["shelter_id"]: s["sequence"] for s in
+                         (await gateway.get("/api/v1/shelters/capacity", headers=ngo)).json()}
+                expected = {f"webhook-{n}" for n in range(endpoints)} | {f"sse-{n}" for n in range(sse_clients)} \
+                    | {"kafka"}
+
+                async def complete() -> bool:
+                    return all(max(subscribers.sequences[name].get(shelter, [0])) >= sequence
+                               for name in expected for shelter, sequence in final.items()
+                               if shelter in subscribers.first_seen())
+                with contextlib.suppress(AssertionError):  # reported below as lost
+                    await eventually(complete, timeout=DRAIN_TIMEOUT_S, interval=0.2, what="every receipt")
+            finally:
+                for client in clients:
+                    client.cancel()
+                await asyncio.gather(*clients, return_exceptions=True)
+    return report(subscribers, expected, final, changes=placements * 2, produced_s=produced_s,
+                  endpoints=endpoints, sse_clients=sse_clients, rate=rate)
+
+
+def report(subscribers: Subscribers, expected: set[str], final: dict[str, int], **facts: Any) -> dict[str, Any]:
+    lost = out_of_order = duplicates = 0
+    first_seen = subscribers.first_seen()
+    for name in expected:
+        for shelter, sequence in final.items():
+            if shelter not in first_seen:
+                continue
+            seen = subscribers.sequences[name].get(shelter, [])
+            out_of_order += sum(1 for a, b in itertools.pairwise(seen) if b < a)
+            duplicates += len(seen) - len(set(seen))
+            lost += len(set(range(first_seen[shelter], sequence + 1)) - set(seen))
+    webhook_span = (subscribers.last_webhook or 0) - (subscribers.first_webhook or 0)
+    result: dict[str, Any] = {
+        "name": NAME, **facts, "machine": machine_facts(),
+        "latency_ms": {kind: {"p50": round(percentile(values, 0.5), 1), "p99": round(percentile(values, 0.99), 1),
+                              "max": round(max(values), 1), "count": len(values)}
+                       for kind, values in sorted(subscribers.latency_ms.items())},
+        "webhook_deliveries_per_s": round(subscribers.webhook_requests / webhook_span, 1) if webhook_span else None,
+        "webhook_requests": subscribers.webhook_requests, "unverified_signatures": subscribers.unverified,
+        "lost": lost, "out_of_order": out_of_order, "duplicates": duplicates,
+        "target_p99_ms": TARGET_P99_MS,
+    }
+    result["ok"] = lost == 0 and out_of_order == 0 and subscribers.unverified == 0
+    print(f"[{NAME}] {facts['changes']} placement changes at {facts['rate']:g}/s to {facts['endpoints']} webhook "
+          f"endpoints, {facts['sse_clients']} SSE clients and a Kafka consumer group:")
+    for kind, figures in result["latency_ms"].items():
+        print(f"[{NAME}]   commit -> {kind:<8} p50 {figures['p50']:>7.1f} ms   p99 {figures['p99']:>7.1f} ms   "
+              f"max {figures['max']:>7.1f} ms   ({figures['count']} receipts)")
+    print(f"[{NAME}]   webhook deliveries/s {result['webhook_deliveries_per_s']}; lost {lost}, out of order "
+          f"{out_of_order}, duplicates {duplicates}, unverified {subscribers.unverified} (target p99 <= "
+          f"{TARGET_P99_MS:g} ms)")
+    return result
+
+
+def run(options: argparse.Namespace) -> dict[str, Any]:
+    return asyncio.run(_run(options))
