@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from gateway.app import create_app
-from gateway.subscriptions.delivery import backoff_s, payload, signed_headers
+from gateway.subscriptions.delivery import backoff_s, signed_headers
 from gateway.subscriptions.feed import Change
 from gateway.subscriptions.models import WebhookEndpoint
 from gateway.subscriptions.targets import forbidden, webhook_client
@@ -179,7 +179,7 @@ def test_tampered_body_or_old_timestamp_fails_verification_and_rotation_signs_wi
                                previous_secret_until=datetime.now(UTC) + timedelta(hours=1))
     change = Change(position=1, event_id="e-1", shelter_id=Shelter().id, programme="lvv",
                     data={"sequence": 1, "occupied": 3}, traceparent=None)
-    body = payload(change)
+    body = change.webhook_body
     headers = signed_headers(endpoint, message_id="e-1", body=body, at=datetime.now(UTC))
     assert Webhook(new_secret).verify(body, headers)["data"]["occupied"] == 3
     assert Webhook(old_secret).verify(body, headers)["data"]["occupied"] == 3

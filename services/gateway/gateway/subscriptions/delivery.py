@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import httpx
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
@@ -52,11 +52,6 @@ def signed_headers(endpoint: WebhookEndpoint, *, message_id: str, body: str, at:
     signatures = " ".join(Webhook(secret).sign(message_id, at, body) for secret in secrets)
     return {"webhook-id": message_id, "webhook-timestamp": str(int(at.timestamp())),
             "webhook-signature": signatures, "content-type": "application/json"}
-
-
-def payload(change: Change) -> str:
-    return json.dumps({"type": ShelterCapacityChanged.event_type, "timestamp": change.data.get("changed_at"),
-                       "data": change.data}, separators=(",", ":"))
 
 
 class DeliveryWorker:
@@ -125,15 +120,8 @@ class DeliveryWorker:
                 if endpoint is None or endpoint.status != EndpointStatus.active:
                     return
                 changes = await self.feed.changes_after(endpoint.cursor, limit=200)
-                if not changes:
+                if not changes or not await self._deliver_in_order(endpoint, changes):
                     return
-                for change in changes:
-                    if not matches(endpoint, change):
-                        endpoint.cursor = change.position
-                        continue
-                    if not await self._deliver(endpoint, change):
-                        return
-                await self._advance(endpoint_id, endpoint.cursor)
         except Exception as exc:
             log.warning("webhook endpoint %s not served: %s", endpoint_id, type(exc).__name__)
         finally:
@@ -143,54 +131,64 @@ class DeliveryWorker:
                     await session.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
                                           .values(lease_until=None))
 
-    async def _deliver(self, endpoint: WebhookEndpoint, change: Change) -> bool:
-        """One attempt, recorded; True when delivered (the endpoint's cursor then moves past the change)."""
-        body = payload(change)
-        message_id = change.event_id  # the same on every retry: receivers deduplicate on it
+    async def _deliver_in_order(self, endpoint: WebhookEndpoint, changes: Sequence[Change]) -> bool:
+        """Deliver the changes one after the other until one fails; then record the attempts and move the cursor
+        in one transaction (a crash in between means those changes go out again: at least once). True when all
+        went out."""
+        attempts: list[dict[str, object]] = []
+        cursor = endpoint.cursor
+        for change in changes:
+            if matches(endpoint, change):
+                status_code, error, latency_ms = await self._post(endpoint, change)
+                delivered = status_code is not None and 200 <= status_code < 300
+                attempts.append({"endpoint_id": endpoint.id, "position": change.position,
+                                 "message_id": change.event_id, "status_code": status_code,
+                                 "latency_ms": latency_ms, "error": error, "delivered": delivered})
+                if not delivered:
+                    break
+                self.delivered += 1
+            cursor = change.position
+        last_failed = bool(attempts) and not attempts[-1]["delivered"]
+        async with self.sessionmaker() as session, session.begin():
+            if attempts:
+                await session.execute(insert(WebhookAttempt), attempts)
+            values: dict[str, object] = {"cursor": cursor}
+            if last_failed:
+                values.update(self._failure(endpoint, gone=attempts[-1]["status_code"] == 410,
+                                            after_success=len(attempts) > 1))
+            elif attempts:
+                values.update(failures=0, next_attempt_at=None)
+            await session.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id).values(**values))
+        return not last_failed
+
+    async def _post(self, endpoint: WebhookEndpoint, change: Change) -> tuple[int | None, str | None, int]:
+        """One attempt: (status code, error, latency in ms), in a span of the change's trace."""
         status_code, error = None, None
         with tracer.start_as_current_span("webhook deliver", context=context_from_traceparent(change.traceparent),
                                           kind=SpanKind.PRODUCER, attributes={
                                               "webhook.endpoint_id": str(endpoint.id),
-                                              "webhook.message_id": message_id,
+                                              "webhook.message_id": change.event_id,
                                               "messaging.destination.name": ShelterCapacityChanged.topic}) as span:
             started = time.perf_counter()
             try:
-                headers = signed_headers(endpoint, message_id=message_id, body=body, at=datetime.now(UTC))
-                answer = await self.http.post(endpoint.url, content=body.encode(), headers=headers)
+                # webhook-id is the event id, the same on every retry: receivers deduplicate on it.
+                headers = signed_headers(endpoint, message_id=change.event_id, body=change.webhook_body,
+                                         at=datetime.now(UTC))
+                answer = await self.http.post(endpoint.url, content=change.webhook_body.encode(), headers=headers)
                 status_code = answer.status_code
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"[:300] if isinstance(exc, httpx.ConnectError) \
                     else type(exc).__name__
             latency_ms = int((time.perf_counter() - started) * 1000)
-            delivered = status_code is not None and 200 <= status_code < 300
             if status_code is not None:
                 span.set_attribute("http.response.status_code", status_code)
-            if not delivered:
+            if status_code is None or not 200 <= status_code < 300:
                 span.set_status(Status(StatusCode.ERROR, error or f"answered {status_code}"))
-        async with self.sessionmaker() as session, session.begin():
-            session.add(WebhookAttempt(endpoint_id=endpoint.id, position=change.position, message_id=message_id,
-                                       status_code=status_code, latency_ms=latency_ms, error=error,
-                                       delivered=delivered))
-            if delivered:
-                endpoint.cursor, endpoint.failures = change.position, 0
-                self.delivered += 1
-                await self._advance(endpoint.id, change.position, session=session)
-            else:
-                await self._failed(session, endpoint, gone=status_code == 410)
-        return delivered
+        return status_code, error, latency_ms
 
-    async def _advance(self, endpoint_id: UUID, cursor: int, *, session: AsyncSession | None = None) -> None:
-        values = {"cursor": cursor, "failures": 0, "next_attempt_at": None}
-        statement = update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id,
-                                                  WebhookEndpoint.cursor < cursor).values(**values)
-        if session is not None:
-            await session.execute(statement)
-            return
-        async with self.sessionmaker() as own, own.begin():
-            await own.execute(statement)
-
-    async def _failed(self, session: AsyncSession, endpoint: WebhookEndpoint, *, gone: bool) -> None:
-        failures = endpoint.failures + 1
+    def _failure(self, endpoint: WebhookEndpoint, *, gone: bool, after_success: bool) -> dict[str, object]:
+        """The endpoint's state after a failed attempt: the next try backed off, or disabled with the reason."""
+        failures = 1 if after_success else endpoint.failures + 1
         values: dict[str, object] = {"failures": failures, "next_attempt_at": datetime.now(UTC) + timedelta(
             seconds=backoff_s(failures, base_s=self.settings.webhook_backoff_base_s,
                               max_s=self.settings.webhook_backoff_max_s))}
@@ -199,4 +197,4 @@ class DeliveryWorker:
         elif failures >= self.settings.webhook_max_failures:
             values.update(status=EndpointStatus.disabled,
                           disabled_reason=f"{failures} delivery attempts in a row failed")
-        await session.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id).values(**values))
+        return values

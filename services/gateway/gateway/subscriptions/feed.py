@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -43,6 +45,17 @@ class Change:
     programme: str
     data: dict[str, Any]
     traceparent: str | None
+
+    @cached_property
+    def json(self) -> str:
+        """The change's data as JSON: made once, however many streams send it."""
+        return json.dumps(self.data, separators=(",", ":"))
+
+    @cached_property
+    def webhook_body(self) -> str:
+        """The webhook payload (Standard Webhooks' type/timestamp/data): made once for every endpoint."""
+        return json.dumps({"type": ShelterCapacityChanged.event_type, "timestamp": self.data.get("changed_at"),
+                           "data": self.data}, separators=(",", ":"))
 
     @classmethod
     def of(cls, row: CapacityChange) -> Change:

@@ -81,7 +81,7 @@ async def capacity_stream(
                 span = tracer.start_span("sse write", context=context_from_traceparent(change.traceparent),
                                          kind=SpanKind.PRODUCER, attributes={"sse.event_id": change.position})
                 try:
-                    yield ServerSentEvent(data=json.dumps(change.data), event="capacity", id=str(change.position))
+                    yield ServerSentEvent(data=change.json, event="capacity", id=str(change.position))
                 finally:
                     span.end()
             if not changes:
