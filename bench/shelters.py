@@ -31,7 +31,6 @@ from typing import Any
 import httpx
 import uvicorn
 from aiokafka import AIOKafkaConsumer
-from fastapi import FastAPI, Request, Response
 from httpx_sse import aconnect_sse
 from standardwebhooks.webhooks import Webhook
 
@@ -82,28 +81,34 @@ class Subscribers:
         self.sequences[subscriber][change["shelter_id"]].append(change["sequence"])
         self.latency_ms[kind].append((time.time() - changed_at.timestamp()) * 1000)
 
-    def receiver_app(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.post("/hook/{number}")
-        async def hook(number: int, request: Request) -> Response:
-            body = await request.body()
+    def receiver_app(self):
+        """A bare ASGI receiver (POST /hook/<n>): the bench's own side should cost as little as it can."""
+        async def app(scope, receive, send) -> None:
+            if scope["type"] != "http":
+                return
+            body, more = b"", True
+            while more:
+                message = await receive()
+                body, more = body + message.get("body", b""), message.get("more_body", False)
+            number = int(scope["path"].rsplit("/", 1)[1])
             self.webhook_requests += 1
             if self.webhook_requests % VERIFY_EVERY == 0:
+                headers = {key.decode(): value.decode() for key, value in scope["headers"]}
                 try:
-                    Webhook(self.secrets[number]).verify(body, dict(request.headers))
+                    Webhook(self.secrets[number]).verify(body, headers)
                 except Exception:
                     self.unverified += 1
             self.first_webhook = self.first_webhook or time.perf_counter()
             self.last_webhook = time.perf_counter()
             self.receive("webhook", f"webhook-{number}", json.loads(body)["data"])
-            return Response(status_code=204)
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
 
         return app
 
 
 @contextlib.asynccontextmanager
-async def serving(app: FastAPI):
+async def serving(app):
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                                            access_log=False, backlog=4096))

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 from httpcore._backends.auto import AutoBackend
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 
 class TargetRefused(ValueError):
@@ -95,4 +96,8 @@ def webhook_client(*, timeout_s: float, max_connections: int, insecure_allowed: 
         transport._pool = httpcore.AsyncConnectionPool(
             ssl_context=pool._ssl_context, max_connections=max_connections,
             max_keepalive_connections=max_connections, network_backend=_GuardedBackend())
-    return httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(timeout_s), follow_redirects=False)
+    client = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(timeout_s), follow_redirects=False)
+    # No client spans and no traceparent header towards NGO systems: our trace ids stay ours, and the delivery
+    # has its own span ("webhook deliver") in the change's trace.
+    HTTPXClientInstrumentor.uninstrument_client(client)
+    return client
