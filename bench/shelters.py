@@ -195,14 +195,21 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
                 started = time.perf_counter()
                 placed: list[str] = []
 
+                refused: dict[str, int] = defaultdict(int)
+
                 async def change(n: int) -> None:
                     if n < placements:
                         answer = await gateway.post("/api/v1/placements", headers=ngo,
                                                     json={"resident_id": residents[n]})
-                        placed.append(answer.json()["placement_id"])
+                        if answer.status_code == 201:
+                            placed.append(answer.json()["placement_id"])
+                    elif n - placements < len(placed):
+                        answer = await gateway.post(f"/api/v1/placements/{placed[n - placements]}/leave",
+                                                    headers=ngo, json={"outcome": "other"})
                     else:
-                        await gateway.post(f"/api/v1/placements/{placed[n - placements]}/leave", headers=ngo,
-                                           json={"outcome": "other"})
+                        return
+                    if answer.status_code >= 300:
+                        refused[f"{answer.status_code} {answer.text[:80]}"] += 1
 
                 pending = []
                 for n in range(placements * 2):
@@ -227,7 +234,8 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
                 for client in clients:
                     client.cancel()
                 await asyncio.gather(*clients, return_exceptions=True)
-    return report(subscribers, expected, final, changes=placements * 2, produced_s=produced_s,
+    return report(subscribers, expected, final, changes=placements + len(placed), refused=dict(refused),
+                  produced_s=round(produced_s, 1),
                   endpoints=endpoints, sse_clients=sse_clients, rate=rate)
 
 
