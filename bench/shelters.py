@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import multiprocessing
 import tempfile
 import time
 import uuid
@@ -65,6 +66,7 @@ class Subscribers:
         self.secrets: dict[int, str] = {}
         self.first_webhook: float | None = None
         self.last_webhook: float | None = None
+        self.receipts: list[tuple[str, str, dict[str, Any], float]] = []
 
     def first_seen(self) -> dict[str, int]:
         """Per shelter, the first measured sequence any subscriber saw."""
@@ -74,12 +76,26 @@ class Subscribers:
                 first[shelter] = min(first.get(shelter, seen[0]), *seen)
         return first
 
-    def receive(self, kind: str, subscriber: str, change: dict[str, Any]) -> None:
+    def receive(self, kind: str, subscriber: str, change: dict[str, Any], received: float | None = None) -> None:
         changed_at = datetime.fromisoformat(change["changed_at"])
-        if self.since is None or changed_at < self.since:
+        if self.since is not None and changed_at < self.since:
             return
         self.sequences[subscriber][change["shelter_id"]].append(change["sequence"])
-        self.latency_ms[kind].append((time.time() - changed_at.timestamp()) * 1000)
+        self.latency_ms[kind].append(((received or time.time()) - changed_at.timestamp()) * 1000)
+        self.receipts.append((kind, subscriber, {key: change[key] for key in ("changed_at", "shelter_id", "sequence")},
+                              received or time.time()))
+
+    def progress(self) -> dict[str, dict[str, int]]:
+        """Per subscriber and shelter, the highest sequence received."""
+        return {name: {shelter: max(seen) for shelter, seen in shelters.items()}
+                for name, shelters in self.sequences.items()}
+
+    def write_progress(self, out: str) -> None:
+        Path(out + ".progress").write_text(json.dumps(self.progress()))
+
+    def merge(self, receipts: list) -> None:
+        for kind, subscriber, change, received in receipts:
+            self.receive(kind, subscriber, change, received)
 
     def receiver_app(self):
         """A bare ASGI receiver (POST /hook/<n>): the bench's own side should cost as little as it can."""
@@ -98,8 +114,8 @@ class Subscribers:
                     Webhook(self.secrets[number]).verify(body, headers)
                 except Exception:
                     self.unverified += 1
-            self.first_webhook = self.first_webhook or time.perf_counter()
-            self.last_webhook = time.perf_counter()
+            self.first_webhook = self.first_webhook or time.time()
+            self.last_webhook = time.time()
             self.receive("webhook", f"webhook-{number}", json.loads(body)["data"])
             await send({"type": "http.response.start", "status": 204, "headers": []})
             await send({"type": "http.response.body", "body": b""})
@@ -122,6 +138,50 @@ async def serving(app):
     finally:
         server.should_exit = True
         await task
+
+
+def _receiver_process(port: int, secrets: dict[int, str], ready, stop, out: str) -> None:
+    """The webhook receiver in a process of its own (as an NGO system is), writing its receipts at the end."""
+    subscribers = Subscribers()
+    subscribers.secrets = secrets
+
+    async def main() -> None:
+        server = uvicorn.Server(uvicorn.Config(subscribers.receiver_app(), host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="off", access_log=False, backlog=4096))
+        task = asyncio.create_task(server.serve())
+        await eventually(lambda: asyncio.sleep(0, server.started), timeout=30, interval=0.02, what="the receiver")
+        ready.set()
+        while not stop.is_set():
+            subscribers.write_progress(out)
+            await asyncio.sleep(0.3)
+        server.should_exit = True
+        await task
+
+    asyncio.run(main())
+    Path(out).write_text(json.dumps({"receipts": subscribers.receipts, "requests": subscribers.webhook_requests,
+                                     "unverified": subscribers.unverified, "first": subscribers.first_webhook,
+                                     "last": subscribers.last_webhook}))
+
+
+def _sse_process(gateway_url: str, headers: dict[str, str], clients: int, ready, stop, out: str) -> None:
+    """The SSE clients in a process of their own, writing their receipts at the end."""
+    subscribers = Subscribers()
+
+    async def main() -> None:
+        readies = [asyncio.Event() for _ in range(clients)]
+        tasks = [asyncio.create_task(sse_client(gateway_url, headers, n, subscribers, readies[n]))
+                 for n in range(clients)]
+        await asyncio.gather(*(r.wait() for r in readies))
+        ready.set()
+        while not stop.is_set():
+            subscribers.write_progress(out)
+            await asyncio.sleep(0.3)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+    Path(out).write_text(json.dumps({"receipts": subscribers.receipts}))
 
 
 async def sse_client(gateway_url: str, headers: dict[str, str], number: int, subscribers: Subscribers,
@@ -156,10 +216,12 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
     endpoints, sse_clients, rate = DEFAULT_ENDPOINTS, DEFAULT_SSE_CLIENTS, DEFAULT_RATE
     placements = changes // 2
     subscribers = Subscribers()
+    spawn = multiprocessing.get_context("spawn")
+    stop = spawn.Event()
     with tempfile.TemporaryDirectory(prefix="verbinding-bench-") as folder:
+        outputs = {"webhook": f"{folder}/webhook.json", "sse": f"{folder}/sse.json"}
         async with running_stack(Path(folder) / "data", ports=stack_ports()) as stack, \
-                httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30) as gateway, \
-                serving(subscribers.receiver_app()) as receiver_url:
+                httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30) as gateway:
             coordinator = await token(gateway, grant_type="password", username="pc-pieter", password="demo")
             ngo = await token(gateway, grant_type="client_credentials", client_id="ngo-hvo-querido",
                               client_secret="hvo-demo-secret")
@@ -179,22 +241,30 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
                     "pseudonym": f"B-{n:05d}", "programme": "lvv", "year_of_birth": 1980 + n % 30,
                     "vulnerability": "standard"})
                 residents.append(answer.json()["resident_id"])
+            port = free_port()
+            secrets = {}
             for n in range(endpoints):
-                answer = await gateway.post("/api/v1/webhooks", headers=ngo, json={"url": f"{receiver_url}/hook/{n}"})
+                answer = await gateway.post("/api/v1/webhooks", headers=ngo,
+                                            json={"url": f"http://127.0.0.1:{port}/hook/{n}"})
                 answer.raise_for_status()
-                subscribers.secrets[n] = answer.json()["secret"]
-            readies = [asyncio.Event() for _ in range(sse_clients + 1)]
-            clients = [asyncio.create_task(sse_client(stack.url("gateway"), ngo, n, subscribers, readies[n]))
-                       for n in range(sse_clients)]
-            clients.append(asyncio.create_task(kafka_client(f"127.0.0.1:{stack.ports.broker}", subscribers,
-                                                            readies[-1])))
+                secrets[n] = answer.json()["secret"]
+            readies = [spawn.Event(), spawn.Event()]
+            children = [
+                spawn.Process(target=_receiver_process, args=(port, secrets, readies[0], stop, outputs["webhook"])),
+                spawn.Process(target=_sse_process, args=(stack.url("gateway"), ngo, sse_clients, readies[1], stop,
+                                                         outputs["sse"]))]
+            for child in children:
+                child.start()
+            kafka_ready = asyncio.Event()
+            kafka = asyncio.create_task(kafka_client(f"127.0.0.1:{stack.ports.broker}", subscribers, kafka_ready))
             try:
-                await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 60)
+                await asyncio.wait_for(kafka_ready.wait(), 60)
+                for ready in readies:
+                    await asyncio.to_thread(ready.wait, 60)
                 await asyncio.sleep(1.0)
                 subscribers.since = datetime.now().astimezone()
                 started = time.perf_counter()
                 placed: list[str] = []
-
                 refused: dict[str, int] = defaultdict(int)
 
                 async def change(n: int) -> None:
@@ -225,18 +295,31 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
                     | {"kafka"}
 
                 async def complete() -> bool:
-                    return all(max(subscribers.sequences[name].get(shelter, [0])) >= sequence
-                               for name in expected for shelter, sequence in final.items()
-                               if shelter in subscribers.first_seen())
+                    seen = subscribers.progress()
+                    for out in outputs.values():
+                        with contextlib.suppress(OSError, ValueError):
+                            seen.update(_read(out + ".progress"))
+                    return all(seen.get(name, {}).get(shelter, 0) >= sequence
+                               for name in expected for shelter, sequence in final.items())
                 with contextlib.suppress(AssertionError):  # reported below as lost
-                    await eventually(complete, timeout=DRAIN_TIMEOUT_S, interval=0.2, what="every receipt")
+                    await eventually(complete, timeout=DRAIN_TIMEOUT_S, interval=0.3, what="every receipt")
             finally:
-                for client in clients:
-                    client.cancel()
-                await asyncio.gather(*clients, return_exceptions=True)
+                stop.set()
+                kafka.cancel()
+                await asyncio.gather(kafka, return_exceptions=True)
+                for child in children:
+                    await asyncio.to_thread(child.join, 60)
+            webhook = _read(outputs["webhook"])
+            subscribers.merge(webhook["receipts"])
+            subscribers.merge(_read(outputs["sse"])["receipts"])
+            subscribers.webhook_requests, subscribers.unverified = webhook["requests"], webhook["unverified"]
+            subscribers.first_webhook, subscribers.last_webhook = webhook["first"], webhook["last"]
     return report(subscribers, expected, final, changes=placements + len(placed), refused=dict(refused),
-                  produced_s=round(produced_s, 1),
-                  endpoints=endpoints, sse_clients=sse_clients, rate=rate)
+                  produced_s=round(produced_s, 1), endpoints=endpoints, sse_clients=sse_clients, rate=rate)
+
+
+def _read(path: str) -> Any:
+    return json.loads(Path(path).read_text())
 
 
 def report(subscribers: Subscribers, expected: set[str], final: dict[str, int], **facts: Any) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""The capacity log: what the gateway's consumer takes from `shelter.capacity.v1`, and the in-process feed that
-wakes webhook delivery and server-sent-event streams as soon as new changes commit."""
+"""The capacity log's in-process feed: wakes webhook delivery and server-sent-event streams as soon as the
+consumer's new changes commit (or another replica's, by polling)."""
 
 from __future__ import annotations
 
@@ -14,24 +14,17 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from pydantic import ValidationError
 from sqlalchemy import event, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from verbinding_common.consumer import BatchItem, ConsumerSpec, PoisonMessage
 from verbinding_common.contracts.shelter import ShelterCapacityChanged
-from verbinding_common.events import Envelope
 
 from .models import CapacityChange
 
 log = logging.getLogger(__name__)
 
-# pg_advisory_xact_lock(namespace, 0) before drawing positions: consumers of several gateway replicas then commit
-# positions in order, so a reader paging by position never skips a row that commits late.
-LOG_LOCK = (0x0CA9, 0)
-_APPENDED = "verbinding_capacity_appended"
+APPENDED = "verbinding_capacity_appended"
 _listeners: list[Callable[[], None]] = []
 
 
@@ -63,50 +56,16 @@ class Change:
                    data=row.data, traceparent=row.traceparent)
 
 
-async def record_changes(session: AsyncSession, items: list[BatchItem]) -> None:
-    """Append a fetch's capacity events to the log, in fetch order (a shelter's events come in its order)."""
-    rows = []
-    for item in items:
-        if item.envelope.type != ShelterCapacityChanged.event_type:
-            continue
-        change = _change_of(item.envelope)
-        rows.append({"event_id": item.envelope.id, "shelter_id": change.shelter_id, "sequence": change.sequence,
-                     "programme": change.programme.value, "operator": change.operator,
-                     "data": change.model_dump(mode="json"), "traceparent": item.traceparent})
-    if not rows:
-        return
-    await session.execute(select(func.pg_advisory_xact_lock(*LOG_LOCK)))
-    # A sequence already logged (a republished event under a new id) changes nothing.
-    await session.execute(pg_insert(CapacityChange).on_conflict_do_nothing(), rows)
-    session.sync_session.info[_APPENDED] = True
-
-
-async def record_change(session: AsyncSession, envelope: Envelope) -> None:
-    """One event on its own: a batch of one."""
-    await record_changes(session, [BatchItem(envelope=envelope, traceparent=None)])
-
-
-def _change_of(envelope: Envelope) -> ShelterCapacityChanged:
-    try:
-        return ShelterCapacityChanged.model_validate(envelope.data)
-    except ValidationError as exc:
-        raise PoisonMessage(f"{envelope.type} breaks its contract ({exc.error_count()} errors)") from None
-
-
-capacity_changes = ConsumerSpec(topics=[ShelterCapacityChanged.topic], handler=record_change,
-                                batch_handler=record_changes)
-
-
 @event.listens_for(Session, "after_commit")
 def _wake_feeds(session: Session) -> None:
-    if session.info.pop(_APPENDED, False):
+    if session.info.pop(APPENDED, False):
         for listener in list(_listeners):
             listener()
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_appended(session: Session) -> None:
-    session.info.pop(_APPENDED, None)
+    session.info.pop(APPENDED, None)
 
 
 class CapacityFeed:

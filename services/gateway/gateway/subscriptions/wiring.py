@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from . import stream, views
+from .consumers import capacity_changes
 from .delivery import DeliveryWorker
-from .feed import CapacityFeed, capacity_changes
+from .feed import CapacityFeed
 from .settings import SubscriptionSettings
 from .targets import webhook_client
 
