@@ -141,6 +141,7 @@ async def api(shelter_database: str, identity_keys: tuple[str, str]) -> AsyncIte
 def as_caller(identity_signer):
     """Headers for a caller the gateway vouches for: as_caller("ngo_partner", "HVO-Querido")."""
     def headers(role: str, organisation: str | None = None, subject: str = "tester") -> dict[str, str]:
-        return identity_headers(identity_signer, role, subject=subject, organisation=organisation)
+        return identity_headers(identity_signer, role, subject=subject, organisation=organisation,
+                                audience="shelter-placement")
 
     return headers

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from verbinding_common.consumer import BatchItem, ConsumerSpec, PoisonMessage
+from verbinding_common.consumer import ConsumedEvent, ConsumerSpec
 from verbinding_common.contracts.shelter import ShelterCapacityChanged
-from verbinding_common.events import Envelope
 
 from .feed import APPENDED
 from .models import CapacityChange
@@ -19,16 +17,11 @@ from .models import CapacityChange
 LOG_LOCK = (0x0CA9, 0)
 
 
-async def record_changes(session: AsyncSession, items: list[BatchItem]) -> None:
-    """Append a fetch's capacity events to the log, in fetch order (a shelter's events come in its order)."""
-    rows = []
-    for item in items:
-        if item.envelope.type != ShelterCapacityChanged.event_type:
-            continue
-        change = _change_of(item.envelope)
-        rows.append({"event_id": item.envelope.id, "shelter_id": change.shelter_id, "sequence": change.sequence,
-                     "programme": change.programme.value, "operator": change.operator,
-                     "data": change.model_dump(mode="json"), "traceparent": item.traceparent})
+async def record_changes(session: AsyncSession, events: list[ConsumedEvent[ShelterCapacityChanged]]) -> None:
+    """Append a fetch's capacity changes to the log, in fetch order (a shelter's changes come in its order)."""
+    rows = [{"event_id": event.id, "shelter_id": event.data.shelter_id, "sequence": event.data.sequence,
+             "programme": event.data.programme.value, "operator": event.data.operator,
+             "data": event.data.model_dump(mode="json"), "traceparent": _traceparent(event)} for event in events]
     if not rows:
         return
     await session.execute(select(func.pg_advisory_xact_lock(*LOG_LOCK)))
@@ -37,17 +30,12 @@ async def record_changes(session: AsyncSession, items: list[BatchItem]) -> None:
     session.sync_session.info[APPENDED] = True
 
 
-async def record_change(session: AsyncSession, envelope: Envelope) -> None:
-    """One event on its own: a batch of one."""
-    await record_changes(session, [BatchItem(envelope=envelope, traceparent=None)])
+def _traceparent(event: ConsumedEvent[ShelterCapacityChanged]) -> str | None:
+    """The record's trace context (its publish span): deliveries and stream writes continue that trace."""
+    for key, value in event.record.headers or ():
+        if key == "traceparent" and value:
+            return value.decode("latin-1")[:64]
+    return event.envelope.traceparent
 
 
-def _change_of(envelope: Envelope) -> ShelterCapacityChanged:
-    try:
-        return ShelterCapacityChanged.model_validate(envelope.data)
-    except ValidationError as exc:
-        raise PoisonMessage(f"{envelope.type} breaks its contract ({exc.error_count()} errors)") from None
-
-
-capacity_changes = ConsumerSpec(topics=[ShelterCapacityChanged.topic], handler=record_change,
-                                batch_handler=record_changes)
+capacity_changes = ConsumerSpec(events=[ShelterCapacityChanged], handler=record_changes)

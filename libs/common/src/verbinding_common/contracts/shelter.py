@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import Field
@@ -14,6 +14,8 @@ from ..events import EventContract, contract
 
 CAPACITY_TOPIC = "shelter.capacity.v1"
 PLACEMENTS_TOPIC = "shelter.placements.v1"
+# The topics are named for the domain (`shelter.*`), published by the shelter-placement service.
+PRODUCER = "shelter-placement"
 
 
 class Programme(StrEnum):
@@ -39,6 +41,14 @@ class StayOutcome(StrEnum):
     other = "other"
 
 
+ShelterId = Annotated[UUID, Field(description="the shelter (the record key of capacity events)")]
+PlacementId = Annotated[UUID, Field(description="the placement (the record key of placement events)")]
+ResidentId = Annotated[UUID, Field(description="pseudonymous: only shelter-placement can tell who it is")]
+PlacementShelter = Annotated[UUID, Field(description="the shelter the resident stays in")]
+EndsOn = Annotated[date, Field(description="the last day of the stay, fixed at its start by the programme's "
+                                           "maximum stay")]
+
+
 @contract
 class ShelterCapacityChanged(EventContract):
     """The free places of one shelter after a change of capacity, occupancy or status. NGO systems consume it
@@ -46,18 +56,21 @@ class ShelterCapacityChanged(EventContract):
 
     event_type: ClassVar[str] = "shelter.capacity-changed.v1"
     topic: ClassVar[str] = CAPACITY_TOPIC
+    key_field: ClassVar[str] = "shelter_id"
+    producers: ClassVar[tuple[str, ...]] = (PRODUCER,)
 
-    shelter_id: UUID
+    shelter_id: ShelterId
     sequence: int = Field(ge=1, description="per shelter, one higher on every change; receivers order by it")
-    shelter_name: str
+    shelter_name: str = Field(description="the shelter's name, for the NGO systems' screens")
     programme: Programme
-    neighbourhood: str
+    neighbourhood: str = Field(description="where the shelter is: NGOs refer people to a place near them")
     operator: str = Field(description="the operator NGO's organisation")
-    status: ShelterStatus
-    capacity: int = Field(ge=0)
-    occupied: int = Field(ge=0)
+    status: ShelterStatus = Field(description="planned, consulted, open, closing or closed: only an open shelter "
+                                              "takes residents")
+    capacity: int = Field(ge=0, description="beds in the shelter")
+    occupied: int = Field(ge=0, description="beds taken; never above capacity")
     available: int = Field(ge=0, description="places a placement could take now (0 unless the shelter is open)")
-    changed_at: datetime
+    changed_at: datetime = Field(description="when the change was made (its transaction)")
 
 
 @contract
@@ -66,14 +79,16 @@ class PlacementStarted(EventContract):
 
     event_type: ClassVar[str] = "shelter.placement-started.v1"
     topic: ClassVar[str] = PLACEMENTS_TOPIC
+    key_field: ClassVar[str] = "placement_id"
+    producers: ClassVar[tuple[str, ...]] = (PRODUCER,)
 
-    placement_id: UUID
-    resident_id: UUID = Field(description="pseudonymous: only shelter-placement can tell who it is")
-    shelter_id: UUID
+    placement_id: PlacementId
+    resident_id: ResidentId
+    shelter_id: PlacementShelter
     programme: Programme
-    started_on: date
-    ends_on: date
-    from_waitlist: bool
+    started_on: date = Field(description="the first day of the stay")
+    ends_on: EndsOn
+    from_waitlist: bool = Field(description="whether the resident waited for a bed first")
 
 
 @contract
@@ -82,12 +97,14 @@ class PlacementWarned(EventContract):
 
     event_type: ClassVar[str] = "shelter.placement-warned.v1"
     topic: ClassVar[str] = PLACEMENTS_TOPIC
+    key_field: ClassVar[str] = "placement_id"
+    producers: ClassVar[tuple[str, ...]] = (PRODUCER,)
 
-    placement_id: UUID
-    resident_id: UUID
-    shelter_id: UUID
+    placement_id: PlacementId
+    resident_id: ResidentId
+    shelter_id: PlacementShelter
     programme: Programme
-    ends_on: date
+    ends_on: EndsOn
 
 
 @contract
@@ -96,10 +113,13 @@ class PlacementEnded(EventContract):
 
     event_type: ClassVar[str] = "shelter.placement-ended.v1"
     topic: ClassVar[str] = PLACEMENTS_TOPIC
+    key_field: ClassVar[str] = "placement_id"
+    producers: ClassVar[tuple[str, ...]] = (PRODUCER,)
 
-    placement_id: UUID
-    resident_id: UUID
-    shelter_id: UUID
+    placement_id: PlacementId
+    resident_id: ResidentId
+    shelter_id: PlacementShelter
     programme: Programme
-    ended_on: date
-    outcome: StayOutcome
+    ended_on: date = Field(description="the day the resident left")
+    outcome: StayOutcome = Field(description="legal residence, onward migration, return or other: what the stay "
+                                             "led to")
