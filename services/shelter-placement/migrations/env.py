@@ -1,5 +1,6 @@
 """Alembic environment of shelter-placement: its own tables plus the backbone's (outbox, processed_event)."""
 
+import shelter_placement.audit.models
 import shelter_placement.placements.models
 import shelter_placement.residents.models
 import shelter_placement.shelters.models  # noqa: F401  (each models module registers its tables on Base.metadata)

@@ -5,13 +5,21 @@ Anything else answers like a record that does not exist."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
 
+from fastapi import Depends
 from sqlalchemy import ColumnElement, false
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from verbinding_common.audit import AccessAudit, access_audit
 from verbinding_common.auth import Identity, Role
 from verbinding_common.contracts.shelter import Programme
 
-from .errors import Forbidden
+from .audit.models import AccessAuditTable
+from .errors import Forbidden, NotFound
+
+AuditDep = Annotated[AccessAudit, Depends(access_audit(AccessAuditTable))]
 
 
 @dataclass(frozen=True)
@@ -50,3 +58,16 @@ def coordinated_programme(identity: Identity) -> Programme:
     if scope.programme is None:
         raise Forbidden("only the programme's coordinator may do this")
     return scope.programme
+
+
+async def audited(*, session: AsyncSession, audit: AccessAudit | None, kind: str, record_id: UUID,
+                  found: object | None, allowed: bool) -> None:
+    """Audit a read of a resident or placement (the caller shown it, or refused) and refuse alike whether it is
+    not the caller's or does not exist."""
+    if found is not None and allowed:
+        if audit is not None:
+            await audit.allowed(session, kind=kind, record_ids=[record_id])
+        return
+    if audit is not None:
+        await audit.refused(kind=kind, record_id=record_id, outcome="not_found" if found is None else "refused")
+    raise NotFound(f"no {kind} {record_id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shelter_placement.audit.models
 import shelter_placement.placements.models
 import shelter_placement.residents.models
 import shelter_placement.shelters.models  # noqa: F401

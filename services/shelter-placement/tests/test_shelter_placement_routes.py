@@ -6,6 +6,7 @@ import uuid
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from conftest import DOOR, HVO
 from verbinding_common.auth import routes_without_allow_list
@@ -81,6 +82,13 @@ async def test_visibility_matrix_other_ngos_and_programmes_get_the_answer_of_a_r
     leave_other = await api.post(f"{paths['placement']}/leave", json={"outcome": "return"},
                                  headers=as_caller(NGO, DOOR))
     assert leave_other.status_code == 404
+    async with api.app.state.sessionmaker() as session:
+        audited = (await session.execute(text(
+            "SELECT subject, record_kind, outcome, action FROM access_audit WHERE record_id = :id ORDER BY id"),
+            {"id": uuid.UUID(resident_id)})).all()
+    assert ("tester", "resident", "allowed", "GET /residents/{resident_id}") in audited
+    assert ("tester", "resident", "refused", "GET /residents/{resident_id}") in audited
+    assert not any(resident_id in row.action for row in audited)
 
 
 async def test_an_ngo_cannot_register_residents_for_another_operator(api: httpx.AsyncClient, as_caller) -> None:

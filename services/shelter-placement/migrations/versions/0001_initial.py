@@ -1,4 +1,4 @@
-"""Shelters, residents, placements (with the waitlist index), stay warnings, and the backbone tables.
+"""Shelters, residents, placements (with the waitlist index), stay warnings, the access audit, the backbone tables.
 
 Revision ID: 0001
 Revises:
@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from verbinding_common.audit import create_access_audit_table_v1
 from verbinding_common.migrations import create_backbone_tables_v1, drop_backbone_tables_v1
 
 revision = "0001"
@@ -128,11 +129,13 @@ def upgrade() -> None:
     op.create_index(
         "ix_stay_warning_due", "stay_warning", ["due_on"], unique=False, postgresql_where=sa.text("fired_at IS NULL")
     )
+    create_access_audit_table_v1()
     create_backbone_tables_v1()
 
 
 def downgrade() -> None:
     drop_backbone_tables_v1()
+    op.drop_table("access_audit")
     op.drop_index("ix_stay_warning_due", table_name="stay_warning", postgresql_where=sa.text("fired_at IS NULL"))
     op.drop_table("stay_warning")
     op.drop_index(

@@ -14,6 +14,7 @@ from uuid import UUID
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from verbinding_common.audit import AccessAudit
 from verbinding_common.contracts.shelter import (
     PlacementEnded,
     PlacementStarted,
@@ -23,8 +24,8 @@ from verbinding_common.contracts.shelter import (
 )
 from verbinding_common.outbox import add_event, add_events
 
-from ..access import Scope
-from ..errors import Conflict, NotFound
+from ..access import Scope, audited
+from ..errors import Conflict
 from ..residents.models import Resident, Vulnerability
 from ..shelters.capacity import SOURCE, free_bed, take_bed
 from ..shelters.models import Shelter
@@ -80,9 +81,9 @@ async def fill_from_waitlist(*, session: AsyncSession, programme: str, operator:
 
 
 async def leave(*, session: AsyncSession, placement_id: UUID, scope: Scope, outcome: StayOutcome,
-                rules: StayRules) -> Placement:
+                rules: StayRules, audit: AccessAudit | None = None) -> Placement:
     """End a stay with its outcome; the bed goes at once to the head of the pool's waitlist."""
-    placement = await get_placement(session=session, placement_id=placement_id, scope=scope)
+    placement = await get_placement(session=session, placement_id=placement_id, scope=scope, audit=audit)
     await lock_pool(session=session, programme=placement.programme, operator=placement.operator)
     await session.refresh(placement, with_for_update=True)
     if placement.status != PlacementStatus.placed:
@@ -102,10 +103,10 @@ async def leave(*, session: AsyncSession, placement_id: UUID, scope: Scope, outc
     return placement
 
 
-async def assign_case_manager(*, session: AsyncSession, placement_id: UUID, scope: Scope,
-                              case_manager: str) -> Placement:
+async def assign_case_manager(*, session: AsyncSession, placement_id: UUID, scope: Scope, case_manager: str,
+                              audit: AccessAudit | None = None) -> Placement:
     """Assign the programme case manager of a placed resident; the first assignment's time is kept."""
-    placement = await get_placement(session=session, placement_id=placement_id, scope=scope)
+    placement = await get_placement(session=session, placement_id=placement_id, scope=scope, audit=audit)
     if placement.status != PlacementStatus.placed:
         raise Conflict(f"placement {placement_id} is {placement.status}: a case manager follows a placement")
     placement.case_manager = case_manager
@@ -136,11 +137,15 @@ async def fire_due_warnings(*, session: AsyncSession, today: date, limit: int = 
     return len(due)
 
 
-async def get_placement(*, session: AsyncSession, placement_id: UUID, scope: Scope) -> Placement:
-    """The placement, if the caller's scope covers it; NotFound alike for "not yours" and "no such placement"."""
+async def get_placement(*, session: AsyncSession, placement_id: UUID, scope: Scope,
+                        audit: AccessAudit | None = None) -> Placement:
+    """The placement, if the caller's scope covers it (audited); NotFound alike for "not yours" and "no such
+    placement"."""
     placement = await session.get(Placement, placement_id)
-    if placement is None or not scope.covers(operator=placement.operator, programme=placement.programme):
-        raise NotFound(f"no placement {placement_id}")
+    await audited(session=session, audit=audit, kind="placement", record_id=placement_id, found=placement,
+                  allowed=placement is not None and scope.covers(operator=placement.operator,
+                                                                 programme=placement.programme))
+    assert placement is not None
     return placement
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, status
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
 
-from ..access import coordinated_programme, scope_of
+from ..access import AuditDep, coordinated_programme, scope_of
 from ..residents.service import get_resident
 from . import service
 from .models import AssignmentDelay, CaseManagerAssignment, PlacementCreate, PlacementLeave, PlacementRead
@@ -30,33 +30,37 @@ RulesDep = Annotated[StayRules, Depends(stay_rules)]
 
 @router.post("/placements", status_code=status.HTTP_201_CREATED, dependencies=partners)
 async def request_placement(body: PlacementCreate, identity: CurrentIdentity, session: SessionDep,
-                            rules: RulesDep) -> PlacementRead:
+                            rules: RulesDep, audit: AuditDep) -> PlacementRead:
     """A bed in the resident's operator's open shelters of their programme, or a place on the waitlist."""
-    resident = await get_resident(session=session, resident_id=body.resident_id, scope=scope_of(identity))
+    resident = await get_resident(session=session, resident_id=body.resident_id, scope=scope_of(identity),
+                                  audit=audit)
     placement = await service.request_placement(session=session, resident=resident, rules=rules)
     return await service.describe(session=session, placement=placement)
 
 
 @router.get("/placements/{placement_id}", dependencies=partners)
-async def read_placement(placement_id: UUID, identity: CurrentIdentity, session: SessionDep) -> PlacementRead:
-    placement = await service.get_placement(session=session, placement_id=placement_id, scope=scope_of(identity))
+async def read_placement(placement_id: UUID, identity: CurrentIdentity, session: SessionDep,
+                         audit: AuditDep) -> PlacementRead:
+    placement = await service.get_placement(session=session, placement_id=placement_id, scope=scope_of(identity),
+                                            audit=audit)
     return await service.describe(session=session, placement=placement)
 
 
 @router.post("/placements/{placement_id}/leave", dependencies=partners)
 async def leave(placement_id: UUID, body: PlacementLeave, identity: CurrentIdentity, session: SessionDep,
-                rules: RulesDep) -> PlacementRead:
+                rules: RulesDep, audit: AuditDep) -> PlacementRead:
     placement = await service.leave(session=session, placement_id=placement_id, scope=scope_of(identity),
-                                    outcome=body.outcome, rules=rules)
+                                    outcome=body.outcome, rules=rules, audit=audit)
     return PlacementRead.of(placement)
 
 
 @router.post("/placements/{placement_id}/case-manager", dependencies=[Depends(allow(Role.programme_coordinator))])
 async def assign_case_manager(placement_id: UUID, body: CaseManagerAssignment, identity: CurrentIdentity,
-                              session: SessionDep) -> PlacementRead:
+                              session: SessionDep, audit: AuditDep) -> PlacementRead:
     coordinated_programme(identity)
     placement = await service.assign_case_manager(session=session, placement_id=placement_id,
-                                                  scope=scope_of(identity), case_manager=body.case_manager)
+                                                  scope=scope_of(identity), case_manager=body.case_manager,
+                                                  audit=audit)
     return PlacementRead.of(placement)
 
 

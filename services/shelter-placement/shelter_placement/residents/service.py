@@ -7,10 +7,11 @@ from uuid import UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from verbinding_common.audit import AccessAudit
 from verbinding_common.contracts.shelter import Programme
 
-from ..access import Scope
-from ..errors import Conflict, NotFound
+from ..access import Scope, audited
+from ..errors import Conflict
 from .models import Resident, Vulnerability
 
 
@@ -28,9 +29,13 @@ async def register_resident(*, session: AsyncSession, operator: str, programme: 
     return await session.get_one(Resident, resident_id)
 
 
-async def get_resident(*, session: AsyncSession, resident_id: UUID, scope: Scope) -> Resident:
-    """The resident, if the caller's scope covers them; NotFound alike for "not yours" and "no such resident"."""
+async def get_resident(*, session: AsyncSession, resident_id: UUID, scope: Scope,
+                       audit: AccessAudit | None = None) -> Resident:
+    """The resident, if the caller's scope covers them (audited); NotFound alike for "not yours" and "no such
+    resident"."""
     resident = await session.get(Resident, resident_id)
-    if resident is None or not scope.covers(operator=resident.operator, programme=resident.programme):
-        raise NotFound(f"no resident {resident_id}")
+    await audited(session=session, audit=audit, kind="resident", record_id=resident_id, found=resident,
+                  allowed=resident is not None and scope.covers(operator=resident.operator,
+                                                                programme=resident.programme))
+    assert resident is not None
     return resident

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, status
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
 
-from ..access import scope_of
+from ..access import AuditDep, scope_of
 from ..errors import Forbidden
 from . import service
 from .models import ResidentCreate, ResidentRead
@@ -33,6 +33,7 @@ async def register_resident(body: ResidentCreate, identity: CurrentIdentity, ses
 
 
 @router.get("/residents/{resident_id}", dependencies=partners)
-async def read_resident(resident_id: UUID, identity: CurrentIdentity, session: SessionDep) -> ResidentRead:
+async def read_resident(resident_id: UUID, identity: CurrentIdentity, session: SessionDep,
+                        audit: AuditDep) -> ResidentRead:
     return ResidentRead.of(await service.get_resident(session=session, resident_id=resident_id,
-                                                      scope=scope_of(identity)))
+                                                      scope=scope_of(identity), audit=audit))
