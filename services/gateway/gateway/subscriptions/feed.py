@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -85,12 +86,11 @@ class CapacityFeed:
         self._new = asyncio.Event()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._ready = False
         self._remove_listener: Callable[[], None] | None = None
 
     async def start(self) -> None:
-        async with self.sessionmaker() as session:
-            self.last_position = await session.scalar(select(func.coalesce(func.max(CapacityChange.position), 0)))
-        self._loaded_from = self.last_position
+        """Start tailing; a database that is down now only delays that (the gateway starts all the same)."""
         loop = asyncio.get_running_loop()
         listener = lambda: loop.call_soon_threadsafe(self._wake.set)  # noqa: E731
         _listeners.append(listener)
@@ -105,8 +105,24 @@ class CapacityFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    async def _find_the_end(self) -> None:
+        delay = self.poll_interval_s
+        while True:
+            try:
+                async with self.sessionmaker() as session:
+                    self.last_position = await session.scalar(
+                        select(func.coalesce(func.max(CapacityChange.position), 0)))
+                self._loaded_from = self.last_position
+                self._ready = True
+                return
+            except (OSError, DBAPIError):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
     def after(self, position: int) -> list[Change] | None:
         """The changes after `position` from memory, or None when memory no longer reaches back that far."""
+        if not self._ready:
+            return None
         full = len(self.recent) == self.recent.maxlen
         floor = self.recent[0].position - 1 if full else self._loaded_from
         if position < floor:
@@ -133,6 +149,7 @@ class CapacityFeed:
                 await new.wait()
 
     async def _run(self) -> None:
+        await self._find_the_end()
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_interval_s):
