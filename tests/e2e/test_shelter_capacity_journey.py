@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI, Request, Response
-from gateway.app import create_app as create_gateway
+from gateway.main import create_app as create_gateway
 from gateway.settings import GatewaySettings
 from httpx_sse import aconnect_sse
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 
 from verbinding_common.auth import Role
 from verbinding_common.contracts.coa import StatusRecognised
-from verbinding_common.settings import PLACEHOLDER_SECRETS
+from verbinding_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
 
 from .access.credentials import hash_secret, is_hash, verify_secret
 from .subscriptions.settings import SubscriptionSettings
@@ -64,7 +64,7 @@ class DemoUserConfig(BaseModel):
         return value
 
 
-class GatewaySettings(SubscriptionSettings):
+class GatewaySettings(SubscriptionSettings, ServiceSettings):
     service_name: str = "gateway"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/gateway"
 

@@ -1,5 +1,5 @@
 """A property-based fuzz of the gateway's own OpenAPI document, with each role's token and with none, against the
-real intake and case-plan behind it: no server error, and no status code the document does not list.
+real intake, case-plan and shelter-placement behind it: no server error, and no status code the document does not list.
 
 Bounded for `make test` (VERBINDING_FUZZ_EXAMPLES examples per operation, 20 by default); `make fuzz` runs longer.
 """
@@ -27,6 +27,8 @@ from intake.settings import IntakeSettings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
+from shelter_placement.main import create_app as create_shelter_placement
+from shelter_placement.settings import ShelterPlacementSettings
 
 from verbinding_common.auth import Role
 from verbinding_testing.fixtures import create_database, drop_database, migrate_database, running_app
@@ -62,8 +64,11 @@ async def gateway_url(make_settings, postgres_server_url: str, identity_keys) ->
     async with served_service(postgres_server_url, "intake", create_intake, IntakeSettings,
                               identity_keys[1]) as intake_url, \
             served_service(postgres_server_url, "case-plan", create_case_plan, CasePlanSettings,
-                           identity_keys[1]) as case_plan_url:
-        app = create_app(make_settings(intake_url=intake_url, case_plan_url=case_plan_url))
+                           identity_keys[1]) as case_plan_url, \
+            served_service(postgres_server_url, "shelter-placement", create_shelter_placement,
+                           ShelterPlacementSettings, identity_keys[1]) as shelter_url:
+        app = create_app(make_settings(intake_url=intake_url, case_plan_url=case_plan_url,
+                                       shelter_placement_url=shelter_url))
         tokens = {role: bearer(app, role, subject=f"fuzz-{role}", organisation="HVO-Querido") if role else {}
                   for role in ROLES}
         async with running_app(app), serving(app) as base_url:

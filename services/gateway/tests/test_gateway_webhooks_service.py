@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from gateway.app import create_app
+from gateway.main import create_app
 from gateway.subscriptions.delivery import backoff_s, signed_headers
 from gateway.subscriptions.feed import Change
 from gateway.subscriptions.models import WebhookEndpoint

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from verbinding_common.audit import AccessAudit, access_audit
 from verbinding_common.auth import Identity, Role
 from verbinding_common.contracts.shelter import Programme
+from verbinding_common.errors import Forbidden, NotFound
 
 from .audit.models import AccessAuditTable
-from .errors import Forbidden, NotFound
 
 AuditDep = Annotated[AccessAudit, Depends(access_audit(AccessAuditTable))]
 

@@ -2,94 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from datetime import date
-from pathlib import Path
 
 import httpx
 import pytest
-from shelter_placement.access import Scope
 from shelter_placement.main import create_app
-from shelter_placement.placements.models import Placement
-from shelter_placement.placements.service import leave, request_placement
-from shelter_placement.placements.stays import StayRules
-from shelter_placement.residents.models import Resident, Vulnerability
-from shelter_placement.residents.service import register_resident
 from shelter_placement.settings import ShelterPlacementSettings
-from shelter_placement.shelters.models import Shelter
-from shelter_placement.shelters.service import change_status, create_shelter, record_consultation
-from sqlalchemy import select
+from shelter_support import ALEMBIC_INI, Shelters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from verbinding_common.contracts.shelter import Programme, ShelterStatus, StayOutcome
-from verbinding_common.db import create_engine, create_sessionmaker, outbox_table
+from verbinding_common.db import create_engine, create_sessionmaker
 from verbinding_testing.fixtures import identity_headers, migrate_database
-
-ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
-HVO, DOOR = "HVO-Querido", "De Regenboog Groep"
-
-
-class Shelters:
-    """Drives shelter-placement's service layer the way its routes do: one transaction per call."""
-
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], rules: StayRules | None = None) -> None:
-        self.sessionmaker = sessionmaker
-        self.rules = rules or StayRules()
-
-    async def open_shelter(self, *, capacity: int = 10, operator: str = HVO, programme: Programme = Programme.lvv,
-                           name: str = "Shelter West") -> Shelter:
-        scope = Scope(programme=programme)
-        async with self.sessionmaker() as session, session.begin():
-            shelter = await create_shelter(session=session, programme=programme, name=name, neighbourhood="West",
-                                           operator=operator, capacity=capacity)
-            await record_consultation(session=session, shelter_id=shelter.id, scope=scope, held_on=date(2025, 1, 10),
-                                      reference="minutes 2025-01")
-            return await change_status(session=session, shelter_id=shelter.id, scope=scope,
-                                       status=ShelterStatus.open, rules=self.rules)
-
-    async def resident(self, *, vulnerability: Vulnerability = Vulnerability.standard, operator: str = HVO,
-                       programme: Programme = Programme.lvv) -> Resident:
-        async with self.sessionmaker() as session, session.begin():
-            return await register_resident(session=session, operator=operator, programme=programme,
-                                           pseudonym=f"R-{uuid.uuid4().hex[:8]}", year_of_birth=1990,
-                                           languages=["ar", "fr"], vulnerability=vulnerability)
-
-    async def request(self, resident: Resident) -> Placement:
-        async with self.sessionmaker() as session, session.begin():
-            return await request_placement(session=session, resident=resident, rules=self.rules)
-
-    async def leave(self, placement_id: uuid.UUID, outcome: StayOutcome = StayOutcome.other) -> Placement:
-        async with self.sessionmaker() as session, session.begin():
-            return await leave(session=session, placement_id=placement_id, scope=EVERYONE_SCOPE, outcome=outcome,
-                               rules=self.rules)
-
-    async def placement(self, placement_id: uuid.UUID) -> Placement:
-        async with self.sessionmaker() as session:
-            return await session.get_one(Placement, placement_id)
-
-    async def shelter(self, shelter_id: uuid.UUID) -> Shelter:
-        async with self.sessionmaker() as session:
-            return await session.get_one(Shelter, shelter_id)
-
-    async def events(self, *, event_type: str | None = None, key: str | None = None) -> list[dict]:
-        """Outbox rows in order: [{"type": …, **data}]."""
-        query = select(outbox_table.c.event_type, outbox_table.c.envelope).order_by(outbox_table.c.id)
-        if event_type:
-            query = query.where(outbox_table.c.event_type == event_type)
-        if key:
-            query = query.where(outbox_table.c.key == key)
-        async with self.sessionmaker() as session:
-            rows = (await session.execute(query)).all()
-        return [{"type": row.event_type, **row.envelope["data"]} for row in rows]
-
-
-class _Everyone(Scope):
-    def covers(self, *, operator: str, programme: str) -> bool:
-        return True
-
-
-EVERYONE_SCOPE = _Everyone()
 
 
 @pytest.fixture
@@ -103,7 +26,7 @@ async def shelter_database(empty_database_url: str) -> str:
 async def sessionmaker(shelter_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = create_engine(shelter_database, pool_size=25)
     try:
-        yield create_sessionmaker(engine)
+        yield create_sessionmaker(engine, event_source="shelter-placement")
     finally:
         await engine.dispose()
 

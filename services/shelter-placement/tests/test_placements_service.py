@@ -11,10 +11,10 @@ from shelter_placement.placements.models import PlacementStatus
 from shelter_placement.placements.stays import StayRules, add_months, stay_end, warning_due
 from shelter_placement.placements.warnings import WarningJob
 from shelter_placement.residents.models import Vulnerability
+from shelter_support import Shelters
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from conftest import Shelters
 from verbinding_common.contracts.shelter import PlacementWarned, Programme, ShelterCapacityChanged, StayOutcome
 
 

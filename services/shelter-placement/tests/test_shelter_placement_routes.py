@@ -6,9 +6,9 @@ import uuid
 
 import httpx
 import pytest
+from shelter_support import DOOR, HVO
 from sqlalchemy import text
 
-from conftest import DOOR, HVO
 from verbinding_common.auth import routes_without_allow_list
 from verbinding_common.contracts.shelter import ShelterCapacityChanged
 from verbinding_common.db import outbox_table

@@ -22,12 +22,12 @@ from verbinding_common.contracts.shelter import (
     Programme,
     StayOutcome,
 )
+from verbinding_common.errors import Conflict
 from verbinding_common.outbox import add_event, add_events
 
 from ..access import Scope, audited
-from ..errors import Conflict
 from ..residents.models import Resident, Vulnerability
-from ..shelters.capacity import SOURCE, free_bed, take_bed
+from ..shelters.capacity import free_bed, take_bed
 from ..shelters.models import Shelter
 from .models import AssignmentDelay, Placement, PlacementRead, PlacementStatus, StayWarning
 from .stays import StayRules, stay_end, warning_due
@@ -97,7 +97,7 @@ async def leave(*, session: AsyncSession, placement_id: UUID, scope: Scope, outc
     await add_event(session, PlacementEnded(
         placement_id=placement.id, resident_id=placement.resident_id, shelter_id=placement.shelter_id,
         programme=Programme(placement.programme), ended_on=placement.left_at.date(), outcome=outcome),
-        key=str(placement.id), source=SOURCE)
+        key=str(placement.id))
     await fill_from_waitlist(session=session, programme=placement.programme, operator=placement.operator,
                              rules=rules)
     return placement
@@ -133,7 +133,7 @@ async def fire_due_warnings(*, session: AsyncSession, today: date, limit: int = 
         (PlacementWarned(placement_id=placement.id, resident_id=placement.resident_id,
                          shelter_id=placement.shelter_id, programme=Programme(placement.programme),
                          ends_on=placement.ends_on), str(placement.id), None)
-        for _, placement in due], source=SOURCE)
+        for _, placement in due])
     return len(due)
 
 
@@ -211,7 +211,7 @@ async def _start(*, session: AsyncSession, placement: Placement, shelter: Shelte
     await add_event(session, PlacementStarted(
         placement_id=placement.id, resident_id=placement.resident_id, shelter_id=shelter.id,
         programme=Programme(placement.programme), started_on=started_on, ends_on=placement.ends_on,
-        from_waitlist=from_waitlist), key=str(placement.id), source=SOURCE)
+        from_waitlist=from_waitlist), key=str(placement.id))
 
 
 def _rounded(value: float | None) -> float | None:

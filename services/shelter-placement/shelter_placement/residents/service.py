@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.audit import AccessAudit
 from verbinding_common.contracts.shelter import Programme
+from verbinding_common.errors import Conflict
 
 from ..access import Scope, audited
-from ..errors import Conflict
 from .models import Resident, Vulnerability
 
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, status
 
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
+from verbinding_common.errors import Forbidden
 
 from ..access import AuditDep, scope_of
-from ..errors import Forbidden
 from . import service
 from .models import ResidentCreate, ResidentRead
 

@@ -18,8 +18,6 @@ from verbinding_common.outbox import add_event
 
 from .models import Shelter, available
 
-SOURCE = "shelter-placement"
-
 
 async def announce(*, session: AsyncSession, shelter: Shelter) -> None:
     """Stage the shelter's capacity event (its current figures and sequence) in this transaction."""
@@ -27,7 +25,7 @@ async def announce(*, session: AsyncSession, shelter: Shelter) -> None:
         shelter_id=shelter.id, sequence=shelter.sequence, shelter_name=shelter.name,
         programme=Programme(shelter.programme), neighbourhood=shelter.neighbourhood, operator=shelter.operator,
         status=ShelterStatus(shelter.status), capacity=shelter.capacity, occupied=shelter.occupied,
-        available=available(shelter), changed_at=datetime.now(UTC)), key=str(shelter.id), source=SOURCE)
+        available=available(shelter), changed_at=datetime.now(UTC)), key=str(shelter.id))
 
 
 async def take_bed(*, session: AsyncSession, programme: str, operator: str) -> Shelter | None:

@@ -9,9 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.contracts.shelter import Programme, ShelterStatus
+from verbinding_common.errors import Conflict, NotFound
 
 from ..access import Scope
-from ..errors import Conflict, NotFound
 from ..placements.service import fill_from_waitlist, lock_pool
 from ..placements.stays import StayRules
 from .capacity import announce
