@@ -1,0 +1,81 @@
+"""Events employment publishes on `employment.placements.v1`, keyed by person id: work found, work ended, retention."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from ..events import EventContract, contract
+
+TOPIC = "employment.placements.v1"
+
+
+class ContractType(StrEnum):
+    temporary = "temporary"
+    fixed_term = "fixed_term"
+    permanent = "permanent"
+
+
+class PlacementEndReason(StrEnum):
+    contract_ended = "contract_ended"
+    resigned = "resigned"
+    dismissed = "dismissed"
+    other_work = "other_work"
+    education = "education"
+    health = "health"
+    moved_away = "moved_away"
+    other = "other"
+
+
+class RetentionOutcome(StrEnum):
+    same_employer = "same_employer"
+    other_work = "other_work"
+    not_working = "not_working"
+    unknown = "unknown"
+
+
+@contract
+class PlacementStarted(EventContract):
+    """A job seeker started work. Case-plan keeps the case open and shows the person as employed."""
+
+    event_type: ClassVar[str] = "employment.placement-started.v1"
+    topic: ClassVar[str] = TOPIC
+
+    placement_id: UUID
+    person_id: UUID
+    contract_type: ContractType
+    hours_per_week: int = Field(ge=1, le=60)
+    sector: str = Field(min_length=1, max_length=64, description="sector code, e.g. hospitality_food")
+    started_on: date
+    ends_on: date | None = Field(default=None, description="the contract's planned end; null when open-ended")
+
+
+@contract
+class PlacementEnded(EventContract):
+    """A placement ended; coaching goes on."""
+
+    event_type: ClassVar[str] = "employment.placement-ended.v1"
+    topic: ClassVar[str] = TOPIC
+
+    placement_id: UUID
+    person_id: UUID
+    ended_on: date
+    reason: PlacementEndReason
+
+
+@contract
+class RetentionChecked(EventContract):
+    """The outcome of the 6-, 12- or 24-month retention check of a placement."""
+
+    event_type: ClassVar[str] = "employment.retention-checked.v1"
+    topic: ClassVar[str] = TOPIC
+
+    placement_id: UUID
+    person_id: UUID
+    months: int = Field(description="6, 12 or 24")
+    due_on: date
+    outcome: RetentionOutcome

@@ -1,0 +1,1 @@
+"""Employment: job hunters, job seekers learnt from events, vacancies, matching, placements, retention."""

@@ -1,0 +1,130 @@
+"""Learning job seekers from events, job hunters, assigning job seekers to them, and who may see which job seeker."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from verbinding_common.auth import Identity, Role
+
+from ..errors import Conflict, NotFound
+from .models import JobHunter, JobHunterRead, JobSeeker
+
+# Education as intake's interview names it today, to ISCED 2011 levels; a bare level ("6", "ISCED 6") is taken as is.
+_ISCED_WORDS = {"none": 0, "primary": 1, "lower_secondary": 2, "secondary": 3, "upper_secondary": 3,
+                "post_secondary": 4, "vocational": 4, "short_tertiary": 5, "bachelor": 6, "master": 7,
+                "doctorate": 8, "doctoral": 8}
+_ISCED_CODE = re.compile(r"^(?:isced\s*)?([0-8])$")
+_ISCO_CODE = re.compile(r"^[0-9]{1,4}$")
+
+
+def isced_level(value: Any) -> int | None:
+    """An ISCED level from what the interview event carries (a level or a known word); None if unknown."""
+    if isinstance(value, int) and 0 <= value <= 8:
+        return value
+    text = str(value or "").strip().lower().replace("-", "_").replace(" ", "_")
+    if match := _ISCED_CODE.match(text.replace("_", "")):
+        return int(match.group(1))
+    return _ISCED_WORDS.get(text)
+
+
+def isco_code(value: Any) -> str | None:
+    """An ISCO-08 group code, or None: free text is never kept."""
+    text = str(value or "").strip()
+    return text if _ISCO_CODE.match(text) else None
+
+
+async def learn(*, session: AsyncSession, person_id: UUID, **known: Any) -> None:
+    """Create the job seeker if new and set what an event told about them (events may come in any order)."""
+    await session.execute(
+        pg_insert(JobSeeker).values(person_id=person_id, languages=[], hours_wanted=32, **known)
+        .on_conflict_do_update(index_elements=[JobSeeker.person_id], set_=known or {"person_id": person_id})
+    )
+
+
+async def add_job_hunter(*, session: AsyncSession, subject: str, name: str) -> JobHunter:
+    """Add a job hunter; a subject can be added once."""
+    hunter_id = await session.scalar(
+        pg_insert(JobHunter).values(subject=subject, name=name)
+        .on_conflict_do_nothing(index_elements=[JobHunter.subject]).returning(JobHunter.id))
+    if hunter_id is None:
+        raise Conflict(f"job hunter {subject} exists already")
+    return await session.get_one(JobHunter, hunter_id)
+
+
+async def job_hunters(*, session: AsyncSession) -> list[JobHunterRead]:
+    """Every job hunter with the number of job seekers they coach now (open cases)."""
+    counts = (select(JobSeeker.job_hunter_id, func.count().label("n")).where(JobSeeker.case_closed_on.is_(None))
+              .group_by(JobSeeker.job_hunter_id).subquery())
+    rows = await session.execute(select(JobHunter, func.coalesce(counts.c.n, 0))
+                                 .outerjoin(counts, counts.c.job_hunter_id == JobHunter.id)
+                                 .order_by(JobHunter.joined_seq))
+    return [JobHunterRead.of(hunter, n) for hunter, n in rows]
+
+
+async def assign_job_hunter(*, session: AsyncSession, person_id: UUID, job_hunter_id: UUID | None) -> JobSeeker:
+    """Give a job seeker to a job hunter: the one named, or else the one with the fewest job seekers."""
+    seeker = await get_job_seeker(session=session, person_id=person_id)
+    if job_hunter_id is None:
+        load = (select(func.count()).select_from(JobSeeker)
+                .where(JobSeeker.job_hunter_id == JobHunter.id, JobSeeker.case_closed_on.is_(None))
+                .scalar_subquery())
+        job_hunter_id = await session.scalar(select(JobHunter.id).order_by(load, JobHunter.joined_seq).limit(1))
+        if job_hunter_id is None:
+            raise Conflict("there is no job hunter yet")
+    elif await session.get(JobHunter, job_hunter_id) is None:
+        raise NotFound(f"no job hunter {job_hunter_id}")
+    seeker.job_hunter_id = job_hunter_id
+    await session.flush()
+    return seeker
+
+
+async def update_job_seeker(*, session: AsyncSession, seeker: JobSeeker, hours_wanted: int) -> JobSeeker:
+    """Record what the job seeker told their job hunter: the hours a week they want to work."""
+    seeker.hours_wanted = hours_wanted
+    await session.flush()
+    return seeker
+
+
+async def get_job_seeker(*, session: AsyncSession, person_id: UUID) -> JobSeeker:
+    """A registered job seeker, or NotFound."""
+    seeker = await session.get(JobSeeker, person_id)
+    if seeker is None or seeker.recognised_on is None:
+        raise NotFound(f"no job seeker {person_id}")
+    return seeker
+
+
+async def authorise_job_seeker(*, session: AsyncSession, person_id: UUID, identity: Identity) -> JobSeeker:
+    """The job seeker if the caller may act on them: a team lead, or their own job hunter. Someone else's job
+    seeker answers exactly like one that does not exist."""
+    seeker = await get_job_seeker(session=session, person_id=person_id)
+    if Role.team_lead in identity.roles or Role.case_manager in identity.roles:
+        return seeker
+    hunter = await job_hunter_of(session=session, identity=identity)
+    if hunter is None or seeker.job_hunter_id != hunter.id:
+        raise NotFound(f"no job seeker {person_id}")
+    return seeker
+
+
+async def job_hunter_of(*, session: AsyncSession, identity: Identity) -> JobHunter | None:
+    """The job hunter record of the caller, if they are one."""
+    if Role.job_hunter not in identity.roles:
+        return None
+    return await session.scalar(select(JobHunter).where(JobHunter.subject == identity.subject))
+
+
+async def job_seekers(*, session: AsyncSession, identity: Identity) -> Sequence[JobSeeker]:
+    """A job hunter's own job seekers with an open case; for a team lead, every one, oldest recognition first."""
+    query = select(JobSeeker).where(JobSeeker.recognised_on.is_not(None), JobSeeker.case_closed_on.is_(None))
+    if Role.team_lead not in identity.roles:
+        hunter = await job_hunter_of(session=session, identity=identity)
+        if hunter is None:
+            return []
+        query = query.where(JobSeeker.job_hunter_id == hunter.id)
+    return (await session.scalars(query.order_by(JobSeeker.recognised_on, JobSeeker.person_id))).all()

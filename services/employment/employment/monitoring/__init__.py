@@ -1,0 +1,1 @@
+"""Labour-market participation and sustainable-work figures for team leads and ops."""

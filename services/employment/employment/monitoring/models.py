@@ -1,0 +1,62 @@
+"""The participation report's schemas: figures per group, the city's aim and the 2020 reference beside them."""
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+MIN_CELL = 5
+
+
+class Figures(BaseModel):
+    """Counts of people in one group; a count under 5 (and any share built on it) is null: suppressed."""
+
+    people: int | None
+    working: int | None = Field(description="holding a placement on the report date")
+    participation: float | None = Field(description="working / people")
+    sustainable: int | None = Field(description="in sustainable work within 3 years of recognition (see docs)")
+    sustainable_share: float | None = Field(description="sustainable / people")
+    suppressed: bool = Field(description="some figure of this group is hidden: fewer than 5 people in its cell")
+
+    @classmethod
+    def of(cls, people: int, working: int, sustainable: int) -> "Figures":
+        shown = {name: (n if n >= MIN_CELL else None)
+                 for name, n in (("people", people), ("working", working), ("sustainable", sustainable))}
+        return cls(**shown, participation=_share(shown["working"], shown["people"]),
+                   sustainable_share=_share(shown["sustainable"], shown["people"]),
+                   suppressed=None in shown.values())
+
+
+class CohortFigures(Figures):
+    cohort: int = Field(description="year of status recognition")
+
+
+class GenderFigures(Figures):
+    gender: str
+
+
+class SectorFigures(BaseModel):
+    sector: str
+    working: int | None = Field(description="people whose main placement on the report date is in this sector")
+    share_of_working: float | None
+    suppressed: bool
+
+
+class Reference(BaseModel):
+    aim_sustainable_within_3_years: float = 0.50
+    participation_2020: float = 0.37
+    participation_women_2020: float = 0.19
+    hospitality_food_share_of_working_2020: float = 0.39
+
+
+class ParticipationReport(BaseModel):
+    as_of: date
+    overall: Figures
+    by_cohort: list[CohortFigures]
+    by_gender: list[GenderFigures]
+    by_sector: list[SectorFigures]
+    reference: Reference = Field(default_factory=Reference)
+    min_cell: int = MIN_CELL
+
+
+def _share(part: int | None, whole: int | None) -> float | None:
+    return None if part is None or not whole else round(part / whole, 4)

@@ -1,0 +1,8 @@
+"""Settings of employment (VERBINDING_* variables)."""
+
+from verbinding_common.settings import ServiceSettings
+
+
+class EmploymentSettings(ServiceSettings):
+    service_name: str = "employment"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/employment"

@@ -1,0 +1,1 @@
+"""Employers, their vacancies, and matching vacancies to a job seeker by fit."""

@@ -1,0 +1,122 @@
+"""Employers and vacancies, and the schemas of a ranked vacancy with its score per component."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, Field
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, SmallInteger, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from verbinding_common.contracts.employment import ContractType
+
+from ..database import Base
+from ..job_seekers.models import CefrLevel, IscedLevel, IscoCode
+
+
+class Sector(StrEnum):
+    hospitality_food = "hospitality_food"
+    retail = "retail"
+    care = "care"
+    cleaning = "cleaning"
+    logistics = "logistics"
+    construction = "construction"
+    manufacturing = "manufacturing"
+    technology = "technology"
+    education = "education"
+    public_administration = "public_administration"
+    agriculture = "agriculture"
+    other = "other"
+
+
+class Employer(Base):
+    __tablename__ = "employer"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    sector: Mapped[str] = mapped_column(String(32))
+
+
+class Vacancy(Base):
+    """An employer's vacancy: what it asks (occupation, education, Dutch, experience) and what it offers."""
+
+    __tablename__ = "vacancy"
+    __table_args__ = (
+        CheckConstraint("openings >= 0", name="openings_not_negative"),
+        CheckConstraint("hours_per_week BETWEEN 1 AND 60", name="hours_in_range"),
+        CheckConstraint("contract_type IN ('temporary', 'fixed_term', 'permanent')", name="contract_type_known"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    employer_id: Mapped[UUID] = mapped_column(ForeignKey("employer.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    sector: Mapped[str] = mapped_column(String(32))
+    occupation: Mapped[str] = mapped_column(String(4))
+    education_level: Mapped[int] = mapped_column(SmallInteger)
+    dutch_level: Mapped[str] = mapped_column(String(2))
+    years_of_experience: Mapped[int] = mapped_column(SmallInteger, default=0)
+    hours_per_week: Mapped[int] = mapped_column(SmallInteger)
+    contract_type: Mapped[str] = mapped_column(String(16))
+    duration_months: Mapped[int | None] = mapped_column(SmallInteger)
+    location: Mapped[str] = mapped_column(String(100))
+    starts_on: Mapped[date] = mapped_column(Date)
+    openings: Mapped[int] = mapped_column(SmallInteger, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class EmployerCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    sector: Sector
+
+
+class EmployerRead(BaseModel):
+    employer_id: UUID
+    name: str
+    sector: Sector
+
+
+class VacancyCreate(BaseModel):
+    employer_id: UUID
+    title: str = Field(min_length=1, max_length=200)
+    sector: Sector
+    occupation: str = IscoCode
+    education_level: int = IscedLevel
+    dutch_level: CefrLevel
+    years_of_experience: int = Field(default=0, ge=0, le=50)
+    hours_per_week: int = Field(ge=1, le=60)
+    contract_type: ContractType
+    duration_months: int | None = Field(default=None, ge=1, le=120,
+                                        description="length of a temporary or fixed-term contract")
+    location: str = Field(min_length=1, max_length=100)
+    starts_on: date
+    openings: int = Field(default=1, ge=1, le=1000)
+
+
+class VacancyRead(VacancyCreate):
+    vacancy_id: UUID
+
+    @classmethod
+    def of(cls, vacancy: Vacancy) -> "VacancyRead":
+        return cls(vacancy_id=vacancy.id, employer_id=vacancy.employer_id, title=vacancy.title,
+                   sector=Sector(vacancy.sector), occupation=vacancy.occupation,
+                   education_level=vacancy.education_level, dutch_level=vacancy.dutch_level,  # type: ignore[arg-type]
+                   years_of_experience=vacancy.years_of_experience, hours_per_week=vacancy.hours_per_week,
+                   contract_type=ContractType(vacancy.contract_type), duration_months=vacancy.duration_months,
+                   location=vacancy.location, starts_on=vacancy.starts_on, openings=vacancy.openings)
+
+
+class FitScore(BaseModel):
+    """The score of one vacancy for one person, per component (docs/employment-matching.md)."""
+
+    education_profession: int = Field(description="0-35: occupation group shared (ISCO-08) and education (ISCED)")
+    experience: int = Field(description="0-15: years of experience against what the vacancy asks")
+    language: int = Field(description="0-20: Dutch level (CEFR) against what the vacancy asks")
+    hours: int = Field(description="0-15: hours offered against hours wanted")
+    lasting_work: int = Field(description="0-15: permanent 15, fixed-term of 12+ months 10, shorter 6, temporary 0")
+    total: int = Field(description="0-100: the sum; vacancies are ranked by it")
+
+
+class RankedVacancy(BaseModel):
+    rank: int
+    vacancy: VacancyRead
+    score: FitScore
