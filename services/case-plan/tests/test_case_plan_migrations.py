@@ -5,7 +5,8 @@ from __future__ import annotations
 import case_plan.action_plans.models
 import case_plan.audit.models
 import case_plan.case_managers.models
-import case_plan.cases.models  # noqa: F401
+import case_plan.cases.models
+import case_plan.employment.models  # noqa: F401
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from case_plan.database import Base

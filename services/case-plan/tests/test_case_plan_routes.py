@@ -44,7 +44,7 @@ BODIES = {
 OBJECTIVE = {"domain": "language", "term": "short_term", "description": "Dutch A2 course",
              "target_date": "2025-03-01", "status": "active"}
 CASE_KEYS = {"case_id", "person_id", "status", "case_manager_id", "recognised_on", "opened_at", "support_until",
-             "closed_at", "close_reason", "waitlist_position"}
+             "closed_at", "close_reason", "waitlist_position", "employment"}
 PLAN_KEYS = {"case_id", "version", "objectives", "created_at", "created_by", "approved_by", "approved_at"}
 
 
@@ -126,7 +126,8 @@ async def test_a_case_manager_reads_and_acts_on_only_their_own_cases(api, as_rol
     assert own.json() | {"opened_at": None} == {
         "case_id": str(annas_case.id), "person_id": str(annas_case.person_id), "status": "assigned",
         "case_manager_id": str(anna.id), "recognised_on": "2024-01-10", "opened_at": None,
-        "support_until": "2027-01-10", "closed_at": None, "close_reason": None, "waitlist_position": None}
+        "support_until": "2027-01-10", "closed_at": None, "close_reason": None, "waitlist_position": None,
+        "employment": {"employed": False, "since": None, "contract_type": None, "coaching_continues": True}}
     assert (await api.get(url, headers=as_role(TL))).status_code == 200
     for method, path, body in [("GET", url, None), ("POST", f"{url}/close", {"reason": "x"}),
                                ("GET", f"{url}/action-plan", None), ("GET", f"{url}/action-plan/versions", None),

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..case_managers.models import CaseManagerRead
 from ..database import Base
+from ..employment.models import CaseEmployment
 
 
 class CaseStatus(StrEnum):
@@ -76,6 +77,7 @@ class CaseRead(BaseModel):
     closed_at: datetime | None
     close_reason: str | None
     waitlist_position: int | None = Field(description="1 for the head of the waitlist; null unless waitlisted")
+    employment: CaseEmployment
 
 
 class CaseClose(BaseModel):

@@ -23,6 +23,7 @@ from verbinding_common.events import EventContract
 from verbinding_common.outbox import add_event, add_events
 
 from ..case_managers.models import CaseManager, CaseManagerRead
+from ..employment.service import employment_of
 from .models import Case, CaseloadRead, CaseRead, CaseStatus, WaitlistEntryRead
 
 SUPPORT_YEARS = 3
@@ -223,7 +224,9 @@ async def describe(*, session: AsyncSession, case: Case) -> CaseRead:
     return CaseRead(case_id=case.id, person_id=case.person_id, status=CaseStatus(case.status),
                     case_manager_id=case.case_manager_id, recognised_on=case.recognised_on, opened_at=case.opened_at,
                     support_until=case.support_until, closed_at=case.closed_at, close_reason=case.close_reason,
-                    waitlist_position=position)
+                    waitlist_position=position,
+                    employment=await employment_of(session=session, person_id=case.person_id,
+                                                   case_open=case.status != CaseStatus.closed))
 
 
 async def _assign(*, session: AsyncSession, case: Case, case_manager_id: UUID, from_waitlist: bool) -> None:
