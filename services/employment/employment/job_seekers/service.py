@@ -43,7 +43,7 @@ def isco_code(value: Any) -> str | None:
 async def learn(*, session: AsyncSession, person_id: UUID, **known: Any) -> None:
     """Create the job seeker if new and set what an event told about them (events may come in any order)."""
     await session.execute(
-        pg_insert(JobSeeker).values(person_id=person_id, languages=[], hours_wanted=32, **known)
+        pg_insert(JobSeeker).values({"languages": [], "hours_wanted": 32, **known, "person_id": person_id})
         .on_conflict_do_update(index_elements=[JobSeeker.person_id], set_=known or {"person_id": person_id})
     )
 

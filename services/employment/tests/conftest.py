@@ -1,0 +1,98 @@
+"""Fixtures of employment's tests: a migrated database of each test's own, the app, and job seekers made the way
+the consumer makes them (from intake's and case-plan's events)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from employment.job_seekers.consumers import handle_people_events
+from employment.main import create_app
+from employment.settings import EmploymentSettings
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from verbinding_common.consumer import BatchItem
+from verbinding_common.contracts.case_plan import CaseOpened
+from verbinding_common.contracts.intake import InterviewCompleted, PersonRegistered
+from verbinding_common.db import create_engine, create_sessionmaker
+from verbinding_common.events import EventContract, build_envelope
+from verbinding_testing.fixtures import KafkaServer, identity_headers, migrate_database
+
+ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
+
+
+def person_events(person_id: uuid.UUID, *, recognised_on: date = date(2024, 1, 15), gender: str = "female",
+                  education: str = "6", occupation: str | None = "2221", years: int = 5,
+                  dutch: str = "B1") -> list[EventContract]:
+    """What intake and case-plan publish about one person: registered, interviewed, a case opened."""
+    return [
+        PersonRegistered(person_id=person_id, household_id=uuid.uuid4(), recognised_on=recognised_on, gender=gender,
+                         languages=["ar", "en"], family_reunification=False),
+        InterviewCompleted(person_id=person_id, education_level=education, profession=occupation,
+                           years_of_work_experience=years, dutch_level=dutch, domains_of_need=["work"]),
+        CaseOpened(case_id=uuid.uuid4(), person_id=person_id, recognised_on=recognised_on,
+                   support_until=recognised_on.replace(year=recognised_on.year + 3)),
+    ]
+
+
+async def learn_events(sessionmaker: async_sessionmaker[AsyncSession], events: list[EventContract]) -> None:
+    """Apply events the way the consumer's batch handler does: one fetch, one transaction."""
+    async with sessionmaker() as session, session.begin():
+        await handle_people_events(session, [BatchItem(envelope=build_envelope(e, source="test"), traceparent=None)
+                                             for e in events])
+
+
+@pytest.fixture
+async def employment_database(empty_database_url: str) -> str:
+    await migrate_database(empty_database_url, ALEMBIC_INI)
+    return empty_database_url
+
+
+@pytest.fixture
+async def sessionmaker(employment_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(employment_database)
+    try:
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+def employment_settings(*, database_url: str, bootstrap_servers: str, public_key: str) -> EmploymentSettings:
+    return EmploymentSettings(
+        environment="test", database_url=database_url, kafka_bootstrap_servers=bootstrap_servers,
+        identity_public_key=public_key, kafka_session_timeout_ms=4_000, kafka_heartbeat_interval_ms=1_000,
+        kafka_request_timeout_ms=5_000, relay_poll_interval_s=0.05, consumer_retry_backoff_s=0.05,
+        shutdown_drain_s=1.0, service_name=f"employment-test-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def app_settings(employment_database: str, kafka_server: KafkaServer,
+                 identity_keys: tuple[str, str]) -> EmploymentSettings:
+    """Settings of a full app on the shared broker, with a consumer group of this test's own."""
+    return employment_settings(database_url=employment_database, bootstrap_servers=kafka_server.bootstrap_servers,
+                               public_key=identity_keys[1])
+
+
+@pytest.fixture
+async def api(employment_database: str, identity_keys: tuple[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on employment's routes without the lifespan: events wait in the outbox."""
+    app = create_app(employment_settings(database_url=employment_database, bootstrap_servers="127.0.0.1:9",
+                                         public_key=identity_keys[1]))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://employment") as client:
+            yield client
+    finally:
+        await app.state.engine.dispose()
+
+
+@pytest.fixture
+def as_role(identity_signer):
+    """Headers for a caller the gateway vouches for: as_role("team_lead"), as_role("job_hunter", "jh-eva")."""
+    def headers(role: str, subject: str = "tester") -> dict[str, str]:
+        return identity_headers(identity_signer, role, subject=subject)
+
+    return headers

@@ -1,0 +1,94 @@
+"""Job seekers come from intake's and case-plan's events alone, as codes: no name, birth date or COA number."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from conftest import learn_events, person_events
+from employment.job_seekers.models import JobSeeker
+from employment.job_seekers.service import isced_level, isco_code
+from employment.main import create_app
+from sqlalchemy import func, select, text
+
+from verbinding_common.contracts.case_plan import CaseClosed, CaseOpened
+from verbinding_common.contracts.intake import PersonRegistered
+from verbinding_common.db import processed_event_table
+from verbinding_common.events import Envelope, build_envelope
+from verbinding_common.kafka import new_producer, start_with_retry
+from verbinding_testing.fixtures import eventually, running_app
+
+
+async def test_person_events_through_the_broker_make_a_job_seeker_whatever_order_they_come_in(
+        app_settings, sessionmaker) -> None:
+    person_id = uuid.uuid4()
+    registered, interviewed, opened = person_events(person_id, recognised_on=date(2023, 8, 31), education="bachelor")
+    # case-plan's event first: the topics are independent, so it may overtake intake's.
+    envelopes = [build_envelope(e, source="test") for e in (opened, registered, interviewed)]
+    broken = Envelope(id=str(uuid.uuid4()), source="intake", type=PersonRegistered.event_type,
+                      time=datetime.now(UTC), data={"person_id": "not-a-uuid"})
+
+    app = create_app(app_settings)
+    async with running_app(app):
+        producer = new_producer(app_settings)
+        await start_with_retry(producer)
+        try:
+            for envelope, topic in zip([*envelopes, broken], [CaseOpened.topic, *[PersonRegistered.topic] * 3],
+                                       strict=True):
+                await producer.send_and_wait(topic, value=envelope.to_bytes(), key=str(person_id).encode())
+        finally:
+            await producer.stop()
+
+        async def handled() -> bool:
+            async with sessionmaker() as session:
+                return await session.scalar(select(func.count()).select_from(processed_event_table).where(
+                    processed_event_table.c.event_id.in_([e.id for e in envelopes]))) == 3
+
+        await eventually(handled, what="the three events to be handled")
+        consumer = app.state.runtime.consumers[0]
+
+        async def dead_lettered() -> bool:
+            return consumer.stats.dead_lettered == 1
+
+        await eventually(dead_lettered, what="the broken registration to be dead-lettered")
+
+    async with sessionmaker() as session:
+        seeker = await session.get_one(JobSeeker, person_id)
+    assert (seeker.recognised_on, seeker.gender, seeker.languages) == (date(2023, 8, 31), "female", ["ar", "en"])
+    assert (seeker.education_level, seeker.occupation, seeker.years_of_experience, seeker.dutch_level) == \
+        (6, "2221", 5, "B1")
+    assert seeker.case_id == opened.case_id and seeker.case_closed_on is None
+
+
+async def test_the_records_about_people_have_no_column_for_a_name_birth_date_or_coa_number(sessionmaker) -> None:
+    async with sessionmaker() as session:
+        columns = (await session.execute(text(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND table_name IN ('job_seeker', 'placement', 'retention_check')"))).all()
+    assert {c for t, c in columns if t == "job_seeker"} == {
+        "person_id", "recognised_on", "gender", "languages", "education_level", "occupation", "years_of_experience",
+        "dutch_level", "hours_wanted", "case_id", "case_manager_id", "case_closed_on", "job_hunter_id",
+        "first_seen_at"}
+    assert [(t, c) for t, c in columns if any(word in c for word in ("name", "birth", "coa", "born", "address"))] \
+        == []
+
+
+async def test_free_text_profession_is_never_kept_only_occupation_codes() -> None:
+    assert [isco_code(v) for v in ("2221", "22", "nurse at Sint Lucas", None, "12345")] == \
+        ["2221", "22", None, None, None]
+    assert [isced_level(v) for v in ("6", "ISCED 3", "secondary", "Master", 8, "my own words", None)] == \
+        [6, 3, 3, 7, 8, None, None]
+
+
+async def test_a_closed_case_takes_the_job_seeker_off_the_lists_but_keeps_them_for_the_figures(
+        sessionmaker, api, as_role) -> None:
+    person_id = uuid.uuid4()
+    events = person_events(person_id)
+    await learn_events(sessionmaker, events)
+    assert [s["person_id"] for s in (await api.get("/job-seekers", headers=as_role("team_lead"))).json()] == \
+        [str(person_id)]
+    await learn_events(sessionmaker, [CaseClosed(case_id=events[2].case_id, person_id=person_id,
+                                                 closed_on=date(2025, 1, 1), reason="moved away")])
+    assert (await api.get("/job-seekers", headers=as_role("team_lead"))).json() == []
+    async with sessionmaker() as session:
+        assert (await session.get_one(JobSeeker, person_id)).case_closed_on == date(2025, 1, 1)

@@ -1,0 +1,93 @@
+"""Matching ranks vacancies by fit, never by speed: rankings equal the ones computed by hand in the docs' terms."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from conftest import learn_events, person_events
+from employment.job_seekers.models import JobSeeker
+from employment.vacancies.matching import rank_vacancies
+from employment.vacancies.models import EmployerCreate, VacancyCreate
+from employment.vacancies.service import add_employer, add_vacancy
+
+TODAY = date.today()
+
+
+def vacancy(employer_id: uuid.UUID, title: str, **fields) -> VacancyCreate:
+    values = {"employer_id": employer_id, "title": title, "sector": "care", "location": "Amsterdam Zuidoost",
+              "starts_on": TODAY + timedelta(days=60), "years_of_experience": 0, **fields}
+    return VacancyCreate(**values)
+
+
+async def test_rankings_equal_hand_computed_ones_and_lasting_fit_beats_a_quicker_temporary_job(sessionmaker) -> None:
+    # A nurse (ISCO-08 2221), bachelor (ISCED 6), 5 years of experience, Dutch B1, wanting 32 hours a week.
+    person_id = uuid.uuid4()
+    await learn_events(sessionmaker, person_events(person_id, education="6", occupation="2221", years=5, dutch="B1"))
+    async with sessionmaker() as session, session.begin():
+        employer = await add_employer(session=session, employer=EmployerCreate(name="OLVG", sector="care"))
+        specs = {
+            # occupation 25 + education 10 | experience 15 | Dutch 20 | hours 15 | permanent 15 = 100
+            "nurse, permanent": dict(occupation="2221", education_level=6, dutch_level="B1", years_of_experience=3,
+                                     hours_per_week=32, contract_type="permanent"),
+            # occupation 0 + education 5 (3 levels below the person's) | 15 | 20 | 15 | temporary 0 = 55
+            "care assistant, temporary, starts tomorrow": dict(
+                occupation="5321", education_level=3, dutch_level="A2", hours_per_week=32,
+                contract_type="temporary", duration_months=3, starts_on=TODAY + timedelta(days=1)),
+            # 25 + 10 | 15*5//6 = 12 | B2, one step above B1: 10 | 8 hours off: 8 | fixed-term 6 months: 6 = 71
+            "nurse, 6-month contract": dict(occupation="2221", education_level=6, dutch_level="B2",
+                                            years_of_experience=6, hours_per_week=24, contract_type="fixed_term",
+                                            duration_months=6, starts_on=TODAY + timedelta(days=7)),
+            # 3 digits shared 20 + one level below 3 | 15 | C1, two steps above: 0 | 4 hours off: 12 | 15 = 65
+            "midwife, permanent": dict(occupation="2222", education_level=7, dutch_level="C1",
+                                       years_of_experience=2, hours_per_week=36, contract_type="permanent"),
+            # 2 digits shared 15 + 10 | 15 | 20 | 15 | fixed-term 12 months 10 = 85
+            "health professional, 12 months": dict(occupation="2269", education_level=5, dutch_level="B1",
+                                                   hours_per_week=32, contract_type="fixed_term",
+                                                   duration_months=12),
+            # the same fit: ties are broken by lasting work, then education/profession, then vacancy id
+            "health professional, 12 months (twin)": dict(occupation="2269", education_level=5, dutch_level="B1",
+                                                          hours_per_week=32, contract_type="fixed_term",
+                                                          duration_months=12),
+            # 15 + 10 | 15 | 20 | 8 hours off: 8 | 15 = 83
+            "health professional, permanent, 40 h": dict(occupation="2269", education_level=5, dutch_level="B1",
+                                                         hours_per_week=40, contract_type="permanent"),
+        }
+        ids = {title: (await add_vacancy(session=session, vacancy=vacancy(employer.id, title, **spec))).id
+               for title, spec in specs.items()}
+    async with sessionmaker() as session:
+        seeker = await session.get_one(JobSeeker, person_id)
+        ranked = await rank_vacancies(session=session, seeker=seeker, limit=10)
+
+    twins = sorted(["health professional, 12 months", "health professional, 12 months (twin)"],
+                   key=lambda title: str(ids[title]))
+    assert [(r.vacancy.title, r.score.total) for r in ranked] == [
+        ("nurse, permanent", 100), (twins[0], 85), (twins[1], 85), ("health professional, permanent, 40 h", 83),
+        ("nurse, 6-month contract", 71), ("midwife, permanent", 65), ("care assistant, temporary, starts tomorrow", 55)]
+    assert [r.rank for r in ranked] == list(range(1, 8))
+    by_title = {r.vacancy.title: r.score.model_dump() for r in ranked}
+    assert by_title["nurse, 6-month contract"] == {"education_profession": 35, "experience": 12, "language": 10,
+                                                   "hours": 8, "lasting_work": 6, "total": 71}
+    assert by_title["midwife, permanent"] == {"education_profession": 23, "experience": 15, "language": 0,
+                                              "hours": 12, "lasting_work": 15, "total": 65}
+    assert by_title["care assistant, temporary, starts tomorrow"] == {
+        "education_profession": 5, "experience": 15, "language": 20, "hours": 15, "lasting_work": 0, "total": 55}
+
+
+async def test_a_better_fitting_permanent_vacancy_ranks_above_a_quicker_temporary_one_with_equal_other_fit(
+        sessionmaker) -> None:
+    person_id = uuid.uuid4()
+    await learn_events(sessionmaker, person_events(person_id, occupation="7411", education="4", years=8, dutch="A2"))
+    async with sessionmaker() as session, session.begin():
+        employer = await add_employer(session=session, employer=EmployerCreate(name="Installer", sector="construction"))
+        common = dict(occupation="7411", education_level=4, dutch_level="A2", hours_per_week=32, sector="construction")
+        quick = await add_vacancy(session=session, vacancy=vacancy(
+            employer.id, "electrician, agency, starts today", contract_type="temporary", duration_months=2,
+            starts_on=TODAY, **common))
+        lasting = await add_vacancy(session=session, vacancy=vacancy(
+            employer.id, "electrician, permanent, starts in 3 months", contract_type="permanent",
+            starts_on=TODAY + timedelta(days=90), **common))
+    async with sessionmaker() as session:
+        ranked = await rank_vacancies(session=session, seeker=await session.get_one(JobSeeker, person_id))
+    assert [r.vacancy.vacancy_id for r in ranked] == [lasting.id, quick.id]
+    assert [r.score.total for r in ranked] == [100, 85]
