@@ -1,0 +1,109 @@
+"""employment's HTTP API: the agreed allow-lists, job hunters reaching only their own job seekers, bad input 4xx."""
+
+from __future__ import annotations
+
+import uuid
+
+from employment.main import create_app
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from conftest import learn_events, person_events
+from verbinding_common.auth import OPEN_PATHS, Role, allowed_roles, routes_without_allow_list
+
+JH, TL, CM, OPS = Role.job_hunter, Role.team_lead, Role.case_manager, Role.ops
+# The agreement with the gateway: every route and who may call it.
+ALLOW_LISTS = {
+    ("POST", "/job-hunters"): {TL},
+    ("GET", "/job-hunters"): {TL},
+    ("GET", "/job-seekers"): {JH, TL},
+    ("GET", "/job-seekers/{person_id}"): {JH, TL},
+    ("PATCH", "/job-seekers/{person_id}"): {JH},
+    ("PUT", "/job-seekers/{person_id}/job-hunter"): {TL},
+    ("POST", "/employers"): {JH, TL},
+    ("GET", "/employers"): {JH, TL},
+    ("POST", "/vacancies"): {JH, TL},
+    ("GET", "/vacancies"): {JH, TL},
+    ("GET", "/job-seekers/{person_id}/matches"): {JH, TL},
+    ("POST", "/job-seekers/{person_id}/placements"): {JH},
+    ("GET", "/job-seekers/{person_id}/placements"): {JH, TL},
+    ("POST", "/placements/{placement_id}/end"): {JH},
+    ("GET", "/retention-checks/due"): {JH, TL},
+    ("POST", "/retention-checks/{retention_check_id}/outcome"): {JH},
+    ("GET", "/persons/{person_id}/employment"): {CM, TL, JH},
+    ("GET", "/reports/participation"): {TL, OPS},
+}
+
+
+def test_every_route_declares_the_agreed_allow_list(app_settings) -> None:
+    app = create_app(app_settings)
+    assert routes_without_allow_list(app) == []
+    declared = {(method, context.path): set(allowed_roles(context) or ())
+                for context in iter_route_contexts(app.routes)
+                if isinstance(context.original_route, APIRoute) and context.path not in OPEN_PATHS
+                for method in context.methods}
+    assert declared == ALLOW_LISTS
+
+
+async def test_a_job_hunter_reaches_only_their_own_job_seekers_and_others_look_like_nobody(
+        api, sessionmaker, as_role) -> None:
+    mine, theirs, nobody = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await learn_events(sessionmaker, person_events(mine) + person_events(theirs))
+    hunters = {}
+    for subject in ("jh-eva", "jh-finn"):
+        response = await api.post("/job-hunters", headers=as_role("team_lead"), json={"subject": subject, "name": "x"})
+        hunters[subject] = response.json()["job_hunter_id"]
+    for person, subject in ((mine, "jh-eva"), (theirs, "jh-finn")):
+        assert (await api.put(f"/job-seekers/{person}/job-hunter", headers=as_role("team_lead"),
+                              json={"job_hunter_id": hunters[subject]})).status_code == 200
+    eva = as_role("job_hunter", "jh-eva")
+
+    assert [s["person_id"] for s in (await api.get("/job-seekers", headers=eva)).json()] == [str(mine)]
+    assert (await api.get(f"/job-seekers/{mine}/matches", headers=eva)).status_code == 200
+    for path in ("/job-seekers/{}", "/job-seekers/{}/matches", "/job-seekers/{}/placements",
+                 "/persons/{}/employment"):
+        answers = [await api.get(path.format(person), headers=eva) for person in (theirs, nobody)]
+        assert [a.status_code for a in answers] == [404, 404], path
+        assert answers[0].json()["detail"].replace(str(theirs), "?") == \
+            answers[1].json()["detail"].replace(str(nobody), "?")
+    placing = await api.post(f"/job-seekers/{theirs}/placements", headers=eva, json={
+        "employer_id": str(uuid.uuid4()), "contract_type": "permanent", "hours_per_week": 32, "sector": "care",
+        "started_on": "2025-01-01"})
+    assert placing.status_code == 404
+    # a team lead sees both; the overview's section is readable by a case manager
+    assert len((await api.get("/job-seekers", headers=as_role("team_lead"))).json()) == 2
+    assert (await api.get(f"/persons/{theirs}/employment", headers=as_role("case_manager"))).json()["employed"] is False
+
+
+async def test_auto_assignment_gives_the_job_seeker_to_the_job_hunter_with_the_fewest(
+        api, sessionmaker, as_role) -> None:
+    people = [uuid.uuid4() for _ in range(3)]
+    await learn_events(sessionmaker, [e for p in people for e in person_events(p)])
+    ids = [(await api.post("/job-hunters", headers=as_role("team_lead"), json={"subject": s, "name": s})).json()
+           ["job_hunter_id"] for s in ("jh-a", "jh-b")]
+    given = [(await api.put(f"/job-seekers/{p}/job-hunter", headers=as_role("team_lead"), json={})).json()
+             ["job_hunter_id"] for p in people]
+    assert given == [ids[0], ids[1], ids[0]]
+    hunters = (await api.get("/job-hunters", headers=as_role("team_lead"))).json()
+    loads = {h["subject"]: h["job_seekers"] for h in hunters}
+    assert loads == {"jh-a": 2, "jh-b": 1}
+    again = await api.post("/job-hunters", headers=as_role("team_lead"), json={"subject": "jh-a", "name": "again"})
+    assert again.status_code == 409
+
+
+async def test_bad_input_is_a_4xx_that_names_what_was_wrong(api, sessionmaker, as_role) -> None:
+    person = uuid.uuid4()
+    await learn_events(sessionmaker, person_events(person))
+    tl, jh = as_role("team_lead"), as_role("job_hunter", "jh-eva")
+    assert (await api.get("/job-seekers/not-a-uuid", headers=tl)).status_code == 422
+    vacancy = {"employer_id": str(uuid.uuid4()), "title": "cook", "sector": "hospitality_food", "occupation": "5120",
+               "education_level": 3, "dutch_level": "A2", "hours_per_week": 32, "contract_type": "permanent",
+               "location": "Amsterdam", "starts_on": "2025-01-01"}
+    unknown_employer = await api.post("/vacancies", headers=jh, json=vacancy)
+    assert unknown_employer.status_code == 422 and "no employer" in unknown_employer.json()["detail"]
+    for field, value in (("occupation", "cook"), ("education_level", 9), ("hours_per_week", 61),
+                         ("dutch_level", "D1"), ("contract_type", "zero_hours"), ("sector", "mining")):
+        response = await api.post("/vacancies", headers=jh, json={**vacancy, field: value})
+        assert response.status_code == 422 and field in response.text, field
+    assert (await api.get("/reports/participation", params={"as_of": "yesterday"}, headers=tl)).status_code == 422
+    assert (await api.get("/reports/participation", headers=as_role("job_hunter"))).status_code == 403
+    assert (await api.get("/job-seekers")).status_code == 401
