@@ -22,6 +22,7 @@ from .coa import views as coa_views
 from .coa.rejections import rejection_consumer
 from .coa.retention import purging_receipts
 from .downstream import Downstream
+from .employment import views as employment_views
 from .openapi import document_every_answer
 from .persons import views as person_views
 from .settings import GatewaySettings
@@ -39,9 +40,9 @@ roles it allows: 401 without a valid token, 403 for another role. Every response
 
 DEMO_CREDENTIALS = """
 **Embedded stack (development) only:** clients `coa` / `coa-demo-secret` and `ngo-hvo-querido` / `hvo-demo-secret`;
-users `cm-anna`, `cm-bram` (case managers), `tl-carla` (team lead of team west, the team she adds case managers
-to), `tl-dirk` (team lead of team oost), `ops-dave` (ops), `pc-pieter` (LVV programme coordinator),
-password `demo`.
+users `cm-anna`, `cm-bram` (case managers), `jh-eva` (job hunter), `tl-carla` (team lead of team west, the team
+she adds case managers to), `tl-dirk` (team lead of team oost), `ops-dave` (ops), `pc-pieter` (LVV programme
+coordinator), `hc-hana` (safe-reporting hub counsellor), password `demo`.
 """
 
 
@@ -52,8 +53,8 @@ def description(settings: GatewaySettings) -> str:
 
 def routers(settings: GatewaySettings) -> list[APIRouter]:
     """The gateway's routes."""
-    routers = [coa_views.router, person_views.router, case_views.router, *subscriptions.routers,
-               shelter_views.router]
+    routers = [coa_views.router, person_views.router, case_views.router, employment_views.router,
+               *subscriptions.routers, shelter_views.router]
     if not settings.external_issuer:  # with an external OIDC issuer the built-in endpoint does not exist (404)
         routers.insert(0, access_views.router)
     return routers
@@ -93,6 +94,8 @@ def lifespan_of(settings: GatewaySettings) -> Lifespan:
             app.state.intake = Downstream("intake", settings.intake_url, http, signer, settings.downstream_timeout_s)
             app.state.case_plan = Downstream("case-plan", settings.case_plan_url, http, signer,
                                              settings.downstream_timeout_s)
+            app.state.employment = Downstream("employment", settings.employment_url, http, signer,
+                                              settings.downstream_timeout_s)
             app.state.shelter_placement = Downstream("shelter-placement", settings.shelter_placement_url, http,
                                                      signer, settings.downstream_timeout_s)
             async with subscriptions.running(app, settings):

@@ -75,5 +75,10 @@ def case_plan(request: Request) -> Downstream:
     return request.app.state.case_plan
 
 
+def employment(request: Request) -> Downstream:
+    return request.app.state.employment
+
+
 IntakeDep = Annotated[Downstream, Depends(intake)]
 CasePlanDep = Annotated[Downstream, Depends(case_plan)]
+EmploymentDep = Annotated[Downstream, Depends(employment)]

@@ -71,6 +71,7 @@ class GatewaySettings(SubscriptionSettings, ServiceSettings):
     intake_url: str = "http://127.0.0.1:8001"
     case_plan_url: str = "http://127.0.0.1:8002"
     shelter_placement_url: str = "http://127.0.0.1:8004"
+    employment_url: str = "http://127.0.0.1:8003"
     # A hanging service must not hold a client: every forwarded call ends within this (each route < 2 s), the
     # whole overview within overview_timeout_s (a late section is marked unavailable).
     downstream_timeout_s: float = 1.5
@@ -174,6 +175,8 @@ def demo_users() -> list[DemoUserConfig]:
                        name="Anna"),
         DemoUserConfig(username="cm-bram", password_hash=password, roles=[Role.case_manager], team="west",
                        name="Bram"),
+        DemoUserConfig(username="jh-eva", password_hash=password, roles=[Role.job_hunter], team="west",
+                       name="Eva"),
         DemoUserConfig(username="tl-carla", password_hash=password, roles=[Role.team_lead], team="west",
                        name="Carla"),
         DemoUserConfig(username="tl-dirk", password_hash=password, roles=[Role.team_lead], team="oost",

@@ -61,6 +61,7 @@ def gateway_settings(*, database_url: str, bootstrap_servers: str, private_ident
         "coa_topic": unique_topic("coa-status-recognitions"),
         "intake_url": closed_port_url(),
         "case_plan_url": closed_port_url(),
+        "employment_url": closed_port_url(),
         "downstream_timeout_s": 2.0,
         "overview_timeout_s": 1.0,
         # Joining a consumer group takes seconds: only the tests of rejections read the dead letters.

@@ -68,6 +68,14 @@ EXPECTED_ROUTES = {
     ("DELETE", "/api/v1/webhooks/{endpoint_id}"), ("POST", "/api/v1/webhooks/{endpoint_id}/pause"),
     ("POST", "/api/v1/webhooks/{endpoint_id}/resume"), ("POST", "/api/v1/webhooks/{endpoint_id}/rotate-secret"),
     ("GET", "/api/v1/webhooks/{endpoint_id}/attempts"),
+    ("GET", "/api/v1/job-seekers"), ("GET", "/api/v1/job-seekers/{person_id}"),
+    ("PATCH", "/api/v1/job-seekers/{person_id}"), ("PUT", "/api/v1/job-seekers/{person_id}/job-hunter"),
+    ("GET", "/api/v1/job-seekers/{person_id}/matches"), ("GET", "/api/v1/job-seekers/{person_id}/placements"),
+    ("POST", "/api/v1/job-seekers/{person_id}/placements"), ("POST", "/api/v1/placements/{placement_id}/end"),
+    ("GET", "/api/v1/retention-checks/due"), ("POST", "/api/v1/retention-checks/{retention_check_id}/outcome"),
+    ("GET", "/api/v1/job-hunters"), ("POST", "/api/v1/job-hunters"), ("GET", "/api/v1/employers"),
+    ("POST", "/api/v1/employers"), ("GET", "/api/v1/vacancies"), ("POST", "/api/v1/vacancies"),
+    ("GET", "/api/v1/reports/participation"),
 }
 
 

@@ -45,7 +45,8 @@ async def test_overview_composes_person_case_and_action_plan_as_the_caller(make_
             response = await client.get(f"/api/v1/persons/{P1}/overview",
                                         headers=bearer(app, Role.case_manager, subject="cm-anna"))
     assert response.status_code == 200, response.text
-    assert response.json() == {"person_id": P1, "person": PERSON, "case": CASE, "action_plan": PLAN}
+    assert response.json() == {"person_id": P1, "person": PERSON, "case": CASE, "action_plan": PLAN,
+                               "employment": {"unavailable": True, "reason": "employment unavailable: ConnectError"}}
     assert [caller.subject for caller in intake.state.callers + case_plan.state.callers] == ["cm-anna", "cm-anna"]
 
 

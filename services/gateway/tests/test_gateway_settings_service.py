@@ -31,8 +31,9 @@ def test_development_has_the_demo_clients_and_users_and_other_environments_none(
         "coa": [Role.coa_integration], "ngo-hvo-querido": [Role.ngo_partner]}
     assert next(c for c in development.clients if c.client_id == "ngo-hvo-querido").organisation == "HVO-Querido"
     assert {user.username: user.roles for user in development.demo_users} == {
-        "cm-anna": [Role.case_manager], "cm-bram": [Role.case_manager], "tl-carla": [Role.team_lead],
-        "tl-dirk": [Role.team_lead], "ops-dave": [Role.ops], "pc-pieter": [Role.programme_coordinator]}
+        "cm-anna": [Role.case_manager], "cm-bram": [Role.case_manager], "jh-eva": [Role.job_hunter],
+        "tl-carla": [Role.team_lead], "tl-dirk": [Role.team_lead], "ops-dave": [Role.ops],
+        "pc-pieter": [Role.programme_coordinator]}
     assert {user.username: user.team for user in development.demo_users if Role.team_lead in user.roles} == {
         "tl-carla": "west", "tl-dirk": "oost"}
     assert next(u for u in development.demo_users if u.username == "pc-pieter").organisation == "lvv"

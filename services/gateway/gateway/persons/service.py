@@ -1,4 +1,4 @@
-"""The person overview: intake and case-plan asked in parallel, each section degrading on its own."""
+"""The person overview: intake, case-plan and employment asked in parallel, each section degrading on its own."""
 
 from __future__ import annotations
 
@@ -20,19 +20,34 @@ def unavailable(reason: str) -> dict[str, Any]:
     return {"unavailable": True, "reason": reason}
 
 
-async def person_overview(*, intake: Downstream, case_plan: Downstream, identity: Identity, person_id: str,
-                          timeout_s: float) -> dict[str, Section] | None:
-    """Person (intake), case and latest action plan (case-plan), all within `timeout_s`; a section that cannot be
-    had in time says why. None when intake does not know the person.
+async def person_overview(*, intake: Downstream, case_plan: Downstream, employment: Downstream, identity: Identity,
+                          person_id: str, timeout_s: float) -> dict[str, Section] | None:
+    """Person (intake), case and latest action plan (case-plan), work (employment), all within `timeout_s`; a
+    section that cannot be had in time says why. None when intake does not know the person.
     """
     deadline = asyncio.get_running_loop().time() + timeout_s
-    person, (case, action_plan) = await asyncio.gather(
+    person, (case, action_plan), work = await asyncio.gather(
         _person(intake=intake, identity=identity, person_id=person_id, timeout_s=timeout_s),
         _case_and_plan(case_plan=case_plan, identity=identity, person_id=person_id, deadline=deadline),
+        _employment(employment=employment, identity=identity, person_id=person_id, timeout_s=timeout_s),
     )
     if person is _UNKNOWN:
         return None
-    return {"person": person, "case": case, "action_plan": action_plan}
+    return {"person": person, "case": case, "action_plan": action_plan, "employment": work}
+
+
+async def _employment(*, employment: Downstream, identity: Identity, person_id: str, timeout_s: float) -> Section:
+    """Placements and the next retention check; None while employment has not (yet) heard of the person."""
+    try:
+        response = await employment.request("GET", f"/persons/{segment(person_id)}/employment", identity=identity,
+                                            timeout_s=timeout_s)
+    except ServiceUnavailable as exc:
+        return unavailable(str(exc))
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        return unavailable(f"employment answered {response.status_code}")
+    return response.json()
 
 
 async def _person(*, intake: Downstream, identity: Identity, person_id: str, timeout_s: float) -> Section:

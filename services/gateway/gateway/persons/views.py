@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from verbinding_common.auth import Role
 
 from ..access.dependencies import CallerDep, require
-from ..downstream import CasePlanDep, IntakeDep, passed_through, segment
+from ..downstream import CasePlanDep, EmploymentDep, IntakeDep, passed_through, segment
 from .models import InterviewBody
 from .service import person_overview
 
@@ -27,19 +27,23 @@ class PersonOverview(BaseModel):
     person: dict[str, Any] = Field(description="intake's person (or unavailable)")
     case: dict[str, Any] | None = Field(description=f"case-plan's case: {_SECTION}")
     action_plan: dict[str, Any] | None = Field(description=f"the case's latest action plan: {_SECTION}")
+    employment: dict[str, Any] | None = Field(
+        default=None, description=f"employment's placements and next retention check: {_SECTION}")
 
 
 @router.get(
     "/{person_id}/overview",
     dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
-    summary="Everything about one person: intake's record, the case and its latest action plan",
-    description="Intake and case-plan are asked in parallel, each with a timeout; when one does not answer, its "
-                "sections say so and the rest still comes back. 404 only when intake does not know the person.",
+    summary="Everything about one person: intake's record, the case, its latest action plan, and work",
+    description="Intake, case-plan and employment are asked in parallel, each with a timeout; when one does not "
+                "answer, its sections say so and the rest still comes back. 404 only when intake does not know the "
+                "person.",
     response_model=PersonOverview,
 )
 async def get_person_overview(person_id: UUID, request: Request, caller: CallerDep, intake: IntakeDep,
-                              case_plan: CasePlanDep) -> PersonOverview:
-    sections = await person_overview(intake=intake, case_plan=case_plan, identity=caller, person_id=str(person_id),
+                              case_plan: CasePlanDep, employment: EmploymentDep) -> PersonOverview:
+    sections = await person_overview(intake=intake, case_plan=case_plan, employment=employment, identity=caller,
+                                     person_id=str(person_id),
                                      timeout_s=request.app.state.settings.overview_timeout_s)
     if sections is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "intake does not know this person")

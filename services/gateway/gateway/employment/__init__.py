@@ -1,0 +1,1 @@
+"""Job hunters' routes and the participation report, forwarded to employment."""
