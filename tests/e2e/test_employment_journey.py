@@ -1,0 +1,174 @@
+"""From status recognition to lasting work, end to end: the real stack (gateway, intake, case-plan, employment as
+processes of their own, embedded PostgreSQL and broker), driven only through the gateway as its clients are."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import jsonschema
+import pytest
+
+from verbinding_common.events import Envelope
+from verbinding_testing.fixtures import eventually
+from verbinding_testing.stack import RunningStack, StackPorts, running_stack
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+SCHEMAS = Path(__file__).parents[1] / "contract" / "schemas"
+# Recognisable values that must never reach employment.
+SENTINELS = {"family_name": "Qorvandelli", "given_names": "Zyphrinette", "date_of_birth": "1987-06-05"}
+COA_NUMBERS = ("V-SENTQ-0001", "V-SENTQ-0002")
+
+
+@pytest.fixture(scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
+    async with running_stack(tmp_path_factory.mktemp("stack") / "data", ports=StackPorts.free()) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def gateway(stack: RunningStack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30, trust_env=False) as client:
+        yield client
+
+
+async def token(gateway: httpx.AsyncClient, **form: str) -> dict[str, str]:
+    response = await gateway.post("/oauth/token", data=form)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def test_a_recognised_person_becomes_a_job_seeker_finds_lasting_work_and_keeps_their_case(
+        stack: RunningStack, gateway: httpx.AsyncClient) -> None:
+    as_ = {name: await token(gateway, grant_type="password", username=name, password="demo")
+           for name in ("cm-anna", "jh-eva", "tl-carla")}
+    as_["coa"] = await token(gateway, grant_type="client_credentials", client_id="coa",
+                             client_secret="coa-demo-secret")
+    assert (await gateway.post("/api/v1/case-managers", headers=as_["tl-carla"],
+                               json={"subject": "cm-anna", "name": "Anna", "languages": ["ar"]})).status_code == 201
+    recognitions = [{"coa_registration_number": number, "recognised_on": "2025-01-06", **SENTINELS,
+                     "gender": "female", "country_of_origin": "SY", "languages": ["ar"],
+                     "reception_centre": "AZC Amsterdam"} for number in COA_NUMBERS]
+    response = await gateway.post("/api/v1/coa/status-recognitions", headers=as_["coa"],
+                                  json={"recognitions": recognitions})
+    assert response.status_code == 202, response.text
+
+    async def persons() -> list[str] | None:
+        statuses = [(await gateway.get(f"/api/v1/coa/status-recognitions/{n}", headers=as_["coa"])).json()
+                    for n in COA_NUMBERS]
+        return [s["person_id"] for s in statuses] if all(s.get("person_id") for s in statuses) else None
+
+    person_ids = await eventually(persons, timeout=60, what="both persons to be registered", interval=0.5)
+    person = person_ids[0]
+    interview = {"education_level": "6", "profession": "2221", "years_of_work_experience": 5, "dutch_level": "B1",
+                 "domains_of_need": ["work", "language"]}
+    assert (await gateway.put(f"/api/v1/persons/{person}/interview", headers=as_["cm-anna"],
+                              json=interview)).status_code == 200
+
+    # Employment learns them from intake's and case-plan's events alone.
+    async def job_seekers() -> dict | None:
+        seekers = {s["person_id"]: s for s in
+                   (await gateway.get("/api/v1/job-seekers", headers=as_["tl-carla"])).json()}
+        seeker = seekers.get(person)
+        ready = seeker and seeker["occupation"] and seeker["case_open"] and person_ids[1] in seekers
+        return seekers if ready else None
+
+    seekers = await eventually(job_seekers, timeout=60, what="employment to learn both job seekers", interval=0.5)
+    assert (seekers[person]["education_level"], seekers[person]["occupation"], seekers[person]["dutch_level"]) == \
+        (6, "2221", "B1")
+
+    hunter = await gateway.post("/api/v1/job-hunters", headers=as_["tl-carla"], json={"subject": "jh-eva",
+                                                                                     "name": "Eva"})
+    assert hunter.status_code == 201, hunter.text
+    assert (await gateway.put(f"/api/v1/job-seekers/{person}/job-hunter", headers=as_["tl-carla"],
+                              json={})).json()["job_hunter_id"] == hunter.json()["job_hunter_id"]
+    eva = as_["jh-eva"]
+    assert [s["person_id"] for s in (await gateway.get("/api/v1/job-seekers", headers=eva)).json()] == [person]
+    assert (await gateway.get(f"/api/v1/job-seekers/{person_ids[1]}/matches", headers=eva)).status_code == 404
+
+    employer = (await gateway.post("/api/v1/employers", headers=eva,
+                                   json={"name": "OLVG", "sector": "care"})).json()
+    vacancy = {"employer_id": employer["employer_id"], "sector": "care", "location": "Amsterdam Oost",
+               "dutch_level": "B1", "hours_per_week": 32}
+    today = date.today()
+    quick = await gateway.post("/api/v1/vacancies", headers=eva, json={
+        **vacancy, "title": "care assistant, agency", "occupation": "5321", "education_level": 3,
+        "contract_type": "temporary", "duration_months": 2, "starts_on": today.isoformat()})
+    lasting = await gateway.post("/api/v1/vacancies", headers=eva, json={
+        **vacancy, "title": "nurse", "occupation": "2221", "education_level": 6, "contract_type": "permanent",
+        "starts_on": (today + timedelta(days=60)).isoformat()})
+    assert quick.status_code == lasting.status_code == 201, quick.text
+    ranked = (await gateway.get(f"/api/v1/job-seekers/{person}/matches", headers=eva)).json()
+    assert [(r["vacancy"]["title"], r["score"]["total"]) for r in ranked] == [("nurse", 100),
+                                                                              ("care assistant, agency", 55)]
+
+    started_on = today - timedelta(days=380)
+    placed = await gateway.post(f"/api/v1/job-seekers/{person}/placements", headers=eva, json={
+        "employer_id": employer["employer_id"], "vacancy_id": lasting.json()["vacancy_id"],
+        "contract_type": "permanent", "hours_per_week": 32, "sector": "care", "started_on": started_on.isoformat()})
+    assert placed.status_code == 201, placed.text
+    due = (await gateway.get("/api/v1/retention-checks/due", headers=eva)).json()
+    assert [(c["months"], c["overdue"]) for c in due] == [(6, True), (12, False)]
+
+    # case-plan hears of the placement: the case stays open and shows the person employed, coaching going on.
+    async def employed_overview() -> dict | None:
+        overview = (await gateway.get(f"/api/v1/persons/{person}/overview", headers=as_["cm-anna"])).json()
+        return overview if overview["case"]["employment"]["employed"] else None
+
+    overview = await eventually(employed_overview, timeout=60, what="the case to show the placement", interval=0.5)
+    assert overview["case"]["status"] == "assigned" and overview["case"]["closed_at"] is None
+    assert overview["case"]["employment"] == {"employed": True, "since": started_on.isoformat(),
+                                              "contract_type": "permanent", "coaching_continues": True}
+    assert overview["employment"]["employed"] is True
+    assert overview["employment"]["next_retention_check"]["months"] == 6
+
+    report = await gateway.get("/api/v1/reports/participation", headers=as_["tl-carla"])
+    assert report.status_code == 200 and report.json()["overall"]["suppressed"] is True  # 2 people: under 5
+
+    await _employment_holds_no_personal_data_and_its_events_match_their_schemas(stack)
+
+
+async def _employment_holds_no_personal_data_and_its_events_match_their_schemas(stack: RunningStack) -> None:
+    conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{stack.ports.postgres}/employment")
+    try:
+        tables = [r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = "
+                                                          "'public' AND tablename <> 'alembic_version'")]
+        rows = [r["row"] for table in tables
+                for r in await conn.fetch(f'SELECT row_to_json(t)::text AS row FROM "{table}" t')]
+        outbox = await conn.fetch("SELECT envelope::text AS envelope FROM outbox")
+    finally:
+        await conn.close()
+    assert len(rows) > 10
+    for sentinel in (*SENTINELS.values(), *COA_NUMBERS):
+        assert not [row for row in rows if sentinel in row], sentinel
+    types = set()
+    for row in outbox:
+        envelope = Envelope.model_validate_json(row["envelope"])
+        schema = json.loads((SCHEMAS / f"{envelope.type}.json").read_text())
+        assert list(jsonschema.Draft202012Validator(schema).iter_errors(envelope.data)) == []
+        types.add(envelope.type)
+    assert types == {"employment.placement-started.v1"}
+
+
+async def test_overview_marks_employment_unavailable_within_its_deadline_while_employment_hangs(
+        stack: RunningStack, gateway: httpx.AsyncClient) -> None:
+    tl = await token(gateway, grant_type="password", username="tl-carla", password="demo")
+    coa = await token(gateway, grant_type="client_credentials", client_id="coa", client_secret="coa-demo-secret")
+    person = (await gateway.get(f"/api/v1/coa/status-recognitions/{COA_NUMBERS[1]}", headers=coa)).json()
+    employment = stack.pids()["employment"]
+    os.kill(employment, signal.SIGSTOP)
+    try:
+        response = await gateway.get(f"/api/v1/persons/{person['person_id']}/overview", headers=tl)
+    finally:
+        os.kill(employment, signal.SIGCONT)
+    assert response.status_code == 200, response.text
+    overview = response.json()
+    assert overview["employment"]["unavailable"] is True
+    assert overview["employment"]["reason"].startswith("employment unavailable: no answer within")
+    assert overview["case"]["status"] == "assigned" and overview["person"]["person_id"] == person["person_id"]
