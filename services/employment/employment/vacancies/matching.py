@@ -12,17 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..job_seekers.models import CEFR_LEVELS, JobSeeker
 from .models import FitScore, RankedVacancy, Vacancy, VacancyRead
 
-OCCUPATION_POINTS = {4: 25, 3: 20, 2: 15, 1: 8}  # shared ISCO-08 group: unit, minor, sub-major, major
-CEFR = {level: n for n, level in enumerate(CEFR_LEVELS)}
+# A shared ISCO-08 group: unit (4 digits), minor (3), sub-major (2), major (1).
+OCCUPATIONS_POINTS_ORDER = ((4, 25), (3, 20), (2, 15), (1, 8))
 
 
 def occupation_points(occupation: str | None) -> ColumnElement[int]:
     """0-25: the longest ISCO-08 prefix the person's occupation shares with the vacancy's."""
     if not occupation:
         return literal(0)
-    whens = [(and_(func.length(Vacancy.occupation) >= digits, func.left(Vacancy.occupation, digits) ==
-                   occupation[:digits]), points)
-             for digits, points in OCCUPATION_POINTS.items() if len(occupation) >= digits]
+    # left() of a shorter code is the whole code, which never equals a longer prefix: no length check needed.
+    whens = [(func.left(Vacancy.occupation, digits) == occupation[:digits], points)
+             for digits, points in OCCUPATIONS_POINTS_ORDER if len(occupation) >= digits]
     return case(*whens, else_=0)
 
 
@@ -30,8 +30,8 @@ def education_points(level: int | None) -> ColumnElement[int]:
     """0-10: meets the level asked (10), far above it (5: the education goes unused), one below (3)."""
     if level is None:
         return literal(0)
-    above = literal(level) - Vacancy.education_level
-    return case((above >= 3, 5), (above >= 0, 10), (above == -1, 3), else_=0)
+    asked = Vacancy.education_level
+    return case((asked <= level - 3, 5), (asked <= level, 10), (asked == level + 1, 3), else_=0)
 
 
 def experience_points(years: int | None) -> ColumnElement[int]:
@@ -43,9 +43,10 @@ def experience_points(years: int | None) -> ColumnElement[int]:
 
 def language_points(dutch_level: str | None) -> ColumnElement[int]:
     """0-20: the Dutch level asked (20), or one CEFR step below it (10: a language course alongside the job)."""
-    has = CEFR.get(dutch_level or "A0", 0)
-    asked = case(CEFR, value=Vacancy.dutch_level, else_=len(CEFR))
-    return case((asked <= has, 20), (asked == has + 1, 10), else_=0)
+    has = CEFR_LEVELS.index(dutch_level) if dutch_level in CEFR_LEVELS else 0
+    # CEFR codes sort as text in their own order (A0 < A1 < ... < C2).
+    one_step_up = CEFR_LEVELS[has + 1] if has + 1 < len(CEFR_LEVELS) else None
+    return case((Vacancy.dutch_level <= CEFR_LEVELS[has], 20), (Vacancy.dutch_level == one_step_up, 10), else_=0)
 
 
 def hours_points(hours_wanted: int) -> ColumnElement[int]:
