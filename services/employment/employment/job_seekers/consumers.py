@@ -10,6 +10,7 @@ from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigne
 from verbinding_common.contracts.intake import InterviewCompleted, PersonRegistered
 from verbinding_common.events import Envelope
 
+from .models import CEFR_LEVELS
 from .service import isced_level, isco_code, learn
 
 T = TypeVar("T", bound=BaseModel)
@@ -28,7 +29,8 @@ async def handle_people_events(session: AsyncSession, items: list[BatchItem]) ->
             await learn(session=session, person_id=interview.person_id,
                         education_level=isced_level(interview.education_level),
                         occupation=isco_code(interview.profession),
-                        years_of_experience=interview.years_of_work_experience, dutch_level=interview.dutch_level)
+                        years_of_experience=min(interview.years_of_work_experience, 80),
+                        dutch_level=interview.dutch_level if interview.dutch_level in CEFR_LEVELS else None)
         elif envelope.type == CaseOpened.event_type:
             opened = _parsed(CaseOpened, envelope)
             await learn(session=session, person_id=opened.person_id, case_id=opened.case_id)
