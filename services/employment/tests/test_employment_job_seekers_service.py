@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 from employment.job_seekers.models import JobSeeker
 from employment.job_seekers.service import isced_level, isco_code
 from employment.main import create_app
+from employment_support import learn_events, person_events
 from sqlalchemy import func, select, text
 
-from conftest import learn_events, person_events
 from verbinding_common.contracts.case_plan import CaseClosed, CaseOpened
 from verbinding_common.contracts.intake import PersonRegistered
 from verbinding_common.db import processed_event_table

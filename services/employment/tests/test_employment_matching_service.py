@@ -9,8 +9,7 @@ from employment.job_seekers.models import JobSeeker
 from employment.vacancies.matching import rank_vacancies
 from employment.vacancies.models import EmployerCreate, VacancyCreate
 from employment.vacancies.service import add_employer, add_vacancy
-
-from conftest import learn_events, person_events
+from employment_support import learn_events, person_events
 
 TODAY = date.today()
 

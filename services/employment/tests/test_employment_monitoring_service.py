@@ -11,9 +11,8 @@ from employment.placements.models import PlacementCreate, RetentionCheck
 from employment.placements.service import end_placement, start_placement
 from employment.vacancies.models import EmployerCreate
 from employment.vacancies.service import add_employer
+from employment_support import learn_events, person_events
 from sqlalchemy import update
-
-from conftest import learn_events, person_events
 
 AS_OF = date(2026, 6, 30)
 C21, C22, C23 = date(2021, 3, 1), date(2022, 9, 1), date(2023, 5, 1)

@@ -9,9 +9,9 @@ from datetime import date
 import httpx
 from employment.main import create_app
 from employment.placements.service import add_months
+from employment_support import learn_events, person_events
 from sqlalchemy import select
 
-from conftest import learn_events, person_events
 from verbinding_common.db import outbox_table
 from verbinding_testing.fixtures import running_app
 

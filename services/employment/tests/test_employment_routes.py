@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from employment.main import create_app
+from employment_support import learn_events, person_events
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from conftest import learn_events, person_events
 from verbinding_common.auth import OPEN_PATHS, Role, allowed_roles, routes_without_allow_list
 
 JH, TL, CM, OPS = Role.job_hunter, Role.team_lead, Role.case_manager, Role.ops
