@@ -38,19 +38,24 @@ class RetentionOutcome(StrEnum):
     unknown = "unknown"
 
 
+PLACEMENT_ID = Field(description="the placement: what case-plan keeps of it is keyed by this")
+PERSON_ID = Field(description="the person (intake's id; the record key): the case it belongs to is found by it")
+
+
 @contract
 class PlacementStarted(EventContract):
     """A job seeker started work. Case-plan keeps the case open and shows the person as employed."""
 
     event_type: ClassVar[str] = "employment.placement-started.v1"
     topic: ClassVar[str] = TOPIC
+    key_field: ClassVar[str] = "person_id"
 
-    placement_id: UUID
-    person_id: UUID
-    contract_type: ContractType
-    hours_per_week: int = Field(ge=1, le=60)
+    placement_id: UUID = PLACEMENT_ID
+    person_id: UUID = PERSON_ID
+    contract_type: ContractType = Field(description="temporary, fixed_term or permanent: the case shows it")
+    hours_per_week: int = Field(ge=1, le=60, description="contracted hours a week")
     sector: str = Field(min_length=1, max_length=64, description="sector code, e.g. hospitality_food")
-    started_on: date
+    started_on: date = Field(description="first day of work: the case shows the person employed since then")
     ends_on: date | None = Field(default=None, description="the contract's planned end; null when open-ended")
 
 
@@ -60,11 +65,12 @@ class PlacementEnded(EventContract):
 
     event_type: ClassVar[str] = "employment.placement-ended.v1"
     topic: ClassVar[str] = TOPIC
+    key_field: ClassVar[str] = "person_id"
 
-    placement_id: UUID
-    person_id: UUID
-    ended_on: date
-    reason: PlacementEndReason
+    placement_id: UUID = PLACEMENT_ID
+    person_id: UUID = PERSON_ID
+    ended_on: date = Field(description="last day of the placement: the case no longer shows it from then")
+    reason: PlacementEndReason = Field(description="why it ended, as a code (no free text)")
 
 
 @contract
@@ -73,9 +79,10 @@ class RetentionChecked(EventContract):
 
     event_type: ClassVar[str] = "employment.retention-checked.v1"
     topic: ClassVar[str] = TOPIC
+    key_field: ClassVar[str] = "person_id"
 
-    placement_id: UUID
-    person_id: UUID
-    months: int = Field(description="6, 12 or 24")
-    due_on: date
-    outcome: RetentionOutcome
+    placement_id: UUID = PLACEMENT_ID
+    person_id: UUID = PERSON_ID
+    months: int = Field(description="6, 12 or 24: months after the placement started")
+    due_on: date = Field(description="the day the check came due")
+    outcome: RetentionOutcome = Field(description="same_employer, other_work, not_working or unknown")
