@@ -145,6 +145,13 @@ async def placements_of(*, session: AsyncSession, person_id: UUID, today: date) 
             for placement in placements]
 
 
+async def describe_placement(*, session: AsyncSession, placement: Placement, today: date) -> PlacementRead:
+    """One placement with its retention checks, as the API shows it."""
+    checks = (await session.scalars(select(RetentionCheck).where(RetentionCheck.placement_id == placement.id)
+                                    .order_by(RetentionCheck.due_on))).all()
+    return describe(placement, checks, today=today)
+
+
 def describe(placement: Placement, checks: Sequence[RetentionCheck], *, today: date) -> PlacementRead:
     """A placement as the API shows it."""
     return PlacementRead(

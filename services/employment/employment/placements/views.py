@@ -29,8 +29,7 @@ async def start_placement(person_id: UUID, body: PlacementCreate, identity: Curr
     seeker = await authorise_job_seeker(session=session, person_id=person_id, identity=identity)
     placement = await service.start_placement(session=session, seeker=seeker, placement=body,
                                               recorded_by=identity.subject)
-    checks = await service.placements_of(session=session, person_id=person_id, today=date.today())
-    return next(p for p in checks if p.placement_id == placement.id)
+    return await service.describe_placement(session=session, placement=placement, today=date.today())
 
 
 @router.get("/job-seekers/{person_id}/placements", dependencies=[Depends(allow(Role.job_hunter, Role.team_lead))])
@@ -45,8 +44,7 @@ async def end_placement(placement_id: UUID, body: PlacementEnd, identity: Curren
     placement = await service.get_placement(session=session, placement_id=placement_id)
     await authorise_job_seeker(session=session, person_id=placement.person_id, identity=identity)
     await service.end_placement(session=session, placement=placement, ended_on=body.ended_on, reason=body.reason)
-    placements = await service.placements_of(session=session, person_id=placement.person_id, today=date.today())
-    return next(p for p in placements if p.placement_id == placement_id)
+    return await service.describe_placement(session=session, placement=placement, today=date.today())
 
 
 @router.get("/retention-checks/due", dependencies=[Depends(allow(Role.job_hunter, Role.team_lead))])
