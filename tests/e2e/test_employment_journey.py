@@ -81,7 +81,7 @@ async def test_a_recognised_person_becomes_a_job_seeker_finds_lasting_work_and_k
 
     seekers = await eventually(job_seekers, timeout=60, what="employment to learn both job seekers", interval=0.5)
     assert (seekers[person]["education_level"], seekers[person]["occupation"], seekers[person]["dutch_level"]) == \
-        (6, "2221", "B1")
+        (6, "22", "B1")
 
     hunter = await gateway.post("/api/v1/job-hunters", headers=as_["tl-carla"], json={"subject": "jh-eva",
                                                                                      "name": "Eva"})

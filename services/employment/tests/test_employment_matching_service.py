@@ -21,16 +21,17 @@ def vacancy(employer_id: uuid.UUID, title: str, **fields) -> VacancyCreate:
 
 
 async def test_rankings_equal_hand_computed_ones_and_lasting_fit_beats_a_quicker_temporary_job(sessionmaker) -> None:
-    # A nurse (ISCO-08 2221), bachelor (ISCED 6), 5 years of experience, Dutch B1, wanting 32 hours a week.
+    # A nurse (ISCO-08 sub-major group 22, health professionals), bachelor (ISCED 6), 5 years of experience,
+    # Dutch B1, wanting 32 hours a week.
     person_id = uuid.uuid4()
     await learn_events(sessionmaker, person_events(person_id, education="6", occupation="2221", years=5, dutch="B1"))
     async with sessionmaker() as session, session.begin():
         employer = await add_employer(session=session, employer=EmployerCreate(name="OLVG", sector="care"))
         specs = {
-            # occupation 25 + education 10 | experience 15 | Dutch 20 | hours 15 | permanent 15 = 100
+            # occupation 25 (group 22) + education 10 | experience 15 | Dutch 20 | hours 15 | permanent 15 = 100
             "nurse, permanent": dict(occupation="2221", education_level=6, dutch_level="B1", years_of_experience=3,
                                      hours_per_week=32, contract_type="permanent"),
-            # occupation 0 + education 5 (3 levels below the person's) | 15 | 20 | 15 | temporary 0 = 55
+            # occupation 0 (group 53) + education 5 (3 levels below the person's) | 15 | 20 | 15 | temporary 0 = 55
             "care assistant, temporary, starts tomorrow": dict(
                 occupation="5321", education_level=3, dutch_level="A2", hours_per_week=32,
                 contract_type="temporary", duration_months=3, starts_on=TODAY + timedelta(days=1)),
@@ -38,10 +39,10 @@ async def test_rankings_equal_hand_computed_ones_and_lasting_fit_beats_a_quicker
             "nurse, 6-month contract": dict(occupation="2221", education_level=6, dutch_level="B2",
                                             years_of_experience=6, hours_per_week=24, contract_type="fixed_term",
                                             duration_months=6, starts_on=TODAY + timedelta(days=7)),
-            # 3 digits shared 20 + one level below 3 | 15 | C1, two steps above: 0 | 4 hours off: 12 | 15 = 65
+            # 25 + one level below 3 | 15 | C1, two steps above: 0 | 4 hours off: 12 | 15 = 70
             "midwife, permanent": dict(occupation="2222", education_level=7, dutch_level="C1",
                                        years_of_experience=2, hours_per_week=36, contract_type="permanent"),
-            # 2 digits shared 15 + 10 | 15 | 20 | 15 | fixed-term 12 months 10 = 85
+            # 25 + 10 | 15 | 20 | 15 | fixed-term 12 months 10 = 95
             "health professional, 12 months": dict(occupation="2269", education_level=5, dutch_level="B1",
                                                    hours_per_week=32, contract_type="fixed_term",
                                                    duration_months=12),
@@ -49,7 +50,7 @@ async def test_rankings_equal_hand_computed_ones_and_lasting_fit_beats_a_quicker
             "health professional, 12 months (twin)": dict(occupation="2269", education_level=5, dutch_level="B1",
                                                           hours_per_week=32, contract_type="fixed_term",
                                                           duration_months=12),
-            # 15 + 10 | 15 | 20 | 8 hours off: 8 | 15 = 83
+            # 25 + 10 | 15 | 20 | 8 hours off: 8 | 15 = 93
             "health professional, permanent, 40 h": dict(occupation="2269", education_level=5, dutch_level="B1",
                                                          hours_per_week=40, contract_type="permanent"),
         }
@@ -62,14 +63,14 @@ async def test_rankings_equal_hand_computed_ones_and_lasting_fit_beats_a_quicker
     twins = sorted(["health professional, 12 months", "health professional, 12 months (twin)"],
                    key=lambda title: str(ids[title]))
     assert [(r.vacancy.title, r.score.total) for r in ranked] == [
-        ("nurse, permanent", 100), (twins[0], 85), (twins[1], 85), ("health professional, permanent, 40 h", 83),
-        ("nurse, 6-month contract", 71), ("midwife, permanent", 65), ("care assistant, temporary, starts tomorrow", 55)]
+        ("nurse, permanent", 100), (twins[0], 95), (twins[1], 95), ("health professional, permanent, 40 h", 93),
+        ("nurse, 6-month contract", 71), ("midwife, permanent", 70), ("care assistant, temporary, starts tomorrow", 55)]
     assert [r.rank for r in ranked] == list(range(1, 8))
     by_title = {r.vacancy.title: r.score.model_dump() for r in ranked}
     assert by_title["nurse, 6-month contract"] == {"education_profession": 35, "experience": 12, "language": 10,
                                                    "hours": 8, "lasting_work": 6, "total": 71}
-    assert by_title["midwife, permanent"] == {"education_profession": 23, "experience": 15, "language": 0,
-                                              "hours": 12, "lasting_work": 15, "total": 65}
+    assert by_title["midwife, permanent"] == {"education_profession": 28, "experience": 15, "language": 0,
+                                              "hours": 12, "lasting_work": 15, "total": 70}
     assert by_title["care assistant, temporary, starts tomorrow"] == {
         "education_profession": 5, "experience": 15, "language": 20, "hours": 15, "lasting_work": 0, "total": 55}
 

@@ -44,7 +44,7 @@ class JobSeeker(Base):
     gender: Mapped[str | None] = mapped_column(String(8))
     languages: Mapped[list[str]] = mapped_column(ARRAY(String(35)), default=list)
     education_level: Mapped[int | None] = mapped_column(SmallInteger)
-    occupation: Mapped[str | None] = mapped_column(String(4))
+    occupation: Mapped[str | None] = mapped_column(String(4))  # ISCO-08 sub-major group (2 digits)
     years_of_experience: Mapped[int | None] = mapped_column(SmallInteger)
     dutch_level: Mapped[str | None] = mapped_column(String(2))
     hours_wanted: Mapped[int] = mapped_column(SmallInteger, default=32)

@@ -35,9 +35,9 @@ def isced_level(value: Any) -> int | None:
 
 
 def isco_code(value: Any) -> str | None:
-    """An ISCO-08 group code, or None: free text is never kept."""
+    """The ISCO-08 sub-major group (2 digits) of an occupation code, or None: free text is never kept."""
     text = str(value or "").strip()
-    return text if _ISCO_CODE.match(text) else None
+    return text[:2] if _ISCO_CODE.match(text) and len(text) >= 2 else None
 
 
 async def learn(*, session: AsyncSession, person_id: UUID, **known: Any) -> None:

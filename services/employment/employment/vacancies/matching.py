@@ -12,18 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..job_seekers.models import CEFR_LEVELS, JobSeeker
 from .models import FitScore, RankedVacancy, Vacancy, VacancyRead
 
-# A shared ISCO-08 group: unit (4 digits), minor (3), sub-major (2), major (1).
-OCCUPATIONS_POINTS_ORDER = ((4, 25), (3, 20), (2, 15), (1, 8))
+# Intake's interview names the occupation by its ISCO-08 sub-major group (2 digits); vacancies may be finer.
+SAME_SUB_MAJOR_GROUP, SAME_MAJOR_GROUP = 25, 12
 
 
 def occupation_points(occupation: str | None) -> ColumnElement[int]:
-    """0-25: the longest ISCO-08 prefix the person's occupation shares with the vacancy's."""
+    """0-25: the vacancy is in the person's ISCO-08 sub-major group (25) or at least its major group (12)."""
     if not occupation:
         return literal(0)
-    # left() of a shorter code is the whole code, which never equals a longer prefix: no length check needed.
-    whens = [(func.left(Vacancy.occupation, digits) == occupation[:digits], points)
-             for digits, points in OCCUPATIONS_POINTS_ORDER if len(occupation) >= digits]
-    return case(*whens, else_=0)
+    return case((func.left(Vacancy.occupation, 2) == occupation[:2], SAME_SUB_MAJOR_GROUP),
+                (func.left(Vacancy.occupation, 1) == occupation[:1], SAME_MAJOR_GROUP), else_=0)
 
 
 def education_points(level: int | None) -> ColumnElement[int]:
