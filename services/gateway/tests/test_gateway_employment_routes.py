@@ -8,6 +8,7 @@ real gateway is exercised end to end in tests/e2e/test_employment_journey.py.
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from fastapi import Depends, FastAPI, HTTPException
@@ -17,12 +18,17 @@ from gateway_support import bearer, case_plan_stand_in, closed_port_url, intake_
 from verbinding_common.auth import CurrentIdentity, IdentityVerifier, Role, allow
 from verbinding_testing.fixtures import running_app
 
+P1, P2 = str(uuid.uuid4()), str(uuid.uuid4())
 PERSON = {"person_id": "p-1", "status": "in_intake"}
 CASE = {"case_id": "c-1", "person_id": "p-1", "status": "assigned",
         "employment": {"employed": True, "since": "2025-02-03", "contract_type": "permanent",
                        "coaching_continues": True}}
 WORK = {"person_id": "p-1", "employed": True, "placements": [{"placement_id": "pl-1", "sector": "care"}],
         "next_retention_check": {"months": 6, "due_on": "2025-08-03"}}
+
+
+PLACEMENT = {"employer_id": str(uuid.uuid4()), "contract_type": "permanent", "hours_per_week": 32, "sector": "care",
+             "started_on": "2025-02-03"}
 
 
 def employment_stand_in(public_identity_pem: str, *, hang: bool = False) -> FastAPI:
@@ -43,8 +49,8 @@ def employment_stand_in(public_identity_pem: str, *, hang: bool = False) -> Fast
     @app.get("/job-seekers/{person_id}/matches", dependencies=[Depends(allow(Role.job_hunter, Role.team_lead))])
     async def matches(person_id: str, identity: CurrentIdentity, limit: int = 20) -> list:
         app.state.callers.append(identity.subject)
-        if person_id != "p-1":
-            raise HTTPException(404, f"no job seeker {person_id}")
+        if person_id != P1:
+            raise HTTPException(404, "no job seeker")
         return [{"rank": 1, "limit": limit}]
 
     @app.post("/job-seekers/{person_id}/placements", dependencies=[Depends(allow(Role.job_hunter))])
@@ -101,18 +107,23 @@ async def test_job_hunter_routes_forward_as_the_caller_with_query_and_answers_pa
         app = create_app(make_settings(employment_url=employment_url))
         async with running_app(app) as client:
             eva = bearer(app, Role.job_hunter, subject="jh-eva")
-            ranked = await client.get("/api/v1/job-seekers/p-1/matches", params={"limit": 5}, headers=eva)
-            unknown = await client.get("/api/v1/job-seekers/p-2/matches", headers=eva)
-            placed = await client.post("/api/v1/job-seekers/p-1/placements", json={"hours_per_week": 32},
-                                       headers=eva)
-            as_case_manager = await client.post("/api/v1/job-seekers/p-1/placements", json={},
+            ranked = await client.get(f"/api/v1/job-seekers/{P1}/matches", params={"limit": 5}, headers=eva)
+            unknown = await client.get(f"/api/v1/job-seekers/{P2}/matches", headers=eva)
+            placed = await client.post(f"/api/v1/job-seekers/{P1}/placements", json=PLACEMENT, headers=eva)
+            malformed = [await client.post(f"/api/v1/job-seekers/{P1}/placements", json={**PLACEMENT, **bad},
+                                           headers=eva)
+                         for bad in ({"sector": "mining"}, {"hours_per_week": 61}, {"contract_type": "zero_hours"})]
+            not_an_id = await client.get("/api/v1/job-seekers/p-1/matches", headers=eva)
+            as_case_manager = await client.post(f"/api/v1/job-seekers/{P1}/placements", json=PLACEMENT,
                                                 headers=bearer(app, Role.case_manager))
         down = create_app(make_settings(employment_url=closed_port_url()))
         async with running_app(down) as client:
             unavailable = await client.get("/api/v1/retention-checks/due", headers=bearer(down, Role.job_hunter))
     assert (ranked.status_code, ranked.json()) == (200, [{"rank": 1, "limit": 5}])
-    assert (unknown.status_code, unknown.json()) == (404, {"detail": "no job seeker p-2"})
-    assert placed.json() == {"person_id": "p-1", "hours_per_week": 32, "recorded_by": "jh-eva"}
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": "no job seeker"})
+    assert placed.json() == {"person_id": P1, **PLACEMENT, "recorded_by": "jh-eva"}, "forwarded as given"
+    assert [r.status_code for r in malformed] == [422, 422, 422], "refused at the door"
+    assert not_an_id.status_code == 422
     assert as_case_manager.status_code == 403
     assert (unavailable.status_code, unavailable.json()) == (503, {"detail": "employment unavailable"})
     assert employment.state.callers == ["jh-eva", "jh-eva"]

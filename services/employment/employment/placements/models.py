@@ -8,10 +8,9 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, SmallInteger, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from verbinding_common.contracts.employment import ContractType, PlacementEndReason, RetentionOutcome
+from verbinding_common.contracts.employment import ContractType, PlacementEndReason, RetentionOutcome, Sector
 
 from ..database import Base
-from ..vacancies.models import Sector
 
 RETENTION_MONTHS = (6, 12, 24)
 

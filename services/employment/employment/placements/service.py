@@ -22,6 +22,7 @@ from verbinding_common.contracts.employment import (
     PlacementStarted,
     RetentionChecked,
     RetentionOutcome,
+    Sector,
 )
 from verbinding_common.outbox import add_event
 
@@ -69,7 +70,7 @@ async def start_placement(*, session: AsyncSession, seeker: JobSeeker, placement
                                     due_on=add_months(row.started_on, months)) for months in RETENTION_MONTHS])
     await add_event(session, PlacementStarted(
         placement_id=row.id, person_id=row.person_id, contract_type=ContractType(row.contract_type),
-        hours_per_week=row.hours_per_week, sector=row.sector, started_on=row.started_on, ends_on=row.ends_on),
+        hours_per_week=row.hours_per_week, sector=Sector(row.sector), started_on=row.started_on, ends_on=row.ends_on),
         key=str(row.person_id), source=SOURCE)
     await session.flush()
     return row

@@ -1,32 +1,16 @@
 """Employers and vacancies, and the schemas of a ranked vacancy with its score per component."""
 
 from datetime import date, datetime
-from enum import StrEnum
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, Field
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, SmallInteger, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from verbinding_common.contracts.employment import ContractType
+from verbinding_common.contracts.employment import ContractType, Sector
 
 from ..database import Base
 from ..job_seekers.models import CefrLevel, IscedLevel, IscoCode
-
-
-class Sector(StrEnum):
-    hospitality_food = "hospitality_food"
-    retail = "retail"
-    care = "care"
-    cleaning = "cleaning"
-    logistics = "logistics"
-    construction = "construction"
-    manufacturing = "manufacturing"
-    technology = "technology"
-    education = "education"
-    public_administration = "public_administration"
-    agriculture = "agriculture"
-    other = "other"
 
 
 class Employer(Base):

@@ -3,25 +3,37 @@ report: forwarded to employment as the caller (employment checks that a job hunt
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
+from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from verbinding_common.auth import Identity, Role
 
 from ..access.dependencies import CallerDep, require
 from ..downstream import Downstream, EmploymentDep, passed_through, segment
+from .models import (
+    EmployerCreateBody,
+    JobHunterAssignBody,
+    JobHunterCreateBody,
+    JobSeekerUpdateBody,
+    PlacementCreateBody,
+    PlacementEndBody,
+    RetentionOutcomeBody,
+    VacancyCreateBody,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["employment"])
 
-JsonBody = Annotated[dict[str, Any], Body()]
 JH, TL = Role.job_hunter, Role.team_lead
 
 
 async def _forward(employment: Downstream, request: Request, caller: Identity, method: str, path: str,
-                   body: dict[str, Any] | None = None) -> Response:
-    answer = await employment.request(method, path, identity=caller, json=body,
+                   body: BaseModel | None = None) -> Response:
+    json: Any = body.model_dump(mode="json", exclude_unset=True) if body is not None else None
+    answer = await employment.request(method, path, identity=caller, json=json,
                                       params=list(request.query_params.multi_items()) or None)
     return passed_through(answer, employment.name)
 
@@ -33,47 +45,47 @@ async def list_job_seekers(request: Request, caller: CallerDep, employment: Empl
 
 
 @router.get("/job-seekers/{person_id}", dependencies=[Depends(require(JH, TL))], summary="One job seeker")
-async def get_job_seeker(person_id: str, request: Request, caller: CallerDep, employment: EmploymentDep) -> Response:
+async def get_job_seeker(person_id: UUID, request: Request, caller: CallerDep, employment: EmploymentDep) -> Response:
     return await _forward(employment, request, caller, "GET", f"/job-seekers/{segment(person_id)}")
 
 
 @router.patch("/job-seekers/{person_id}", dependencies=[Depends(require(JH))],
               summary="Record the hours a week the job seeker wants to work: {hours_wanted}")
-async def update_job_seeker(person_id: str, body: JsonBody, request: Request, caller: CallerDep,
+async def update_job_seeker(person_id: UUID, body: JobSeekerUpdateBody, request: Request, caller: CallerDep,
                             employment: EmploymentDep) -> Response:
     return await _forward(employment, request, caller, "PATCH", f"/job-seekers/{segment(person_id)}", body)
 
 
 @router.put("/job-seekers/{person_id}/job-hunter", dependencies=[Depends(require(TL))],
             summary="Give the job seeker to a job hunter: {job_hunter_id}, or {} for the one with the fewest")
-async def assign_job_hunter(person_id: str, body: JsonBody, request: Request, caller: CallerDep,
+async def assign_job_hunter(person_id: UUID, body: JobHunterAssignBody, request: Request, caller: CallerDep,
                             employment: EmploymentDep) -> Response:
     return await _forward(employment, request, caller, "PUT", f"/job-seekers/{segment(person_id)}/job-hunter", body)
 
 
 @router.get("/job-seekers/{person_id}/matches", dependencies=[Depends(require(JH, TL))],
             summary="Open vacancies ranked by fit for the job seeker, with the score per component")
-async def get_matches(person_id: str, request: Request, caller: CallerDep, employment: EmploymentDep) -> Response:
+async def get_matches(person_id: UUID, request: Request, caller: CallerDep, employment: EmploymentDep) -> Response:
     return await _forward(employment, request, caller, "GET", f"/job-seekers/{segment(person_id)}/matches")
 
 
 @router.get("/job-seekers/{person_id}/placements", dependencies=[Depends(require(JH, TL))],
             summary="The job seeker's placements with their retention checks")
-async def list_placements(person_id: str, request: Request, caller: CallerDep,
+async def list_placements(person_id: UUID, request: Request, caller: CallerDep,
                           employment: EmploymentDep) -> Response:
     return await _forward(employment, request, caller, "GET", f"/job-seekers/{segment(person_id)}/placements")
 
 
-@router.post("/job-seekers/{person_id}/placements", dependencies=[Depends(require(JH))],
+@router.post("/job-seekers/{person_id}/placements", status_code=201, dependencies=[Depends(require(JH))],
              summary="Record that the job seeker started work; retention checks at 6, 12 and 24 months follow")
-async def start_placement(person_id: str, body: JsonBody, request: Request, caller: CallerDep,
+async def start_placement(person_id: UUID, body: PlacementCreateBody, request: Request, caller: CallerDep,
                           employment: EmploymentDep) -> Response:
     return await _forward(employment, request, caller, "POST", f"/job-seekers/{segment(person_id)}/placements", body)
 
 
 @router.post("/placements/{placement_id}/end", dependencies=[Depends(require(JH))],
              summary="Record the end of a placement: {ended_on, reason}")
-async def end_placement(placement_id: str, body: JsonBody, request: Request, caller: CallerDep,
+async def end_placement(placement_id: UUID, body: PlacementEndBody, request: Request, caller: CallerDep,
                         employment: EmploymentDep) -> Response:
     return await _forward(employment, request, caller, "POST", f"/placements/{segment(placement_id)}/end", body)
 
@@ -86,7 +98,7 @@ async def list_due_checks(request: Request, caller: CallerDep, employment: Emplo
 
 @router.post("/retention-checks/{retention_check_id}/outcome", dependencies=[Depends(require(JH))],
              summary="Record a retention check's outcome: same_employer, other_work, not_working or unknown")
-async def record_outcome(retention_check_id: str, body: JsonBody, request: Request, caller: CallerDep,
+async def record_outcome(retention_check_id: UUID, body: RetentionOutcomeBody, request: Request, caller: CallerDep,
                          employment: EmploymentDep) -> Response:
     return await _forward(employment, request, caller, "POST",
                           f"/retention-checks/{segment(retention_check_id)}/outcome", body)
@@ -97,8 +109,10 @@ async def list_job_hunters(request: Request, caller: CallerDep, employment: Empl
     return await _forward(employment, request, caller, "GET", "/job-hunters")
 
 
-@router.post("/job-hunters", dependencies=[Depends(require(TL))], summary="Add a job hunter: {subject, name}")
-async def add_job_hunter(body: JsonBody, request: Request, caller: CallerDep, employment: EmploymentDep) -> Response:
+@router.post("/job-hunters", status_code=201, dependencies=[Depends(require(TL))],
+             summary="Add a job hunter: {subject, name}")
+async def add_job_hunter(body: JobHunterCreateBody, request: Request, caller: CallerDep,
+                         employment: EmploymentDep) -> Response:
     return await _forward(employment, request, caller, "POST", "/job-hunters", body)
 
 
@@ -107,8 +121,10 @@ async def list_employers(request: Request, caller: CallerDep, employment: Employ
     return await _forward(employment, request, caller, "GET", "/employers")
 
 
-@router.post("/employers", dependencies=[Depends(require(JH, TL))], summary="Add an employer: {name, sector}")
-async def add_employer(body: JsonBody, request: Request, caller: CallerDep, employment: EmploymentDep) -> Response:
+@router.post("/employers", status_code=201, dependencies=[Depends(require(JH, TL))],
+             summary="Add an employer: {name, sector}")
+async def add_employer(body: EmployerCreateBody, request: Request, caller: CallerDep,
+                       employment: EmploymentDep) -> Response:
     return await _forward(employment, request, caller, "POST", "/employers", body)
 
 
@@ -117,8 +133,10 @@ async def list_vacancies(request: Request, caller: CallerDep, employment: Employ
     return await _forward(employment, request, caller, "GET", "/vacancies")
 
 
-@router.post("/vacancies", dependencies=[Depends(require(JH, TL))], summary="Add an employer's vacancy")
-async def add_vacancy(body: JsonBody, request: Request, caller: CallerDep, employment: EmploymentDep) -> Response:
+@router.post("/vacancies", status_code=201, dependencies=[Depends(require(JH, TL))],
+             summary="Add an employer's vacancy")
+async def add_vacancy(body: VacancyCreateBody, request: Request, caller: CallerDep,
+                      employment: EmploymentDep) -> Response:
     return await _forward(employment, request, caller, "POST", "/vacancies", body)
 
 

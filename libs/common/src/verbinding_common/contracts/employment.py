@@ -20,6 +20,23 @@ class ContractType(StrEnum):
     permanent = "permanent"
 
 
+class Sector(StrEnum):
+    """Sectors of work, as codes: the monitoring counts people working in each."""
+
+    hospitality_food = "hospitality_food"
+    retail = "retail"
+    care = "care"
+    cleaning = "cleaning"
+    logistics = "logistics"
+    construction = "construction"
+    manufacturing = "manufacturing"
+    technology = "technology"
+    education = "education"
+    public_administration = "public_administration"
+    agriculture = "agriculture"
+    other = "other"
+
+
 class PlacementEndReason(StrEnum):
     contract_ended = "contract_ended"
     resigned = "resigned"
@@ -54,7 +71,7 @@ class PlacementStarted(EventContract):
     person_id: UUID = PERSON_ID
     contract_type: ContractType = Field(description="temporary, fixed_term or permanent: the case shows it")
     hours_per_week: int = Field(ge=1, le=60, description="contracted hours a week")
-    sector: str = Field(min_length=1, max_length=64, description="sector code, e.g. hospitality_food")
+    sector: Sector = Field(description="the sector of the work, as a code")
     started_on: date = Field(description="first day of work: the case shows the person employed since then")
     ends_on: date | None = Field(default=None, description="the contract's planned end; null when open-ended")
 
