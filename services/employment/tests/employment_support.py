@@ -6,13 +6,13 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from employment.job_seekers.consumers import handle_people_events
+from employment.job_seekers.consumers import learn_job_seekers
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from verbinding_common.consumer import BatchItem
 from verbinding_common.contracts.case_plan import CaseOpened
 from verbinding_common.contracts.intake import InterviewCompleted, PersonRegistered
-from verbinding_common.events import EventContract, build_envelope
+from verbinding_common.events import EventContract
+from verbinding_testing.consuming import apply_as_consumer
 
 
 def person_events(person_id: uuid.UUID, *, recognised_on: date = date(2024, 1, 15), gender: str = "female",
@@ -32,5 +32,4 @@ def person_events(person_id: uuid.UUID, *, recognised_on: date = date(2024, 1, 1
 async def learn_events(sessionmaker: async_sessionmaker[AsyncSession], events: list[EventContract]) -> None:
     """Apply events the way the consumer's batch handler does: one fetch, one transaction."""
     async with sessionmaker() as session, session.begin():
-        await handle_people_events(session, [BatchItem(envelope=build_envelope(e, source="test"), traceparent=None)
-                                             for e in events])
+        await apply_as_consumer(learn_job_seekers, session, *events)
