@@ -65,6 +65,6 @@ async def api(employment_database: str, identity_keys: tuple[str, str]) -> Async
 def as_role(identity_signer):
     """Headers for a caller the gateway vouches for: as_role("team_lead"), as_role("job_hunter", "jh-eva")."""
     def headers(role: str, subject: str = "tester") -> dict[str, str]:
-        return identity_headers(identity_signer, role, subject=subject)
+        return identity_headers(identity_signer, role, subject=subject, audience="employment")
 
     return headers

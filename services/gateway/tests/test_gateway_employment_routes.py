@@ -33,7 +33,7 @@ PLACEMENT = {"employer_id": str(uuid.uuid4()), "contract_type": "permanent", "ho
 
 def employment_stand_in(public_identity_pem: str, *, hang: bool = False) -> FastAPI:
     app = FastAPI()
-    app.state.identity_verifier = IdentityVerifier(public_identity_pem)
+    app.state.identity_verifier = IdentityVerifier(public_identity_pem, audience="employment")
     app.state.callers = []
 
     @app.get("/persons/{person_id}/employment",
