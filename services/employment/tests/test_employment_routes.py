@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from employment.main import create_app
 from employment_support import learn_events, person_events
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from verbinding_common.auth import OPEN_PATHS, Role, allowed_roles, routes_without_allow_list
+from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseManagerJoined
 
 JH, TL, CM, OPS = Role.job_hunter, Role.team_lead, Role.case_manager, Role.ops
 # The agreement with the gateway: every route and who may call it.
@@ -69,9 +71,27 @@ async def test_a_job_hunter_reaches_only_their_own_job_seekers_and_others_look_l
         "employer_id": str(uuid.uuid4()), "contract_type": "permanent", "hours_per_week": 32, "sector": "care",
         "started_on": "2025-01-01"})
     assert placing.status_code == 404
-    # a team lead sees both; the overview's section is readable by a case manager
+    # a team lead sees both
     assert len((await api.get("/job-seekers", headers=as_role("team_lead"))).json()) == 2
-    assert (await api.get(f"/persons/{theirs}/employment", headers=as_role("case_manager"))).json()["employed"] is False
+
+
+async def test_the_overviews_employment_section_is_for_the_case_manager_holding_the_open_case(
+        api, sessionmaker, as_role) -> None:
+    person, anna = uuid.uuid4(), uuid.uuid4()
+    events = person_events(person)
+    case_id = events[2].case_id
+    await learn_events(sessionmaker, [*events, CaseManagerJoined(case_manager_id=anna, subject="cm-anna", team="west"),
+                                      CaseManagerAssigned(case_id=case_id, person_id=person, case_manager_id=anna)])
+    path = f"/persons/{person}/employment"
+    holder = await api.get(path, headers=as_role("case_manager", "cm-anna"))
+    assert holder.status_code == 200 and holder.json()["employed"] is False
+    other = await api.get(path, headers=as_role("case_manager", "cm-bram"))
+    nobody = await api.get(f"/persons/{uuid.uuid4()}/employment", headers=as_role("case_manager", "cm-bram"))
+    assert (other.status_code, nobody.status_code) == (404, 404)
+    assert other.json()["detail"] == f"no job seeker {person}", "answered as for nobody"
+    await learn_events(sessionmaker, [CaseClosed(case_id=case_id, person_id=person, closed_on=date(2025, 6, 1),
+                                                 reason="moved away")])
+    assert (await api.get(path, headers=as_role("case_manager", "cm-anna"))).status_code == 404
 
 
 async def test_auto_assignment_gives_the_job_seeker_to_the_job_hunter_with_the_fewest(

@@ -1,15 +1,15 @@
-"""What employment takes from intake.persons.v1 and case-plan.cases.v1: job seekers, as codes, never names."""
+"""What employment takes from intake and case-plan: job seekers (as codes, never names) and who holds their case."""
 
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.consumer import ConsumedEvent, ConsumerSpec
-from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseOpened
+from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseManagerJoined, CaseOpened
 from verbinding_common.contracts.intake import InterviewCompleted, PersonRegistered
 
 from .models import CEFR_LEVELS
-from .service import isced_level, isco_code, learn
+from .service import case_manager_joined, isced_level, isco_code, learn
 
 
 async def learn_job_seekers(session: AsyncSession, events: list[ConsumedEvent[Any]]) -> None:
@@ -32,8 +32,11 @@ async def learn_job_seekers(session: AsyncSession, events: list[ConsumedEvent[An
         elif isinstance(data, CaseClosed):
             await learn(session=session, person_id=data.person_id, case_id=data.case_id,
                         case_closed_on=data.closed_on)
+        elif isinstance(data, CaseManagerJoined):
+            await case_manager_joined(session=session, case_manager_id=data.case_manager_id, subject=data.subject,
+                                      team=data.team)
 
 
 people_events = ConsumerSpec(
-    events=[PersonRegistered, InterviewCompleted, CaseOpened, CaseManagerAssigned, CaseClosed],
+    events=[PersonRegistered, InterviewCompleted, CaseOpened, CaseManagerAssigned, CaseClosed, CaseManagerJoined],
     handler=learn_job_seekers)

@@ -29,6 +29,16 @@ class JobHunter(Base):
     joined_seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
 
 
+class CaseManager(Base):
+    """A case manager as case-plan announced them: who may read the employment of the persons whose case they hold."""
+
+    __tablename__ = "case_manager"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(128), index=True)
+    team: Mapped[str | None] = mapped_column(String(64))
+
+
 class JobSeeker(Base):
     """A person employment works for, assembled from intake's and case-plan's events in whatever order they come."""
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from verbinding_common.auth import Identity, Role
 
 from ..errors import Conflict, NotFound
-from .models import JobHunter, JobHunterRead, JobSeeker
+from .models import CaseManager, JobHunter, JobHunterRead, JobSeeker
 
 # Education as intake's interview names it today, to ISCED 2011 levels; a bare level ("6", "ISCED 6") is taken as is.
 _ISCED_WORDS = {"none": 0, "primary": 1, "lower_secondary": 2, "secondary": 3, "upper_secondary": 3,
@@ -46,6 +46,13 @@ async def learn(*, session: AsyncSession, person_id: UUID, **known: Any) -> None
         pg_insert(JobSeeker).values({"languages": [], "hours_wanted": 32, **known, "person_id": person_id})
         .on_conflict_do_update(index_elements=[JobSeeker.person_id], set_=known or {"person_id": person_id})
     )
+
+
+async def case_manager_joined(*, session: AsyncSession, case_manager_id: UUID, subject: str, team: str | None) -> None:
+    """Remember a case manager's login, to let them read the employment of the persons whose case they hold."""
+    await session.execute(pg_insert(CaseManager).values(id=case_manager_id, subject=subject, team=team)
+                          .on_conflict_do_update(index_elements=[CaseManager.id], set_={"subject": subject,
+                                                                                       "team": team}))
 
 
 async def add_job_hunter(*, session: AsyncSession, subject: str, name: str) -> JobHunter:
@@ -101,15 +108,20 @@ async def get_job_seeker(*, session: AsyncSession, person_id: UUID) -> JobSeeker
 
 
 async def authorise_job_seeker(*, session: AsyncSession, person_id: UUID, identity: Identity) -> JobSeeker:
-    """The job seeker if the caller may act on them: a team lead, or their own job hunter. Someone else's job
-    seeker answers exactly like one that does not exist."""
+    """The job seeker if the caller may see them: a team lead, their own job hunter, or the case manager holding
+    their open case (the routes allow that role only where the overview reads). Someone else's job seeker answers
+    exactly like one that does not exist."""
     seeker = await get_job_seeker(session=session, person_id=person_id)
-    if Role.team_lead in identity.roles or Role.case_manager in identity.roles:
+    if Role.team_lead in identity.roles:
         return seeker
     hunter = await job_hunter_of(session=session, identity=identity)
-    if hunter is None or seeker.job_hunter_id != hunter.id:
-        raise NotFound(f"no job seeker {person_id}")
-    return seeker
+    if hunter is not None and seeker.job_hunter_id == hunter.id:
+        return seeker
+    if Role.case_manager in identity.roles and seeker.case_closed_on is None and seeker.case_manager_id is not None:
+        holder = await session.scalar(select(CaseManager.subject).where(CaseManager.id == seeker.case_manager_id))
+        if holder == identity.subject:
+            return seeker
+    raise NotFound(f"no job seeker {person_id}")
 
 
 async def job_hunter_of(*, session: AsyncSession, identity: Identity) -> JobHunter | None:
