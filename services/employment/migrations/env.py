@@ -1,5 +1,6 @@
 """Alembic environment of employment: its own tables plus the backbone's (outbox, processed_event)."""
 
+import employment.audit.models
 import employment.job_seekers.models
 import employment.placements.models
 import employment.vacancies.models  # noqa: F401  (each models module registers its tables on Base.metadata)

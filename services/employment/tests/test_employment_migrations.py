@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import employment.audit.models
 import employment.job_seekers.models
 import employment.placements.models
 import employment.vacancies.models  # noqa: F401

@@ -8,6 +8,7 @@ from datetime import date
 from employment.main import create_app
 from employment_support import learn_events, person_events
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import text
 
 from verbinding_common.auth import OPEN_PATHS, Role, allowed_roles, routes_without_allow_list
 from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseManagerJoined
@@ -73,6 +74,16 @@ async def test_a_job_hunter_reaches_only_their_own_job_seekers_and_others_look_l
     assert placing.status_code == 404
     # a team lead sees both
     assert len((await api.get("/job-seekers", headers=as_role("team_lead"))).json()) == 2
+
+    async with sessionmaker() as session:
+        audit = (await session.execute(text(
+            "SELECT subject, action, record_id, outcome FROM access_audit WHERE subject = 'jh-eva'"))).all()
+    outcomes = {(row.action, row.record_id, row.outcome) for row in audit}
+    assert ("GET /job-seekers/{person_id}", theirs, "refused") in outcomes
+    assert ("GET /job-seekers/{person_id}", nobody, "not_found") in outcomes
+    assert ("GET /job-seekers/{person_id}/matches", mine, "allowed") in outcomes
+    assert ("GET /job-seekers", mine, "allowed") in outcomes
+    assert not [row for row in audit if row.record_id == theirs and row.outcome == "allowed"]
 
 
 async def test_the_overviews_employment_section_is_for_the_case_manager_holding_the_open_case(

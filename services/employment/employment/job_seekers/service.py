@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from verbinding_common.audit import AccessAudit
 from verbinding_common.auth import Identity, Role
 
 from ..errors import Conflict, NotFound
@@ -107,21 +108,32 @@ async def get_job_seeker(*, session: AsyncSession, person_id: UUID) -> JobSeeker
     return seeker
 
 
-async def authorise_job_seeker(*, session: AsyncSession, person_id: UUID, identity: Identity) -> JobSeeker:
+async def authorise_job_seeker(*, session: AsyncSession, audit: AccessAudit, person_id: UUID) -> JobSeeker:
     """The job seeker if the caller may see them: a team lead, their own job hunter, or the case manager holding
     their open case (the routes allow that role only where the overview reads). Someone else's job seeker answers
     exactly like one that does not exist."""
-    seeker = await get_job_seeker(session=session, person_id=person_id)
-    if Role.team_lead in identity.roles:
+    try:
+        seeker = await get_job_seeker(session=session, person_id=person_id)
+    except NotFound:
+        await audit.refused(kind="person", record_id=person_id, outcome="not_found")
+        raise
+    if await _may_see(session=session, seeker=seeker, identity=audit.caller):
+        await audit.allowed(session, kind="person", record_ids=[person_id])
         return seeker
+    await audit.refused(kind="person", record_id=person_id)
+    raise NotFound(f"no job seeker {person_id}")
+
+
+async def _may_see(*, session: AsyncSession, seeker: JobSeeker, identity: Identity) -> bool:
+    if Role.team_lead in identity.roles:
+        return True
     hunter = await job_hunter_of(session=session, identity=identity)
     if hunter is not None and seeker.job_hunter_id == hunter.id:
-        return seeker
+        return True
     if Role.case_manager in identity.roles and seeker.case_closed_on is None and seeker.case_manager_id is not None:
         holder = await session.scalar(select(CaseManager.subject).where(CaseManager.id == seeker.case_manager_id))
-        if holder == identity.subject:
-            return seeker
-    raise NotFound(f"no job seeker {person_id}")
+        return holder == identity.subject
+    return False
 
 
 async def job_hunter_of(*, session: AsyncSession, identity: Identity) -> JobHunter | None:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, status
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
 
+from ..access import AuditDep
 from . import service
 from .models import JobHunterAssign, JobHunterCreate, JobHunterRead, JobSeekerRead, JobSeekerUpdate
 
@@ -25,20 +26,22 @@ async def list_job_hunters(session: SessionDep) -> list[JobHunterRead]:
 
 
 @router.get("/job-seekers", dependencies=[Depends(allow(Role.job_hunter, Role.team_lead))])
-async def list_job_seekers(identity: CurrentIdentity, session: SessionDep) -> list[JobSeekerRead]:
-    return [JobSeekerRead.of(s) for s in await service.job_seekers(session=session, identity=identity)]
+async def list_job_seekers(identity: CurrentIdentity, audit: AuditDep, session: SessionDep) -> list[JobSeekerRead]:
+    seekers = await service.job_seekers(session=session, identity=identity)
+    await audit.allowed(session, kind="person", record_ids=[seeker.person_id for seeker in seekers])
+    return [JobSeekerRead.of(seeker) for seeker in seekers]
 
 
 @router.get("/job-seekers/{person_id}", dependencies=[Depends(allow(Role.job_hunter, Role.team_lead))])
-async def read_job_seeker(person_id: UUID, identity: CurrentIdentity, session: SessionDep) -> JobSeekerRead:
-    seeker = await service.authorise_job_seeker(session=session, person_id=person_id, identity=identity)
+async def read_job_seeker(person_id: UUID, audit: AuditDep, session: SessionDep) -> JobSeekerRead:
+    seeker = await service.authorise_job_seeker(session=session, person_id=person_id, audit=audit)
     return JobSeekerRead.of(seeker)
 
 
 @router.patch("/job-seekers/{person_id}", dependencies=[Depends(allow(Role.job_hunter))])
-async def update_job_seeker(person_id: UUID, body: JobSeekerUpdate, identity: CurrentIdentity,
+async def update_job_seeker(person_id: UUID, body: JobSeekerUpdate, audit: AuditDep,
                             session: SessionDep) -> JobSeekerRead:
-    seeker = await service.authorise_job_seeker(session=session, person_id=person_id, identity=identity)
+    seeker = await service.authorise_job_seeker(session=session, person_id=person_id, audit=audit)
     return JobSeekerRead.of(await service.update_job_seeker(session=session, seeker=seeker,
                                                             hours_wanted=body.hours_wanted))
 

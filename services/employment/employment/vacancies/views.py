@@ -5,9 +5,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, status
 
-from verbinding_common.auth import CurrentIdentity, Role, allow
+from verbinding_common.auth import Role, allow
 from verbinding_common.db import SessionDep
 
+from ..access import AuditDep
 from ..job_seekers.service import authorise_job_seeker
 from . import service
 from .matching import rank_vacancies
@@ -40,7 +41,7 @@ async def list_vacancies(session: SessionDep, employer_id: UUID | None = None) -
 
 
 @router.get("/job-seekers/{person_id}/matches", dependencies=[Depends(STAFF)])
-async def read_matches(person_id: UUID, identity: CurrentIdentity, session: SessionDep,
+async def read_matches(person_id: UUID, audit: AuditDep, session: SessionDep,
                        limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[RankedVacancy]:
-    seeker = await authorise_job_seeker(session=session, person_id=person_id, identity=identity)
+    seeker = await authorise_job_seeker(session=session, person_id=person_id, audit=audit)
     return await rank_vacancies(session=session, seeker=seeker, limit=limit)
