@@ -16,13 +16,13 @@ from verbinding_testing.consuming import apply_as_consumer
 
 
 def person_events(person_id: uuid.UUID, *, recognised_on: date = date(2024, 1, 15), gender: str = "female",
-                  education: str = "6", occupation: str | None = "2221", years: int = 5,
+                  education: int = 6, occupation: str | None = "22", years: int = 5,
                   dutch: str = "B1") -> list[EventContract]:
     """What intake and case-plan publish about one person: registered, interviewed, a case opened."""
     return [
         PersonRegistered(person_id=person_id, household_id=uuid.uuid4(), recognised_on=recognised_on, gender=gender,
                          languages=["ar", "en"], family_reunification=False),
-        InterviewCompleted(person_id=person_id, education_level=education, profession=occupation,
+        InterviewCompleted(person_id=person_id, education_isced_level=education, occupation_isco_group=occupation,
                            years_of_work_experience=years, dutch_level=dutch, domains_of_need=["work"]),
         CaseOpened(case_id=uuid.uuid4(), person_id=person_id, recognised_on=recognised_on,
                    support_until=recognised_on.replace(year=recognised_on.year + 3)),

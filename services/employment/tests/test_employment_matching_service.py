@@ -24,7 +24,7 @@ async def test_rankings_equal_hand_computed_ones_and_lasting_fit_beats_a_quicker
     # A nurse (ISCO-08 sub-major group 22, health professionals), bachelor (ISCED 6), 5 years of experience,
     # Dutch B1, wanting 32 hours a week.
     person_id = uuid.uuid4()
-    await learn_events(sessionmaker, person_events(person_id, education="6", occupation="2221", years=5, dutch="B1"))
+    await learn_events(sessionmaker, person_events(person_id, education=6, occupation="22", years=5, dutch="B1"))
     async with sessionmaker() as session, session.begin():
         employer = await add_employer(session=session, employer=EmployerCreate(name="OLVG", sector="care"))
         specs = {
@@ -78,7 +78,7 @@ async def test_rankings_equal_hand_computed_ones_and_lasting_fit_beats_a_quicker
 async def test_a_better_fitting_permanent_vacancy_ranks_above_a_quicker_temporary_one_with_equal_other_fit(
         sessionmaker) -> None:
     person_id = uuid.uuid4()
-    await learn_events(sessionmaker, person_events(person_id, occupation="7411", education="4", years=8, dutch="A2"))
+    await learn_events(sessionmaker, person_events(person_id, occupation="74", education=4, years=8, dutch="A2"))
     async with sessionmaker() as session, session.begin():
         employer = await add_employer(session=session, employer=EmployerCreate(name="Installer", sector="construction"))
         common = dict(occupation="7411", education_level=4, dutch_level="A2", hours_per_week=32, sector="construction")

@@ -42,7 +42,7 @@ def employment_stand_in(public_identity_pem: str, *, hang: bool = False) -> Fast
         app.state.callers.append(identity.subject)
         if hang:
             await asyncio.sleep(30)
-        if person_id != "p-1":
+        if person_id != P1:
             raise HTTPException(404, "no job seeker")
         return WORK
 
@@ -62,8 +62,8 @@ def employment_stand_in(public_identity_pem: str, *, hang: bool = False) -> Fast
 
 @pytest.fixture
 def neighbours(identity_keys):
-    return (intake_stand_in(identity_keys[1], persons={"p-1": PERSON}, recognitions={}),
-            case_plan_stand_in(identity_keys[1], cases_by_person={"p-1": CASE}, plans={}))
+    return (intake_stand_in(identity_keys[1], persons={P1: PERSON}, recognitions={}),
+            case_plan_stand_in(identity_keys[1], cases_by_person={P1: CASE}, plans={}))
 
 
 async def test_overview_shows_the_employment_section_beside_the_case_that_stays_open(make_settings, neighbours,
@@ -75,10 +75,10 @@ async def test_overview_shows_the_employment_section_beside_the_case_that_stays_
         app = create_app(make_settings(intake_url=intake_url, case_plan_url=case_plan_url,
                                        employment_url=employment_url))
         async with running_app(app) as client:
-            response = await client.get("/api/v1/persons/p-1/overview",
+            response = await client.get(f"/api/v1/persons/{P1}/overview",
                                         headers=bearer(app, Role.case_manager, subject="cm-anna"))
     assert response.status_code == 200, response.text
-    assert response.json() == {"person_id": "p-1", "person": PERSON, "case": CASE, "action_plan": None,
+    assert response.json() == {"person_id": P1, "person": PERSON, "case": CASE, "action_plan": None,
                                "employment": WORK}
     assert employment.state.callers == ["cm-anna"]
 
@@ -92,11 +92,11 @@ async def test_overview_marks_employment_unavailable_within_its_deadline_and_kee
         app = create_app(make_settings(intake_url=intake_url, case_plan_url=case_plan_url, overview_timeout_s=0.5,
                                        employment_url=closed_port_url() if state == "down" else hanging_url))
         async with running_app(app) as client:
-            response = await client.get("/api/v1/persons/p-1/overview", headers=bearer(app, Role.team_lead))
+            response = await client.get(f"/api/v1/persons/{P1}/overview", headers=bearer(app, Role.team_lead))
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["person"], body["case"]) == (PERSON, CASE)
-    reason = "employment unavailable: " + ("ConnectError" if state == "down" else "no answer within 0.5 s")
+    reason = "employment unavailable: " + ("ConnectError" if state == "down" else "no answer in time")
     assert body["employment"] == {"unavailable": True, "reason": reason}
 
 

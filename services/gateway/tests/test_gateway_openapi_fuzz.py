@@ -18,6 +18,8 @@ import requests
 import schemathesis
 from case_plan.main import create_app as create_case_plan
 from case_plan.settings import CasePlanSettings
+from employment.main import create_app as create_employment
+from employment.settings import EmploymentSettings
 from gateway.main import create_app
 from gateway_support import bearer, serving
 from hypothesis import HealthCheck, Phase, given, settings
@@ -65,10 +67,12 @@ async def gateway_url(make_settings, postgres_server_url: str, identity_keys) ->
                               identity_keys[1]) as intake_url, \
             served_service(postgres_server_url, "case-plan", create_case_plan, CasePlanSettings,
                            identity_keys[1]) as case_plan_url, \
+            served_service(postgres_server_url, "employment", create_employment, EmploymentSettings,
+                           identity_keys[1]) as employment_url, \
             served_service(postgres_server_url, "shelter-placement", create_shelter_placement,
                            ShelterPlacementSettings, identity_keys[1]) as shelter_url:
         app = create_app(make_settings(intake_url=intake_url, case_plan_url=case_plan_url,
-                                       shelter_placement_url=shelter_url))
+                                       employment_url=employment_url, shelter_placement_url=shelter_url))
         tokens = {role: bearer(app, role, subject=f"fuzz-{role}", organisation="HVO-Querido") if role else {}
                   for role in ROLES}
         async with running_app(app), serving(app) as base_url:

@@ -8,8 +8,7 @@ from verbinding_common.consumer import ConsumedEvent, ConsumerSpec
 from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseManagerJoined, CaseOpened
 from verbinding_common.contracts.intake import InterviewCompleted, PersonRegistered
 
-from .models import CEFR_LEVELS
-from .service import case_manager_joined, isced_level, isco_code, learn
+from .service import case_manager_joined, learn
 
 
 async def learn_job_seekers(session: AsyncSession, events: list[ConsumedEvent[Any]]) -> None:
@@ -20,10 +19,9 @@ async def learn_job_seekers(session: AsyncSession, events: list[ConsumedEvent[An
             await learn(session=session, person_id=data.person_id, recognised_on=data.recognised_on,
                         gender=data.gender, languages=data.languages)
         elif isinstance(data, InterviewCompleted):
-            await learn(session=session, person_id=data.person_id, education_level=isced_level(data.education_level),
-                        occupation=isco_code(data.profession),
-                        years_of_experience=min(data.years_of_work_experience, 80),
-                        dutch_level=data.dutch_level if data.dutch_level in CEFR_LEVELS else None)
+            await learn(session=session, person_id=data.person_id, education_level=data.education_isced_level,
+                        occupation=data.occupation_isco_group, years_of_experience=data.years_of_work_experience,
+                        dutch_level=data.dutch_level)
         elif isinstance(data, CaseOpened):
             await learn(session=session, person_id=data.person_id, case_id=data.case_id)
         elif isinstance(data, CaseManagerAssigned):

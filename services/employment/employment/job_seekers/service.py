@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -16,29 +15,6 @@ from verbinding_common.auth import Identity, Role
 
 from ..errors import Conflict, NotFound
 from .models import CaseManager, JobHunter, JobHunterRead, JobSeeker
-
-# Education as intake's interview names it today, to ISCED 2011 levels; a bare level ("6", "ISCED 6") is taken as is.
-_ISCED_WORDS = {"none": 0, "primary": 1, "lower_secondary": 2, "secondary": 3, "upper_secondary": 3,
-                "post_secondary": 4, "vocational": 4, "short_tertiary": 5, "bachelor": 6, "master": 7,
-                "doctorate": 8, "doctoral": 8}
-_ISCED_CODE = re.compile(r"^(?:isced\s*)?([0-8])$")
-_ISCO_CODE = re.compile(r"^[0-9]{1,4}$")
-
-
-def isced_level(value: Any) -> int | None:
-    """An ISCED level from what the interview event carries (a level or a known word); None if unknown."""
-    if isinstance(value, int) and 0 <= value <= 8:
-        return value
-    text = str(value or "").strip().lower().replace("-", "_").replace(" ", "_")
-    if match := _ISCED_CODE.match(text.replace("_", "")):
-        return int(match.group(1))
-    return _ISCED_WORDS.get(text)
-
-
-def isco_code(value: Any) -> str | None:
-    """The ISCO-08 sub-major group (2 digits) of an occupation code, or None: free text is never kept."""
-    text = str(value or "").strip()
-    return text[:2] if _ISCO_CODE.match(text) and len(text) >= 2 else None
 
 
 async def learn(*, session: AsyncSession, person_id: UUID, **known: Any) -> None:
