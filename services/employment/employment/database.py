@@ -1,10 +1,9 @@
-"""The declarative base of employment's tables (the backbone's tables live in verbinding_common.db)."""
+"""The declarative base of employment's tables (each concept's models.py); the backbone's: verbinding_common.db."""
 
-from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from verbinding_common.db import NAMING_CONVENTION
+from verbinding_common.db import service_metadata
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = service_metadata()

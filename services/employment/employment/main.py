@@ -1,10 +1,9 @@
-"""The employment app: `app` for the stack (settings from VERBINDING_* variables), `create_app` for tests."""
+"""The employment app: `app` for uvicorn (settings from VERBINDING_* variables), `create_app` for tests."""
 
 from fastapi import FastAPI
 
 from verbinding_common.app import create_service_app
 
-from .errors import EmploymentError, employment_error_response
 from .job_seekers.consumers import people_events
 from .job_seekers.views import router as job_seekers_router
 from .monitoring.views import router as monitoring_router
@@ -13,15 +12,16 @@ from .settings import EmploymentSettings
 from .vacancies.views import router as vacancies_router
 
 
-def create_app(settings: EmploymentSettings) -> FastAPI:
-    app = create_service_app(
-        settings=settings, title="employment",
+def create_app(settings: EmploymentSettings | None = None) -> FastAPI:
+    """Employment on the shared plumbing; builds objects only, connects to nothing until its lifespan starts."""
+    return create_service_app(
+        settings=settings or EmploymentSettings(),
+        title="employment",
         description="Job hunters and their job seekers, vacancies ranked by fit, placements, retention checks, "
                     "participation figures.",
         routers=[job_seekers_router, vacancies_router, placements_router, monitoring_router],
-        consumers=[people_events])
-    app.add_exception_handler(EmploymentError, employment_error_response)
-    return app
+        consumers=[people_events],
+    )
 
 
-app = create_app(EmploymentSettings())
+app = create_app()

@@ -1,11 +1,7 @@
-"""Alembic environment of employment: its own tables plus the backbone's (outbox, processed_event)."""
+"""Alembic environment of employment: the tables of every models.py in `employment` plus the backbone's."""
 
-import employment.audit.models
-import employment.job_seekers.models
-import employment.placements.models
-import employment.vacancies.models  # noqa: F401  (each models module registers its tables on Base.metadata)
 from employment.database import Base
 
 from verbinding_common.migrations import run_migrations
 
-run_migrations(Base.metadata)
+run_migrations(Base.metadata, models_of="employment")

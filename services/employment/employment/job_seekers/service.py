@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.audit import AccessAudit
 from verbinding_common.auth import Identity, Role
+from verbinding_common.errors import Conflict, NotFound
 
-from ..errors import Conflict, NotFound
 from .models import CaseManager, JobHunter, JobHunterRead, JobSeeker
 
 

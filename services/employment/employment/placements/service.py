@@ -24,9 +24,9 @@ from verbinding_common.contracts.employment import (
     RetentionOutcome,
     Sector,
 )
+from verbinding_common.errors import Conflict, NotFound, RuleViolated
 from verbinding_common.outbox import add_event
 
-from ..errors import Conflict, NotFound, Unprocessable
 from ..job_seekers.models import JobSeeker
 from ..job_seekers.service import job_hunter_of
 from ..vacancies.models import Employer, Vacancy
@@ -40,7 +40,6 @@ from .models import (
     RetentionCheckRead,
 )
 
-SOURCE = "employment"
 OVERDUE_AFTER = timedelta(days=30)
 
 
@@ -55,14 +54,14 @@ async def start_placement(*, session: AsyncSession, seeker: JobSeeker, placement
                           recorded_by: str) -> Placement:
     """Record that the job seeker started work, take one opening of the vacancy, and plan the retention checks."""
     if await session.get(Employer, placement.employer_id) is None:
-        raise Unprocessable(f"no employer {placement.employer_id}")
+        raise RuleViolated(f"no employer {placement.employer_id}")
     if placement.vacancy_id is not None:
         taken = await session.scalar(
             update(Vacancy).where(Vacancy.id == placement.vacancy_id, Vacancy.employer_id == placement.employer_id,
                                   Vacancy.openings > 0)
             .values(openings=Vacancy.openings - 1).returning(Vacancy.id))
         if taken is None:
-            raise Unprocessable(f"vacancy {placement.vacancy_id} of this employer has no opening left")
+            raise RuleViolated(f"vacancy {placement.vacancy_id} of this employer has no opening left")
     row = Placement(person_id=seeker.person_id, recorded_by=recorded_by, **placement.model_dump())
     session.add(row)
     await session.flush()
@@ -71,7 +70,7 @@ async def start_placement(*, session: AsyncSession, seeker: JobSeeker, placement
     await add_event(session, PlacementStarted(
         placement_id=row.id, person_id=row.person_id, contract_type=ContractType(row.contract_type),
         hours_per_week=row.hours_per_week, sector=Sector(row.sector), started_on=row.started_on, ends_on=row.ends_on),
-        key=str(row.person_id), source=SOURCE)
+        key=str(row.person_id))
     await session.flush()
     return row
 
@@ -82,12 +81,12 @@ async def end_placement(*, session: AsyncSession, placement: Placement, ended_on
     if placement.ended_on is not None:
         raise Conflict(f"placement {placement.id} has ended already")
     if ended_on < placement.started_on:
-        raise Unprocessable("ended_on is before the placement started")
+        raise RuleViolated("ended_on is before the placement started")
     placement.ended_on, placement.end_reason = ended_on, reason
     await session.flush()
     await add_event(session, PlacementEnded(placement_id=placement.id, person_id=placement.person_id,
                                             ended_on=ended_on, reason=reason),
-                    key=str(placement.person_id), source=SOURCE)
+                    key=str(placement.person_id))
     return placement
 
 
@@ -102,7 +101,7 @@ async def record_outcome(*, session: AsyncSession, check: RetentionCheck, outcom
     await session.flush()
     await add_event(session, RetentionChecked(placement_id=check.placement_id, person_id=check.person_id,
                                               months=check.months, due_on=check.due_on, outcome=outcome),
-                    key=str(check.person_id), source=SOURCE)
+                    key=str(check.person_id))
     return check
 
 

@@ -8,7 +8,8 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..errors import Unprocessable
+from verbinding_common.errors import RuleViolated
+
 from .models import Employer, EmployerCreate, Vacancy, VacancyCreate
 
 
@@ -28,7 +29,7 @@ async def employers(*, session: AsyncSession) -> Sequence[Employer]:
 async def add_vacancy(*, session: AsyncSession, vacancy: VacancyCreate) -> Vacancy:
     """Add an employer's vacancy."""
     if await session.get(Employer, vacancy.employer_id) is None:
-        raise Unprocessable(f"no employer {vacancy.employer_id}")
+        raise RuleViolated(f"no employer {vacancy.employer_id}")
     row = Vacancy(**vacancy.model_dump())
     session.add(row)
     await session.flush()
