@@ -114,7 +114,7 @@ async def _measure(server_url: str) -> dict[str, Any]:
     person_id = await seed(libpq_dsn(database_url), random.Random(11))
     seeded_s = time.perf_counter() - started
     engine = create_engine(database_url)
-    sessionmaker = create_sessionmaker(engine)
+    sessionmaker = create_sessionmaker(engine, event_source="employment")
     try:
         async with sessionmaker() as session:
             seeker = await session.get_one(JobSeeker, person_id)

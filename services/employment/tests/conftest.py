@@ -28,7 +28,7 @@ async def employment_database(empty_database_url: str) -> str:
 async def sessionmaker(employment_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = create_engine(employment_database)
     try:
-        yield create_sessionmaker(engine)
+        yield create_sessionmaker(engine, event_source="employment")
     finally:
         await engine.dispose()
 

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 from fastapi import Depends, FastAPI, HTTPException
-from gateway.app import create_app
+from gateway.main import create_app
 from gateway_support import bearer, case_plan_stand_in, closed_port_url, intake_stand_in, serving
 
 from verbinding_common.auth import CurrentIdentity, IdentityVerifier, Role, allow
@@ -125,5 +125,5 @@ async def test_job_hunter_routes_forward_as_the_caller_with_query_and_answers_pa
     assert [r.status_code for r in malformed] == [422, 422, 422], "refused at the door"
     assert not_an_id.status_code == 422
     assert as_case_manager.status_code == 403
-    assert (unavailable.status_code, unavailable.json()) == (503, {"detail": "employment unavailable"})
+    assert (unavailable.status_code, unavailable.json()["detail"]) == (503, "employment unavailable")
     assert employment.state.callers == ["jh-eva", "jh-eva"]
