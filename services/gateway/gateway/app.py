@@ -25,6 +25,8 @@ from .downstream import Downstream
 from .employment import views as employment_views
 from .openapi import document_every_answer
 from .persons import views as person_views
+from .reports import views as report_views
+from .reports.limiter import AnonymousLimiter
 from .settings import GatewaySettings
 from .shelters import views as shelter_views
 from .subscriptions import wiring as subscriptions
@@ -54,7 +56,7 @@ def description(settings: GatewaySettings) -> str:
 def routers(settings: GatewaySettings) -> list[APIRouter]:
     """The gateway's routes."""
     routers = [coa_views.router, person_views.router, case_views.router, employment_views.router,
-               *subscriptions.routers, shelter_views.router]
+               *subscriptions.routers, shelter_views.router, report_views.router]
     if not settings.external_issuer:  # with an external OIDC issuer the built-in endpoint does not exist (404)
         routers.insert(0, access_views.router)
     return routers
@@ -77,6 +79,7 @@ def setup(app: FastAPI) -> None:
     app.state.credentials = CredentialStore(clients=settings.clients or [], demo_users=settings.demo_users or [])
     app.state.token_throttle = FailureThrottle(settings.token_failure_limit)
     app.state.identity_signer = IdentitySigner(_identity_signing_key(settings))
+    app.state.report_limiter = AnonymousLimiter(per_hour=settings.report_submissions_per_hour)
     document_every_answer(app)
 
 
@@ -98,6 +101,8 @@ def lifespan_of(settings: GatewaySettings) -> Lifespan:
                                               settings.downstream_timeout_s)
             app.state.shelter_placement = Downstream("shelter-placement", settings.shelter_placement_url, http,
                                                      signer, settings.downstream_timeout_s)
+            app.state.safe_reporting = Downstream("safe-reporting", settings.safe_reporting_url, http, signer,
+                                                  settings.downstream_timeout_s)
             async with subscriptions.running(app, settings):
                 yield
 

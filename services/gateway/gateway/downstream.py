@@ -77,8 +77,11 @@ def case_plan(request: Request) -> Downstream:
 
 def employment(request: Request) -> Downstream:
     return request.app.state.employment
+def safe_reporting(request: Request) -> Downstream:
+    return request.app.state.safe_reporting
 
 
 IntakeDep = Annotated[Downstream, Depends(intake)]
 CasePlanDep = Annotated[Downstream, Depends(case_plan)]
 EmploymentDep = Annotated[Downstream, Depends(employment)]
+SafeReportingDep = Annotated[Downstream, Depends(safe_reporting)]

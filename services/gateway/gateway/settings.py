@@ -72,6 +72,9 @@ class GatewaySettings(SubscriptionSettings, ServiceSettings):
     case_plan_url: str = "http://127.0.0.1:8002"
     shelter_placement_url: str = "http://127.0.0.1:8004"
     employment_url: str = "http://127.0.0.1:8003"
+    safe_reporting_url: str = "http://127.0.0.1:8005"
+    # Anonymous reports per sender per hour (the sender known only by an in-memory keyed hash, see reports/limiter).
+    report_submissions_per_hour: int = Field(default=20, ge=1)
     # A hanging service must not hold a client: every forwarded call ends within this (each route < 2 s), the
     # whole overview within overview_timeout_s (a late section is marked unavailable).
     downstream_timeout_s: float = 1.5
@@ -185,6 +188,7 @@ def demo_users() -> list[DemoUserConfig]:
         # A municipal coordinator of the LVV programme: the organisation claim names the programme.
         DemoUserConfig(username="pc-pieter", password_hash=password, roles=[Role.programme_coordinator],
                        organisation="lvv", name="Pieter"),
+        DemoUserConfig(username="hc-hana", password_hash=password, roles=[Role.hub_counsellor], name="Hana"),
     ]
 
 

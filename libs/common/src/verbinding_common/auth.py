@@ -34,6 +34,8 @@ class Role(StrEnum):
     team_lead = "team_lead"
     hub_counsellor = "hub_counsellor"
     programme_coordinator = "programme_coordinator"
+    # An anonymous safe-reporting reporter: only the gateway vouches for one (public routes), no token carries it.
+    reporter = "reporter"
     coa_integration = "coa_integration"
     ngo_partner = "ngo_partner"
     ops = "ops"

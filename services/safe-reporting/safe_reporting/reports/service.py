@@ -1,0 +1,173 @@
+"""Reports: taking one in (sealed, with a receipt), following it up by receipt, and the hub's work on it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..audit.models import AuditEntry
+from ..audit.service import record
+from ..errors import Conflict, NotFound, TooManyGuesses
+from . import receipts, sealing
+from .models import (
+    ConsentRead,
+    MessageRead,
+    ReferralConsent,
+    Report,
+    ReportCreate,
+    ReportMessage,
+    ReportState,
+    ReportSummary,
+    ReportTally,
+)
+from .screening import screen_texts
+from .throttle import GuessThrottle
+
+# Where a report may go next; a referral moves it to `referred` by itself.
+NEXT_STATES = {
+    ReportState.new: {ReportState.in_progress, ReportState.closed},
+    ReportState.in_progress: {ReportState.closed},
+    ReportState.referred: {ReportState.in_progress, ReportState.closed},
+    ReportState.closed: set(),
+}
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The keys only this service holds."""
+
+    keyring: sealing.Keyring
+    pepper: bytes
+
+
+def iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+async def submit_report(*, session: AsyncSession, report: ReportCreate, secrets: Secrets) -> str:
+    """Take a report in: contents sealed under a new data key, the week's tally counted; returns the receipt."""
+    screen_texts([("description", report.description), ("contact", report.contact)])
+    receipt = receipts.new_receipt()
+    digits = receipts.normalise(receipt)
+    assert digits is not None
+    report_id = uuid.uuid4()
+    data_key = sealing.new_data_key(secrets.keyring, str(report_id))
+    week = iso_week(datetime.now(UTC).date())
+    session.add(Report(
+        id=report_id, reporter_role=report.role, category=report.category, district=report.district,
+        occurred_on=report.occurred_on, part_of_day=report.part_of_day, answer_language=report.answer_language,
+        state=ReportState.new, iso_week=week, wrapped_key=data_key.wrapped, kek_id=data_key.kek_id,
+        description_sealed=sealing.seal_text(data_key.key, report.description, report_id=str(report_id),
+                                             field="description"),
+        contact_sealed=sealing.seal_text(data_key.key, report.contact, report_id=str(report_id), field="contact"),
+        receipt_lookup=receipts.lookup_key(digits, secrets.pepper),
+        receipt_verifier=await receipts.make_verifier(digits),
+    ))
+    await session.execute(
+        pg_insert(ReportTally).values(iso_week=week, category=report.category, district=report.district, reports=1)
+        .on_conflict_do_update(index_elements=["iso_week", "category", "district"],
+                               set_={"reports": ReportTally.reports + 1}))
+    return receipt
+
+
+async def report_by_receipt(*, session: AsyncSession, receipt: str, secrets: Secrets,
+                            throttle: GuessThrottle) -> Report:
+    """The report this receipt belongs to. A wrong receipt answers like a missing one and spends the guess budget."""
+    wait = throttle.wait_s()
+    if wait:
+        raise TooManyGuesses("too many receipts were tried; try again later", headers={"Retry-After": str(wait)})
+    digits = receipts.normalise(receipt) or "0" * receipts.DIGITS
+    report = await session.scalar(select(Report).where(
+        Report.receipt_lookup == receipts.lookup_key(digits, secrets.pepper)).with_for_update())
+    matches = await receipts.verify(digits, report.receipt_verifier if report is not None else None)
+    if report is None or not matches or receipts.normalise(receipt) is None:
+        throttle.failed()
+        raise NotFound("no report with this receipt")
+    return report
+
+
+def data_key_of(report: Report, secrets: Secrets) -> bytes:
+    return sealing.unwrap(secrets.keyring, wrapped=report.wrapped_key, kek_id=report.kek_id, report_id=str(report.id))
+
+
+async def messages_of(*, session: AsyncSession, report: Report, data_key: bytes) -> list[MessageRead]:
+    rows = await session.scalars(select(ReportMessage).where(ReportMessage.report_id == report.id)
+                                 .order_by(ReportMessage.id))
+    return [MessageRead(author=row.author, at=row.created_at,  # type: ignore[arg-type]
+                        text=sealing.open_text(data_key, row.body_sealed, report_id=str(report.id),
+                                               field=f"message:{row.author}") or "")
+            for row in rows]
+
+
+async def consents_of(*, session: AsyncSession, report: Report) -> list[ConsentRead]:
+    rows = await session.scalars(select(ReferralConsent).where(ReferralConsent.report_id == report.id)
+                                 .order_by(ReferralConsent.given_at))
+    return [ConsentRead(kind=row.kind, fields=row.fields, given_at=row.given_at,  # type: ignore[arg-type]
+                        withdrawn_at=row.withdrawn_at, used_at=row.used_at) for row in rows]
+
+
+async def add_message(*, session: AsyncSession, report: Report, author: str, text: str, secrets: Secrets) -> None:
+    """A message from the reporter or the hub, sealed under the report's data key; none once it is closed."""
+    if report.state == ReportState.closed:
+        raise Conflict("this report is closed")
+    if author == "reporter":
+        screen_texts([("text", text)])
+    session.add(ReportMessage(report_id=report.id, author=author, body_sealed=sealing.seal_text(
+        data_key_of(report, secrets), text, report_id=str(report.id), field=f"message:{author}")))
+
+
+async def list_reports(*, session: AsyncSession, state: ReportState | None, limit: int,
+                       offset: int) -> list[ReportSummary]:
+    """Metadata of reports for the hub, newest first; nothing sealed is opened."""
+    query = select(Report).order_by(Report.created_at.desc(), Report.id).limit(limit).offset(offset)
+    if state is not None:
+        query = query.where(Report.state == state)
+    return [summary_of(report) for report in await session.scalars(query)]
+
+
+def summary_of(report: Report) -> ReportSummary:
+    return ReportSummary(id=report.id, reporter_role=report.reporter_role, category=report.category,  # type: ignore[arg-type]
+                         district=report.district, iso_week=report.iso_week, state=report.state,  # type: ignore[arg-type]
+                         answer_language=report.answer_language, has_contact=report.contact_sealed is not None,
+                         received_on=report.created_at.date())
+
+
+async def get_report(*, session: AsyncSession, report_id: uuid.UUID, for_update: bool = False) -> Report:
+    query = select(Report).where(Report.id == report_id)
+    report = await session.scalar(query.with_for_update() if for_update else query)
+    if report is None:
+        raise NotFound("no such report")
+    return report
+
+
+async def change_state(*, session: AsyncSession, report: Report, state: ReportState, actor: str) -> None:
+    """Move the report on (new → in progress → referred → closed); closing starts the retention clock."""
+    if state not in NEXT_STATES[ReportState(report.state)]:
+        raise Conflict(f"a report in state {report.state} cannot move to {state}")
+    report.state = state
+    if state == ReportState.closed:
+        report.closed_at = datetime.now(UTC)
+    record(session=session, actor=actor, action=f"state:{state}", report_id=report.id, outcome="done")
+
+
+async def purge_closed_reports(*, session: AsyncSession, retention: timedelta) -> int:
+    """Delete closed reports past retention (contents, messages, consents, referrals, receipt) and their read audit;
+    the audit keeps one line saying the report existed and was purged."""
+    cutoff = datetime.now(UTC) - retention
+    purged = list(await session.scalars(delete(Report).where(
+        Report.state == ReportState.closed, Report.closed_at < cutoff).returning(Report.id)))
+    if purged:
+        await session.execute(delete(AuditEntry).where(AuditEntry.report_id.in_(purged)))
+        session.add_all([AuditEntry(actor="retention", action="purged", report_id=report_id, outcome="done")
+                         for report_id in purged])
+    return len(purged)
+
+
+async def count_reports(*, session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(Report)) or 0

@@ -1,0 +1,28 @@
+"""Weekly anonymous counts for team leads and ops: the same figures the statistics event carries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from verbinding_common.auth import Role, allow
+from verbinding_common.contracts.safe_reporting import ReportStatisticsPublished
+from verbinding_common.db import SessionDep
+
+from .service import recent_weeks, week_statistics
+
+router = APIRouter(prefix="/statistics", tags=["statistics"], dependencies=[Depends(allow(Role.team_lead, Role.ops))])
+
+Week = Annotated[str, Path(pattern=r"^\d{4}-W\d{2}$", description="an ISO week, e.g. 2026-W49")]
+
+
+@router.get("/weeks/{iso_week}", response_model=ReportStatisticsPublished, summary="One ISO week's counts")
+async def one_week(iso_week: Week, session: SessionDep) -> ReportStatisticsPublished:
+    return await week_statistics(session=session, week=iso_week)
+
+
+@router.get("", response_model=list[ReportStatisticsPublished], summary="The most recent weeks' counts")
+async def recent(session: SessionDep,
+                 weeks: Annotated[int, Query(ge=1, le=52)] = 4) -> list[ReportStatisticsPublished]:
+    return [await week_statistics(session=session, week=week) for week in recent_weeks(weeks)]
