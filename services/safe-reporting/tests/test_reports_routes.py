@@ -8,12 +8,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import a_report
 from safe_reporting.audit.models import AuditEntry
 from safe_reporting.reports import sealing
 from safe_reporting.reports.models import Report, ReportMessage
 from safe_reporting.reports.service import purge_closed_reports
 from sqlalchemy import func, select, text, update
+
+from conftest import a_report
 
 REPORTER = ("reporter", "anonymous-reporter")
 
@@ -83,8 +84,9 @@ async def test_the_receipt_follows_the_report_up_and_a_wrong_one_answers_like_a_
 
 async def test_guessing_receipts_slows_down_for_everyone(safe_reporting_database, identity_keys, reporter) -> None:
     import httpx
-    from conftest import safe_reporting_settings
     from safe_reporting.main import create_app
+
+    from conftest import safe_reporting_settings
 
     app = create_app(safe_reporting_settings(safe_reporting_database, identity_keys[1],
                                              receipt_failures_per_window=5, receipt_window_s=600))
@@ -228,8 +230,9 @@ async def test_purge_removes_closed_reports_past_retention_and_nothing_else(api,
 
 
 def test_the_development_keys_are_refused_outside_development(safe_reporting_database) -> None:
-    from conftest import safe_reporting_settings
     from safe_reporting.settings import _DEV_REPORT_KEY
+
+    from conftest import safe_reporting_settings
 
     with pytest.raises(ValueError, match="development key"):
         safe_reporting_settings(safe_reporting_database, "k", report_key=_DEV_REPORT_KEY)

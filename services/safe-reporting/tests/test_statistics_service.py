@@ -79,3 +79,43 @@ def test_a_single_small_cell_in_a_row_takes_a_second_one_with_it() -> None:
     assert table.cells[("a", "x")] is None
     assert sum(table.cells[("a", c)] is None for c in COLUMNS) >= 2
     assert sum(table.cells[(r, "x")] is None for r in ROWS) >= 2
+
+
+async def test_the_weekly_counts_are_published_once_with_small_cells_hidden_and_again_only_when_they_change(
+        api, as_role, sessionmaker) -> None:
+    from safe_reporting.reports.service import iso_week
+    from safe_reporting.statistics.service import publish_changed_weeks
+    from sqlalchemy import select
+
+    from conftest import a_report
+    from verbinding_common.db import outbox_table
+
+    reporter = as_role("reporter", "anonymous-reporter")
+    for district, times in (("oost", 6), ("centrum", 2), ("noord", 7)):
+        for _ in range(times):
+            assert (await api.post("/reports", json=a_report(category="violence", district=district),
+                                   headers=reporter)).status_code == 201
+    week = iso_week(__import__("datetime").date.today())
+
+    async def publish() -> list[str]:
+        async with sessionmaker() as session, session.begin():
+            return await publish_changed_weeks(session=session, weeks=[week])
+
+    assert await publish() == [week]
+    assert await publish() == []  # unchanged: not published again
+    async with sessionmaker() as session:
+        rows = (await session.execute(select(outbox_table.c.topic, outbox_table.c.key, outbox_table.c.envelope)))
+        rows = rows.all()
+    assert [(row.topic, row.key) for row in rows] == [("safe-reporting.statistics.v1", week)]
+    data = rows[0].envelope["data"]
+    cells = {(c["category"], c["district"]): c["reports"] for c in data["cells"]}
+    assert cells[("violence", "centrum")] is None
+    # The hidden 2 cannot be placed: it could sit in any of the row's other hidden (empty) districts.
+    assert (cells[("violence", "oost")], cells[("violence", "noord")]) == (6, 7)
+    assert sum(value is None for (category, _), value in cells.items() if category == "violence") >= 2
+    assert data["total"] == 15
+    assert set(rows[0].envelope["data"]) == {"iso_week", "threshold", "cells", "category_totals", "district_totals",
+                                             "total", "computed_at"}
+    statistics = await api.get("/statistics", headers=as_role("team_lead"))
+    assert statistics.status_code == 200 and statistics.json()[-1]["total"] == 15
+    assert (await api.get("/statistics", headers=as_role("case_manager"))).status_code == 403

@@ -20,12 +20,12 @@ class CategoryDistrictCount(EventContract):
 
 
 class CategoryCount(EventContract):
-    category: str
+    category: str = Field(description="the report category; for monitoring by team leads and ops")
     reports: int | None = Field(ge=0, description="total over districts, or null when suppressed")
 
 
 class DistrictCount(EventContract):
-    district: str
+    district: str = Field(description="the city district; for monitoring by team leads and ops")
     reports: int | None = Field(ge=0, description="total over categories, or null when suppressed")
 
 
@@ -38,11 +38,12 @@ class ReportStatisticsPublished(EventContract):
 
     event_type: ClassVar[str] = "safe-reporting.statistics-published.v1"
     topic: ClassVar[str] = TOPIC
+    key_field: ClassVar[str] = "iso_week"
 
     iso_week: str = Field(pattern=r"^\d{4}-W\d{2}$", description="the ISO week the reports were received in")
     threshold: int = Field(ge=1, description="figures under this are never shown")
-    cells: list[CategoryDistrictCount]
-    category_totals: list[CategoryCount]
-    district_totals: list[DistrictCount]
+    cells: list[CategoryDistrictCount] = Field(description="every category x district of the week, for monitoring")
+    category_totals: list[CategoryCount] = Field(description="per category, over all districts")
+    district_totals: list[DistrictCount] = Field(description="per district, over all categories")
     total: int | None = Field(ge=0, description="all reports of the week, or null when suppressed")
-    computed_at: datetime
+    computed_at: datetime = Field(description="when the figures were computed")
