@@ -13,6 +13,7 @@ import hmac
 import math
 import re
 import secrets
+import unicodedata
 
 DIGITS = 20
 GROUP = 4
@@ -29,9 +30,12 @@ def new_receipt() -> str:
 
 
 def normalise(code: str) -> str | None:
-    """The receipt's digits, whatever the grouping the reporter wrote down; None when it cannot be a receipt."""
+    """The receipt's digits, whatever the grouping (or the script's digits: ٠١٢…) the reporter wrote it down in;
+    None when it cannot be a receipt."""
     digits = re.sub(r"[\s\-.]", "", code)
-    return digits if len(digits) == DIGITS and digits.isascii() and digits.isdigit() else None
+    if len(digits) != DIGITS or not all(ch.isdecimal() for ch in digits):
+        return None
+    return "".join(str(unicodedata.decimal(ch)) for ch in digits)
 
 
 def lookup_key(digits: str, pepper: bytes) -> bytes:
