@@ -140,13 +140,16 @@ async def running_stack(
     *arguments: str,
     ports: StackPorts | None = None,
     services_dir: Path = SERVICES,
+    settings: dict[str, str] | None = None,
 ) -> AsyncIterator[RunningStack]:
-    """Start `verbinding run` on free ports (plus any further `arguments`) and yield it once it says
-    "Ctrl-C to stop"; afterwards make sure nothing of it is left, even when the test failed half-way."""
+    """Start `verbinding run` on free ports (plus any further `arguments`, and `settings` as VERBINDING_* variables
+    every service sees) and yield it once it says "Ctrl-C to stop"; afterwards make sure nothing of it is left,
+    even when the test failed half-way."""
     ports = ports or StackPorts.free(services_dir)
+    environment = _environment() | {f"VERBINDING_{name.upper()}": value for name, value in (settings or {}).items()}
     process = await asyncio.create_subprocess_exec(
         *verbinding("run", data_dir, *ports.arguments(), *arguments, services_dir=services_dir),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=_environment(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=environment,
     )
     stack = RunningStack(process, data_dir, ports)
     reader = asyncio.create_task(stack.read_output())

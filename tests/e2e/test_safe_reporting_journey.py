@@ -1,0 +1,189 @@
+"""Free in, Free out, end to end: anonymous reports through the real stack leave no trace of who sent them.
+
+The whole stack runs as its own processes (gateway, every service, embedded PostgreSQL and broker). 100 reports
+arrive with forged X-Forwarded-For addresses and distinct user agents; then every table of every service's
+database, every log file, the trace file and every Kafka record are searched for those values, for the receipts
+and for the reports' texts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from verbinding_testing.fixtures import eventually
+from verbinding_testing.stack import RunningStack, StackPorts, running_stack
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+MARK = uuid.uuid4().hex[:12]
+REPORTS = 100
+
+
+@pytest.fixture(scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
+    settings = {"report_submissions_per_hour": "1000", "statistics_interval_s": "1"}
+    async with running_stack(tmp_path_factory.mktemp("stack") / "data", ports=StackPorts.free(),
+                             settings=settings) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def gateway(stack: RunningStack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30, trust_env=False) as client:
+        yield client
+
+
+async def bearer(gateway: httpx.AsyncClient, **form: str) -> dict[str, str]:
+    answer = await gateway.post("/oauth/token", data=form)
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def sender(n: int) -> dict[str, str]:
+    return {"X-Forwarded-For": f"198.51.100.{n + 1}, 2001:db8::{n + 1:x}", "X-Real-IP": f"203.0.113.{n + 1}",
+            "User-Agent": f"SentinelBrowser/{MARK}-{n}", "Forwarded": f"for=192.0.2.{n + 1}"}
+
+
+def report(n: int) -> dict[str, object]:
+    return {"role": "witness" if n % 3 else "victim", "category": "labour_exploitation", "district": "zuidoost",
+            "occurred_on": "2026-11-28", "description": f"Sentinel-{MARK}-{n}: workers locked in at night",
+            "answer_language": "nl", "contact": f"sentinel-{MARK}-{n}@example.org" if n % 2 else None}
+
+
+async def test_a_hundred_anonymous_reports_leave_no_network_identifier_or_content_anywhere(
+        stack: RunningStack, gateway: httpx.AsyncClient) -> None:
+    receipts = []
+    for n in range(REPORTS):
+        answer = await gateway.post("/api/v1/safe-reports", json=report(n), headers=sender(n))
+        assert answer.status_code == 201, answer.text
+        receipts.append(answer.json()["receipt"])
+        followed = await gateway.post("/api/v1/safe-reports/follow-up", json={"receipt": answer.json()["receipt"]},
+                                      headers=sender(n))
+        assert followed.status_code == 200 and followed.json()["state"] == "new"
+    assert len(set(receipts)) == REPORTS
+
+    hub = await bearer(gateway, grant_type="password", username="hc-hana", password="demo")
+    listed = (await gateway.get("/api/v1/safe-reports", params={"limit": 500}, headers=hub)).json()
+    assert len(listed) == REPORTS
+    opened = await gateway.get(f"/api/v1/safe-reports/{listed[0]['id']}", headers=hub)
+    assert opened.status_code == 200 and opened.json()["description"].startswith(f"Sentinel-{MARK}")
+
+    lead = await bearer(gateway, grant_type="password", username="tl-carla", password="demo")
+
+    async def published_week() -> dict | None:
+        weeks = (await gateway.get("/api/v1/safe-reporting/statistics", params={"weeks": 1}, headers=lead)).json()
+        return weeks[-1] if weeks and weeks[-1]["total"] == REPORTS else None
+
+    week = await eventually(published_week, timeout=30, what="the week's statistics")
+    cells = {(c["category"], c["district"]): c["reports"] for c in week["cells"]}
+    assert cells[("labour_exploitation", "zuidoost")] == REPORTS
+    records = await eventually(lambda: _statistics_records(stack), timeout=30, what="a statistics event on Kafka")
+    assert records
+
+    sentinels = {value for n in range(REPORTS) for key, value in sender(n).items()}
+    sentinels |= {address.strip() for n in range(REPORTS) for address in sender(n)["X-Forwarded-For"].split(",")}
+    sentinels |= {f"198.51.100.{n + 1}" for n in range(REPORTS)} | {f"203.0.113.{n + 1}" for n in range(REPORTS)}
+    sentinels |= {f"192.0.2.{n + 1}" for n in range(REPORTS)} | {f"SentinelBrowser/{MARK}", MARK}
+    sentinels |= set(receipts) | {r.replace("-", "") for r in receipts}
+    await asyncio.sleep(1.5)  # let every service's batch span processor write the trace file
+
+    found = {}
+    for where, text in [*_files(stack.data_dir), *await _databases(stack), *await _kafka(stack)]:
+        hits = sorted(s for s in sentinels if s in text)
+        if hits:
+            found[where] = hits[:3]
+    assert found == {}
+
+
+@pytest.mark.parametrize("user", ["cm-anna", "ops-dave", "tl-carla"])
+async def test_no_one_but_a_hub_counsellor_reaches_the_reports(gateway: httpx.AsyncClient, user: str) -> None:
+    headers = await bearer(gateway, grant_type="password", username=user, password="demo")
+    for method, path in [("GET", "/api/v1/safe-reports"), ("GET", f"/api/v1/safe-reports/{uuid.uuid4()}"),
+                         ("POST", f"/api/v1/safe-reports/{uuid.uuid4()}/referrals")]:
+        assert (await gateway.request(method, path, headers=headers, json={"kind": "police"})).status_code == 403
+
+
+async def test_an_ngo_system_cannot_reach_the_reports(gateway: httpx.AsyncClient) -> None:
+    headers = await bearer(gateway, grant_type="client_credentials", client_id="ngo-hvo-querido",
+                           client_secret="hvo-demo-secret")
+    assert (await gateway.get("/api/v1/safe-reports", headers=headers)).status_code == 403
+    assert (await gateway.get("/api/v1/safe-reporting/statistics", headers=headers)).status_code == 403
+
+
+def _files(data_dir: Path) -> list[tuple[str, str]]:
+    return [(str(path.relative_to(data_dir)), path.read_text(errors="replace"))
+            for path in sorted(data_dir.rglob("*")) if path.is_file() and path.suffix in (".log", ".jsonl")]
+
+
+async def _databases(stack: RunningStack) -> list[tuple[str, str]]:
+    server = f"postgresql://postgres@127.0.0.1:{stack.ports.postgres}"
+    admin = await asyncpg.connect(f"{server}/postgres")
+    try:
+        names = [row[0] for row in await admin.fetch(
+            "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'")]
+    finally:
+        await admin.close()
+    dumps = []
+    for name in names:
+        connection = await asyncpg.connect(f"{server}/{name}")
+        try:
+            columns = await connection.fetch("SELECT table_name, column_name FROM information_schema.columns "
+                                             "WHERE table_schema = 'public'")
+            for table, column in columns:
+                values = await connection.fetch(f'SELECT "{column}"::text AS v FROM "{table}"')
+                dumps.append((f"{name}.{table}.{column}", "\n".join(str(v["v"]) for v in values)))
+        finally:
+            await connection.close()
+    return dumps
+
+
+async def _kafka(stack: RunningStack) -> list[tuple[str, str]]:
+    bootstrap = f"127.0.0.1:{stack.ports.broker}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if not t.startswith("__")]
+    finally:
+        await admin.close()
+    found = []
+    for topic in topics:
+        for record in await _read_all(bootstrap, topic):
+            headers = " ".join(f"{k}={v.decode(errors='replace')}" for k, v in record.headers)
+            found.append((f"kafka:{topic}", f"{record.key!r} {record.value!r} {headers}"))
+    return found
+
+
+async def _read_all(bootstrap: str, topic: str) -> list:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+        if not partitions:
+            await consumer.stop()
+            consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+            await consumer.start()
+            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+            consumer.unsubscribe()
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        records = []
+        while True:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=1000)
+            if not batch:
+                return records
+            for items in batch.values():
+                records.extend(items)
+    finally:
+        await consumer.stop()
+
+
+async def _statistics_records(stack: RunningStack) -> list:
+    return await _read_all(f"127.0.0.1:{stack.ports.broker}", "safe-reporting.statistics.v1")
