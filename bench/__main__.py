@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "overview": "bench.overview",
     "shelters": "bench.shelters",
     "employment": "bench.employment",
+    "safe_reporting": "bench.safe_reporting",
 }
 
 
