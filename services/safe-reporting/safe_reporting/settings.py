@@ -17,6 +17,7 @@ _DEV_PEPPER = base64.b64encode(hashlib.sha256(b"verbinding development receipt p
 
 class SafeReportingSettings(ServiceSettings):
     service_name: str = "safe-reporting"
+    identity_audience: str | None = "safe-reporting"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/safe_reporting"
 
     # The key-encryption key that wraps every report's data key (base64 of 32 bytes), and its id. Old keys stay

@@ -61,7 +61,7 @@ async def api(safe_reporting_database: str, identity_keys: tuple[str, str]) -> A
 @pytest.fixture
 def as_role(identity_signer):
     def headers(role: str, subject: str = "tester") -> dict[str, str]:
-        return identity_headers(identity_signer, role, subject=subject)
+        return identity_headers(identity_signer, role, subject=subject, audience="safe-reporting")
 
     return headers
 

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from safe_reporting.audit.models import AuditEntry
+from safe_reporting.audit.models import AccessAuditTable as audit
 from safe_reporting.reports import sealing
 from safe_reporting.reports.models import Report, ReportMessage
 from safe_reporting.reports.service import purge_closed_reports
@@ -137,10 +137,10 @@ async def test_every_opening_of_a_report_and_every_refused_one_is_audited(api, r
     missing = uuid.uuid4()
     assert (await api.get(f"/reports/{missing}", headers=counsellor)).status_code == 404
     async with sessionmaker() as session:
-        entries = (await session.execute(select(AuditEntry.actor, AuditEntry.action, AuditEntry.report_id,
-                                                AuditEntry.outcome).order_by(AuditEntry.id))).all()
-    assert ("hc-hana", "open", uuid.UUID(report_id), "done") in entries
-    assert ("hc-hana", "open", missing, "refused") in entries
+        entries = (await session.execute(select(audit.c.subject, audit.c.action, audit.c.record_id,
+                                                audit.c.outcome).order_by(audit.c.id))).all()
+    assert ("hc-hana", "GET /reports/{report_id}", uuid.UUID(report_id), "allowed") in entries
+    assert ("hc-hana", "GET /reports/{report_id}", missing, "not_found") in entries
 
 
 @pytest.mark.parametrize("role", ["case_manager", "ngo_partner", "team_lead", "ops", "job_hunter", "reporter"])
@@ -153,7 +153,7 @@ async def test_no_one_but_a_hub_counsellor_reaches_the_hubs_routes(api, as_role,
 
 
 async def test_a_referral_carries_exactly_the_consented_fields_and_withdrawn_consent_stops_it(
-        api, reporter, counsellor) -> None:
+        api, reporter, counsellor, sessionmaker) -> None:
     receipt = await _submit(api, reporter, contact="call Ana, 06 12 34 56 78")
     report_id = (await api.get("/reports", headers=counsellor)).json()[0]["id"]
     refer = f"/reports/{report_id}/referrals"
@@ -177,6 +177,10 @@ async def test_a_referral_carries_exactly_the_consented_fields_and_withdrawn_con
     assert followed["state"] == "referred"
     # Another kind of referral needs consent of its own.
     assert (await api.post(refer, json={"kind": "legal_counselling"}, headers=counsellor)).status_code == 409
+    async with sessionmaker() as session:
+        outcomes = list(await session.scalars(select(audit.c.outcome).where(
+            audit.c.action == "POST /reports/{report_id}/referrals").order_by(audit.c.id)))
+    assert outcomes == ["refused", "refused", "allowed", "refused"]
 
 
 async def test_counsellor_and_reporter_write_to_each_other_through_the_receipt(api, reporter, counsellor) -> None:
@@ -219,11 +223,11 @@ async def test_purge_removes_closed_reports_past_retention_and_nothing_else(api,
     async with sessionmaker() as session:
         remaining = {str(i) for i in await session.scalars(select(Report.id))}
         messages = {str(i) for i in await session.scalars(select(ReportMessage.report_id))}
-        audit = (await session.execute(select(AuditEntry.action, AuditEntry.outcome)
-                                       .where(AuditEntry.report_id == uuid.UUID(old_closed)))).all()
+        trail = (await session.execute(select(audit.c.action, audit.c.outcome)
+                                       .where(audit.c.record_id == uuid.UUID(old_closed)))).all()
     assert remaining == {recent_closed, open_one}
     assert old_closed not in messages
-    assert audit == [("purged", "done")]
+    assert trail == [("purge", "purged")]
     # Its receipt now finds nothing; the others still do.
     followed = [await api.post("/reports/follow-up", json={"receipt": r}, headers=reporter) for r in receipts]
     assert sorted(a.status_code for a in followed) == [200, 200, 404]

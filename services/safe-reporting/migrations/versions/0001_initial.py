@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from verbinding_common.audit import create_access_audit_table_v1
 from verbinding_common.migrations import create_backbone_tables_v1, drop_backbone_tables_v1
 
 revision = "0001"
@@ -19,17 +20,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "audit_entry",
-        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("actor", sa.String(length=128), nullable=False),
-        sa.Column("action", sa.String(length=32), nullable=False),
-        sa.Column("report_id", sa.Uuid(), nullable=True),
-        sa.Column("outcome", sa.String(length=16), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_entry")),
-    )
-    op.create_index(op.f("ix_audit_entry_report_id"), "audit_entry", ["report_id"], unique=False)
+    create_access_audit_table_v1()
     op.create_table(
         "published_week",
         sa.Column("iso_week", sa.String(length=8), nullable=False),
@@ -132,5 +123,5 @@ def downgrade() -> None:
     op.drop_index("ix_report_state_closed_at", table_name="report")
     op.drop_table("report")
     op.drop_table("published_week")
-    op.drop_index(op.f("ix_audit_entry_report_id"), table_name="audit_entry")
-    op.drop_table("audit_entry")
+    op.drop_index("ix_access_audit_record", table_name="access_audit")
+    op.drop_table("access_audit")

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..audit.service import record
 from ..errors import Conflict
 from . import sealing
 from .models import Referral, ReferralConsent, ReferralField, ReferralKind, ReferralRead, Report, ReportState
@@ -71,6 +70,5 @@ async def make_referral(*, session: AsyncSession, report: Report, kind: Referral
                                                          field=f"referral:{kind}"))
     session.add(referral)
     report.state = ReportState.referred
-    record(session=session, actor=actor, action=f"referral:{kind}", report_id=report.id, outcome="done")
     await session.flush()
     return ReferralRead(id=referral.id, kind=kind, made_at=now, package=package)

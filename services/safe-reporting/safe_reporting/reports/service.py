@@ -6,12 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..audit.models import AuditEntry
-from ..audit.service import record
+from ..audit.models import AccessAuditTable
 from ..errors import Conflict, NotFound, TooManyGuesses
 from . import receipts, sealing
 from .models import (
@@ -146,14 +145,13 @@ async def get_report(*, session: AsyncSession, report_id: uuid.UUID, for_update:
     return report
 
 
-async def change_state(*, session: AsyncSession, report: Report, state: ReportState, actor: str) -> None:
+async def change_state(*, session: AsyncSession, report: Report, state: ReportState) -> None:
     """Move the report on (new → in progress → referred → closed); closing starts the retention clock."""
     if state not in NEXT_STATES[ReportState(report.state)]:
         raise Conflict(f"a report in state {report.state} cannot move to {state}")
     report.state = state
     if state == ReportState.closed:
         report.closed_at = datetime.now(UTC)
-    record(session=session, actor=actor, action=f"state:{state}", report_id=report.id, outcome="done")
 
 
 async def purge_closed_reports(*, session: AsyncSession, retention: timedelta) -> int:
@@ -163,9 +161,11 @@ async def purge_closed_reports(*, session: AsyncSession, retention: timedelta) -
     purged = list(await session.scalars(delete(Report).where(
         Report.state == ReportState.closed, Report.closed_at < cutoff).returning(Report.id)))
     if purged:
-        await session.execute(delete(AuditEntry).where(AuditEntry.report_id.in_(purged)))
-        session.add_all([AuditEntry(actor="retention", action="purged", report_id=report_id, outcome="done")
-                         for report_id in purged])
+        audit = AccessAuditTable
+        await session.execute(delete(audit).where(audit.c.record_kind == "report", audit.c.record_id.in_(purged)))
+        await session.execute(insert(audit), [
+            {"subject": "retention", "roles": [], "action": "purge", "record_kind": "report", "record_id": report_id,
+             "outcome": "purged"} for report_id in purged])
     return len(purged)
 
 

@@ -9,10 +9,11 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, ValidationError
 
+from verbinding_common.audit import AccessAudit, access_audit
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
 
-from ..audit.service import record, record_refusal
+from ..audit.models import AccessAuditTable
 from ..errors import Conflict, NotFound, Refused
 from . import referrals
 from .models import (
@@ -53,6 +54,9 @@ reporter = APIRouter(prefix="/reports", tags=["reporters"], dependencies=[Depend
 hub = APIRouter(prefix="/reports", tags=["hub"], dependencies=[Depends(allow(Role.hub_counsellor))])
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+# Every hub route on a report is audited under its route template: who opened, wrote to, moved or referred which
+# report, when; and every refused attempt.
+AuditDep = Annotated[AccessAudit, Depends(access_audit(AccessAuditTable))]
 
 STATUS_REFUSAL = ("{fields}: immigration status, identity or file numbers are never asked for and never stored. "
                   "Please send the report without them.")
@@ -158,22 +162,21 @@ async def reports(session: SessionDep, state: ReportState | None = None,
     return await list_reports(session=session, state=state, limit=limit, offset=offset)
 
 
-async def _opened(session: SessionDep, request: Request, report_id: uuid.UUID, caller: str, action: str,
-                  for_update: bool = False):
+async def _opened(session: SessionDep, audit: AccessAudit, report_id: uuid.UUID, for_update: bool = False):
     try:
-        return await get_report(session=session, report_id=report_id, for_update=for_update)
+        report = await get_report(session=session, report_id=report_id, for_update=for_update)
     except NotFound:
-        await record_refusal(sessionmaker=request.app.state.sessionmaker, actor=caller, action=action,
-                             report_id=report_id)
+        await audit.refused(kind="report", record_id=report_id, outcome="not_found")
         raise
+    await audit.allowed(session, kind="report", record_ids=[report_id])
+    return report
 
 
 @hub.get("/{report_id}", response_model=ReportRead, summary="Open a report (every opening is audited)")
 async def open_report(report_id: uuid.UUID, request: Request, session: SessionDep,
-                      caller: CurrentIdentity) -> ReportRead:
-    report = await _opened(session, request, report_id, caller.subject, "open")
+                      audit: AuditDep) -> ReportRead:
+    report = await _opened(session, audit, report_id)
     key = data_key_of(report, _secrets(request))
-    record(session=session, actor=caller.subject, action="open", report_id=report.id, outcome="done")
     return ReportRead(
         **summary_of(report).model_dump(), occurred_on=report.occurred_on, part_of_day=report.part_of_day,
         description=open_text(key, report.description_sealed, report_id=str(report.id), field="description") or "",
@@ -184,30 +187,28 @@ async def open_report(report_id: uuid.UUID, request: Request, session: SessionDe
 
 @hub.post("/{report_id}/messages", status_code=status.HTTP_201_CREATED, summary="Write to the reporter")
 async def write_to_reporter(report_id: uuid.UUID, body: CounsellorMessageCreate, request: Request,
-                            session: SessionDep, caller: CurrentIdentity) -> dict[str, str]:
-    report = await _opened(session, request, report_id, caller.subject, "message", for_update=True)
+                            session: SessionDep, audit: AuditDep) -> dict[str, str]:
+    report = await _opened(session, audit, report_id, for_update=True)
     await add_message(session=session, report=report, author="counsellor", text=body.text, secrets=_secrets(request))
-    record(session=session, actor=caller.subject, action="message", report_id=report.id, outcome="done")
     return {"status": "sent"}
 
 
 @hub.post("/{report_id}/state", response_model=ReportSummary, summary="Move the report to its next state")
-async def move_report(report_id: uuid.UUID, body: StateChange, request: Request, session: SessionDep,
-                      caller: CurrentIdentity) -> ReportSummary:
-    report = await _opened(session, request, report_id, caller.subject, "state", for_update=True)
-    await change_state(session=session, report=report, state=body.state, actor=caller.subject)
+async def move_report(report_id: uuid.UUID, body: StateChange, session: SessionDep,
+                      audit: AuditDep) -> ReportSummary:
+    report = await _opened(session, audit, report_id, for_update=True)
+    await change_state(session=session, report=report, state=body.state)
     return summary_of(report)
 
 
 @hub.post("/{report_id}/referrals", status_code=status.HTTP_201_CREATED, response_model=ReferralRead,
           summary="Refer the report, with exactly the fields the reporter consented to")
 async def refer(report_id: uuid.UUID, body: ReferralCreate, request: Request, session: SessionDep,
-                caller: CurrentIdentity) -> ReferralRead:
-    report = await _opened(session, request, report_id, caller.subject, "referral", for_update=True)
+                caller: CurrentIdentity, audit: AuditDep) -> ReferralRead:
+    report = await _opened(session, audit, report_id, for_update=True)
     try:
         return await referrals.make_referral(session=session, report=report, kind=body.kind, actor=caller.subject,
                                              secrets=_secrets(request))
     except Conflict:
-        await record_refusal(sessionmaker=request.app.state.sessionmaker, actor=caller.subject,
-                             action=f"referral:{body.kind}", report_id=report_id)
+        await audit.refused(kind="report", record_id=report_id)
         raise
