@@ -14,7 +14,9 @@ from typing import Any
 
 SCHEMAS = Path(__file__).with_name("schemas")
 THE_COAS_OWN_MESSAGE = "coa.status-recognised.v1"
-STATUS_WORDS = ("status", "vnumber", "vnummer", "vreemdeling", "alien", "bsn", "burgerservice", "passport",
+# Not plain "status": a shelter or a case has a status of its own; immigration status is named by what it is.
+STATUS_WORDS = ("legalstatus", "migrationstatus", "residencestatus", "vnumber", "vnummer", "vreemdeling", "alien",
+                "bsn", "burgerservice", "passport",
                 "nationality", "visa", "permit", "asylum", "residence", "immigration", "iddocument",
                 "documentnumber", "filenumber", "dossier", "countryoforigin", "coaregistration", "indnumber")
 

@@ -1,10 +1,7 @@
-"""Alembic environment of safe-reporting: its own tables plus the backbone's (outbox, processed_event)."""
+"""Alembic environment of safe-reporting: the tables of every models.py in `safe_reporting` plus the backbone's."""
 
-import safe_reporting.audit.models
-import safe_reporting.reports.models
-import safe_reporting.statistics.models  # noqa: F401  (each models module registers its tables on Base.metadata)
 from safe_reporting.database import Base
 
 from verbinding_common.migrations import run_migrations
 
-run_migrations(Base.metadata)
+run_migrations(Base.metadata, models_of="safe_reporting")

@@ -1,34 +1,15 @@
-"""Domain errors the service layer raises, and the one handler that turns them into {"detail": …} responses."""
+"""safe-reporting's own refusals beyond the library's (which answers every DomainError, these included)."""
 
-from fastapi import Request
-from fastapi.responses import JSONResponse
+from http import HTTPStatus
+
+from verbinding_common.errors import DomainError
 
 
-class SafeReportingError(Exception):
-    status_code = 400
+class TooManyGuesses(DomainError):
+    """The city-wide budget of failed receipt look-ups is spent: 429, try again after `retry_after_s`."""
 
-    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
+    status_code = HTTPStatus.TOO_MANY_REQUESTS
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
         super().__init__(detail)
-        self.detail = detail
-        self.headers = headers
-
-
-class NotFound(SafeReportingError):
-    status_code = 404
-
-
-class Conflict(SafeReportingError):
-    status_code = 409
-
-
-class Refused(SafeReportingError):
-    status_code = 422
-
-
-class TooManyGuesses(SafeReportingError):
-    status_code = 429
-
-
-async def safe_reporting_error_response(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, SafeReportingError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        self.headers = {"Retry-After": str(retry_after_s)}

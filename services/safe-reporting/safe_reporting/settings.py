@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
 from verbinding_common.settings import ServiceSettings
 
@@ -40,11 +41,22 @@ class SafeReportingSettings(ServiceSettings):
     purge_interval_s: float = Field(default=3600.0, gt=0)
 
     def report_key_bytes(self) -> bytes:
-        return _key(self.report_key, self.report_key_file, _DEV_REPORT_KEY if self._dev else None, "report_key")
+        return _key(self.report_key, self.report_key_file, self._fallback(_DEV_REPORT_KEY, "report_key"), "report_key")
 
     def receipt_pepper_bytes(self) -> bytes:
-        return _key(self.receipt_pepper, self.receipt_pepper_file, _DEV_PEPPER if self._dev else None,
+        return _key(self.receipt_pepper, self.receipt_pepper_file, self._fallback(_DEV_PEPPER, "receipt_pepper"),
                     "receipt_pepper")
+
+    def _fallback(self, development_key: str, name: str) -> str | None:
+        """Development: the public development key. Test: a key of this process only (reports made with it cannot
+        be read by another). Production: none (start-up refuses)."""
+        if self._dev:
+            return development_key
+        if self.environment == "test":
+            return self._ephemeral.setdefault(name, base64.b64encode(secrets.token_bytes(32)).decode())
+        return None
+
+    _ephemeral: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @property
     def _dev(self) -> bool:
@@ -55,7 +67,7 @@ class SafeReportingSettings(ServiceSettings):
         if self._dev:
             return self
         for name in ("report_key", "receipt_pepper"):
-            value = _key(getattr(self, name), getattr(self, f"{name}_file"), None, name)
+            value = _key(getattr(self, name), getattr(self, f"{name}_file"), self._fallback("", name), name)
             if base64.b64encode(value).decode() in (_DEV_REPORT_KEY, _DEV_PEPPER):
                 raise ValueError(f"{name} is the development key; set a real one outside development")
         return self

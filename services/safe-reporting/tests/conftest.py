@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from safe_reporting.main import create_app
-from safe_reporting.settings import SafeReportingSettings
+from safe_support import safe_reporting_settings
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from verbinding_common.db import create_engine, create_sessionmaker
 from verbinding_testing.fixtures import identity_headers, migrate_database
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
-REPORT_KEY = base64.b64encode(os.urandom(32)).decode()
-PEPPER = base64.b64encode(os.urandom(32)).decode()
-
-
-def safe_reporting_settings(database_url: str, public_key: str, **overrides: object) -> SafeReportingSettings:
-    values: dict[str, object] = {
-        "environment": "test", "database_url": database_url, "kafka_bootstrap_servers": "127.0.0.1:9",
-        "identity_public_key": public_key, "report_key": REPORT_KEY, "receipt_pepper": PEPPER,
-    }
-    values.update(overrides)
-    return SafeReportingSettings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -40,7 +27,7 @@ async def safe_reporting_database(empty_database_url: str) -> str:
 async def sessionmaker(safe_reporting_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = create_engine(safe_reporting_database)
     try:
-        yield create_sessionmaker(engine)
+        yield create_sessionmaker(engine, event_source="safe-reporting")
     finally:
         await engine.dispose()
 
@@ -64,13 +51,3 @@ def as_role(identity_signer):
         return identity_headers(identity_signer, role, subject=subject, audience="safe-reporting")
 
     return headers
-
-
-def a_report(**overrides: object) -> dict[str, object]:
-    report: dict[str, object] = {
-        "role": "victim", "category": "labour_exploitation", "district": "nieuw_west", "occurred_on": "2026-11-20",
-        "part_of_day": "evening", "description": "My employer keeps my wages and threatens me.",
-        "answer_language": "ar",
-    }
-    report.update(overrides)
-    return report

@@ -85,9 +85,9 @@ async def test_the_weekly_counts_are_published_once_with_small_cells_hidden_and_
         api, as_role, sessionmaker) -> None:
     from safe_reporting.reports.service import iso_week
     from safe_reporting.statistics.service import publish_changed_weeks
+    from safe_support import a_report
     from sqlalchemy import select
 
-    from conftest import a_report
     from verbinding_common.db import outbox_table
 
     reporter = as_role("reporter", "anonymous-reporter")

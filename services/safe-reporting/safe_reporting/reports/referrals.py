@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..errors import Conflict
+from verbinding_common.errors import Conflict
+
 from . import sealing
 from .models import Referral, ReferralConsent, ReferralField, ReferralKind, ReferralRead, Report, ReportState
 from .service import Secrets, data_key_of

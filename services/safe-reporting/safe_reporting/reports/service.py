@@ -10,8 +10,10 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from verbinding_common.errors import Conflict, NotFound
+
 from ..audit.models import AccessAuditTable
-from ..errors import Conflict, NotFound, TooManyGuesses
+from ..errors import TooManyGuesses
 from . import receipts, sealing
 from .models import (
     ConsentRead,
@@ -80,7 +82,7 @@ async def report_by_receipt(*, session: AsyncSession, receipt: str, secrets: Sec
     """The report this receipt belongs to. A wrong receipt answers like a missing one and spends the guess budget."""
     wait = throttle.wait_s()
     if wait:
-        raise TooManyGuesses("too many receipts were tried; try again later", headers={"Retry-After": str(wait)})
+        raise TooManyGuesses("too many receipts were tried; try again later", retry_after_s=wait)
     digits = receipts.normalise(receipt) or "0" * receipts.DIGITS
     report = await session.scalar(select(Report).where(
         Report.receipt_lookup == receipts.lookup_key(digits, secrets.pepper)).with_for_update())

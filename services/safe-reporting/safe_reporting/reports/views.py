@@ -12,9 +12,9 @@ from pydantic import BaseModel, ValidationError
 from verbinding_common.audit import AccessAudit, access_audit
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
+from verbinding_common.errors import Conflict, NotFound, RuleViolated
 
 from ..audit.models import AccessAuditTable
-from ..errors import Conflict, NotFound, Refused
 from . import referrals
 from .models import (
     ConsentGive,
@@ -72,10 +72,10 @@ async def parsed(request: Request, model: type[ModelT]) -> ModelT:
     try:
         body = json.loads(await request.body())
     except (ValueError, RecursionError):
-        raise Refused("the body must be a JSON object") from None
+        raise RuleViolated("the body must be a JSON object") from None
     found = status_fields(body)
     if found:
-        raise Refused(STATUS_REFUSAL.format(fields=", ".join(found)))
+        raise RuleViolated(STATUS_REFUSAL.format(fields=", ".join(found)))
     try:
         return model.model_validate(body)
     except ValidationError as exc:
@@ -83,7 +83,7 @@ async def parsed(request: Request, model: type[ModelT]) -> ModelT:
                              + ("not a field of a report: only the documented fields are accepted"
                                 if e["type"] == "extra_forbidden" else e["msg"])
                              for e in exc.errors(include_input=False, include_url=False))
-        raise Refused(problems) from None
+        raise RuleViolated(problems) from None
 
 
 def _secrets(request: Request) -> Secrets:
@@ -110,7 +110,7 @@ async def create_report(request: Request, session: SessionDep) -> ReportReceipt:
     try:
         receipt = await submit_report(session=session, report=body, secrets=_secrets(request))
     except StatusRefused as exc:
-        raise Refused(str(exc)) from None
+        raise RuleViolated(str(exc)) from None
     return ReportReceipt(receipt=receipt, receipt_entropy_bits=round(ENTROPY_BITS, 1), state=ReportState.new)
 
 
@@ -131,7 +131,7 @@ async def reply(request: Request, session: SessionDep) -> ReportFollowUp:
         await add_message(session=session, report=report, author="reporter", text=body.text,
                           secrets=_secrets(request))
     except StatusRefused as exc:
-        raise Refused(str(exc)) from None
+        raise RuleViolated(str(exc)) from None
     return await _follow_up(session, request, body.receipt)
 
 

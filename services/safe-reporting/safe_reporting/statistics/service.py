@@ -17,7 +17,6 @@ from verbinding_common.contracts.safe_reporting import (
 )
 from verbinding_common.outbox import add_event
 
-from ..database import SOURCE
 from ..reports.models import Category, District, ReportTally
 from ..reports.service import iso_week
 from .models import PublishedWeek
@@ -56,7 +55,7 @@ async def publish_changed_weeks(*, session: AsyncSession, weeks: list[str]) -> l
         last = await session.scalar(select(PublishedWeek.digest).where(PublishedWeek.iso_week == week))
         if last == digest or (last is None and statistics.total is None and not _any_shown(statistics)):
             continue
-        await add_event(session, statistics, key=week, source=SOURCE)
+        await add_event(session, statistics, key=week)
         await session.execute(pg_insert(PublishedWeek).values(iso_week=week, digest=digest).on_conflict_do_update(
             index_elements=["iso_week"], set_={"digest": digest, "published_at": datetime.now(UTC)}))
         published.append(week)
