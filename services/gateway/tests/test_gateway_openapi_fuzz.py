@@ -1,5 +1,6 @@
 """A property-based fuzz of the gateway's own OpenAPI document, with each role's token and with none, against the
-real intake, case-plan and shelter-placement behind it: no server error, and no status code the document does not list.
+real services behind it:
+no server error, and no status code the document does not list.
 
 Bounded for `make test` (VERBINDING_FUZZ_EXAMPLES examples per operation, 20 by default); `make fuzz` runs longer.
 """
@@ -26,6 +27,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from intake.main import create_app as create_intake
 from intake.settings import IntakeSettings
+from safe_reporting.main import create_app as create_safe_reporting
+from safe_reporting.settings import SafeReportingSettings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
@@ -70,9 +73,12 @@ async def gateway_url(make_settings, postgres_server_url: str, identity_keys) ->
             served_service(postgres_server_url, "employment", create_employment, EmploymentSettings,
                            identity_keys[1]) as employment_url, \
             served_service(postgres_server_url, "shelter-placement", create_shelter_placement,
-                           ShelterPlacementSettings, identity_keys[1]) as shelter_url:
+                           ShelterPlacementSettings, identity_keys[1]) as shelter_url, \
+            served_service(postgres_server_url, "safe-reporting", create_safe_reporting, SafeReportingSettings,
+                           identity_keys[1]) as safe_reporting_url:
         app = create_app(make_settings(intake_url=intake_url, case_plan_url=case_plan_url,
-                                       employment_url=employment_url, shelter_placement_url=shelter_url))
+                                       employment_url=employment_url, shelter_placement_url=shelter_url,
+                                       safe_reporting_url=safe_reporting_url))
         tokens = {role: bearer(app, role, subject=f"fuzz-{role}", organisation="HVO-Querido") if role else {}
                   for role in ROLES}
         async with running_app(app), serving(app) as base_url:
