@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 
 from verbinding_common.app import create_service_app
-from verbinding_common.settings import ServiceSettings
+from verbinding_common.settings import ServiceSettings, secret_setting
 from verbinding_testing.fixtures import running_app, test_settings
 
 
@@ -55,3 +57,18 @@ async def test_readiness_follows_the_running_relays_broker(database_url: str, ow
         response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"].startswith("unavailable")
+
+
+def test_secrets_come_from_files_in_the_secrets_dir_and_variables_win(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "verbinding_database_url").write_text("postgresql://intake:s3cret@db:5432/intake\n")
+    (tmp_path / "verbinding_signing_key").write_text("k7Qm2-from-a-file")
+    monkeypatch.setenv("VERBINDING_SECRETS_DIR", str(tmp_path))
+    settings = SigningSettings(environment="production")
+    assert settings.database_url == "postgresql://intake:s3cret@db:5432/intake"
+    assert settings.signing_key.get_secret_value() == "k7Qm2-from-a-file"
+    assert secret_setting("database_url") == "postgresql://intake:s3cret@db:5432/intake"
+    assert secret_setting("kafka_sasl_username") is None
+
+    monkeypatch.setenv("VERBINDING_DATABASE_URL", "postgresql://intake@elsewhere/intake")
+    assert SigningSettings(environment="production").database_url == "postgresql://intake@elsewhere/intake"

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from .db import asyncpg_url, backbone_metadata
+from .settings import secret_setting
 
 
 def run_migrations(target_metadata: MetaData, *, models_of: str | None = None) -> None:
@@ -24,7 +25,8 @@ def run_migrations(target_metadata: MetaData, *, models_of: str | None = None) -
     if models_of is not None:
         import_models(models_of)
     metadata = [target_metadata, backbone_metadata]
-    url = os.environ.get("VERBINDING_DATABASE_URL") or context.config.get_main_option("sqlalchemy.url")
+    url = (os.environ.get("VERBINDING_DATABASE_URL") or secret_setting("database_url")
+           or context.config.get_main_option("sqlalchemy.url"))
     if not url:
         raise RuntimeError("set VERBINDING_DATABASE_URL to the service's database")
     if context.is_offline_mode():

@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
 # Values that only ever belong on a developer's machine. Outside development they are refused.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "development", "dev-secret"})
+
+# A folder of files named like the variables in lower case (`verbinding_database_url`), one setting each: how
+# containers get secrets (a Kubernetes Secret or compose secret mounted there). Variables still win over files.
+SECRETS_DIR_VARIABLE = "VERBINDING_SECRETS_DIR"
+
+
+def secret_setting(name: str) -> str | None:
+    """The value of setting `name` from its file in VERBINDING_SECRETS_DIR, or None."""
+    folder = os.environ.get(SECRETS_DIR_VARIABLE)
+    path = Path(folder, f"verbinding_{name}") if folder else None
+    return path.read_text().strip() if path is not None and path.is_file() else None
 
 
 class ServiceSettings(BaseSettings):
     """What every service needs: who it is, where its database and the broker are, where traces go."""
 
     model_config = SettingsConfigDict(env_prefix="VERBINDING_", extra="ignore", env_file=None)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        folder = os.environ.get(SECRETS_DIR_VARIABLE)
+        if folder:
+            file_secret_settings = SecretsSettingsSource(settings_cls, secrets_dir=folder)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     # Names the service everywhere: the CloudEvents `source` of its events, its consumer group, its traces.
     service_name: str = "verbinding"

@@ -68,7 +68,9 @@ def setup_telemetry(
 
     Safe to call again: later calls reuse the provider (and its service name) and only add what is new.
     Call it before the app serves its first request (lifespan included): middleware is fixed by then.
+    Without `otlp_endpoint`, the standard OTEL_EXPORTER_OTLP_ENDPOINT variable names the collector (as in compose).
     """
+    otlp_endpoint = otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
     with _lock:
         provider = _process_provider(service_name)
         if otlp_endpoint and otlp_endpoint not in _exporting_to:
