@@ -8,7 +8,7 @@ SOURCES := $(wildcard libs/*/src) $(wildcard services/*)
 PROJECTS := pyproject.toml $(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)
 RUNTIME_PROJECTS := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install run migrate test lint bench traces dlq schemas lock demo clean fuzz
+.PHONY: install run migrate test lint bench traces dlq schemas manifests lock demo clean fuzz
 
 install: $(VENV)/.installed
 
@@ -48,6 +48,9 @@ dlq: install  ## dead letters: make dlq ARGS="list <topic>" or ARGS="replay <top
 
 schemas: install  ## event JSON Schemas (tests/contract/schemas) and the event catalogue (docs/events.md, docs/asyncapi.yaml)
 	$(PY) -m verbinding_devstack.schemas .
+
+manifests: install  ## each service's Kubernetes folder (deploy/k8s/base/services/) from its settings and the event catalogue
+	$(PY) -m verbinding_devstack.manifests .
 
 lock:  ## re-pin every dependency (versions and hashes, no download addresses); requirements-runtime.lock is what images install
 	$(UV) pip compile $(PROJECTS) --group pyproject.toml:dev --generate-hashes --no-emit-package verbinding-common \
