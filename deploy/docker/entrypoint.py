@@ -1,6 +1,7 @@
 """The image's one entry point: serve, migrate, healthcheck, or dev-secrets, read from the service's [tool.verbinding].
 
-    serve        uvicorn on the service's port (all interfaces), settings from VERBINDING_* variables and files
+    serve        uvicorn on the service's port (VERBINDING_PORT overrides it) on every interface (VERBINDING_BIND_HOST
+                 overrides that), settings from VERBINDING_* variables and the files in VERBINDING_SECRETS_DIR
     migrate      alembic upgrade head, as its own step (a compose service, a Kubernetes Job), never at start-up
     healthcheck  exit 0 when GET /healthz answers 200 (the image's HEALTHCHECK)
     dev-secrets FOLDER NAME:DATABASE...
@@ -30,8 +31,9 @@ def serve() -> None:
     table = service_table()
     port = os.environ.get("VERBINDING_PORT", str(table["port"]))
     # No access log (paths carry identifiers) and X-Forwarded-For only from the proxies named (none by default).
+    host = os.environ.get("VERBINDING_BIND_HOST", "0.0.0.0")
     os.execvp(sys.executable, [
-        sys.executable, "-m", "uvicorn", str(table["app"]), "--host", "0.0.0.0", "--port", port,
+        sys.executable, "-m", "uvicorn", str(table["app"]), "--host", host, "--port", port,
         "--no-access-log", "--forwarded-allow-ips", os.environ.get("VERBINDING_FORWARDED_ALLOW_IPS", ""),
         "--timeout-graceful-shutdown", GRACEFUL_SHUTDOWN_S,
     ])
@@ -59,21 +61,22 @@ def dev_secrets(folder: Path, services: list[str]) -> None:
     """What compose needs and nobody commits: a password per database, and the identity key pair.
 
     <folder>/<service>/verbinding_database_url is read through VERBINDING_SECRETS_DIR; <folder>/postgres/<db>
-    holds the same password for the database's init script. Existing files are kept, so a restart changes nothing.
+    holds the same password for the database's init script, <folder>/postgres/superuser the superuser's.
+    Existing files are kept, so a restart changes nothing.
     """
     from verbinding_common.auth import generate_signing_key
 
     postgres = folder / "postgres"
     postgres.mkdir(parents=True, exist_ok=True)
+    # The PostgreSQL image runs as a user of its own: its files are readable by all, in its own mount only.
+    _write_once(postgres / "superuser", secrets.token_urlsafe(24), mode=0o444)
     private_pem, public_pem = generate_signing_key()
     for item in services:
         name, database = item.split(":", 1)
         own = folder / name
         own.mkdir(exist_ok=True)
         password_file = postgres / database
-        if not password_file.exists():
-            password_file.write_text(secrets.token_urlsafe(24))
-            password_file.chmod(0o444)  # the PostgreSQL image's init runs as another user
+        _write_once(password_file, secrets.token_urlsafe(24), mode=0o444)
         url = f"postgresql://{database}:{password_file.read_text()}@postgres:5432/{database}"
         _write_once(own / "verbinding_database_url", url)
         _write_once(own / "identity.pub", public_pem)
@@ -84,10 +87,10 @@ def dev_secrets(folder: Path, services: list[str]) -> None:
         raise SystemExit(f"{folder}: services hold different identity keys; remove the folder's volume and retry")
 
 
-def _write_once(path: Path, text: str) -> None:
+def _write_once(path: Path, text: str, mode: int = 0o400) -> None:
     if not path.exists():
         path.write_text(text)
-        path.chmod(0o400)
+        path.chmod(mode)
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,270 @@
+"""deploy/k8s: every overlay renders, core objects validate strictly, custom resources match our schemas, and the
+manifests agree with the code (each service's parts, ports and probes, Kafka ACLs equal to the event catalogue)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+from deploy_support import K8S, OVERLAYS, ROOT, SERVICES, find, service_ids
+
+from verbinding_devstack import manifests
+from verbinding_devstack.stack import ServiceSpec
+
+Render = Callable[[Path], list[dict[str, Any]]]
+# The Kubernetes version the manifests are written for; kubernetes-validate ships its schemas (no download).
+KUBERNETES_VERSION = "1.33.0"
+CUSTOM_SCHEMAS = {
+    ("kafka.strimzi.io/v1beta2", "Kafka"): "strimzi-kafka.json",
+    ("kafka.strimzi.io/v1beta2", "KafkaNodePool"): "strimzi-kafkanodepool.json",
+    ("kafka.strimzi.io/v1beta2", "KafkaTopic"): "strimzi-kafkatopic.json",
+    ("kafka.strimzi.io/v1beta2", "KafkaUser"): "strimzi-kafkauser.json",
+    ("postgresql.cnpg.io/v1", "Cluster"): "cnpg-cluster.json",
+}
+SERVICE_FOLDERS = sorted(path.name for path in (K8S / "base" / "services").iterdir() if path.is_dir())
+SERVICE_NAMES = {spec.name for spec in SERVICES}
+
+
+def base_resources() -> list[str]:
+    return yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text())["resources"]
+
+
+def overlay(render: Render, name: str) -> list[dict[str, Any]]:
+    return render(K8S / "overlays" / name)
+
+
+def is_custom(item: dict[str, Any]) -> bool:
+    return item["apiVersion"].split("/")[0].endswith((".strimzi.io", ".cnpg.io"))
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_every_overlay_renders_and_each_core_object_validates_strictly(kustomize: Render, name: str) -> None:
+    objects = overlay(kustomize, name)
+    core = [item for item in objects if not is_custom(item)]
+    assert {item["kind"] for item in core} >= {"Deployment", "Service", "Job", "NetworkPolicy"}
+    for item in core:
+        try:
+            kubernetes_validate.validate(item, KUBERNETES_VERSION, strict=True)
+        except (kubernetes_validate.ValidationError, kubernetes_validate.SchemaNotFoundError) as error:
+            pytest.fail(f"overlay {name}: {item['kind']} {item['metadata']['name']}: {error}")
+
+
+def test_strict_validation_refuses_a_field_kubernetes_does_not_know() -> None:
+    deployment = manifests.deployment(manifests.Unit("probe", 8999, "probe", True, {"write": [], "read": [],
+                                                                                     "groups": []}, ()))
+    kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+    deployment["spec"]["template"]["spec"]["containers"][0]["readOnlyRootFileSystem"] = True  # misspelt
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_every_custom_resource_matches_the_schema_the_project_writes_for_it(kustomize: Render, name: str) -> None:
+    custom = [item for item in overlay(kustomize, name) if is_custom(item)]
+    assert {item["kind"] for item in custom} == {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "Cluster"}
+    for item in custom:
+        schema_file = CUSTOM_SCHEMAS.get((item["apiVersion"], item["kind"]))
+        assert schema_file, f"no schema under deploy/schemas/ for {item['apiVersion']} {item['kind']}"
+        schema = json.loads((ROOT / "deploy" / "schemas" / schema_file).read_text())
+        errors = [f"{list(error.absolute_path)}: {error.message}"
+                  for error in jsonschema.Draft202012Validator(schema).iter_errors(item)]
+        assert not errors, f"overlay {name}: {item['kind']} {item['metadata']['name']}: {errors}"
+
+
+def test_a_custom_resource_with_an_unknown_field_is_refused() -> None:
+    schema = json.loads((ROOT / "deploy" / "schemas" / "strimzi-kafkatopic.json").read_text())
+    topic = manifests.kafka_topics(("intake.persons.v1",))[0]
+    jsonschema.Draft202012Validator(schema).validate(topic)
+    topic["spec"]["replication"] = 3  # Strimzi calls it replicas
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate(topic)
+
+
+@pytest.mark.parametrize("folder", SERVICE_FOLDERS)
+def test_a_service_folder_is_deployed_exactly_when_its_service_exists(kustomize: Render, folder: str) -> None:
+    listed = f"services/{folder}" in base_resources()
+    if folder in SERVICE_NAMES:
+        assert listed, (f"services/{folder} exists but deploy/k8s/base/kustomization.yaml does not deploy it: "
+                        f"add `- services/{folder}` to its resources (and run `make manifests`)")
+    else:
+        assert not listed, (f"deploy/k8s/base/kustomization.yaml deploys services/{folder}, but there is no "
+                            f"services/{folder}: remove that line, or delete deploy/k8s/base/services/{folder}")
+        # Written ahead of its service: it must still render and validate, ready to be listed.
+        for item in kustomize(K8S / "base" / "services" / folder):
+            if not is_custom(item):
+                kubernetes_validate.validate(item, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=service_ids(SERVICES))
+def test_each_service_folder_is_what_make_manifests_writes_from_the_code(spec: ServiceSpec) -> None:
+    units, _ = manifests.units(ROOT)
+    unit = next(unit for unit in units if unit.name == spec.name)
+    folder = K8S / "base" / "services" / spec.name
+    for file_name, documents in manifests.folder(unit).items():
+        path = folder / file_name
+        assert path.is_file(), f"{path.relative_to(ROOT)} is missing: run `make manifests`"
+        committed = [item for item in yaml.safe_load_all(path.read_text()) if item]
+        assert committed == documents, f"{path.relative_to(ROOT)} is out of date with the code: run `make manifests`"
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+@pytest.mark.parametrize("spec", SERVICES, ids=service_ids(SERVICES))
+def test_every_service_has_its_parts_with_the_port_and_probes_of_its_settings(
+        kustomize: Render, name: str, spec: ServiceSpec) -> None:
+    objects = overlay(kustomize, name)
+    hint = f"overlay {name}, service {spec.name} (run `make manifests`; is it listed in deploy/k8s/base?)"
+    parts = {(kind, part_name): find(objects, kind, part_name) for kind, part_name in [
+        ("Deployment", spec.name), ("Service", spec.name), ("ServiceAccount", spec.name),
+        ("ConfigMap", f"{spec.name}-config"), ("HorizontalPodAutoscaler", spec.name),
+        ("PodDisruptionBudget", spec.name), ("NetworkPolicy", spec.name), ("KafkaUser", spec.name),
+        ("Cluster", f"{spec.name}-db"), *([("Job", f"{spec.name}-migrate")] if spec.alembic_ini else []),
+    ]}
+    missing = [f"{kind} {part_name}" for (kind, part_name), item in parts.items() if item is None]
+    assert not missing, f"{hint}: missing {missing}"
+
+    pod = parts[("Deployment", spec.name)]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert [port["containerPort"] for port in container["ports"]] == [spec.port]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+    assert container["image"].startswith(f"verbinding/{spec.name}:"), f"{hint}: the image has no tag"
+    assert_locked_down(pod, container, hint)
+    service = parts[("Service", spec.name)]["spec"]
+    assert [port["port"] for port in service["ports"]] == [spec.port]
+    assert service["selector"] == parts[("Deployment", spec.name)]["spec"]["selector"]["matchLabels"]
+    config = parts[("ConfigMap", f"{spec.name}-config")]["data"]
+    assert config["VERBINDING_SERVICE_NAME"] == spec.name
+    assert config["VERBINDING_KAFKA_ENABLE_IDEMPOTENCE"] == "true"
+    assert config["VERBINDING_KAFKA_SASL_USERNAME"] == spec.name
+    if spec.alembic_ini:
+        job_pod = parts[("Job", f"{spec.name}-migrate")]["spec"]["template"]["spec"]
+        assert job_pod["containers"][0]["args"] == ["migrate"]
+        assert_locked_down(job_pod, job_pod["containers"][0], hint)
+    cluster = parts[("Cluster", f"{spec.name}-db")]["spec"]["bootstrap"]["initdb"]
+    assert (cluster["database"], cluster["owner"]) == (spec.database, spec.database)
+
+
+def assert_locked_down(pod: dict[str, Any], container: dict[str, Any], hint: str) -> None:
+    image_user = re.search(r"^USER (\d+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert image_user, "the Dockerfile must name a numeric USER (runAsNonRoot needs one)"
+    security = container["securityContext"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and security["runAsNonRoot"] is True, hint
+    assert security["runAsUser"] == int(image_user.group(1)) != 0, hint
+    assert security["readOnlyRootFilesystem"] is True, hint
+    assert security["allowPrivilegeEscalation"] is False, hint
+    assert security["capabilities"] == {"drop": ["ALL"]}, hint
+
+
+def granted(user: dict[str, Any]) -> dict[str, list[str]]:
+    rights: dict[str, set[str]] = {"write": set(), "read": set(), "groups": set()}
+    for rule in user["spec"]["authorization"]["acls"]:
+        resource, operations = rule["resource"], set(rule["operations"])
+        assert resource["patternType"] == "literal", f"{user['metadata']['name']}: {resource} is not one name"
+        if resource["type"] == "group":
+            assert operations == {"Read"}
+            rights["groups"].add(resource["name"])
+        elif resource["type"] == "topic" and operations == {"Describe", "Write"}:
+            rights["write"].add(resource["name"])
+        elif resource["type"] == "topic" and operations == {"Describe", "Read"}:
+            rights["read"].add(resource["name"])
+        else:
+            pytest.fail(f"KafkaUser {user['metadata']['name']}: unexpected right {rule}")
+    return {kind: sorted(names) for kind, names in rights.items()}
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_kafka_users_hold_exactly_the_rights_of_the_event_catalogue(
+        kustomize: Render, name: str, acl_map: dict[str, dict[str, list[str]]]) -> None:
+    users = {item["metadata"]["name"]: item for item in overlay(kustomize, name) if item["kind"] == "KafkaUser"}
+    assert set(users) == set(acl_map) | SERVICE_NAMES, (
+        f"overlay {name}: KafkaUsers {sorted(users)} but the catalogue's principals are {sorted(acl_map)} "
+        f"and the services {sorted(SERVICE_NAMES)}")
+    empty = {"write": [], "read": [], "groups": []}
+    for principal, user in users.items():
+        assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+        assert granted(user) == acl_map.get(principal, empty), f"overlay {name}: KafkaUser {principal}"
+
+
+def test_only_the_gateway_and_the_coa_may_write_the_coa_topic(kustomize: Render, event_catalogue: Any) -> None:
+    coa_topic = next(topic for topic in event_catalogue.topics if topic.startswith("coa."))
+    for name in OVERLAYS:
+        writers = {item["metadata"]["name"] for item in overlay(kustomize, name) if item["kind"] == "KafkaUser"
+                   and coa_topic in granted(item)["write"]}
+        assert writers == {"gateway", "coa"}, f"overlay {name}: {coa_topic} writable by {sorted(writers)}"
+
+
+def test_every_topic_and_its_dead_letters_are_kafka_topics_with_retentions_of_their_own(
+        kustomize: Render, event_catalogue: Any) -> None:
+    for name, replicas, in_sync in (("local", 1, 1), ("production", 3, 2)):
+        topics = {item["spec"]["topicName"]: item["spec"] for item in overlay(kustomize, name)
+                  if item["kind"] == "KafkaTopic"}
+        for topic in event_catalogue.topics:
+            for each in (topic, f"{topic}.dlq"):
+                assert each in topics, f"overlay {name}: no KafkaTopic {each} (run `make manifests`)"
+                assert topics[each]["replicas"] == replicas, f"overlay {name}: {each}"
+                assert topics[each]["config"]["min.insync.replicas"] == in_sync, f"overlay {name}: {each}"
+            assert topics[f"{topic}.dlq"]["config"]["retention.ms"] > topics[topic]["config"]["retention.ms"]
+        kafka = next(item for item in overlay(kustomize, name) if item["kind"] == "Kafka")["spec"]["kafka"]
+        assert kafka["config"]["default.replication.factor"] == replicas
+        assert kafka["config"]["auto.create.topics.enable"] is False
+
+
+def policies(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {item["metadata"]["name"]: item["spec"] for item in objects if item["kind"] == "NetworkPolicy"}
+
+
+def test_traffic_is_denied_by_default_except_dns(kustomize: Render) -> None:
+    for name in OVERLAYS:
+        found = policies(overlay(kustomize, name))
+        assert found["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+        dns = found["allow-dns"]["egress"][0]["ports"]
+        assert {(port["protocol"], port["port"]) for port in dns} == {("UDP", 53), ("TCP", 53)}
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=service_ids(SERVICES))
+def test_only_the_gateway_is_reachable_from_outside_and_each_service_reaches_only_its_own_database(
+        kustomize: Render, spec: ServiceSpec) -> None:
+    for name in OVERLAYS:
+        found = policies(overlay(kustomize, name))
+        own = found[spec.name]
+        sources = [peer for rule in own["ingress"] for peer in rule.get("from", [])]
+        if spec.name == "gateway":
+            assert all("from" not in rule for rule in own["ingress"]), "anyone may call the gateway"
+        else:
+            assert sources == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway",
+                                                                "app.kubernetes.io/part-of": "verbinding",
+                                                                "app.kubernetes.io/component": "server"}}}]
+        assert [port["port"] for rule in own["ingress"] for port in rule["ports"]] == [spec.port]
+        reached = {tuple(sorted(peer["podSelector"]["matchLabels"].items()))
+                   for rule in own["egress"] for peer in rule["to"]}
+        expected = {(("cnpg.io/cluster", f"{spec.name}-db"),),
+                    (("strimzi.io/cluster", "verbinding"), ("strimzi.io/kind", "Kafka")),
+                    (("app.kubernetes.io/name", "otel-collector"),)}
+        if spec.name == "gateway":
+            expected |= {tuple(sorted(manifests.labels(other.name, "server").items()))
+                         for other in SERVICES if other.name != "gateway"}
+        assert reached == expected, f"overlay {name}: {spec.name} reaches {reached}"
+
+        # Its database admits this service's pods, its own instances and the operator, nobody else.
+        database = found[f"{spec.name}-db"]
+        assert database["podSelector"] == {"matchLabels": {"cnpg.io/cluster": f"{spec.name}-db"}}
+        admitted = [peer for rule in database["ingress"] for peer in rule["from"]]
+        assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": spec.name}}} in admitted
+        others = [peer for peer in admitted if "podSelector" in peer
+                  and peer["podSelector"]["matchLabels"] not in ({"app.kubernetes.io/name": spec.name},
+                                                                 {"cnpg.io/cluster": f"{spec.name}-db"})]
+        assert not others, f"overlay {name}: {spec.name}'s database also admits {others}"
+        for policy_name, policy in found.items():
+            for rule in policy.get("egress", []):
+                for peer in rule.get("to", []):
+                    if peer.get("podSelector", {}).get("matchLabels", {}).get("cnpg.io/cluster") == f"{spec.name}-db":
+                        assert policy_name in (spec.name, f"{spec.name}-db"), (
+                            f"overlay {name}: policy {policy_name} lets other pods reach {spec.name}'s database")
