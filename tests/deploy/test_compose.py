@@ -3,6 +3,7 @@ set up whole, images pinned in .env; and, where a Docker daemon answers, the sta
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -117,6 +118,8 @@ def test_kafka_is_one_kraft_node_with_the_whole_set_of_settings_and_replication_
     kafka = BLOCKS["kafka"]["environment"]
     assert KAFKA_SETTINGS <= set(kafka), f"missing {sorted(KAFKA_SETTINGS - set(kafka))}"
     assert set(kafka["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    # kafka-storage format takes a UUID in URL-safe base64: 16 bytes, 22 characters.
+    assert len(base64.urlsafe_b64decode(kafka["CLUSTER_ID"] + "==")) == 16
     for name, value in kafka.items():
         if name.endswith(("REPLICATION_FACTOR", "MIN_ISR", "MIN_INSYNC_REPLICAS")):
             assert int(value) == 1, name
@@ -145,6 +148,8 @@ def test_the_image_installs_only_the_runtime_lock_with_hashes_and_runs_as_a_nume
     assert "requirements.lock" not in dockerfile.replace("requirements-runtime.lock", "")
     assert re.search(r"^USER \d+:\d+$", dockerfile, re.MULTILINE)
     assert re.search(r"^HEALTHCHECK ", dockerfile, re.MULTILINE)
+    default_python = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, re.MULTILINE)
+    assert default_python and default_python.group(1) == dot_env()["PYTHON_IMAGE"], "one base image in both"
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert ignored[ignored.index("*") + 1:][:1] == ["!requirements-runtime.lock"], "the context starts empty"
 

@@ -268,3 +268,10 @@ def test_only_the_gateway_is_reachable_from_outside_and_each_service_reaches_onl
                     if peer.get("podSelector", {}).get("matchLabels", {}).get("cnpg.io/cluster") == f"{spec.name}-db":
                         assert policy_name in (spec.name, f"{spec.name}-db"), (
                             f"overlay {name}: policy {policy_name} lets other pods reach {spec.name}'s database")
+
+
+def test_the_outside_parties_topics_and_users_are_what_make_manifests_writes(event_catalogue: Any) -> None:
+    path = K8S / "base" / "kafka" / "external.yaml"
+    expected = manifests.external(ROOT, event_catalogue, SERVICE_NAMES)
+    assert list(yaml.safe_load_all(path.read_text())) == list(yaml.safe_load_all(expected)), (
+        f"{path.relative_to(ROOT)} is out of date with the event catalogue: run `make manifests`")
