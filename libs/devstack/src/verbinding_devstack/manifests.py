@@ -1,9 +1,9 @@
 """`make manifests`: each service's Kubernetes folder from its [tool.verbinding] table and the event catalogue.
 
 The folder is deploy/k8s/base/services/<name>/, so ports, probes, databases, topics and Kafka ACLs never drift
-from the code. `python -m verbinding_devstack.manifests [ROOT]` rewrites the folder of every service under ROOT/services and
-deploy/k8s/base/kafka/external.yaml (the topics and users of outside parties such as the COA). Folders of services
-that are not under services/ are left alone. tests/deploy/ checks the rendered result against the code.
+from the code. `python -m verbinding_devstack.manifests [ROOT]` rewrites the folder of every service under
+ROOT/services and deploy/k8s/base/kafka/external.yaml (the topics and users of outside parties such as the COA).
+Folders of services that are not under services/ are left alone. tests/deploy/ checks the rendered result.
 """
 
 from __future__ import annotations
