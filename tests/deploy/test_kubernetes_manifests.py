@@ -15,6 +15,7 @@ import pytest
 import yaml
 from deploy_support import K8S, OVERLAYS, ROOT, SERVICES, find, service_ids
 
+from verbinding_common import health
 from verbinding_devstack import manifests
 from verbinding_devstack.stack import ServiceSpec
 
@@ -132,8 +133,10 @@ def test_every_service_has_its_parts_with_the_port_and_probes_of_its_settings(
     pod = parts[("Deployment", spec.name)]["spec"]["template"]["spec"]
     container = pod["containers"][0]
     assert [port["containerPort"] for port in container["ports"]] == [spec.port]
-    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
-    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    served = {route.path for route in health.router.routes}  # what every service answers, from the library
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz" and "/readyz" in served
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz" and "/healthz" in served
+    assert container["startupProbe"]["httpGet"]["path"] in served
     assert container["resources"]["requests"] and container["resources"]["limits"]
     assert container["image"].startswith(f"verbinding/{spec.name}:"), f"{hint}: the image has no tag"
     assert_locked_down(pod, container, hint)
