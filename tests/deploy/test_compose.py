@@ -210,3 +210,14 @@ def test_the_compose_stack_comes_up_healthy_and_takes_a_recognition_to_a_case(co
             break
         time.sleep(2)
     assert {"gateway", "intake", "case-plan"} <= services, "one trace from the push to the case, in Jaeger"
+
+
+def test_every_one_shot_step_is_awaited_by_a_long_running_container() -> None:
+    # `up --wait` counts a container that exited as failed unless a running one depends on its completion.
+    one_shots = {name for name, block in BLOCKS.items() if block.get("healthcheck", {}).get("disable") and active(name)}
+    assert one_shots >= {"dev-secrets", *(f"{spec.name}-migrate" for spec in SERVICES if spec.alembic_ini)}
+    for name in one_shots:
+        awaiting = [other for other, block in BLOCKS.items() if other not in one_shots and active(other)
+                    and isinstance(block.get("depends_on"), dict)
+                    and block["depends_on"].get(name, {}).get("condition") == "service_completed_successfully"]
+        assert awaiting, f"nothing long-running waits for {name} to complete: `docker compose up --wait` would fail"
