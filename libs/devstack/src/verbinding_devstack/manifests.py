@@ -103,7 +103,7 @@ def _secret_volume(unit: Unit) -> dict[str, Any]:
     if unit.name == GATEWAY:
         sources.append({"secret": {"name": "verbinding-identity-signing",
                                    "items": [{"key": "identity.key", "path": "identity.key"}]}})
-    return {"name": "secrets", "projected": {"defaultMode": 0o440, "sources": sources}}
+    return {"name": "secrets", "projected": {"defaultMode": FileMode(0o440), "sources": sources}}
 
 
 def _pod(unit: Unit, *, component: str, args: list[str], probes: bool) -> dict[str, Any]:
@@ -285,8 +285,21 @@ def folder(unit: Unit) -> dict[str, list[dict[str, Any]]]:
     return files
 
 
+class FileMode(int):
+    """A file mode, written in octal as people read them (0440, not 288)."""
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # no &id001 anchors: every manifest reads on its own
+
+
+_Dumper.add_representer(FileMode, lambda dumper, mode: dumper.represent_scalar("tag:yaml.org,2002:int", f"0{mode:o}"))
+
+
 def dump(documents: list[dict[str, Any]], header: str = "") -> str:
-    return header + "---\n".join(yaml.safe_dump(document, sort_keys=False, width=120) for document in documents)
+    return header + "---\n".join(yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=120)
+                                  for document in documents)
 
 
 def write_folder(root: Path, unit: Unit) -> Path:
