@@ -11,6 +11,7 @@ from typing import Any
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
 import pytest
 import yaml
 from deploy_support import K8S, OVERLAYS, ROOT, SERVICES, find, service_ids
@@ -47,6 +48,8 @@ def is_custom(item: dict[str, Any]) -> bool:
 
 @pytest.mark.parametrize("name", OVERLAYS)
 def test_every_overlay_renders_and_each_core_object_validates_strictly(kustomize: Render, name: str) -> None:
+    assert KUBERNETES_VERSION in kubernetes_validate.utils.all_versions(), (
+        f"the installed kubernetes-validate ships no schemas for Kubernetes {KUBERNETES_VERSION}: pin a version it has")
     objects = overlay(kustomize, name)
     core = [item for item in objects if not is_custom(item)]
     assert {item["kind"] for item in core} >= {"Deployment", "Service", "Job", "NetworkPolicy"}
