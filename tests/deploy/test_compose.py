@@ -18,7 +18,7 @@ import httpx
 import jsonschema
 import pytest
 import yaml
-from deploy_support import ROOT, SERVICES, service_ids
+from deploy_support import ROOT, SERVICES, service_ids, setting_variables
 
 from verbinding_devstack.infra.ports import free_port
 from verbinding_devstack.stack import ServiceSpec
@@ -66,6 +66,8 @@ def test_every_service_has_its_container_migration_step_health_check_and_databas
     assert block["healthcheck"]["test"][-1] == "healthcheck"
     assert block["read_only"] is True and block["user"].split(":")[0].isdigit() and block["cap_drop"] == ["ALL"]
     environment = block["environment"]
+    unknown = {key for key in environment if key.startswith("VERBINDING_")} - setting_variables(spec)
+    assert not unknown, f"{spec.name}: {sorted(unknown)} name no setting of the service"
     assert environment["VERBINDING_KAFKA_ENABLE_IDEMPOTENCE"] == "true", "Apache Kafka: idempotent producers"
     assert environment["VERBINDING_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
     assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"].endswith("otel-collector:4318")

@@ -14,7 +14,7 @@ import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
 import yaml
-from deploy_support import K8S, OVERLAYS, ROOT, SERVICES, find, service_ids
+from deploy_support import K8S, OVERLAYS, ROOT, SERVICES, find, service_ids, setting_variables
 
 from verbinding_common import health
 from verbinding_devstack import manifests
@@ -147,6 +147,8 @@ def test_every_service_has_its_parts_with_the_port_and_probes_of_its_settings(
     assert [port["port"] for port in service["ports"]] == [spec.port]
     assert service["selector"] == parts[("Deployment", spec.name)]["spec"]["selector"]["matchLabels"]
     config = parts[("ConfigMap", f"{spec.name}-config")]["data"]
+    unknown = {key for key in config if key.startswith("VERBINDING_")} - setting_variables(spec)
+    assert not unknown, f"{hint}: {sorted(unknown)} name no setting of the service: a typo, or a renamed setting"
     assert config["VERBINDING_SERVICE_NAME"] == spec.name
     assert config["VERBINDING_KAFKA_ENABLE_IDEMPOTENCE"] == "true"
     assert config["VERBINDING_KAFKA_SASL_USERNAME"] == spec.name
