@@ -9,6 +9,7 @@ Folders of services that are not under services/ are left alone. tests/deploy/ c
 from __future__ import annotations
 
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ class Unit:
     acl: dict[str, list[str]]  # write, read, groups: from catalogue.acl_map
     topics: tuple[str, ...]  # the topics it owns: KafkaTopics in its folder
     neighbours: tuple[tuple[str, int], ...] = ()  # the gateway's: the services it calls
+    keys: tuple[str, ...] = ()  # settings only this service holds ([tool.verbinding] keys): Secret <name>-keys
 
     @property
     def database_cluster(self) -> str:
@@ -105,6 +107,9 @@ def _secret_volume(unit: Unit) -> dict[str, Any]:
     if unit.name == GATEWAY:
         sources.append({"secret": {"name": "verbinding-identity-signing",
                                    "items": [{"key": "identity.key", "path": "identity.key"}]}})
+    if unit.keys:  # e.g. safe-reporting's report key and receipt pepper, read as settings from the secrets dir
+        sources.append({"secret": {"name": f"{unit.name}-keys",
+                                   "items": [{"key": key, "path": f"verbinding_{key}"} for key in unit.keys]}})
     return {"name": "secrets", "projected": {"defaultMode": FileMode(0o440), "sources": sources}}
 
 
@@ -343,6 +348,8 @@ def units(root: Path) -> tuple[list[Unit], catalogue.Catalogue]:
             acl=acl.get(spec.name, empty),
             topics=tuple(name for name, topic in events.topics.items() if owner_of(topic, names) == spec.name),
             neighbours=neighbours if spec.name == GATEWAY else (),
+            keys=tuple(tomllib.loads((spec.directory / "pyproject.toml").read_text())["tool"]["verbinding"]
+                       .get("keys", ())),
         ))
     return found, events
 
