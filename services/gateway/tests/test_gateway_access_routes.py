@@ -76,6 +76,11 @@ EXPECTED_ROUTES = {
     ("GET", "/api/v1/job-hunters"), ("POST", "/api/v1/job-hunters"), ("GET", "/api/v1/employers"),
     ("POST", "/api/v1/employers"), ("GET", "/api/v1/vacancies"), ("POST", "/api/v1/vacancies"),
     ("GET", "/api/v1/reports/participation"),
+    ("POST", "/api/v1/safe-reports"), ("POST", "/api/v1/safe-reports/follow-up"),
+    ("POST", "/api/v1/safe-reports/follow-up/messages"), ("POST", "/api/v1/safe-reports/follow-up/consents"),
+    ("POST", "/api/v1/safe-reports/follow-up/consents/withdraw"), ("GET", "/api/v1/safe-reports"),
+    ("GET", "/api/v1/safe-reports/{report_id}"), ("POST", "/api/v1/safe-reports/{report_id}/{action}"),
+    ("GET", "/api/v1/safe-reporting/statistics"), ("GET", "/api/v1/safe-reporting/statistics/weeks/{iso_week}"),
 }
 
 
@@ -108,7 +113,10 @@ def test_every_route_declares_an_allow_list() -> None:
     assert undeclared == []
     assert {(method, path) for method, path, _, _ in ROUTES} == EXPECTED_ROUTES
     public = sorted(path for _, path, _, is_public in ROUTES if is_public)
-    assert public == ["/.well-known/jwks.json", "/oauth/token"]
+    # Public on purpose: the token endpoint, its keys, and anonymous safe reporting (no account, no token).
+    assert public == ["/.well-known/jwks.json", "/api/v1/safe-reports", "/api/v1/safe-reports/follow-up",
+                      "/api/v1/safe-reports/follow-up/consents", "/api/v1/safe-reports/follow-up/consents/withdraw",
+                      "/api/v1/safe-reports/follow-up/messages", "/oauth/token"]
 
 
 @pytest.mark.parametrize("caller", CALLERS, ids=lambda caller: str(caller or "no-token"))

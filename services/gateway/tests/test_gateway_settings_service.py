@@ -33,7 +33,7 @@ def test_development_has_the_demo_clients_and_users_and_other_environments_none(
     assert {user.username: user.roles for user in development.demo_users} == {
         "cm-anna": [Role.case_manager], "cm-bram": [Role.case_manager], "jh-eva": [Role.job_hunter],
         "tl-carla": [Role.team_lead], "tl-dirk": [Role.team_lead], "ops-dave": [Role.ops],
-        "pc-pieter": [Role.programme_coordinator]}
+        "pc-pieter": [Role.programme_coordinator], "hc-hana": [Role.hub_counsellor]}
     assert {user.username: user.team for user in development.demo_users if Role.team_lead in user.roles} == {
         "tl-carla": "west", "tl-dirk": "oost"}
     assert next(u for u in development.demo_users if u.username == "pc-pieter").organisation == "lvv"
