@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from verbinding_common.contracts.intake import PersonRegistered
-from verbinding_common.db import create_engine, create_sessionmaker, outbox_table
+from verbinding_common.db import outbox_table
 from verbinding_devstack.infra.broker import EmbeddedBroker
 from verbinding_testing.consuming import Applied, apply_as_consumer
-from verbinding_testing.fixtures import identity_headers, migrate_database
+from verbinding_testing.fixtures import ServiceUnderTest, identity_headers
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 TEAM = "west"  # the team of the harness's case managers and of as_role's callers unless a test says otherwise
@@ -98,19 +98,8 @@ class Casework:
 
 
 @pytest.fixture
-async def case_plan_database(empty_database_url: str) -> str:
-    """A database of this test's own, migrated with case-plan's Alembic migrations."""
-    await migrate_database(empty_database_url, ALEMBIC_INI)
-    return empty_database_url
-
-
-@pytest.fixture
-async def sessionmaker(case_plan_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(case_plan_database, pool_size=20)
-    try:
-        yield create_sessionmaker(engine, event_source="case-plan")
-    finally:
-        await engine.dispose()
+def service_under_test() -> ServiceUnderTest:
+    return ServiceUnderTest(alembic_ini=ALEMBIC_INI, event_source="case-plan", pool_size=20)
 
 
 @pytest.fixture
@@ -128,19 +117,19 @@ def case_plan_settings(*, database_url: str, bootstrap_servers: str, public_key:
 
 
 @pytest.fixture
-def app_settings(case_plan_database: str, own_broker: EmbeddedBroker,
+def app_settings(service_database: str, own_broker: EmbeddedBroker,
                  identity_keys: tuple[str, str]) -> CasePlanSettings:
     """Settings of a full app (relay and consumer on a real broker of this test's own: other services' tests
     publish to intake.persons.v1 on the shared one, and a new consumer group reads from the earliest offset)."""
-    return case_plan_settings(database_url=case_plan_database, bootstrap_servers=own_broker.bootstrap_servers,
+    return case_plan_settings(database_url=service_database, bootstrap_servers=own_broker.bootstrap_servers,
                               public_key=identity_keys[1])
 
 
 @pytest.fixture
-async def api(case_plan_database: str, identity_keys: tuple[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+async def api(service_database: str, identity_keys: tuple[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on case-plan's routes. The lifespan (relay, consumer) is not started: routes need only
     the database, and their events wait in the outbox."""
-    app = create_app(case_plan_settings(database_url=case_plan_database, bootstrap_servers="127.0.0.1:9",
+    app = create_app(case_plan_settings(database_url=service_database, bootstrap_servers="127.0.0.1:9",
                                         public_key=identity_keys[1]))
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://case-plan") as client:

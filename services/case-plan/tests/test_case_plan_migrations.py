@@ -1,25 +1,7 @@
 """The hand-reviewed Alembic migration builds exactly the schema the models declare."""
 
-from __future__ import annotations
-
-import case_plan.action_plans.models
-import case_plan.audit.models
-import case_plan.case_managers.models
-import case_plan.cases.models
-import case_plan.employment.models  # noqa: F401
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from case_plan.database import Base
-
-from verbinding_common.db import backbone_metadata, create_engine
+from verbinding_testing.fixtures import schema_drift
 
 
-async def test_migrations_match_the_models(case_plan_database: str) -> None:
-    engine = create_engine(case_plan_database)
-    try:
-        async with engine.connect() as conn:
-            differences = await conn.run_sync(lambda sync: compare_metadata(
-                MigrationContext.configure(sync, opts={"compare_type": True}), [Base.metadata, backbone_metadata]))
-    finally:
-        await engine.dispose()
-    assert differences == []
+async def test_migrations_match_the_models(service_database: str) -> None:
+    assert await schema_drift(service_database, "case_plan") == []

@@ -10,27 +10,15 @@ import httpx
 import pytest
 from employment.main import create_app
 from employment.settings import EmploymentSettings
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from verbinding_common.db import create_engine, create_sessionmaker
-from verbinding_testing.fixtures import KafkaServer, identity_headers, migrate_database
+from verbinding_testing.fixtures import KafkaServer, ServiceUnderTest, identity_headers
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 
 
 @pytest.fixture
-async def employment_database(empty_database_url: str) -> str:
-    await migrate_database(empty_database_url, ALEMBIC_INI)
-    return empty_database_url
-
-
-@pytest.fixture
-async def sessionmaker(employment_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(employment_database)
-    try:
-        yield create_sessionmaker(engine, event_source="employment")
-    finally:
-        await engine.dispose()
+def service_under_test() -> ServiceUnderTest:
+    return ServiceUnderTest(alembic_ini=ALEMBIC_INI, event_source="employment")
 
 
 def employment_settings(*, database_url: str, bootstrap_servers: str, public_key: str) -> EmploymentSettings:
@@ -42,17 +30,17 @@ def employment_settings(*, database_url: str, bootstrap_servers: str, public_key
 
 
 @pytest.fixture
-def app_settings(employment_database: str, kafka_server: KafkaServer,
+def app_settings(service_database: str, kafka_server: KafkaServer,
                  identity_keys: tuple[str, str]) -> EmploymentSettings:
     """Settings of a full app on the shared broker, with a consumer group of this test's own."""
-    return employment_settings(database_url=employment_database, bootstrap_servers=kafka_server.bootstrap_servers,
+    return employment_settings(database_url=service_database, bootstrap_servers=kafka_server.bootstrap_servers,
                                public_key=identity_keys[1])
 
 
 @pytest.fixture
-async def api(employment_database: str, identity_keys: tuple[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+async def api(service_database: str, identity_keys: tuple[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on employment's routes without the lifespan: events wait in the outbox."""
-    app = create_app(employment_settings(database_url=employment_database, bootstrap_servers="127.0.0.1:9",
+    app = create_app(employment_settings(database_url=service_database, bootstrap_servers="127.0.0.1:9",
                                          public_key=identity_keys[1]))
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://employment") as client:

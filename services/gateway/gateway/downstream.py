@@ -10,6 +10,7 @@ from urllib.parse import quote
 import httpx
 from fastapi import Depends, Request, status
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from verbinding_common.auth import Identity, IdentitySigner
 from verbinding_common.errors import Unavailable
@@ -48,6 +49,14 @@ class Downstream:
             raise ServiceUnavailable(self.name, "no answer in time") from None
         except httpx.TransportError as exc:
             raise ServiceUnavailable(self.name, exc.__class__.__name__) from None
+
+    async def forward(self, request: Request, caller: Identity, method: str, path: str,
+                      body: BaseModel | dict[str, Any] | None = None) -> Response:
+        """Forward the caller's request (its query, and the body as sent) and answer as the service did."""
+        json: Any = body.model_dump(mode="json", exclude_unset=True) if isinstance(body, BaseModel) else body
+        answer = await self.request(method, path, identity=caller, json=json,
+                                    params=list(request.query_params.multi_items()) or None)
+        return passed_through(answer, self.name)
 
 
 def segment(value: object) -> str:

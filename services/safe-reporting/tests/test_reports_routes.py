@@ -82,12 +82,12 @@ async def test_the_receipt_follows_the_report_up_and_a_wrong_one_answers_like_a_
     assert answers[0].json()["detail"] == "no report with this receipt"
 
 
-async def test_guessing_receipts_slows_down_for_everyone(safe_reporting_database, identity_keys, reporter) -> None:
+async def test_guessing_receipts_slows_down_for_everyone(service_database, identity_keys, reporter) -> None:
     import httpx
     from safe_reporting.main import create_app
     from safe_support import safe_reporting_settings
 
-    app = create_app(safe_reporting_settings(safe_reporting_database, identity_keys[1],
+    app = create_app(safe_reporting_settings(service_database, identity_keys[1],
                                              receipt_failures_per_window=5, receipt_window_s=600))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as api:
         receipt = await _submit(api, reporter)
@@ -232,11 +232,11 @@ async def test_purge_removes_closed_reports_past_retention_and_nothing_else(api,
     assert sorted(a.status_code for a in followed) == [200, 200, 404]
 
 
-def test_the_development_keys_are_refused_outside_development(safe_reporting_database) -> None:
+def test_the_development_keys_are_refused_outside_development(service_database) -> None:
     from safe_reporting.settings import _DEV_REPORT_KEY
     from safe_support import safe_reporting_settings
 
     with pytest.raises(ValueError, match="development key"):
-        safe_reporting_settings(safe_reporting_database, "k", report_key=_DEV_REPORT_KEY)
+        safe_reporting_settings(service_database, "k", report_key=_DEV_REPORT_KEY)
     with pytest.raises(ValueError, match="at least 32 bytes"):
-        safe_reporting_settings(safe_reporting_database, "k", receipt_pepper=base64.b64encode(b"short").decode())
+        safe_reporting_settings(service_database, "k", receipt_pepper=base64.b64encode(b"short").decode())

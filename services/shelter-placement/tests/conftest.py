@@ -11,24 +11,12 @@ from shelter_placement.settings import ShelterPlacementSettings
 from shelter_support import ALEMBIC_INI, Shelters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from verbinding_common.db import create_engine, create_sessionmaker
-from verbinding_testing.fixtures import identity_headers, migrate_database
+from verbinding_testing.fixtures import ServiceUnderTest, identity_headers
 
 
 @pytest.fixture
-async def shelter_database(empty_database_url: str) -> str:
-    """A database of this test's own, migrated with shelter-placement's Alembic migrations."""
-    await migrate_database(empty_database_url, ALEMBIC_INI)
-    return empty_database_url
-
-
-@pytest.fixture
-async def sessionmaker(shelter_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(shelter_database, pool_size=25)
-    try:
-        yield create_sessionmaker(engine, event_source="shelter-placement")
-    finally:
-        await engine.dispose()
+def service_under_test() -> ServiceUnderTest:
+    return ServiceUnderTest(alembic_ini=ALEMBIC_INI, event_source="shelter-placement")
 
 
 @pytest.fixture
@@ -48,9 +36,9 @@ def shelter_settings(*, database_url: str, bootstrap_servers: str, public_key: s
 
 
 @pytest.fixture
-async def api(shelter_database: str, identity_keys: tuple[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+async def api(service_database: str, identity_keys: tuple[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on shelter-placement's routes; the lifespan (relay, warnings) is not started."""
-    app = create_app(shelter_settings(database_url=shelter_database, bootstrap_servers="127.0.0.1:9",
+    app = create_app(shelter_settings(database_url=service_database, bootstrap_servers="127.0.0.1:9",
                                       public_key=identity_keys[1]))
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shelter") as client:

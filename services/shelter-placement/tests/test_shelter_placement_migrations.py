@@ -1,24 +1,7 @@
-"""The Alembic migration builds exactly the schema the models declare."""
+"""The hand-reviewed Alembic migration builds exactly the schema the models declare."""
 
-from __future__ import annotations
-
-import shelter_placement.audit.models
-import shelter_placement.placements.models
-import shelter_placement.residents.models
-import shelter_placement.shelters.models  # noqa: F401
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from shelter_placement.database import Base
-
-from verbinding_common.db import backbone_metadata, create_engine
+from verbinding_testing.fixtures import schema_drift
 
 
-async def test_migrations_match_the_models(shelter_database: str) -> None:
-    engine = create_engine(shelter_database)
-    try:
-        async with engine.connect() as conn:
-            differences = await conn.run_sync(lambda sync: compare_metadata(
-                MigrationContext.configure(sync, opts={"compare_type": True}), [Base.metadata, backbone_metadata]))
-    finally:
-        await engine.dispose()
-    assert differences == []
+async def test_migrations_match_the_models(service_database: str) -> None:
+    assert await schema_drift(service_database, "shelter_placement") == []

@@ -20,7 +20,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from verbinding_common.db import asyncpg_url, backbone_metadata, create_engine, libpq_dsn
+from verbinding_common.db import asyncpg_url, backbone_metadata, create_engine, create_sessionmaker, libpq_dsn
 from verbinding_common.settings import ServiceSettings
 from verbinding_devstack.infra.broker import EmbeddedBroker
 from verbinding_devstack.infra.ports import free_port
@@ -151,6 +151,54 @@ async def database_url(empty_database_url: str) -> str:
         await conn.run_sync(backbone_metadata.create_all)
     await engine.dispose()
     return empty_database_url
+
+
+@dataclass(frozen=True)
+class ServiceUnderTest:
+    """What a service's tests declare (a `service_under_test` fixture in its conftest) to get `service_database` and
+    `sessionmaker`: its migrations, and the event source its sessions stage events as."""
+
+    alembic_ini: Path
+    event_source: str
+    pool_size: int = 10
+
+
+@pytest.fixture
+async def service_database(empty_database_url: str, service_under_test: ServiceUnderTest) -> str:
+    """A database of this test's own, migrated with the service's Alembic migrations."""
+    await migrate_database(empty_database_url, service_under_test.alembic_ini)
+    return empty_database_url
+
+
+@pytest.fixture
+async def sessionmaker(service_database: str, service_under_test: ServiceUnderTest):
+    """Sessions on `service_database`, staging events as the service does (its event source)."""
+    engine = create_engine(service_database, pool_size=service_under_test.pool_size)
+    try:
+        yield create_sessionmaker(engine, event_source=service_under_test.event_source)
+    finally:
+        await engine.dispose()
+
+
+async def schema_drift(database_url: str, package: str) -> list:
+    """What the migrated database at `database_url` lacks or has beyond the models of service `package` (every
+    models.py in it) and the backbone tables: [] when the hand-reviewed migrations build exactly what the models say."""
+    import importlib
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from verbinding_common.migrations import import_models
+
+    import_models(package)
+    metadata = importlib.import_module(f"{package}.database").Base.metadata
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(lambda sync: compare_metadata(
+                MigrationContext.configure(sync, opts={"compare_type": True}), [metadata, backbone_metadata]))
+    finally:
+        await engine.dispose()
 
 
 async def migrate_database(database_url: str, alembic_ini: Path) -> None:

@@ -2,60 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
-from verbinding_common.auth import Identity, Role
+from verbinding_common.auth import Role
 from verbinding_common.input_guard import Int32
 
 from ..access.dependencies import CallerDep, require
-from ..downstream import CasePlanDep, Downstream, passed_through, segment
+from ..downstream import CasePlanDep, segment
 from .models import ActionPlanBody, CaseCloseBody, CaseManagerCreateBody, CaseManagerUpdateBody
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
-
-async def _forward(case_plan: Downstream, request: Request, caller: Identity, method: str, path: str,
-                   body: BaseModel | None = None) -> Response:
-    json: Any = body.model_dump(mode="json", exclude_unset=True) if body is not None else None
-    answer = await case_plan.request(method, path, identity=caller, json=json,
-                                     params=list(request.query_params.multi_items()) or None)
-    return passed_through(answer, case_plan.name)
 
 
 @router.get("/caseload", dependencies=[Depends(require(Role.case_manager))],
             summary="The calling case manager's own caseload")
 async def get_caseload(request: Request, caller: CallerDep, case_plan: CasePlanDep) -> Response:
-    return await _forward(case_plan, request, caller, "GET", "/caseload")
+    return await case_plan.forward(request, caller, "GET", "/caseload")
 
 
 @router.get("/cases/{case_id}", dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
             summary="One case")
 async def get_case(case_id: UUID, request: Request, caller: CallerDep, case_plan: CasePlanDep) -> Response:
-    return await _forward(case_plan, request, caller, "GET", f"/cases/{segment(case_id)}")
+    return await case_plan.forward(request, caller, "GET", f"/cases/{segment(case_id)}")
 
 
 @router.post("/cases/{case_id}/close", dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
              summary="Close a case, with a reason")
 async def close_case(case_id: UUID, body: CaseCloseBody, request: Request, caller: CallerDep,
                      case_plan: CasePlanDep) -> Response:
-    return await _forward(case_plan, request, caller, "POST", f"/cases/{segment(case_id)}/close", body)
+    return await case_plan.forward(request, caller, "POST", f"/cases/{segment(case_id)}/close", body)
 
 
 @router.get("/cases/{case_id}/action-plan", dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
             summary="The case's current action plan")
 async def get_action_plan(case_id: UUID, request: Request, caller: CallerDep, case_plan: CasePlanDep) -> Response:
-    return await _forward(case_plan, request, caller, "GET", f"/cases/{segment(case_id)}/action-plan")
+    return await case_plan.forward(request, caller, "GET", f"/cases/{segment(case_id)}/action-plan")
 
 
 @router.post("/cases/{case_id}/action-plan", dependencies=[Depends(require(Role.case_manager))], status_code=201,
              summary="Revise the action plan: a new version with these objectives (the case's case manager)")
 async def revise_action_plan(case_id: UUID, body: ActionPlanBody, request: Request, caller: CallerDep,
                              case_plan: CasePlanDep) -> Response:
-    return await _forward(case_plan, request, caller, "POST", f"/cases/{segment(case_id)}/action-plan", body)
+    return await case_plan.forward(request, caller, "POST", f"/cases/{segment(case_id)}/action-plan", body)
 
 
 @router.get("/cases/{case_id}/action-plan/versions",
@@ -63,7 +54,7 @@ async def revise_action_plan(case_id: UUID, body: ActionPlanBody, request: Reque
             summary="Every version of the case's action plan")
 async def list_action_plan_versions(case_id: UUID, request: Request, caller: CallerDep,
                                     case_plan: CasePlanDep) -> Response:
-    return await _forward(case_plan, request, caller, "GET", f"/cases/{segment(case_id)}/action-plan/versions")
+    return await case_plan.forward(request, caller, "GET", f"/cases/{segment(case_id)}/action-plan/versions")
 
 
 @router.get("/cases/{case_id}/action-plan/versions/{version}",
@@ -71,7 +62,7 @@ async def list_action_plan_versions(case_id: UUID, request: Request, caller: Cal
             summary="One version of the case's action plan")
 async def get_action_plan_version(case_id: UUID, version: Int32, request: Request, caller: CallerDep,
                                   case_plan: CasePlanDep) -> Response:
-    return await _forward(case_plan, request, caller, "GET",
+    return await case_plan.forward(request, caller, "GET",
                           f"/cases/{segment(case_id)}/action-plan/versions/{version}")
 
 
@@ -80,31 +71,31 @@ async def get_action_plan_version(case_id: UUID, version: Int32, request: Reques
              summary="Approve the latest version of the action plan (the case's case manager, or a team lead)")
 async def approve_action_plan_version(case_id: UUID, version: Int32, request: Request, caller: CallerDep,
                                       case_plan: CasePlanDep) -> Response:
-    return await _forward(case_plan, request, caller, "POST",
+    return await case_plan.forward(request, caller, "POST",
                           f"/cases/{segment(case_id)}/action-plan/versions/{version}/approve")
 
 
 @router.get("/waitlist", dependencies=[Depends(require(Role.team_lead))],
             summary="Cases waiting for a case manager, in recognition order")
 async def get_waitlist(request: Request, caller: CallerDep, case_plan: CasePlanDep) -> Response:
-    return await _forward(case_plan, request, caller, "GET", "/waitlist")
+    return await case_plan.forward(request, caller, "GET", "/waitlist")
 
 
 @router.get("/case-managers", dependencies=[Depends(require(Role.team_lead))], tags=["case managers"],
             summary="Case managers with their capacity and load")
 async def list_case_managers(request: Request, caller: CallerDep, case_plan: CasePlanDep) -> Response:
-    return await _forward(case_plan, request, caller, "GET", "/case-managers")
+    return await case_plan.forward(request, caller, "GET", "/case-managers")
 
 
 @router.post("/case-managers", dependencies=[Depends(require(Role.team_lead))], tags=["case managers"], status_code=201,
              summary="Add a case manager: {subject, name, languages, capacity}")
 async def add_case_manager(body: CaseManagerCreateBody, request: Request, caller: CallerDep,
                            case_plan: CasePlanDep) -> Response:
-    return await _forward(case_plan, request, caller, "POST", "/case-managers", body)
+    return await case_plan.forward(request, caller, "POST", "/case-managers", body)
 
 
 @router.patch("/case-managers/{case_manager_id}", dependencies=[Depends(require(Role.team_lead))],
               tags=["case managers"], summary="Change a case manager's capacity: {capacity}")
 async def change_case_manager(case_manager_id: UUID, body: CaseManagerUpdateBody, request: Request, caller: CallerDep,
                               case_plan: CasePlanDep) -> Response:
-    return await _forward(case_plan, request, caller, "PATCH", f"/case-managers/{segment(case_manager_id)}", body)
+    return await case_plan.forward(request, caller, "PATCH", f"/case-managers/{segment(case_manager_id)}", body)
