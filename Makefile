@@ -28,8 +28,8 @@ run: install  ## start the embedded stack in the foreground (Ctrl-C stops it); R
 migrate: install  ## run every service's Alembic migrations
 	$(PY) -m verbinding_devstack.cli migrate
 
-test: install lint  ## lint, contract checks and the whole test suite
-	$(PY) -m pytest
+test: install lint  ## lint, contract checks and the whole test suite, in parallel (TEST_PROCESSES=1 for one process)
+	$(PY) -m pytest -n $(or $(TEST_PROCESSES),3) --dist loadscope --durations=15
 
 lint: install
 	$(PY) -m ruff check .

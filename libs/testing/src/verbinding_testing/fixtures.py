@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -25,6 +26,15 @@ from verbinding_common.settings import ServiceSettings
 from verbinding_devstack.infra.broker import EmbeddedBroker
 from verbinding_devstack.infra.ports import free_port
 from verbinding_devstack.infra.postgres import EmbeddedPostgres
+
+from .templates import (
+    ENV_RUN_DIR,
+    cluster_template,
+    copy_cluster,
+    create_migrated_database,
+    new_run_directory,
+    run_directory,
+)
 
 # Settings have no default environment; tests import services' apps (built at import) as the `test` environment.
 os.environ.setdefault("VERBINDING_ENVIRONMENT", "test")
@@ -57,11 +67,66 @@ def docker_daemon_answers() -> bool:
         return False
 
 
+# -- the run: a folder of its own, one scheduling unit per module (or per shared stack) when run in parallel --------
+
+# Test folders whose modules share one session-scoped resource (a whole stack): xdist sends each as one unit.
+SHARED_SCOPES = ("tests/e2e/journeys/",)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the run a folder of its own, and pytest's temporary directories inside it (the default base temp
+    is shared by every run of the same user: one run's clean-up removed another's PostgreSQL directory)."""
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controller chose the folder (inherited) and its basetemp
+    if ENV_RUN_DIR not in os.environ:
+        os.environ[ENV_RUN_DIR] = str(new_run_directory())
+        config.stash[_OWN_RUN_DIR] = Path(os.environ[ENV_RUN_DIR])
+    if not config.option.basetemp:
+        config.option.basetemp = str(Path(os.environ[ENV_RUN_DIR]) / "tmp")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    folder = session.config.stash.get(_OWN_RUN_DIR, None)
+    if folder is None:
+        return
+    if exitstatus == 0:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        session.config.stash[_KEPT] = folder
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if kept := config.stash.get(_KEPT, None):
+        terminalreporter.write_line(f"Test data, logs and stacks of this run are kept in {kept}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """With `-n … --dist loadscope`: a module is one unit (its module-scoped app or stack starts once), and so is
+    each shared scope (xdist's own loadscope would split a module's classes, and knows no shared folders)."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return next((scope for scope in SHARED_SCOPES if path.startswith(scope)), path)
+
+    return ModuleScheduling(config, log)
+
+
+_OWN_RUN_DIR = pytest.StashKey[Path]()
+_KEPT = pytest.StashKey[Path]()
+
+
 @pytest.fixture(scope="session")
 def infra_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="verbinding-test-") as folder:
-        os.chmod(folder, 0o755)
-        yield Path(folder)
+    """This process's PostgreSQL and broker folders, inside the run's own folder."""
+    folder = Path(tempfile.mkdtemp(prefix="infra-", dir=run_directory()))
+    folder.chmod(0o755)
+    yield folder
 
 
 @pytest.fixture(scope="session")
@@ -76,12 +141,27 @@ def postgres_server_url(infra_dir: Path) -> Iterator[str]:
         with PostgresContainer(POSTGRES_IMAGE, driver="asyncpg") as container:
             yield container.get_connection_url()
         return
-    server = EmbeddedPostgres(infra_dir / "pg", free_port(), durable=False)
+    with started_postgres(infra_dir / "pg") as server:
+        yield server.url
+
+
+@contextlib.contextmanager
+def started_postgres(data_dir: Path) -> Iterator[EmbeddedPostgres]:
+    """An embedded PostgreSQL in `data_dir`, copied from the run's initialised cluster (initdb runs once per run)."""
+    copy_cluster(cluster_template(), data_dir)
+    server = EmbeddedPostgres(data_dir, free_port(), durable=False)
     server.start()
     try:
-        yield server.url
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def own_postgres(infra_dir: Path) -> Iterator[EmbeddedPostgres]:
+    """A PostgreSQL of this test's own, to stop and start again (never the shared one)."""
+    with started_postgres(infra_dir / f"pg-{uuid.uuid4().hex[:6]}") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -164,10 +244,24 @@ class ServiceUnderTest:
 
 
 @pytest.fixture
-async def service_database(empty_database_url: str, service_under_test: ServiceUnderTest) -> str:
-    """A database of this test's own, migrated with the service's Alembic migrations."""
-    await migrate_database(empty_database_url, service_under_test.alembic_ini)
-    return empty_database_url
+async def service_database(postgres_server_url: str, service_under_test: ServiceUnderTest) -> AsyncIterator[str]:
+    """A database of this test's own with the service's migrated schema: a copy of the template its Alembic
+    migrations built once per run (the migrations-match-models test of every service checks that very chain)."""
+    async with migrated_database(postgres_server_url, service_under_test.alembic_ini) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def migrated_database(server_url: str, alembic_ini: Path, *, prefix: str = "t") -> AsyncIterator[str]:
+    """A database of its own on `server_url` with a service's migrated schema (copied from the template its
+    migrations built once per run), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    url = await create_migrated_database(server_url, name, alembic_ini)
+    try:
+        yield url
+    finally:
+        with contextlib.suppress(Exception):
+            await drop_database(server_url, name)
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ import psutil
 
 from verbinding_devstack.stack import discover_services
 
+from .templates import cluster_template, copy_cluster
+
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 60.0
 COMMAND_TIMEOUT_S = 60.0
@@ -146,6 +148,12 @@ async def running_stack(
     every service sees) and yield it once it says "Ctrl-C to stop"; afterwards make sure nothing of it is left,
     even when the test failed half-way."""
     ports = ports or StackPorts.free(services_dir)
+    if not (data_dir / "pg").exists():
+        # initdb and every migration ran once per test run; this stack starts from a copy of their result.
+        # (The runner's own first start, initdb and migrations included, is what libs/devstack's tests check on the
+        # example services; those stacks copy only the initialised cluster.)
+        template = cluster_template(services_dir if services_dir == SERVICES else None)
+        await asyncio.to_thread(copy_cluster, template, data_dir / "pg")
     environment = _environment() | {f"VERBINDING_{name.upper()}": value for name, value in (settings or {}).items()}
     process = await asyncio.create_subprocess_exec(
         *verbinding("run", data_dir, *ports.arguments(), *arguments, services_dir=services_dir),

@@ -90,14 +90,18 @@ class EmbeddedPostgres:
     def initialised(self) -> bool:
         return (self.data_dir / "PG_VERSION").exists()
 
-    def start(self) -> None:
-        """Initialise the cluster if needed and start it; return once it accepts connections."""
+    def initialise(self) -> None:
+        """Create the cluster's files (initdb) unless they exist; nothing is started."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.touch(exist_ok=True)
         self._prepare_user()
         if not self.initialised():
             self._run("initdb", "-D", str(self.data_dir), "-U", self.user, "--auth=trust",
-                      "--encoding=UTF8", "--no-instructions")
+                      "--encoding=UTF8", "--no-instructions", *([] if self.durable else ["--no-sync"]))
+
+    def start(self) -> None:
+        """Initialise the cluster if needed and start it; return once it accepts connections."""
+        self.initialise()
         if self.running():
             raise RuntimeError(f"PostgreSQL in {self.data_dir} is already running")
         if port_is_open(self.port):
