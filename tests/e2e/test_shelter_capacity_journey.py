@@ -30,7 +30,7 @@ from verbinding_common.events import Envelope
 from verbinding_common.telemetry import setup_telemetry
 from verbinding_devstack.infra.broker import EmbeddedBroker
 from verbinding_devstack.infra.ports import free_port
-from verbinding_testing.fixtures import create_database, eventually, migrate_database
+from verbinding_testing.fixtures import create_migrated_database, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 SERVICES = Path(__file__).resolve().parents[2] / "services"
@@ -56,9 +56,8 @@ async def serving(app: FastAPI, *, lifespan: bool = True) -> AsyncIterator[str]:
 
 
 async def migrated(postgres_server_url: str, service: str) -> str:
-    url = await create_database(postgres_server_url, f"t_{service[:5]}_{uuid.uuid4().hex[:8]}")
-    await migrate_database(url, SERVICES / service / "alembic.ini")
-    return url
+    return await create_migrated_database(postgres_server_url, f"t_{service[:5]}_{uuid.uuid4().hex[:8]}",
+                                          SERVICES / service / "alembic.ini")
 
 
 async def test_one_placement_reaches_webhook_sse_and_kafka_subscribers_in_one_trace(

@@ -24,7 +24,7 @@ from verbinding_common.errors import Conflict, NotFound, is_unavailable
 from verbinding_common.kafka import new_producer
 from verbinding_devstack.infra.ports import free_port
 from verbinding_devstack.infra.postgres import EmbeddedPostgres
-from verbinding_testing.fixtures import KafkaServer, eventually, test_settings
+from verbinding_testing.fixtures import KafkaServer, eventually, started_postgres, test_settings
 
 SECRET_NAME = "Amal Haddad"
 router = APIRouter()
@@ -63,16 +63,12 @@ async def publish() -> None:
 @pytest.fixture
 async def own_postgres(infra_dir: Path) -> AsyncIterator[EmbeddedPostgres]:
     """A PostgreSQL of this test's own, with the backbone's tables (the relay polls them): the test stops it."""
-    server = EmbeddedPostgres(infra_dir / f"pg-{uuid.uuid4().hex[:6]}", free_port(), durable=False)
-    server.start()
-    try:
+    with started_postgres(infra_dir / f"pg-{uuid.uuid4().hex[:6]}") as server:
         engine = create_engine(server.url)
         async with engine.begin() as conn:
             await conn.run_sync(backbone_metadata.create_all)
         await engine.dispose()
         yield server
-    finally:
-        server.stop()
 
 
 @contextlib.asynccontextmanager

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -22,7 +19,6 @@ from verbinding_common.app import create_service_app
 from verbinding_common.consumer import ConsumedEvent
 from verbinding_common.db import backbone_metadata, create_engine
 from verbinding_common.failures import is_permanent, outage_of
-from verbinding_devstack.infra.ports import free_port
 from verbinding_devstack.infra.postgres import EmbeddedPostgres
 from verbinding_testing.fixtures import KafkaServer, create_database, eventually
 
@@ -58,17 +54,6 @@ def test_an_error_of_the_database_or_broker_is_an_outage_to_wait_out(error: Base
 ])
 def test_an_error_the_same_message_raises_again_is_no_outage(error: BaseException) -> None:
     assert outage_of(error) is None
-
-
-@pytest.fixture
-def own_postgres(infra_dir: Path) -> Iterator[EmbeddedPostgres]:
-    """A PostgreSQL of this test's own, to stop and start again (never the shared one)."""
-    server = EmbeddedPostgres(infra_dir / f"pg-{uuid.uuid4().hex[:6]}", free_port(), durable=False)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_a_database_outage_dead_letters_nothing_and_every_event_is_applied_once_after_it(

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from gateway.settings import GatewaySettings
 from gateway_support import ALEMBIC_INI, gateway_settings
 
-from verbinding_testing.fixtures import KafkaServer, migrate_database
+from verbinding_testing.fixtures import KafkaServer, migrated_database
 
 
 @pytest.fixture
-async def gateway_database_url(empty_database_url: str) -> str:
-    """A database of this test's own, migrated to head with the gateway's Alembic migrations."""
-    await migrate_database(empty_database_url, ALEMBIC_INI)
-    return empty_database_url
+async def gateway_database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """A database of this test's own with the gateway's migrated schema."""
+    async with migrated_database(postgres_server_url, ALEMBIC_INI) as url:
+        yield url
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.db import create_engine
 from verbinding_devstack.infra.broker import EmbeddedBroker
 from verbinding_devstack.infra.ports import free_port
-from verbinding_testing.fixtures import create_database, drop_database, eventually, migrate_database, running_app
+from verbinding_testing.fixtures import create_migrated_database, drop_database, eventually, running_app
 
 pytestmark = [pytest.mark.timeout(240)]
 
@@ -120,11 +120,11 @@ async def stack(postgres_server_url: str, identity_keys: tuple[str, str],
     broker = EmbeddedBroker(free_port(), log_file=tmp_path_factory.mktemp("matrix") / "broker.log")
     broker.start()
     names = {service: f"t_{service}_{uuid.uuid4().hex[:8]}" for service in ("gateway", "intake", "case_plan")}
-    databases = {service: await create_database(postgres_server_url, name) for service, name in names.items()}
+    inis = {"gateway": ALEMBIC_INI, "intake": SERVICES / "intake" / "alembic.ini",
+            "case_plan": SERVICES / "case-plan" / "alembic.ini"}
+    databases = {service: await create_migrated_database(postgres_server_url, name, inis[service])
+                 for service, name in names.items()}
     try:
-        await migrate_database(databases["gateway"], ALEMBIC_INI)
-        await migrate_database(databases["intake"], SERVICES / "intake" / "alembic.ini")
-        await migrate_database(databases["case_plan"], SERVICES / "case-plan" / "alembic.ini")
         intake = intake_main.create_app(_service_settings(IntakeSettings, database_url=databases["intake"],
                                                           broker=broker, public_key=identity_keys[1]))
         case_plan = case_plan_main.create_app(_service_settings(CasePlanSettings, database_url=databases["case_plan"],

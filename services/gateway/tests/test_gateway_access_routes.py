@@ -19,7 +19,7 @@ from verbinding_common.auth import (
     generate_signing_key,
     routes_without_allow_list,
 )
-from verbinding_testing.fixtures import create_database, drop_database, migrate_database, running_app
+from verbinding_testing.fixtures import create_migrated_database, drop_database, running_app
 
 
 def api_routes(app: FastAPI) -> Iterator[tuple[str, str, frozenset[Role] | None, bool]]:
@@ -91,8 +91,7 @@ def concrete(path: str) -> str:
 @pytest.fixture(scope="module")
 async def gateway(postgres_server_url: str, kafka_server, identity_keys):
     name = f"t_{uuid.uuid4().hex[:12]}"
-    url = await create_database(postgres_server_url, name)
-    await migrate_database(url, ALEMBIC_INI)
+    url = await create_migrated_database(postgres_server_url, name, ALEMBIC_INI)
     app = create_app(gateway_settings(database_url=url, bootstrap_servers=kafka_server.bootstrap_servers,
                                       private_identity_pem=identity_keys[0]))
     try:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from verbinding_common.auth import Role
 from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.db import create_engine, outbox_table
-from verbinding_testing.fixtures import create_database, drop_database, eventually, migrate_database, running_app
+from verbinding_testing.fixtures import create_migrated_database, drop_database, eventually, running_app
 
 INTAKE_DIR = Path(__file__).resolve().parents[2] / "intake"
 
@@ -30,8 +30,7 @@ PUSH = "/api/v1/coa/status-recognitions"
 async def intake_url(postgres_server_url, kafka_server, identity_keys):
     """The real intake app: migrated database of its own, a consumer group of its own, HTTP on a free port."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    url = await create_database(postgres_server_url, name)
-    await migrate_database(url, INTAKE_DIR / "alembic.ini")
+    url = await create_migrated_database(postgres_server_url, name, INTAKE_DIR / "alembic.ini")
     settings = intake_settings.IntakeSettings(
         environment="test", service_name=f"intake-{uuid.uuid4().hex[:6]}", database_url=url,
         kafka_bootstrap_servers=kafka_server.bootstrap_servers, identity_public_key=identity_keys[1],

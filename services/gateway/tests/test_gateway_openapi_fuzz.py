@@ -36,7 +36,7 @@ from shelter_placement.main import create_app as create_shelter_placement
 from shelter_placement.settings import ShelterPlacementSettings
 
 from verbinding_common.auth import Role
-from verbinding_testing.fixtures import create_database, drop_database, migrate_database, running_app
+from verbinding_testing.fixtures import create_migrated_database, drop_database, running_app
 
 SERVICES = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("VERBINDING_FUZZ_EXAMPLES", "20"))
@@ -50,9 +50,8 @@ async def served_service(postgres_server_url: str, service: str, make_app, setti
                          public_key: str) -> AsyncIterator[str]:
     """A real service on a free port with a migrated database of its own (routes only: no relay or consumer)."""
     name = f"t_fuzz_{uuid.uuid4().hex[:10]}"
-    url = await create_database(postgres_server_url, name)
+    url = await create_migrated_database(postgres_server_url, name, SERVICES / service / "alembic.ini")
     try:
-        await migrate_database(url, SERVICES / service / "alembic.ini")
         app = make_app(settings_class(environment="test", database_url=url, kafka_bootstrap_servers="127.0.0.1:9",
                                       identity_public_key=public_key))
         try:

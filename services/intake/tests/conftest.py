@@ -32,11 +32,10 @@ from verbinding_common.kafka import new_producer, start_with_retry
 from verbinding_testing.consuming import Applied, apply_as_consumer
 from verbinding_testing.fixtures import (
     KafkaServer,
-    create_database,
+    create_migrated_database,
     drop_database,
     eventually,
     identity_headers,
-    migrate_database,
     running_app,
 )
 
@@ -158,9 +157,8 @@ class IntakeHarness:
 async def intake(postgres_server_url: str, kafka_server: KafkaServer, identity_keys: tuple[str, str],
                  identity_signer: Any) -> AsyncIterator[IntakeHarness]:
     name = f"t_intake_{uuid.uuid4().hex[:10]}"
-    database_url = await create_database(postgres_server_url, name)
+    database_url = await create_migrated_database(postgres_server_url, name, ALEMBIC_INI)
     try:
-        await migrate_database(database_url, ALEMBIC_INI)
         settings = IntakeSettings(
             # A consumer group of this module's own: it reads the real topic from the start, unaffected by others.
             service_name=f"intake-test-{uuid.uuid4().hex[:8]}",

@@ -17,19 +17,13 @@ import pytest
 
 from verbinding_common.events import Envelope
 from verbinding_testing.fixtures import eventually
-from verbinding_testing.stack import RunningStack, StackPorts, running_stack
+from verbinding_testing.stack import RunningStack
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-SCHEMAS = Path(__file__).parents[1] / "contract" / "schemas"
+SCHEMAS = Path(__file__).parents[2] / "contract" / "schemas"
 # Recognisable values that must never reach employment.
 SENTINELS = {"family_name": "Qorvandelli", "given_names": "Zyphrinette", "date_of_birth": "1987-06-05"}
 COA_NUMBERS = ("V-SENTQ-0001", "V-SENTQ-0002")
-
-
-@pytest.fixture(scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
-    async with running_stack(tmp_path_factory.mktemp("stack") / "data", ports=StackPorts.free()) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -21,7 +20,7 @@ from verbinding_common.events import build_envelope
 from verbinding_common.kafka import dlq_topic
 from verbinding_common.relay import Relay
 from verbinding_testing.fixtures import eventually, test_settings
-from verbinding_testing.stack import RunningStack, StackPorts, running_stack
+from verbinding_testing.stack import RunningStack
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -38,12 +37,6 @@ def recognition(number: int, **changes: object) -> dict:
               "country_of_origin": "ER", "languages": ["ti"], "reception_centre": "AZC Sentinel"}
     values.update(changes)
     return values
-
-
-@pytest.fixture(scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
-    async with running_stack(tmp_path_factory.mktemp("sentinel") / "data", ports=StackPorts.free()) as running:
-        yield running
 
 
 async def journey(stack: RunningStack) -> None:

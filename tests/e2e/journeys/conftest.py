@@ -1,0 +1,26 @@
+"""One six-service stack for the journeys that can live together: each keeps to its own COA numbers, users' data and
+reporter sentinels, and none kills or restarts a part of the stack (a test that does has a stack of its own, beside
+this folder). With `pytest -n`, this folder is one scheduling unit, so the stack starts once per run."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from verbinding_testing.stack import RunningStack, StackPorts, running_stack
+
+# What the safe-reporting journey needs: 100 reports from one test run, statistics published every second.
+SETTINGS = {"report_submissions_per_hour": "1000", "statistics_interval_s": "1"}
+
+
+@pytest.fixture(scope="session")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
+    async with running_stack(tmp_path_factory.mktemp("journeys") / "data", ports=StackPorts.free(),
+                             settings=SETTINGS) as running:
+        yield running
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The sentinel journey stops the shared stack to read everything it wrote (logs, traces): it runs last."""
+    items.sort(key=lambda item: "journeys/test_sentinel_journey.py" in item.nodeid)
