@@ -32,7 +32,7 @@ def running_stack(data_dir: Path, *arguments: str, ports: StackPorts | None = No
 def verbinding(command: str, data_dir: Path, *arguments: str, services_dir: Path = EXAMPLE_SERVICES) -> list[str]:
     return stack_testing.verbinding(command, data_dir, *arguments, services_dir=services_dir)
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 
 
 async def get(url: str) -> httpx.Response:

@@ -42,7 +42,7 @@ SERVICES = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("VERBINDING_FUZZ_EXAMPLES", "20"))
 ROLES: list[Role | None] = [None, *Role]
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 
 @contextlib.asynccontextmanager

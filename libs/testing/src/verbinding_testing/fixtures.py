@@ -117,6 +117,16 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return ModuleScheduling(config, log)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked `slow` (whole stacks, killed processes, the OpenAPI fuzz) first: in parallel they start at
+    once instead of ending the run alone. A stable sort by module, so the order inside a module is kept."""
+    def slow(item: pytest.Item) -> bool:
+        return any(mark.name == "slow" for mark in item.iter_markers())
+
+    slow_modules = {item.nodeid.split("::", 1)[0] for item in items if slow(item)}
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in slow_modules)
+
+
 _OWN_RUN_DIR = pytest.StashKey[Path]()
 _KEPT = pytest.StashKey[Path]()
 
