@@ -105,23 +105,26 @@ async def test_one_placement_reaches_webhook_sse_and_kafka_subscribers_in_one_tr
                                         group_id="ngo-hvo-querido-capacity", auto_offset_reset="earliest")
             await consumer.start()
             streamed: list[dict] = []
+            opened = asyncio.Event()
 
             async def stream() -> None:
                 async with aconnect_sse(api, "GET", "/api/v1/shelters/capacity/stream", headers=ngo,
                                         params={"shelter_id": shelter["shelter_id"]}, timeout=None) as source:
                     async for sse in source.aiter_sse():
+                        opened.set()  # the snapshot: what changes from now on comes as changes
                         if sse.event == "capacity":
                             streamed.append(json.loads(sse.data))
 
             streaming = asyncio.create_task(stream())
             try:
-                await asyncio.sleep(0.5)
-                resident = (await api.post("/api/v1/residents", headers=ngo, json={
+                await asyncio.wait_for(opened.wait(), 30)
+                registered = await api.post("/api/v1/residents", headers=ngo, json={
                     "pseudonym": "K-17", "programme": "lvv", "year_of_birth": 1987, "languages": ["ar"],
-                    "vulnerability": "high"})).json()
+                    "vulnerability": "high"})
+                assert registered.status_code == 201, registered.text
                 placed = await api.post("/api/v1/placements", headers=ngo,
-                                        json={"resident_id": resident["resident_id"]})
-                assert placed.json()["status"] == "placed"
+                                        json={"resident_id": registered.json()["resident_id"]})
+                assert placed.status_code == 201 and placed.json()["status"] == "placed", placed.text
                 trace_id = placed.headers["x-trace-id"]
 
                 await eventually(lambda: asyncio.sleep(0, any(c["occupied"] == 1 for c in received)),

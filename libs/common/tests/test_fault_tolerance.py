@@ -39,8 +39,9 @@ async def test_every_event_arrives_exactly_once_after_the_broker_was_frozen(
         own_broker.pause()
         try:
             ids = [await backbone.record(f"person-{n % 25}", n) for n in range(500)]
-            # Longer than the producer's request timeout: sends fail and the relay must retry them.
-            await asyncio.sleep(backbone.settings.kafka_request_timeout_ms / 1000 + 2)
+            # Frozen past the producer's request timeout: a send fails and the relay must retry it.
+            await eventually(lambda: asyncio.sleep(0, relay.stats.failures >= 1), what="a failed send",
+                             timeout=backbone.settings.kafka_request_timeout_ms / 1000 + 30)
             async with backbone.engine.connect() as conn:
                 unpublished = await conn.scalar(select(func.count()).select_from(outbox_table)
                                                 .where(outbox_table.c.published_at.is_(None)))

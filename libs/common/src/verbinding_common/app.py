@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -43,11 +44,10 @@ class ServiceRuntime:
         await start_with_retry(self.producer)
         self.relay = Relay(engine=self.engine, settings=self.settings, producer=self.producer)
         await self.relay.start()
-        for spec in self.consumer_specs:
-            consumer = IdempotentConsumer(spec=spec, sessionmaker=self.sessionmaker, settings=self.settings,
-                                          producer=self.producer)
-            await consumer.start()
-            self.consumers.append(consumer)
+        # Started together: members of one group that join one by one make the group rebalance once per member.
+        self.consumers = [IdempotentConsumer(spec=spec, sessionmaker=self.sessionmaker, settings=self.settings,
+                                             producer=self.producer) for spec in self.consumer_specs]
+        await asyncio.gather(*(consumer.start() for consumer in self.consumers))
 
     async def stop(self) -> None:
         """Producers first (a final relay flush), then let consumers drain, then close connections."""
