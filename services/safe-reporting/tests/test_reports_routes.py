@@ -104,7 +104,8 @@ async def test_guessing_receipts_slows_down_for_everyone(service_database, ident
 
 async def test_the_database_holds_no_plaintext_and_a_wrong_key_cannot_open_it(api, reporter, counsellor,
                                                                               sessionmaker) -> None:
-    sentinel = f"Sentinel-{uuid.uuid4().hex}"
+    # Letters only: a run of ten digits in a hex string is shaped like a V-number, and would be refused.
+    sentinel = "Sentinel-" + uuid.uuid4().hex.translate(str.maketrans("0123456789", "ghijklmnop"))
     await _submit(api, reporter, description=f"{sentinel} took my passport", contact=f"{sentinel}@example.org")
     report_id = (await api.get("/reports", headers=counsellor)).json()[0]["id"]
     await api.post(f"/reports/{report_id}/messages", json={"text": f"{sentinel} reply"}, headers=counsellor)
