@@ -71,6 +71,8 @@ def docker_daemon_answers() -> bool:
 
 # Test folders whose modules share one session-scoped resource (a whole stack): xdist sends each as one unit.
 SHARED_SCOPES = ("tests/e2e/journeys/",)
+# Long modules whose tests each start all they need (no module-scoped fixture): xdist sends each test on its own.
+TEST_BY_TEST = ("libs/devstack/tests/test_stack.py", "libs/common/tests/test_fault_tolerance.py")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -112,6 +114,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     class ModuleScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
+            if path in TEST_BY_TEST:
+                return nodeid
             return next((scope for scope in SHARED_SCOPES if path.startswith(scope)), path)
 
     return ModuleScheduling(config, log)
