@@ -136,6 +136,11 @@ class RunningStack:
             raise AssertionError(f"the stack did not stop in {STOP_TIMEOUT_S:.0f} s:\n{self.output}") from None
 
 
+# Tests run in parallel on a busy machine: the gateway's deadlines for its neighbours (1.5 s and 0.8 s by default)
+# would turn a slow answer into a 503 that no test is about. A test's own `settings` win.
+BUSY_MACHINE_SETTINGS = {"downstream_timeout_s": "15", "overview_timeout_s": "5"}
+
+
 @contextlib.asynccontextmanager
 async def running_stack(
     data_dir: Path,
@@ -154,7 +159,8 @@ async def running_stack(
         # example services; those stacks copy only the initialised cluster.)
         template = cluster_template(services_dir if services_dir == SERVICES else None)
         await asyncio.to_thread(copy_cluster, template, data_dir / "pg")
-    environment = _environment() | {f"VERBINDING_{name.upper()}": value for name, value in (settings or {}).items()}
+    settings = {**BUSY_MACHINE_SETTINGS, **(settings or {})}
+    environment = _environment() | {f"VERBINDING_{name.upper()}": value for name, value in settings.items()}
     process = await asyncio.create_subprocess_exec(
         *verbinding("run", data_dir, *ports.arguments(), *arguments, services_dir=services_dir),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=environment,
