@@ -178,6 +178,22 @@ async def test_deliveries_survive_a_gateway_restart(make_gateway, own_broker) ->
     assert receiver.sequences(shelter) == list(range(1, 8))
 
 
+async def test_a_stopping_gateway_records_the_delivery_in_flight_and_sends_nothing_twice(make_gateway,
+                                                                                           own_broker) -> None:
+    receiver, shelter = Receiver(), Shelter()
+    receiver.delay_s = 0.5  # each answer takes a while: the gateway stops with a delivery in flight
+    async with receiver.listening(), CapacityPublisher(own_broker.bootstrap_servers) as publisher:
+        first = make_gateway()
+        async with running_app(first) as client:
+            await register(client, first, receiver)
+            await publisher.publish(shelter, 3)
+            await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 1), what="the first delivery",
+                             interval=0.01)
+        async with running_app(make_gateway()):
+            await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 3), what="the rest after the restart")
+    assert receiver.sequences(shelter) == [1, 2, 3]
+
+
 def test_tampered_body_or_old_timestamp_fails_verification_and_rotation_signs_with_both_secrets() -> None:
     old_secret, new_secret = "whsec_" + "a" * 43 + "=", "whsec_" + "b" * 43 + "="
     endpoint = WebhookEndpoint(secret=new_secret, previous_secret=old_secret,

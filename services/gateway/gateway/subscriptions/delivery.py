@@ -66,13 +66,23 @@ class DeliveryWorker:
         self.http = http
         self._serving: dict[UUID, asyncio.Task[None]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self.delivered = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="webhook-delivery")
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, *self._serving.values()) if t is not None]
+        """Claim nothing more; let each endpoint being served finish the attempt in flight and record what went out
+        (cancelled between a receiver's answer and its record, a change would go out twice), within the drain
+        time; cancel what is left after it."""
+        self._stopping.set()
+        if self._task is not None:
+            self._task.cancel()
+        serving = list(self._serving.values())
+        if serving:
+            await asyncio.wait(serving, timeout=self.settings.shutdown_drain_s)
+        tasks = [t for t in (self._task, *serving) if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -119,7 +129,7 @@ class DeliveryWorker:
 
     async def _serve(self, endpoint_id: UUID) -> None:
         try:
-            while True:
+            while not self._stopping.is_set():
                 async with self.sessionmaker() as session:
                     endpoint = await session.get(WebhookEndpoint, endpoint_id)
                 if endpoint is None or endpoint.status != EndpointStatus.active:
@@ -143,6 +153,8 @@ class DeliveryWorker:
         attempts: list[dict[str, object]] = []
         cursor = endpoint.cursor
         for change in changes:
+            if self._stopping.is_set():
+                break  # stopping: record what went out so far
             if matches(endpoint, change):
                 status_code, error, latency_ms = await self._post(endpoint, change)
                 delivered = status_code is not None and 200 <= status_code < 300
