@@ -119,6 +119,8 @@ async def test_data_and_migrations_persist_across_runs(tmp_path: Path) -> None:
 
     async with running_stack(data_dir, ports=ports) as stack:
         assert (await get(f"{stack.url('ledger')}/visits")).json() == {"visits": 1}
+        # Already at head: no alembic process is started for it.
+        assert "ledger is at its latest migration (0001)." in stack.output and "Migrating ledger" not in stack.output
         code, output = await run_to_end(verbinding("migrate", data_dir))
         assert code == 0, output
         assert f"Using the PostgreSQL of the running stack on 127.0.0.1:{ports.postgres}" in output

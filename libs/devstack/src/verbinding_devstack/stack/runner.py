@@ -139,7 +139,7 @@ class Stack:
 
     async def _bring_up(self, service: ServiceSpec) -> None:
         """Migrate, start and wait for one service: each waits for its own migration, not the others'."""
-        if service.alembic_ini and not await self.supervisor.migrate(service):
+        if service.alembic_ini and not await self._migrate(service):
             self.not_started[service.name] = "not started: its migration failed"
             return
         replicas = await self.supervisor.start(service)
@@ -184,8 +184,36 @@ class Stack:
         if not with_alembic:
             self.console.say("Nothing to migrate: no service declares alembic in its [tool.verbinding] table.")
             return 0
-        results = await asyncio.gather(*(self.supervisor.migrate(service) for service in with_alembic))
+        results = await asyncio.gather(*(self._migrate(service) for service in with_alembic))
         return 0 if all(results) else 1
+
+    async def _migrate(self, service: ServiceSpec) -> bool:
+        """`alembic upgrade head` for one service, unless its database is at head already; True when it is now."""
+        if (revision := await self._latest_revision_applied(service)) is not None:
+            self.console.say(f"{service.name} is at its latest migration ({revision}).")
+            return True
+        return await self.supervisor.migrate(service)
+
+    async def _latest_revision_applied(self, service: ServiceSpec) -> str | None:
+        """The head revision when the service's database is at it (nothing to migrate, so no `alembic` process to
+        start), else None. Anything unexpected (no version table, several heads) also says None: alembic decides."""
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+
+        assert service.alembic_ini is not None
+        try:
+            heads = ScriptDirectory.from_config(Config(str(service.alembic_ini))).get_heads()
+            connection = await asyncpg.connect(host=HOST, port=self.config.pg_port, user="postgres",
+                                               database=service.database, timeout=10)
+        except Exception:
+            return None
+        try:
+            applied = [row["version_num"] for row in await connection.fetch("SELECT version_num FROM alembic_version")]
+        except asyncpg.PostgresError:
+            return None
+        finally:
+            await connection.close()
+        return heads[0] if len(heads) == 1 and applied == heads else None
 
     async def _until_stopped(self, work: Awaitable[Any]) -> Any:
         """Run `work` unless a stop signal comes first, in which case cancel it and return None."""
