@@ -94,13 +94,13 @@ async def never_answering() -> AsyncIterator[str]:
         server.close()
 
 
-async def test_a_hanging_case_plan_leaves_the_overview_within_a_second_with_that_section_unavailable(
+async def test_a_hanging_case_plan_leaves_the_overview_within_its_deadline_with_that_section_unavailable(
         make_settings, identity_keys) -> None:
     person = {"person_id": PERSON, "household_id": PERSON}
     intake = intake_stand_in(identity_keys[1], persons={PERSON: person}, recognitions={})
     async with serving(intake) as intake_url, never_answering() as hung_url:
         app = create_app(make_settings(intake_url=intake_url, case_plan_url=hung_url,
-                                       overview_timeout_s=0.8, downstream_timeout_s=1.5))
+                                       overview_timeout_s=2.0, downstream_timeout_s=3.0))
         async with running_app(app) as client:
             started = time.monotonic()
             overview = await client.get(f"/api/v1/persons/{PERSON}/overview", headers=bearer(app, Role.case_manager))
@@ -111,6 +111,6 @@ async def test_a_hanging_case_plan_leaves_the_overview_within_a_second_with_that
     assert overview.status_code == 200
     assert overview.json()["person"] == person
     assert overview.json()["case"]["unavailable"] is True and overview.json()["action_plan"]["unavailable"] is True
-    assert overview_s < 1.5, f"the overview took {overview_s:.2f} s"  # a functional deadline, generously bounded
+    assert overview_s < 4.0, f"the overview took {overview_s:.2f} s"  # a functional deadline (2 s), generously bounded
     assert case.status_code == 503 and case.headers["retry-after"]
-    assert case_s < 2.5, f"a forwarded route took {case_s:.2f} s"
+    assert case_s < 5.0, f"a forwarded route took {case_s:.2f} s"  # its deadline: 3 s
