@@ -8,7 +8,7 @@ SOURCES := $(wildcard libs/*/src) $(wildcard services/*)
 PROJECTS := pyproject.toml $(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)
 RUNTIME_PROJECTS := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install run migrate test lint bench traces dlq schemas manifests lock demo clean fuzz
+.PHONY: install run migrate test lint bench traces dlq schemas manifests lock demo clean fuzz soak
 
 install: $(VENV)/.installed
 
@@ -36,6 +36,9 @@ lint: install
 
 fuzz: install  ## a longer property-based fuzz of the gateway's OpenAPI (FUZZ_EXAMPLES per operation and role mix)
 	VERBINDING_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),500) $(PY) -m pytest services/gateway/tests/test_gateway_openapi_fuzz.py -q
+
+soak: install  ## the replicas scenario at full size: SOAK_RECOGNITIONS (10,000) through two processes each, kills included
+	VERBINDING_SOAK_RECOGNITIONS=$(or $(SOAK_RECOGNITIONS),10000) $(PY) -m pytest tests/e2e/test_replicas.py -q -p no:cacheprovider
 
 bench: install  ## benchmarks: print figures, never fail on timings
 	$(PY) -m bench
