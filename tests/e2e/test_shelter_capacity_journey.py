@@ -84,7 +84,7 @@ async def test_one_placement_reaches_webhook_sse_and_kafka_subscribers_in_one_tr
             environment="test", database_url=await migrated(postgres_server_url, "gateway"),
             identity_signing_key=identity_keys[0], shelter_placement_url=shelter_url, clients=[], demo_users=[],
             webhook_allow_insecure_targets=True, webhook_poll_interval_s=0.1, capacity_feed_poll_interval_s=0.1,
-            sse_heartbeat_s=1.0, **kafka))
+            sse_heartbeat_s=1.0, downstream_timeout_s=15.0, **kafka))  # a deadline for a busy machine
 
         def token(role: Role, organisation: str) -> dict[str, str]:
             identity = Identity(subject=f"{role}-1", kind="user", roles=[role], organisation=organisation)

@@ -148,7 +148,7 @@ def case_plan_stand_in(public_identity_pem: str, *, cases_by_person: dict[str, d
     async def person_case(person_id: str, identity: CurrentIdentity) -> dict:
         app.state.callers.append(identity)
         if person_id in slow_persons:
-            await asyncio.sleep(5)
+            await asyncio.sleep(30)
         if person_id not in cases_by_person:
             raise HTTPException(404, "no case for this person")
         return cases_by_person[person_id]

@@ -89,7 +89,7 @@ async def test_overview_marks_employment_unavailable_within_its_deadline_and_kee
     intake, case_plan = neighbours
     async with serving(intake) as intake_url, serving(case_plan) as case_plan_url, \
             serving(employment_stand_in(identity_keys[1], hang=True)) as hanging_url:
-        app = create_app(make_settings(intake_url=intake_url, case_plan_url=case_plan_url, overview_timeout_s=2.0,
+        app = create_app(make_settings(intake_url=intake_url, case_plan_url=case_plan_url, overview_timeout_s=5.0,
                                        employment_url=closed_port_url() if state == "down" else hanging_url))
         async with running_app(app) as client:
             response = await client.get(f"/api/v1/persons/{P1}/overview", headers=bearer(app, Role.team_lead))

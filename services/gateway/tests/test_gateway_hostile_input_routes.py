@@ -100,7 +100,7 @@ async def test_a_hanging_case_plan_leaves_the_overview_within_its_deadline_with_
     intake = intake_stand_in(identity_keys[1], persons={PERSON: person}, recognitions={})
     async with serving(intake) as intake_url, never_answering() as hung_url:
         app = create_app(make_settings(intake_url=intake_url, case_plan_url=hung_url,
-                                       overview_timeout_s=2.0, downstream_timeout_s=3.0))
+                                       overview_timeout_s=5.0, downstream_timeout_s=8.0))
         async with running_app(app) as client:
             started = time.monotonic()
             overview = await client.get(f"/api/v1/persons/{PERSON}/overview", headers=bearer(app, Role.case_manager))
@@ -111,6 +111,6 @@ async def test_a_hanging_case_plan_leaves_the_overview_within_its_deadline_with_
     assert overview.status_code == 200
     assert overview.json()["person"] == person
     assert overview.json()["case"]["unavailable"] is True and overview.json()["action_plan"]["unavailable"] is True
-    assert overview_s < 4.0, f"the overview took {overview_s:.2f} s"  # a functional deadline (2 s), generously bounded
+    assert overview_s < 15, f"the overview took {overview_s:.2f} s"  # a functional deadline (5 s), generously bounded
     assert case.status_code == 503 and case.headers["retry-after"]
-    assert case_s < 5.0, f"a forwarded route took {case_s:.2f} s"  # its deadline: 3 s
+    assert case_s < 20, f"a forwarded route took {case_s:.2f} s"  # its deadline: 8 s

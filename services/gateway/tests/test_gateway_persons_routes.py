@@ -66,7 +66,7 @@ async def test_overview_with_case_plan_down_still_returns_intakes_section(make_s
 async def test_overview_does_not_wait_past_its_timeout_for_a_slow_service(make_settings, neighbours) -> None:
     intake, case_plan = neighbours
     async with serving(intake) as intake_url, serving(case_plan) as case_plan_url:
-        app = create_app(make_settings(intake_url=intake_url, case_plan_url=case_plan_url, overview_timeout_s=2.0))
+        app = create_app(make_settings(intake_url=intake_url, case_plan_url=case_plan_url, overview_timeout_s=5.0))
         async with running_app(app) as client:
             started = time.monotonic()
             response = await client.get(f"/api/v1/persons/{P_SLOW}/overview", headers=bearer(app, Role.case_manager))
@@ -74,7 +74,7 @@ async def test_overview_does_not_wait_past_its_timeout_for_a_slow_service(make_s
     assert response.status_code == 200
     assert response.json()["person"]["person_id"] == P_SLOW
     assert response.json()["case"] == {"unavailable": True, "reason": "case-plan unavailable: no answer in time"}
-    assert elapsed < 4.5  # the deadline (2 s), not the slow answer (5 s); generous for a busy machine
+    assert elapsed < 15  # the deadline (5 s), not the slow answer (30 s); generous for a busy machine
 
 
 async def test_overview_with_intake_down_marks_the_person_unavailable_and_keeps_the_case(make_settings,
