@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import psutil
 
+from verbinding_devstack.infra.ports import free_ports
 from verbinding_devstack.stack import discover_services
 
 from .templates import cluster_template, copy_cluster
@@ -23,15 +23,6 @@ READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 60.0
 COMMAND_TIMEOUT_S = 60.0
 SERVICES = Path(__file__).resolve().parents[4] / "services"
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free ports (the sockets stay bound until all are picked, so none repeats)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
 
 
 @dataclass(frozen=True)
