@@ -29,7 +29,7 @@ migrate: install  ## run every service's Alembic migrations
 	$(PY) -m verbinding_devstack.cli migrate
 
 test: install lint  ## lint, contract checks and the whole test suite, in parallel (TEST_PROCESSES=1 for one process)
-	$(PY) -m pytest -n $(or $(TEST_PROCESSES),4) --dist loadscope --durations=15
+	$(PY) -m pytest -n $(or $(TEST_PROCESSES),4) --dist loadscope --durations=25
 
 lint: install
 	$(PY) -m ruff check .
