@@ -36,9 +36,12 @@ def recognitions(prefix: str, count: int, *, seed: int = 1) -> list[dict[str, An
     } for n in range(count)]
 
 
-async def token(base_url: str, **form: str) -> dict[str, str]:
-    async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=30) as client:
-        response = await client.post("/oauth/token", data=form)
+async def token(gateway: str | httpx.AsyncClient, **form: str) -> dict[str, str]:
+    """Bearer headers from the gateway's token endpoint, given its URL or a client of it."""
+    if isinstance(gateway, str):
+        async with httpx.AsyncClient(base_url=gateway, trust_env=False, timeout=30) as client:
+            return await token(client, **form)
+    response = await gateway.post("/oauth/token", data=form)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 

@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 import jsonschema
 import pytest
+from e2e_support import token
 
 from verbinding_common.events import Envelope
 from verbinding_testing.fixtures import eventually
@@ -30,18 +31,6 @@ SCHEMAS = Path(__file__).parents[1] / "contract" / "schemas"
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
     async with running_stack(tmp_path_factory.mktemp("stack") / "data", ports=StackPorts.free()) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-async def gateway(stack: RunningStack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30, trust_env=False) as client:
-        yield client
-
-
-async def token(gateway: httpx.AsyncClient, **form: str) -> dict[str, str]:
-    response = await gateway.post("/oauth/token", data=form)
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 @pytest.fixture(scope="module")

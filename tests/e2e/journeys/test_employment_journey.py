@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import asyncpg
 import httpx
 import jsonschema
 import pytest
+from e2e_support import token
 
 from verbinding_common.events import Envelope
 from verbinding_testing.fixtures import eventually
@@ -24,18 +24,6 @@ SCHEMAS = Path(__file__).parents[2] / "contract" / "schemas"
 # Recognisable values that must never reach employment.
 SENTINELS = {"family_name": "Qorvandelli", "given_names": "Zyphrinette", "date_of_birth": "1987-06-05"}
 COA_NUMBERS = ("V-SENTQ-0001", "V-SENTQ-0002")
-
-
-@pytest.fixture(scope="module")
-async def gateway(stack: RunningStack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30, trust_env=False) as client:
-        yield client
-
-
-async def token(gateway: httpx.AsyncClient, **form: str) -> dict[str, str]:
-    response = await gateway.post("/oauth/token", data=form)
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 async def test_a_recognised_person_becomes_a_job_seeker_finds_lasting_work_and_keeps_their_case(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -18,6 +17,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from e2e_support import token
 
 from verbinding_testing.fixtures import eventually
 from verbinding_testing.stack import RunningStack
@@ -26,18 +26,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 # Letters only: a run of digits in a report could look like a V-number or a BSN and be refused.
 MARK = uuid.uuid4().hex[:12].translate(str.maketrans("0123456789", "ghijklmnop"))
 REPORTS = 100
-
-
-@pytest.fixture(scope="module")
-async def gateway(stack: RunningStack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30, trust_env=False) as client:
-        yield client
-
-
-async def bearer(gateway: httpx.AsyncClient, **form: str) -> dict[str, str]:
-    answer = await gateway.post("/oauth/token", data=form)
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
 def sender(n: int) -> dict[str, str]:
@@ -63,13 +51,13 @@ async def test_a_hundred_anonymous_reports_leave_no_network_identifier_or_conten
         assert followed.status_code == 200 and followed.json()["state"] == "new"
     assert len(set(receipts)) == REPORTS
 
-    hub = await bearer(gateway, grant_type="password", username="hc-hana", password="demo")
+    hub = await token(gateway, grant_type="password", username="hc-hana", password="demo")
     listed = (await gateway.get("/api/v1/safe-reports", params={"limit": 500}, headers=hub)).json()
     assert len(listed) == REPORTS
     opened = await gateway.get(f"/api/v1/safe-reports/{listed[0]['id']}", headers=hub)
     assert opened.status_code == 200 and opened.json()["description"].startswith(f"Sentinel-{MARK}")
 
-    lead = await bearer(gateway, grant_type="password", username="tl-carla", password="demo")
+    lead = await token(gateway, grant_type="password", username="tl-carla", password="demo")
 
     async def published_week() -> dict | None:
         weeks = (await gateway.get("/api/v1/safe-reporting/statistics", params={"weeks": 1}, headers=lead)).json()
@@ -98,14 +86,14 @@ async def test_a_hundred_anonymous_reports_leave_no_network_identifier_or_conten
 
 @pytest.mark.parametrize("user", ["cm-anna", "ops-dave", "tl-carla"])
 async def test_no_one_but_a_hub_counsellor_reaches_the_reports(gateway: httpx.AsyncClient, user: str) -> None:
-    headers = await bearer(gateway, grant_type="password", username=user, password="demo")
+    headers = await token(gateway, grant_type="password", username=user, password="demo")
     for method, path in [("GET", "/api/v1/safe-reports"), ("GET", f"/api/v1/safe-reports/{uuid.uuid4()}"),
                          ("POST", f"/api/v1/safe-reports/{uuid.uuid4()}/referrals")]:
         assert (await gateway.request(method, path, headers=headers, json={"kind": "police"})).status_code == 403
 
 
 async def test_an_ngo_system_cannot_reach_the_reports(gateway: httpx.AsyncClient) -> None:
-    headers = await bearer(gateway, grant_type="client_credentials", client_id="ngo-hvo-querido",
+    headers = await token(gateway, grant_type="client_credentials", client_id="ngo-hvo-querido",
                            client_secret="hvo-demo-secret")
     assert (await gateway.get("/api/v1/safe-reports", headers=headers)).status_code == 403
     assert (await gateway.get("/api/v1/safe-reporting/statistics", headers=headers)).status_code == 403
