@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,9 +16,18 @@ from pydantic import BaseModel
 from verbinding_common.auth import Identity, IdentitySigner
 from verbinding_common.errors import Unavailable
 
+# Methods that change something: when one of these is cut off after it left, the service may have acted.
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+IDEMPOTENCY_KEY = "Idempotency-Key"
+# What a service says beside its status and body that the client needs: when to come back, where the record is,
+# and that an answer is the replay of an earlier one.
+PASSED_HEADERS = ("Retry-After", "Idempotent-Replayed")
+PUBLIC_PREFIX = "/api/v1"
+
 
 class ServiceUnavailable(Unavailable):
-    """A service behind the gateway did not answer (refused, timed out, broke the connection): 503 + Retry-After."""
+    """A service behind the gateway certainly did nothing: it could not be reached, or a read found no answer in
+    time. 503 + Retry-After."""
 
     def __init__(self, service: str, reason: str) -> None:
         super().__init__(f"{service} unavailable")
@@ -25,6 +35,20 @@ class ServiceUnavailable(Unavailable):
 
     def __str__(self) -> str:
         return f"{self.service} unavailable: {self.reason}"
+
+
+class OutcomeUnknown(ServiceUnavailable):
+    """A write reached a service, which gave no answer in time: it may have been carried out. 504; the client
+    learns the outcome by sending the same request again with the same Idempotency-Key."""
+
+    status_code = HTTPStatus.GATEWAY_TIMEOUT
+
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(service, reason)
+        self.detail = (f"{service} did not answer in time: the request may have been carried out. Send it again "
+                       f"with the same {IDEMPOTENCY_KEY} header to learn its outcome (without one, check before "
+                       "sending it again)")
+        self.headers = {"Retry-After": "1"}
 
 
 @dataclass(frozen=True)
@@ -38,25 +62,46 @@ class Downstream:
     timeout_s: float
 
     async def request(self, method: str, path: str, *, identity: Identity, json: Any = None,
-                      params: Any = None, timeout_s: float | None = None) -> httpx.Response:
-        """Send one request as `identity`, bounded in total by `timeout_s`; ServiceUnavailable when it fails."""
+                      params: Any = None, timeout_s: float | None = None,
+                      headers: dict[str, str] | None = None) -> httpx.Response:
+        """Send one request as `identity`, bounded in total by `timeout_s`.
+
+        ServiceUnavailable (503) when the service certainly did nothing: it could not be reached, or a read went
+        unanswered. OutcomeUnknown (504) when a write may have reached it and no answer came.
+        """
         limit = timeout_s or self.timeout_s
+        sent = headers | self.signer.headers(identity, audience=self.name) if headers else \
+            self.signer.headers(identity, audience=self.name)
         try:
             async with asyncio.timeout(limit):
                 return await self.http.request(method, self.base_url.rstrip("/") + path, json=json, params=params,
-                                               headers=self.signer.headers(identity, audience=self.name))
-        except TimeoutError:
-            raise ServiceUnavailable(self.name, "no answer in time") from None
-        except httpx.TransportError as exc:
+                                               headers=sent)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # No connection to the service was made (or none was free): the request never left.
             raise ServiceUnavailable(self.name, exc.__class__.__name__) from None
+        except TimeoutError:
+            raise self._cut_off(method, "no answer in time") from None
+        except httpx.TransportError as exc:
+            raise self._cut_off(method, exc.__class__.__name__) from None
+
+    def _cut_off(self, method: str, reason: str) -> ServiceUnavailable:
+        return OutcomeUnknown(self.name, reason) if method.upper() in MUTATING else ServiceUnavailable(self.name,
+                                                                                                      reason)
 
     async def forward(self, request: Request, caller: Identity, method: str, path: str,
                       body: BaseModel | dict[str, Any] | None = None) -> Response:
         """Forward the caller's request (its query, and the body as sent) and answer as the service did."""
         json: Any = body.model_dump(mode="json", exclude_unset=True) if isinstance(body, BaseModel) else body
         answer = await self.request(method, path, identity=caller, json=json,
-                                    params=list(request.query_params.multi_items()) or None)
+                                    params=list(request.query_params.multi_items()) or None,
+                                    headers=client_headers(request))
         return passed_through(answer, self.name)
+
+
+def client_headers(request: Request) -> dict[str, str]:
+    """What the client sent that the service must see: its Idempotency-Key, on a write."""
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    return {IDEMPOTENCY_KEY: key} if key is not None and request.method in MUTATING else {}
 
 
 def segment(value: object) -> str:
@@ -70,9 +115,14 @@ def passed_through(response: httpx.Response, service: str) -> Response:
         # The caller's token was fine (the gateway checked it): the service refused the gateway itself.
         return JSONResponse({"detail": f"{service} did not accept the gateway's identity"},
                             status_code=status.HTTP_502_BAD_GATEWAY)
+    headers = {name: response.headers[name] for name in PASSED_HEADERS if name in response.headers}
+    location = response.headers.get("location")
+    if location is not None and location.startswith("/") and not location.startswith("//"):
+        # A service names its records by its own paths; the client reaches them under the gateway's /api/v1.
+        headers["Location"] = PUBLIC_PREFIX + location
     if response.status_code == status.HTTP_204_NO_CONTENT or not response.content:
-        return Response(status_code=response.status_code)
-    return Response(content=response.content, status_code=response.status_code,
+        return Response(status_code=response.status_code, headers=headers)
+    return Response(content=response.content, status_code=response.status_code, headers=headers,
                     media_type=response.headers.get("content-type", "application/json"))
 
 

@@ -29,7 +29,15 @@ _FORWARDED = {
     "404": "no such record, or not the caller's",
     "409": "the record's state does not allow this",
     "502": "the service did not accept the gateway's identity",
+    "503": "the service behind the gateway could not be reached, or said it cannot serve now: nothing was done; "
+           "retry after `Retry-After`",
 }
+# Writes answered by a service behind the gateway: cut off after they left, their outcome is unknown.
+_FORWARDED_WRITE = {
+    "504": "the service did not answer in time and may have carried the request out: send it again with the same "
+           "`Idempotency-Key` to learn its outcome",
+}
+_WRITES = frozenset({"post", "put", "patch", "delete"})
 
 
 def document_every_answer(app: FastAPI) -> None:
@@ -56,8 +64,11 @@ def _add_answers(path: str, method: str, operation: dict[str, Any]) -> None:
     answers = dict(_EVERY_ROUTE)
     if operation.get("security"):
         answers |= _PROTECTED
-        if path.startswith("/api/v1/") and not (method == "post" and path == "/api/v1/coa/status-recognitions"):
-            answers |= _FORWARDED
+    if path.startswith("/api/v1/") and not (method == "post" and path == "/api/v1/coa/status-recognitions") \
+            and (operation.get("security") or path.startswith("/api/v1/safe-reports")):
+        answers |= _FORWARDED
+        if method in _WRITES:
+            answers |= _FORWARDED_WRITE
     responses = operation.setdefault("responses", {})
     for code, description in answers.items():
         responses.setdefault(code, {"description": description, "content": _PROBLEM_CONTENT})

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from verbinding_common.auth import Role
 
 from ..access.dependencies import CallerDep, require
-from ..downstream import CasePlanDep, EmploymentDep, IntakeDep, passed_through, segment
+from ..downstream import CasePlanDep, EmploymentDep, IntakeDep, client_headers, passed_through, segment
 from .models import InterviewBody
 from .service import person_overview
 
@@ -55,9 +55,11 @@ async def get_person_overview(person_id: UUID, request: Request, caller: CallerD
     dependencies=[Depends(require(Role.case_manager))],
     summary="Record the intake interview (forwarded to intake)",
 )
-async def put_interview(person_id: UUID, interview: InterviewBody, caller: CallerDep, intake: IntakeDep) -> Response:
+async def put_interview(person_id: UUID, interview: InterviewBody, request: Request, caller: CallerDep,
+                        intake: IntakeDep) -> Response:
     answer = await intake.request("PUT", f"/persons/{segment(person_id)}/interview", identity=caller,
-                                  json=interview.model_dump(mode="json", exclude_unset=True))
+                                  json=interview.model_dump(mode="json", exclude_unset=True),
+                                  headers=client_headers(request))
     return passed_through(answer, intake.name)
 
 
