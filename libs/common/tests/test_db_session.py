@@ -33,3 +33,42 @@ async def test_a_commit_that_fails_answers_500_not_200(database_url: str) -> Non
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM receipt")) == 2
     await engine.dispose()
+
+
+async def test_a_requests_statement_past_its_bound_is_cancelled_rolled_back_and_answered_503(database_url: str) -> None:
+    """The gateway gives up on a call after 1.5 s: a service's work for that request must not go on to commit."""
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE slow_write (code text)"))
+    app = FastAPI()
+    app.state.sessionmaker = create_sessionmaker(engine, request_statement_timeout_ms=200)
+    app.add_middleware(ErrorResponses)
+
+    @app.post("/writes/{code}")
+    async def write(code: str, session: SessionDep, seconds: float = 0.0) -> dict[str, str]:
+        await session.execute(text("INSERT INTO slow_write VALUES (:code)"), {"code": code})
+        await session.execute(text("SELECT pg_sleep(:s)"), {"s": seconds})
+        return {"code": code}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        quick = await client.post("/writes/quick")
+        slow = await client.post("/writes/slow", params={"seconds": 3})
+    async with engine.connect() as conn:
+        stored = (await conn.scalars(text("SELECT code FROM slow_write"))).all()
+        # The bound is the request's own (SET LOCAL): other sessions on the same pool are not bounded.
+        assert await conn.scalar(text("SHOW statement_timeout")) == "0"
+    await engine.dispose()
+    assert quick.status_code == 200
+    assert slow.status_code == 503 and slow.headers["retry-after"]
+    assert "nothing was done" in slow.json()["detail"]
+    assert stored == ["quick"]
+
+
+def test_the_production_bound_on_a_requests_statement_is_below_the_gateways_deadline() -> None:
+    from gateway.settings import GatewaySettings
+
+    from verbinding_common.settings import ServiceSettings
+
+    bound_s = ServiceSettings.model_fields["request_statement_timeout_ms"].default / 1000
+    assert 0 < bound_s < GatewaySettings.model_fields["downstream_timeout_s"].default

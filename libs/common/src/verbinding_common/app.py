@@ -85,7 +85,8 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
     start-up, e.g. HTTP clients) runs inside the shared one: after the relay and consumers start, ends before they stop.
     """
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
-    sessionmaker = create_sessionmaker(engine, event_source=settings.service_name)
+    sessionmaker = create_sessionmaker(engine, event_source=settings.service_name,
+                                       request_statement_timeout_ms=settings.request_statement_timeout_ms)
     runtime = ServiceRuntime(settings=settings, engine=engine, sessionmaker=sessionmaker, consumers=consumers)
 
     @contextlib.asynccontextmanager

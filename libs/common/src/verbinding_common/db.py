@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 # Where a session keeps the CloudEvents `source` of the events it stages (see outbox.add_event).
 EVENT_SOURCE = "verbinding_event_source"
+# Where a session keeps how long one statement of a request's transaction may run (see get_session).
+REQUEST_STATEMENT_TIMEOUT_MS = "verbinding_request_statement_timeout_ms"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -102,9 +104,13 @@ def libpq_dsn(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_sessionmaker(engine: AsyncEngine, *, event_source: str | None = None) -> async_sessionmaker[AsyncSession]:
-    """Sessions on `engine`; events staged in them carry `event_source` (the service's name) as their source."""
-    info = {EVENT_SOURCE: event_source} if event_source else {}
+def create_sessionmaker(engine: AsyncEngine, *, event_source: str | None = None,
+                        request_statement_timeout_ms: int | None = None) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `engine`; events staged in them carry `event_source` (the service's name) as their source; a
+    request's statements (get_session) are cancelled after `request_statement_timeout_ms`."""
+    info: dict[str, object] = {EVENT_SOURCE: event_source} if event_source else {}
+    if request_statement_timeout_ms:
+        info[REQUEST_STATEMENT_TIMEOUT_MS] = int(request_statement_timeout_ms)
     return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
@@ -112,7 +118,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session and one transaction per request: committed when the route returns, else rolled back."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session, session.begin():
+        await bound_request_statements(session)
         yield session
+
+
+async def bound_request_statements(session: AsyncSession) -> None:
+    """Cancel a statement of this transaction that runs longer than the service allows a request (waiting on a lock
+    included): its caller, the gateway, has given up by then, so the work stops and rolls back (a 503, nothing done)
+    instead of committing for nobody. Consumers and jobs are not bounded: their caller is not waiting."""
+    timeout_ms = session.info.get(REQUEST_STATEMENT_TIMEOUT_MS)
+    if timeout_ms:
+        await session.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
 
 
 # scope="function": commit before the response is sent, so a failed commit answers an error (503 when the database

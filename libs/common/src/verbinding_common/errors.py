@@ -123,11 +123,13 @@ class ErrorResponses:
         # The type only: an error's text can carry a statement's parameters, i.e. personal data.
         span.set_status(Status(StatusCode.ERROR, exc.__class__.__name__))
         route = route_template(scope)
-        if is_unavailable(exc):
+        if (outage := outage_of(exc)) is not None:
             log.warning("%s %s answered 503: %s (trace %s)", scope.get("method"), route, safe_description(exc),
                         trace_id)
-            return problem(503, "a database or broker this service needs is unavailable; try again later",
-                           headers={"Retry-After": str(self.retry_after_s)}, trace_id=trace_id)
+            detail = ("the request could not finish in time beside the others and was stopped: nothing was done; "
+                      "try again later") if outage == "contention" else \
+                "a database or broker this service needs is unavailable; try again later"
+            return problem(503, detail, headers={"Retry-After": str(self.retry_after_s)}, trace_id=trace_id)
         log.error("%s %s answered 500: %s (trace %s)\n%s", scope.get("method"), route, safe_description(exc),
                   trace_id, "".join(traceback.format_tb(exc.__traceback__)))
         return problem(500, "internal error", trace_id=trace_id)

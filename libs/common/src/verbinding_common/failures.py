@@ -14,10 +14,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 # SQLSTATEs the same statement may not raise again: connection exceptions (class 08), insufficient resources
 # (class 53: too many connections, disk full), administrator/crash shutdown and "cannot connect now" (57P01-03);
-# and contention: serialization failure, deadlock, lock not available.
+# and contention: serialization failure, deadlock, lock not available, a statement cancelled by its timeout (a
+# request's statements are bounded: see db.get_session).
 _OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
 _OUTAGE_SQLSTATE_CLASSES = frozenset({"08", "53"})
-_CONTENTION_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+_CONTENTION_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014"})
 # Class 22 (data exception): the value itself cannot be stored (a NUL in text, an integer out of range).
 _PERMANENT_SQLSTATE_CLASSES = frozenset({"22"})
 

@@ -48,6 +48,10 @@ class ServiceSettings(BaseSettings):
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/verbinding"
     database_pool_size: int = 10
+    # How long one statement of an HTTP request's transaction may run (a wait for a lock included) before it is
+    # cancelled and the request answers 503, nothing done: below the gateway's deadline for a call (1.5 s), so work
+    # whose caller is gone stops. Consumers and jobs are not bounded by it. 0 turns it off.
+    request_statement_timeout_ms: int = Field(default=1_000, ge=0)
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # The embedded broker fails InitProducerId, so idempotence and transactions stay off unless asked for.

@@ -128,8 +128,10 @@ class RunningStack:
 
 
 # Tests run in parallel on a busy machine: the gateway's deadlines for its neighbours (1.5 s and 0.8 s by default)
-# would turn a slow answer into a 503 that no test is about. A test's own `settings` win.
-BUSY_MACHINE_SETTINGS = {"downstream_timeout_s": "15", "overview_timeout_s": "5"}
+# and the services' bound on a request's statement (1 s) would turn a slow answer into a 503 or 504 that no test is
+# about. A test's own `settings` win.
+BUSY_MACHINE_SETTINGS = {"downstream_timeout_s": "15", "overview_timeout_s": "5",
+                         "request_statement_timeout_ms": "10000"}
 
 
 @contextlib.asynccontextmanager
