@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from verbinding_common.contracts import load_all
+from verbinding_devstack import manifests
 from verbinding_devstack.catalogue import CatalogueError, acl_map, build
 from verbinding_devstack.schemas import generated
 
@@ -61,8 +62,10 @@ def _described_type(schema: dict, field: str) -> bool:
     return bool(spec.get("description") or (ref and schema["$defs"][ref.rsplit("/", 1)[-1]].get("description")))
 
 
-def _service(root: Path, name: str, package: str, topics: list[str], applies: list[str] | None = None) -> None:
-    """A service folder whose consumers module subscribes to `topics`, applying the `applies` intake contracts."""
+def _service(root: Path, name: str, package: str, topics: list[str], applies: list[str] | None = None, *,
+             group: str | None = None, module: str = "things/consumers.py") -> None:
+    """A throwaway service whose app starts one consumer of `topics` (applying the `applies` intake contracts),
+    written in `module`; beside it, a `consumers.py` with a spec the app never starts."""
     folder = root / "services" / name
     (folder / package / "things").mkdir(parents=True)
     (folder / "pyproject.toml").write_text(textwrap.dedent(f"""
@@ -73,21 +76,35 @@ def _service(root: Path, name: str, package: str, topics: list[str], applies: li
     """))
     (folder / package / "__init__.py").write_text("")
     (folder / package / "things" / "__init__.py").write_text("")
-    (folder / package / "things" / "consumers.py").write_text(textwrap.dedent(f"""
-        import dataclasses
-
+    (folder / package / module).write_text(textwrap.dedent(f"""
         from verbinding_common.consumer import ConsumerSpec
         from verbinding_common.contracts import intake
 
         async def handle(session, events):
             pass
 
-        applies = [getattr(intake, name) for name in {applies or []!r}]
-        fields = {{field.name for field in dataclasses.fields(ConsumerSpec)}}
-        extra = {{"events": applies}} if "events" in fields else {{}}
-        things = ConsumerSpec(topics={topics!r}, handler=handle, **extra)
-        if "events" not in fields and applies:
-            things.events = applies
+        things = ConsumerSpec(topics={topics!r}, handler=handle, group_id={group!r},
+                              events=[getattr(intake, name) for name in {applies or []!r}])
+    """))
+    if module != "things/consumers.py":
+        (folder / package / "things" / "consumers.py").write_text(textwrap.dedent("""
+            from verbinding_common.consumer import ConsumerSpec
+            from verbinding_common.contracts.employment import PlacementStarted
+
+            async def handle(session, events):
+                pass
+
+            never_started = ConsumerSpec(events=[PlacementStarted], handler=handle)
+        """))
+    spec_module = f"{package}." + module.removesuffix(".py").replace("/", ".")
+    (folder / package / "main.py").write_text(textwrap.dedent(f"""
+        from verbinding_common.app import create_service_app
+        from verbinding_common.settings import ServiceSettings
+
+        from {spec_module} import things
+
+        app = create_service_app(settings=ServiceSettings(service_name={name!r}), title={name!r},
+                                 consumers=[things])
     """))
 
 
@@ -108,6 +125,38 @@ def test_an_event_type_a_subscriber_has_no_rule_for_is_listed_as_delivered_but_s
     interview = catalogue.events["intake.interview-completed.v2"]
     assert (interview.consumers, interview.skipped_by) == ((), ("picky",))
     assert acl_map(catalogue)["picky"]["read"] == ["intake.persons.v1"]
+
+
+def test_a_consumer_in_an_oddly_named_module_is_in_the_catalogue_and_in_the_kafka_rights(tmp_path: Path) -> None:
+    _service(tmp_path, "oddity", "catalogue_oddity_app", ["intake.persons.v1"], applies=["PersonRegistered"],
+             group="oddity-registrations", module="things/what_we_listen_for.py")
+    catalogue = build(tmp_path)
+    assert catalogue.events["intake.person-registered.v1"].consumers == ("oddity",)
+    assert catalogue.topics["intake.persons.v1"].consumer_groups == {"oddity-registrations": "oddity"}
+    # The consumers.py beside it holds a spec the app never starts: it is not a consumer.
+    assert catalogue.events["employment.placement-started.v1"].consumers == ()
+    [unit] = [unit for unit in manifests.units(tmp_path)[0] if unit.name == "oddity"]
+    rules = {(rule["resource"]["type"], rule["resource"]["name"]): rule["operations"]
+             for rule in manifests.kafka_user(unit.name, unit.acl)["spec"]["authorization"]["acls"]}
+    assert rules == {("topic", "intake.persons.v1"): ["Describe", "Read"],
+                     ("group", "oddity-registrations"): ["Read"],
+                     ("topic", "intake.persons.v1.dlq"): ["Describe", "Write"]}
+
+
+def test_a_group_reading_dead_letters_may_read_them_and_write_their_own(tmp_path: Path) -> None:
+    _service(tmp_path, "mortician", "catalogue_mortician_app", ["intake.persons.v1.dlq"], group="mortician-dlq",
+             module="things/afterlife.py")
+    catalogue = build(tmp_path)
+    assert catalogue.topics["intake.persons.v1"].dead_letter_groups == {"mortician-dlq": "mortician"}
+    assert catalogue.events["intake.person-registered.v1"].consumers == ()
+    assert acl_map(catalogue)["mortician"] == {
+        "groups": ["mortician-dlq"], "read": ["intake.persons.v1.dlq"], "write": ["intake.persons.v1.dlq.dlq"]}
+
+
+def test_the_gateway_may_read_the_coa_dead_letters_it_consumes_with_a_group_of_their_own() -> None:
+    rights = acl_map(build(ROOT))["gateway"]
+    assert "coa.status-recognitions.v1.dlq" in rights["read"]
+    assert "gateway-coa-rejections" in rights["groups"]
 
 
 def test_the_coa_topic_is_written_by_the_gateway_and_the_coa_alone() -> None:

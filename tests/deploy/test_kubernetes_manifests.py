@@ -17,7 +17,7 @@ import yaml
 from deploy_support import K8S, OVERLAYS, ROOT, SERVICES, find, service_ids, setting_variables
 
 from verbinding_common import health
-from verbinding_devstack import manifests
+from verbinding_devstack import catalogue, manifests
 from verbinding_devstack.stack import ServiceSpec
 
 Render = Callable[[Path], list[dict[str, Any]]]
@@ -199,6 +199,19 @@ def test_kafka_users_hold_exactly_the_rights_of_the_event_catalogue(
     for principal, user in users.items():
         assert user["spec"]["authentication"]["type"] == "scram-sha-512"
         assert granted(user) == acl_map.get(principal, empty), f"overlay {name}: KafkaUser {principal}"
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_every_consumer_a_service_starts_may_read_its_topics_with_its_group(kustomize: Render, name: str) -> None:
+    users = {item["metadata"]["name"]: granted(item) for item in overlay(kustomize, name)
+             if item["kind"] == "KafkaUser"}
+    for subscription in catalogue.subscriptions(ROOT):
+        rights = users[subscription.service]
+        assert set(subscription.topics) <= set(rights["read"]) and subscription.group in rights["groups"], (
+            f"overlay {name}: KafkaUser {subscription.service} may not read {list(subscription.topics)} as "
+            f"{subscription.group} ({subscription.module}); run `make manifests`")
+    assert {"coa.status-recognitions.v1.dlq", "shelter.capacity.v1"} <= set(users["gateway"]["read"])
+    assert {"gateway", "gateway-coa-rejections"} <= set(users["gateway"]["groups"])
 
 
 def test_only_the_gateway_and_the_coa_may_write_the_coa_topic(kustomize: Render, event_catalogue: Any) -> None:

@@ -34,7 +34,7 @@ class ServiceRuntime:
         self.settings = settings
         self.engine = engine
         self.sessionmaker = sessionmaker
-        self.consumer_specs = list(consumers)
+        self.consumer_specs = tuple(consumers)
         self.producer: AIOKafkaProducer | None = None
         self.relay: Relay | None = None
         self.consumers: list[IdempotentConsumer] = []
@@ -76,10 +76,19 @@ class ServiceRuntime:
             await admin.close()
 
 
+def consumers_of(app: FastAPI) -> tuple[ConsumerSpec, ...]:
+    """The consumers `app` starts in its lifespan, read without starting anything: the event catalogue, the AsyncAPI
+    file and the Kafka ACLs are built from these, so a consumer is declared once, where the app is made."""
+    return app.state.runtime.consumer_specs
+
+
 def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequence[APIRouter] = (),
                        consumers: Sequence[ConsumerSpec] = (), description: str = "",
                        setup: Callable[[FastAPI], None] | None = None, lifespan: Lifespan | None = None) -> FastAPI:
     """A FastAPI app with health, telemetry, error handling, the outbox relay and the given consumers.
+
+    `consumers` are every consumer the service runs (`consumers_of(app)` gives them back to the tooling): a consumer
+    started any other way would be missing from the event catalogue and from the service's Kafka rights.
 
     `setup(app)` runs once the app is built (put what routes need on app.state); `lifespan` (the service's own
     start-up, e.g. HTTP clients) runs inside the shared one: after the relay and consumers start, ends before they stop.
