@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -14,6 +15,7 @@ from pydantic import BaseModel
 
 from verbinding_common.auth import Identity, IdentitySigner
 from verbinding_common.errors import Unavailable
+from verbinding_common.idempotency import HEADER
 
 
 class ServiceUnavailable(Unavailable):
@@ -38,13 +40,16 @@ class Downstream:
     timeout_s: float
 
     async def request(self, method: str, path: str, *, identity: Identity, json: Any = None,
-                      params: Any = None, timeout_s: float | None = None) -> httpx.Response:
-        """Send one request as `identity`, bounded in total by `timeout_s`; ServiceUnavailable when it fails."""
+                      params: Any = None, timeout_s: float | None = None,
+                      headers: Mapping[str, str] | None = None) -> httpx.Response:
+        """Send one request as `identity` (with `headers`, e.g. the client's Idempotency-Key), bounded in total by
+        `timeout_s`; ServiceUnavailable when it fails."""
         limit = timeout_s or self.timeout_s
         try:
             async with asyncio.timeout(limit):
                 return await self.http.request(method, self.base_url.rstrip("/") + path, json=json, params=params,
-                                               headers=self.signer.headers(identity, audience=self.name))
+                                               headers={**(headers or {}),
+                                                        **self.signer.headers(identity, audience=self.name)})
         except TimeoutError:
             raise ServiceUnavailable(self.name, "no answer in time") from None
         except httpx.TransportError as exc:
@@ -52,11 +57,19 @@ class Downstream:
 
     async def forward(self, request: Request, caller: Identity, method: str, path: str,
                       body: BaseModel | dict[str, Any] | None = None) -> Response:
-        """Forward the caller's request (its query, and the body as sent) and answer as the service did."""
+        """Forward the caller's request (its query, its Idempotency-Key, and the body as sent) and answer as the
+        service did."""
         json: Any = body.model_dump(mode="json", exclude_unset=True) if isinstance(body, BaseModel) else body
         answer = await self.request(method, path, identity=caller, json=json,
-                                    params=list(request.query_params.multi_items()) or None)
+                                    params=list(request.query_params.multi_items()) or None,
+                                    headers=idempotency_key_of(request))
         return passed_through(answer, self.name)
+
+
+def idempotency_key_of(request: Request) -> dict[str, str]:
+    """The client's Idempotency-Key, to send on with a write: the service that owns the record keeps the answer."""
+    key = request.headers.get(HEADER)
+    return {HEADER: key} if key is not None else {}
 
 
 def segment(value: object) -> str:

@@ -10,13 +10,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from verbinding_common.auth import Role
+from verbinding_common.idempotency import IdempotentRoute
 
 from ..access.dependencies import CallerDep, require
-from ..downstream import CasePlanDep, EmploymentDep, IntakeDep, passed_through, segment
+from ..downstream import CasePlanDep, EmploymentDep, IntakeDep, idempotency_key_of, passed_through, segment
 from .models import InterviewBody
 from .service import person_overview
 
-router = APIRouter(prefix="/api/v1/persons", tags=["persons"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/api/v1/persons", tags=["persons"])
 
 _SECTION = ("the service's answer, null when there is none, or {\"unavailable\": true, \"reason\": …} when the "
             "service did not answer in time")
@@ -55,9 +56,11 @@ async def get_person_overview(person_id: UUID, request: Request, caller: CallerD
     dependencies=[Depends(require(Role.case_manager))],
     summary="Record the intake interview (forwarded to intake)",
 )
-async def put_interview(person_id: UUID, interview: InterviewBody, caller: CallerDep, intake: IntakeDep) -> Response:
+async def put_interview(person_id: UUID, interview: InterviewBody, request: Request, caller: CallerDep,
+                        intake: IntakeDep) -> Response:
     answer = await intake.request("PUT", f"/persons/{segment(person_id)}/interview", identity=caller,
-                                  json=interview.model_dump(mode="json", exclude_unset=True))
+                                  json=interview.model_dump(mode="json", exclude_unset=True),
+                                  headers=idempotency_key_of(request))
     return passed_through(answer, intake.name)
 
 

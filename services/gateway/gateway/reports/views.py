@@ -14,20 +14,22 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Reques
 from fastapi.responses import Response
 
 from verbinding_common.auth import Identity, Role
+from verbinding_common.idempotency import IdempotentRoute
 
 from ..access.dependencies import CallerDep, public, require
-from ..downstream import SafeReportingDep, passed_through
+from ..downstream import SafeReportingDep, idempotency_key_of, passed_through
 
-router = APIRouter(prefix="/api/v1", tags=["safe reporting"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/api/v1", tags=["safe reporting"])
 
 JsonBody = Annotated[dict[str, Any], Body()]
 ANONYMOUS = Identity(subject="anonymous-reporter", kind="client", roles=[Role.reporter])
 HUB = [Depends(require(Role.hub_counsellor))]
 
 
-async def _as_reporter(safe_reporting: SafeReportingDep, path: str, body: dict[str, Any]) -> Response:
-    return passed_through(await safe_reporting.request("POST", path, identity=ANONYMOUS, json=body),
-                          safe_reporting.name)
+async def _as_reporter(request: Request, safe_reporting: SafeReportingDep, path: str, body: dict[str, Any]) -> Response:
+    # The Idempotency-Key is the only header passed on: the client chose it, it names no one.
+    return passed_through(await safe_reporting.request("POST", path, identity=ANONYMOUS, json=body,
+                                                       headers=idempotency_key_of(request)), safe_reporting.name)
 
 
 @router.post("/safe-reports", dependencies=[Depends(public)], status_code=status.HTTP_201_CREATED,
@@ -38,31 +40,31 @@ async def submit(body: JsonBody, request: Request, safe_reporting: SafeReporting
     if not request.app.state.report_limiter.allow(request.client.host if request.client else None):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many reports from here; try again later",
                             headers={"Retry-After": "600"})
-    return await _as_reporter(safe_reporting, "/reports", body)
+    return await _as_reporter(request, safe_reporting, "/reports", body)
 
 
 @router.post("/safe-reports/follow-up", dependencies=[Depends(public)],
              summary="The report's state and the hub's messages (body: {receipt})")
-async def follow_up(body: JsonBody, safe_reporting: SafeReportingDep) -> Response:
-    return await _as_reporter(safe_reporting, "/reports/follow-up", body)
+async def follow_up(body: JsonBody, request: Request, safe_reporting: SafeReportingDep) -> Response:
+    return await _as_reporter(request, safe_reporting, "/reports/follow-up", body)
 
 
 @router.post("/safe-reports/follow-up/messages", dependencies=[Depends(public)], status_code=status.HTTP_201_CREATED,
              summary="Reply to the hub (body: {receipt, text})")
-async def reply(body: JsonBody, safe_reporting: SafeReportingDep) -> Response:
-    return await _as_reporter(safe_reporting, "/reports/follow-up/messages", body)
+async def reply(body: JsonBody, request: Request, safe_reporting: SafeReportingDep) -> Response:
+    return await _as_reporter(request, safe_reporting, "/reports/follow-up/messages", body)
 
 
 @router.post("/safe-reports/follow-up/consents", dependencies=[Depends(public)], status_code=status.HTTP_201_CREATED,
              summary="Consent to a referral and the fields it may carry (body: {receipt, kind, fields})")
-async def consent(body: JsonBody, safe_reporting: SafeReportingDep) -> Response:
-    return await _as_reporter(safe_reporting, "/reports/follow-up/consents", body)
+async def consent(body: JsonBody, request: Request, safe_reporting: SafeReportingDep) -> Response:
+    return await _as_reporter(request, safe_reporting, "/reports/follow-up/consents", body)
 
 
 @router.post("/safe-reports/follow-up/consents/withdraw", dependencies=[Depends(public)],
              summary="Withdraw consent until the referral is made (body: {receipt, kind})")
-async def withdraw(body: JsonBody, safe_reporting: SafeReportingDep) -> Response:
-    return await _as_reporter(safe_reporting, "/reports/follow-up/consents/withdraw", body)
+async def withdraw(body: JsonBody, request: Request, safe_reporting: SafeReportingDep) -> Response:
+    return await _as_reporter(request, safe_reporting, "/reports/follow-up/consents/withdraw", body)
 
 
 @router.get("/safe-reports", dependencies=HUB, summary="Reports, metadata only (hub counsellors)")
@@ -81,8 +83,10 @@ async def open_report(report_id: UUID, caller: CallerDep, safe_reporting: SafeRe
 @router.post("/safe-reports/{report_id}/{action}", dependencies=HUB,
              summary="Write to the reporter (messages), move the report on (state), or refer it (referrals)")
 async def act_on_report(report_id: UUID, action: Annotated[str, Path(pattern="^(messages|state|referrals)$")],
-                        body: JsonBody, caller: CallerDep, safe_reporting: SafeReportingDep) -> Response:
-    answer = await safe_reporting.request("POST", f"/reports/{report_id}/{action}", identity=caller, json=body)
+                        body: JsonBody, request: Request, caller: CallerDep,
+                        safe_reporting: SafeReportingDep) -> Response:
+    answer = await safe_reporting.request("POST", f"/reports/{report_id}/{action}", identity=caller, json=body,
+                                          headers=idempotency_key_of(request))
     return passed_through(answer, safe_reporting.name)
 
 
