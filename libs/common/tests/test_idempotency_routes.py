@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from verbinding_common.app import ServiceRuntime
 from verbinding_common.auth import IdentityVerifier, Role, allow
 from verbinding_common.db import SessionDep, create_engine, create_sessionmaker, idempotency_key_table
 from verbinding_common.errors import Conflict, DomainError, ErrorResponses, domain_error_response
@@ -26,7 +27,7 @@ from verbinding_common.idempotency import (
     lookup_of,
     purge_expired,
 )
-from verbinding_testing.fixtures import identity_headers
+from verbinding_testing.fixtures import eventually, identity_headers, test_settings
 
 AUDIENCE = "example"
 SECRET_NAME = "Wilhelmina Zonderland"  # stands for personal data in a body
@@ -47,6 +48,12 @@ async def create_thing(body: ThingCreate, session: SessionDep) -> JSONResponse:
     thing_id = await session.scalar(text("INSERT INTO thing (name) VALUES (:name) RETURNING id"), {"name": body.name})
     return JSONResponse({"id": thing_id, "name": body.name, "drawn": uuid.uuid4().hex}, status_code=201,
                         headers={"Location": f"/things/{thing_id}"})
+
+
+@router.put("/things/{thing_id}/name")
+async def rename_thing(thing_id: int, body: ThingCreate, session: SessionDep) -> dict:
+    await session.execute(text("UPDATE thing SET name = :name WHERE id = :id"), {"name": body.name, "id": thing_id})
+    return {"id": thing_id, "name": body.name}
 
 
 @router.get("/things")
@@ -117,6 +124,13 @@ async def test_the_same_key_with_another_body_is_refused_with_422(harness: Harne
     assert await harness.things() == 1
 
 
+async def test_the_same_key_for_another_record_is_refused_with_422(harness: Harness) -> None:
+    key = new_key()
+    first = await harness.client.put("/things/1/name", json={"name": "bed"}, headers=harness.headers(key))
+    other = await harness.client.put("/things/2/name", json={"name": "bed"}, headers=harness.headers(key))
+    assert (first.status_code, other.status_code) == (200, 422)
+
+
 async def test_a_duplicate_while_the_first_is_in_progress_gets_409_with_retry_after(harness: Harness) -> None:
     key = new_key()
     # The first request "in progress" is a transaction holding the key's lock: deterministic, no sleeping.
@@ -139,6 +153,26 @@ async def test_concurrent_duplicates_write_once(harness: Harness) -> None:
     assert {answer.status_code for answer in answers} <= {201, 409}
     assert await harness.things() == 1
     assert len({answer.json()["id"] for answer in answers if answer.status_code == 201}) == 1
+
+
+async def test_every_service_purges_expired_keys_in_the_background(harness: Harness, database_url: str) -> None:
+    await harness.client.post("/things", json={"name": "bed"}, headers=harness.headers(new_key()))
+    async with harness.engine.begin() as conn:
+        await conn.execute(update(idempotency_key_table).values(expires_at=func.now()))
+    settings = test_settings(database_url=database_url, bootstrap_servers="127.0.0.1:9",
+                             idempotency_purge_interval_s=0.05)
+    runtime = ServiceRuntime(settings=settings, engine=harness.engine,
+                             sessionmaker=create_sessionmaker(harness.engine), consumers=[])
+    purge = asyncio.create_task(runtime._purge_idempotency_keys())
+    try:
+        await eventually(lambda: _no_keys(harness), timeout=10, what="the expired key purged")
+    finally:
+        purge.cancel()
+        await asyncio.gather(purge, return_exceptions=True)
+
+
+async def _no_keys(harness: Harness) -> bool:
+    return await harness.keys() == []
 
 
 async def test_an_expired_key_is_purged_and_then_works_afresh(harness: Harness) -> None:

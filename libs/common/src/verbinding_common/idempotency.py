@@ -190,11 +190,10 @@ async def idempotency_key(
         raise InvalidKey()
     settings = getattr(request.app.state, "settings", None)
     hours = getattr(settings, "idempotency_retention_hours", 24)
-    route = request.scope.get("route")
-    path = getattr(route, "path_format", None) or request.url.path
+    # The path itself, not the route's template: the same key for another record is another request.
     request.state.idempotency = IdempotentRequest(
         request=request, key=key, retention=timedelta(hours=hours),
-        fingerprint=fingerprint_of(key, method=request.method, path=path,
+        fingerprint=fingerprint_of(key, method=request.method, path=request.scope["path"],
                                    query=request.scope.get("query_string", b""), body=await request.body()))
 
 
