@@ -50,7 +50,7 @@ async def create_thing(body: ThingCreate, session: SessionDep) -> JSONResponse:
                         headers={"Location": f"/things/{thing_id}"})
 
 
-@router.put("/things/{thing_id}/name")
+@router.put("/things/{thing_id}/name", responses={409: {"description": "the thing is archived"}})
 async def rename_thing(thing_id: int, body: ThingCreate, session: SessionDep) -> dict:
     await session.execute(text("UPDATE thing SET name = :name WHERE id = :id"), {"name": body.name, "id": thing_id})
     return {"id": thing_id, "name": body.name}
@@ -268,5 +268,7 @@ def test_the_openapi_document_names_the_header_and_its_answers() -> None:
     assert header["in"] == "header" and not header.get("required")
     assert {"400", "409", "422"} <= set(operation["responses"])
     assert REPLAYED_HEADER in operation["responses"]["201"]["headers"]
+    renamed = app.openapi()["paths"]["/things/{thing_id}/name"]["put"]["responses"]["409"]["description"]
+    assert "archived" in renamed and "still in progress" in renamed
     read = app.openapi()["paths"]["/things"]["get"]
     assert HEADER not in [parameter["name"] for parameter in read.get("parameters", [])]

@@ -211,6 +211,19 @@ def _merged(base: dict[str, Any] | None, extra: dict[str, Any]) -> dict[str, Any
     return merged
 
 
+def _with_key_answers(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """The route's documented answers, with what the key adds (a route's own 409 keeps its meaning and gains ours)."""
+    merged = dict(responses)
+    for code, answer in RESPONSES.items():
+        own = merged.get(code, merged.get(str(code)))
+        if own is None:
+            merged[code] = answer
+        else:
+            merged.pop(str(code), None)
+            merged[code] = {**own, "description": f"{own.get('description', '')}; or {answer['description']}"}
+    return merged
+
+
 def openapi_answers(status_code: int | None) -> dict[str, Any]:
     """What a keyed route adds to its OpenAPI operation beyond the header parameter: the replay marker on the success
     answer, and what 422 also means."""
@@ -231,7 +244,7 @@ class IdempotentRoute(APIRoute):
         self.idempotent = bool(MUTATING_METHODS.intersection(method.upper() for method in methods))
         if self.idempotent:
             kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), Depends(idempotency_key)]
-            kwargs["responses"] = {**RESPONSES, **(kwargs.get("responses") or {})}
+            kwargs["responses"] = _with_key_answers(kwargs.get("responses") or {})
             kwargs["openapi_extra"] = _merged(kwargs.get("openapi_extra"), openapi_answers(kwargs.get("status_code")))
         super().__init__(path, endpoint, **kwargs)
 
