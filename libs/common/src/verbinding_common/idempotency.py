@@ -4,7 +4,7 @@ A mutating route built with `IdempotentRoute` takes an optional `Idempotency-Key
 (`SessionDep`, verbinding_common.db.get_session) first claims the key, then runs the route, then stores the answer:
 
 - another request holding the same key right now → 409 + Retry-After (a transaction-scoped advisory lock);
-- the key already answered a different request (method, route, query or body) → 422;
+- the key already answered a different request (method, path, query or body) → 422;
 - the key already answered this request → the stored status, body, Location and content type again, with
   `Idempotent-Replayed: true`;
 - otherwise the route runs, and a 2xx answer is stored in the same transaction as the write, for
