@@ -15,10 +15,11 @@ from pydantic import BaseModel
 
 from verbinding_common.auth import Identity, IdentitySigner
 from verbinding_common.errors import Unavailable
+from verbinding_common.idempotency import HEADER
 
 # Methods that change something: when one of these is cut off after it left, the service may have acted.
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-IDEMPOTENCY_KEY = "Idempotency-Key"
+IDEMPOTENCY_KEY = HEADER
 # What a service says beside its status and body that the client needs: when to come back, where the record is,
 # and that an answer is the replay of an earlier one.
 PASSED_HEADERS = ("Retry-After", "Idempotent-Replayed")

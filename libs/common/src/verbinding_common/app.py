@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
@@ -17,6 +18,7 @@ from .auth import IdentityVerifier
 from .consumer import ConsumerSpec, IdempotentConsumer
 from .db import create_engine, create_sessionmaker
 from .errors import DomainError, ErrorResponses, domain_error_response
+from .idempotency import purge_expired
 from .input_guard import install_input_guard
 from .kafka import cluster_id, new_admin, new_producer, start_with_retry
 from .relay import Relay
@@ -25,9 +27,12 @@ from .telemetry import setup_telemetry
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
+log = logging.getLogger(__name__)
+
 
 class ServiceRuntime:
-    """The background parts of a service: one producer, the outbox relay and the consumers."""
+    """The background parts of a service: one producer, the outbox relay, the consumers and the purge of expired
+    idempotency keys."""
 
     def __init__(self, *, settings: ServiceSettings, engine: AsyncEngine,
                  sessionmaker: async_sessionmaker[AsyncSession], consumers: Sequence[ConsumerSpec]) -> None:
@@ -38,6 +43,7 @@ class ServiceRuntime:
         self.producer: AIOKafkaProducer | None = None
         self.relay: Relay | None = None
         self.consumers: list[IdempotentConsumer] = []
+        self.purge: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.producer = new_producer(self.settings)
@@ -48,9 +54,25 @@ class ServiceRuntime:
         self.consumers = [IdempotentConsumer(spec=spec, sessionmaker=self.sessionmaker, settings=self.settings,
                                              producer=self.producer) for spec in self.consumer_specs]
         await asyncio.gather(*(consumer.start() for consumer in self.consumers))
+        self.purge = asyncio.create_task(self._purge_idempotency_keys(), name="idempotency-key-purge")
+
+    async def _purge_idempotency_keys(self) -> None:
+        """Delete expired Idempotency-Key answers now and then every `idempotency_purge_interval_s`; a failure is
+        logged by type only and tried again next time."""
+        while True:
+            try:
+                purged = await purge_expired(self.engine)
+                if purged:
+                    log.info("purged %d expired idempotency key(s)", purged)
+            except Exception as exc:
+                log.warning("idempotency key purge failed (%s); trying again later", type(exc).__name__)
+            await asyncio.sleep(self.settings.idempotency_purge_interval_s)
 
     async def stop(self) -> None:
         """Producers first (a final relay flush), then let consumers drain, then close connections."""
+        if self.purge is not None:
+            self.purge.cancel()
+            await asyncio.gather(self.purge, return_exceptions=True)
         if self.relay is not None:
             await self.relay.stop()
         for consumer in self.consumers:

@@ -13,7 +13,9 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -43,7 +45,7 @@ def service_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-# The outbox and the consumer ledger live in every service's own database; each service's
+# The outbox, the consumer ledger and the idempotency keys live in every service's own database; each service's
 # Alembic env includes this metadata beside its own.
 backbone_metadata = service_metadata()
 
@@ -83,6 +85,24 @@ processed_event_table = Table(
     Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# Idempotency-Key answers (verbinding_common.idempotency), written in the transaction of the write they answer.
+# `lookup` is a hash of the caller and the key, the body is encrypted with a key derived from the client's key:
+# without the clients' keys the table reveals nothing.
+idempotency_key_table = Table(
+    "idempotency_key",
+    backbone_metadata,
+    Column("lookup", LargeBinary, primary_key=True),
+    Column("fingerprint", LargeBinary, nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("headers", JSONB, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("nonce", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+# The purge's query: rows past their expiry.
+Index("ix_idempotency_key_expires_at", idempotency_key_table.c.expires_at)
+
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An asyncpg engine; a plain postgresql:// URL is rewritten to the asyncpg driver."""
@@ -115,11 +135,19 @@ def create_sessionmaker(engine: AsyncEngine, *, event_source: str | None = None,
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session and one transaction per request: committed when the route returns, else rolled back."""
+    """One session and one transaction per request: committed when the route returns, else rolled back.
+
+    With an Idempotency-Key (verbinding_common.idempotency) the key is claimed first and its answer stored last, both
+    in this transaction: a replay or a refusal is raised before the route runs."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    idempotency = getattr(request.state, "idempotency", None)
     async with sessionmaker() as session, session.begin():
         await bound_request_statements(session)
+        if idempotency is not None:
+            await idempotency.claim(session)
         yield session
+        if idempotency is not None:
+            await idempotency.store(session)
 
 
 async def bound_request_statements(session: AsyncSession) -> None:

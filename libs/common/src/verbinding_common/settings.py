@@ -78,6 +78,10 @@ class ServiceSettings(BaseSettings):
     # Published rows stay only to be republished after a broker restart; they may carry personal data.
     outbox_retention_hours: int = 24
 
+    # Idempotency-Key answers are kept this long (the IETF draft asks for at least 24 h), purged in batches.
+    idempotency_retention_hours: int = Field(default=24, ge=1)
+    idempotency_purge_interval_s: float = 600.0
+
     consumer_max_attempts: int = 3
     consumer_retry_backoff_s: float = 0.2
     consumer_batch_size: int = 200

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Depends
 
 from verbinding_common.auth import Role, allow
 from verbinding_common.db import SessionDep
+from verbinding_common.idempotency import IdempotentRoute
 
 from ..access import AuditDep, authorise_case, authorise_case_of_person
 from . import service
 from .models import CaseClose, CaseRead, WaitlistEntryRead
 
-router = APIRouter(tags=["cases"])
+router = APIRouter(route_class=IdempotentRoute, tags=["cases"])
 
 
 @router.get("/cases/{case_id}", dependencies=[Depends(allow(Role.case_manager, Role.team_lead))])

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, status
 
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
+from verbinding_common.idempotency import IdempotentRoute
 
 from ..access import AuditDep
 from ..job_seekers.service import authorise_job_seeker
@@ -20,7 +21,7 @@ from .models import (
     RetentionOutcomeCreate,
 )
 
-router = APIRouter(tags=["placements"])
+router = APIRouter(route_class=IdempotentRoute, tags=["placements"])
 
 
 @router.post("/job-seekers/{person_id}/placements", status_code=status.HTTP_201_CREATED,

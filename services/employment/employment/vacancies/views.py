@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from verbinding_common.auth import Role, allow
 from verbinding_common.db import SessionDep
+from verbinding_common.idempotency import IdempotentRoute
 
 from ..access import AuditDep
 from ..job_seekers.service import authorise_job_seeker
@@ -14,7 +15,7 @@ from . import service
 from .matching import rank_vacancies
 from .models import EmployerCreate, EmployerRead, RankedVacancy, Sector, VacancyCreate, VacancyRead
 
-router = APIRouter(tags=["vacancies"])
+router = APIRouter(route_class=IdempotentRoute, tags=["vacancies"])
 STAFF = allow(Role.job_hunter, Role.team_lead)
 
 

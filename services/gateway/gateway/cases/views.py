@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from verbinding_common.auth import Role
+from verbinding_common.idempotency import IdempotentRoute
 from verbinding_common.input_guard import Int32
 
 from ..access.dependencies import CallerDep, require
 from ..downstream import CasePlanDep, segment
 from .models import ActionPlanBody, CaseCloseBody, CaseManagerCreateBody, CaseManagerUpdateBody
 
-router = APIRouter(prefix="/api/v1", tags=["cases"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/api/v1", tags=["cases"])
 
 
 @router.get("/caseload", dependencies=[Depends(require(Role.case_manager))],

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,10 +96,10 @@ def _is_unreachable(error: BaseException) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def _transaction(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One transaction, committed on leaving; DatabaseUnavailable when the database cannot be reached."""
+async def reachable(transaction: AbstractAsyncContextManager[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """`transaction`, with DatabaseUnavailable when the database cannot be reached (its commit included)."""
     try:
-        async with sessionmaker() as session, session.begin():
+        async with transaction as session:
             yield session
     except Exception as error:
         if _is_unreachable(error):
@@ -106,23 +107,33 @@ async def _transaction(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncI
         raise
 
 
-async def accept_recognitions(*, sessionmaker: async_sessionmaker[AsyncSession], recognitions: list[StatusRecognised],
+def _transaction(sessionmaker: async_sessionmaker[AsyncSession]) -> AbstractAsyncContextManager[AsyncSession]:
+    """One transaction, committed on leaving; DatabaseUnavailable when the database cannot be reached."""
+    return reachable(_begun(sessionmaker))
+
+
+@contextlib.asynccontextmanager
+async def _begun(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session, session.begin():
+        yield session
+
+
+async def accept_recognitions(*, session: AsyncSession, recognitions: list[StatusRecognised],
                               topic: str) -> list[AcceptedRecognition]:
-    """Record a receipt per COA number and stage each recognition not yet staged, in one committed transaction."""
+    """Record a receipt per COA number and stage each recognition not yet staged, in the caller's transaction."""
     accepted = [AcceptedRecognition(item.coa_registration_number, event_id_for(item)) for item in recognitions]
-    async with _transaction(sessionmaker) as session:
-        # The receipts' row locks (taken in number order) make a concurrent push of the same numbers wait for this
-        # commit, so it then finds these events staged and stages none twice.
-        await _record_receipts(session=session, accepted=accepted)
-        ids = sorted({item.event_id for item in accepted})
-        staged = set((await session.scalars(
-            select(outbox_table.c.event_id).where(outbox_table.c.event_id.in_(ids)))).all())
-        new: dict[str, StatusRecognised] = {}
-        for item, recognition in zip(accepted, recognitions, strict=True):
-            if item.event_id not in staged:
-                new.setdefault(item.event_id, recognition)
-        await add_events(session, [(recognition, recognition.coa_registration_number) for recognition in new.values()],
-                         topic=topic, event_ids=list(new))
+    # The receipts' row locks (taken in number order) make a concurrent push of the same numbers wait for this
+    # commit, so it then finds these events staged and stages none twice.
+    await _record_receipts(session=session, accepted=accepted)
+    ids = sorted({item.event_id for item in accepted})
+    staged = set((await session.scalars(
+        select(outbox_table.c.event_id).where(outbox_table.c.event_id.in_(ids)))).all())
+    new: dict[str, StatusRecognised] = {}
+    for item, recognition in zip(accepted, recognitions, strict=True):
+        if item.event_id not in staged:
+            new.setdefault(item.event_id, recognition)
+    await add_events(session, [(recognition, recognition.coa_registration_number) for recognition in new.values()],
+                     topic=topic, event_ids=list(new))
     return accepted
 
 

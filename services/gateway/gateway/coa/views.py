@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -9,13 +11,15 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from verbinding_common.auth import Role
+from verbinding_common.db import get_session
+from verbinding_common.idempotency import IdempotentRoute
 
 from ..access.dependencies import CallerDep, require
 from ..downstream import CasePlanDep, IntakeDep
 from . import service
 from .models import RecognitionAccepted, RecognitionsAccepted, RecognitionStatus, request_body_schema
 
-router = APIRouter(prefix="/api/v1/coa", tags=["coa"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/api/v1/coa", tags=["coa"])
 
 
 class Detail(BaseModel):
@@ -26,8 +30,18 @@ def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     return request.app.state.sessionmaker
 
 
-# The COA routes hold their transaction themselves: a database that is down answers 503, commit included.
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
+
+
+async def _push_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    # SessionDep's transaction (so the Idempotency-Key is kept with the receipts), but a database that is down
+    # answers the COA's own 503, commit included.
+    async with service.reachable(contextlib.asynccontextmanager(get_session)(request)) as session:
+        yield session
+
+
+# scope="function": committed before the 202 leaves, as SessionDep.
+PushSessionDep = Annotated[AsyncSession, Depends(_push_transaction, scope="function")]
 
 
 @router.post(
@@ -46,9 +60,9 @@ SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionma
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": request_body_schema()}}}},
 )
-async def push_recognitions(request: Request, sessionmaker: SessionmakerDep) -> RecognitionsAccepted:
+async def push_recognitions(request: Request, session: PushSessionDep) -> RecognitionsAccepted:
     recognitions = service.parse_recognitions(await request.body())
-    produced = await service.accept_recognitions(sessionmaker=sessionmaker, recognitions=recognitions,
+    produced = await service.accept_recognitions(session=session, recognitions=recognitions,
                                                  topic=request.app.state.settings.coa_topic)
     return RecognitionsAccepted(accepted=len(produced), recognitions=[
         RecognitionAccepted(coa_registration_number=item.coa_registration_number, event_id=item.event_id,

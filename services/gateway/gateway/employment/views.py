@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from verbinding_common.auth import Role
+from verbinding_common.idempotency import IdempotentRoute
 
 from ..access.dependencies import CallerDep, require
 from ..downstream import EmploymentDep, segment
@@ -23,7 +24,7 @@ from .models import (
     VacancyCreateBody,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["employment"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/api/v1", tags=["employment"])
 
 JH, TL = Role.job_hunter, Role.team_lead
 

@@ -10,13 +10,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from verbinding_common.auth import Role
+from verbinding_common.idempotency import IdempotentRoute
 
 from ..access.dependencies import CallerDep, require
 from ..downstream import CasePlanDep, EmploymentDep, IntakeDep, client_headers, passed_through, segment
 from .models import InterviewBody
 from .service import person_overview
 
-router = APIRouter(prefix="/api/v1/persons", tags=["persons"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/api/v1/persons", tags=["persons"])
 
 _SECTION = ("the service's answer, null when there is none, or {\"unavailable\": true, \"reason\": …} when the "
             "service did not answer in time")

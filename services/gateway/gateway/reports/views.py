@@ -14,11 +14,12 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Reques
 from fastapi.responses import Response
 
 from verbinding_common.auth import Identity, Role
+from verbinding_common.idempotency import IdempotentRoute
 
 from ..access.dependencies import CallerDep, public, require
 from ..downstream import SafeReportingDep, client_headers, passed_through
 
-router = APIRouter(prefix="/api/v1", tags=["safe reporting"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/api/v1", tags=["safe reporting"])
 
 JsonBody = Annotated[dict[str, Any], Body()]
 ANONYMOUS = Identity(subject="anonymous-reporter", kind="client", roles=[Role.reporter])

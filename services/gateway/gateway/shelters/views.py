@@ -12,11 +12,12 @@ from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import Response
 
 from verbinding_common.auth import Role
+from verbinding_common.idempotency import IdempotentRoute
 
 from ..access.dependencies import CallerDep, require
 from ..downstream import Downstream, segment
 
-router = APIRouter(prefix="/api/v1", tags=["shelters"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/api/v1", tags=["shelters"])
 
 JsonBody = Annotated[dict[str, Any], Body()]
 COORDINATOR = [Depends(require(Role.programme_coordinator))]

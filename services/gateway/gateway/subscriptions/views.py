@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from verbinding_common.auth import Identity, Role
 from verbinding_common.db import SessionDep
+from verbinding_common.idempotency import IdempotentRoute
 
 from ..access.dependencies import CallerDep, require
 from . import service
@@ -23,7 +24,7 @@ from .schemas import (
 )
 from .targets import TargetRefused, check_url
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"],
+router = APIRouter(route_class=IdempotentRoute, prefix="/api/v1/webhooks", tags=["webhooks"],
                    dependencies=[Depends(require(Role.ngo_partner))])
 NOT_FOUND = {404: {"description": "no such endpoint of the caller's organisation"}}
 

@@ -13,6 +13,7 @@ from verbinding_common.audit import AccessAudit, access_audit
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
 from verbinding_common.errors import Conflict, NotFound, RuleViolated
+from verbinding_common.idempotency import IdempotentRoute
 
 from ..audit.models import AccessAuditTable
 from . import referrals
@@ -50,8 +51,10 @@ from .service import (
 )
 from .throttle import GuessThrottle
 
-reporter = APIRouter(prefix="/reports", tags=["reporters"], dependencies=[Depends(allow(Role.reporter))])
-hub = APIRouter(prefix="/reports", tags=["hub"], dependencies=[Depends(allow(Role.hub_counsellor))])
+reporter = APIRouter(route_class=IdempotentRoute, prefix="/reports", tags=["reporters"],
+                     dependencies=[Depends(allow(Role.reporter))])
+hub = APIRouter(route_class=IdempotentRoute, prefix="/reports", tags=["hub"],
+                dependencies=[Depends(allow(Role.hub_counsellor))])
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 # Every hub route on a report is audited under its route template: who opened, wrote to, moved or referred which

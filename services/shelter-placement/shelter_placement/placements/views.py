@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, status
 
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
+from verbinding_common.idempotency import IdempotentRoute
 
 from ..access import AuditDep, coordinated_programme, scope_of
 from ..residents.service import get_resident
@@ -16,7 +17,7 @@ from . import service
 from .models import AssignmentDelay, CaseManagerAssignment, PlacementCreate, PlacementLeave, PlacementRead
 from .stays import StayRules
 
-router = APIRouter(tags=["placements"])
+router = APIRouter(route_class=IdempotentRoute, tags=["placements"])
 partners = [Depends(allow(Role.programme_coordinator, Role.ngo_partner))]
 
 
