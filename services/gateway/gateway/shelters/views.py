@@ -6,9 +6,10 @@ the gateway checks the role and passes the answer through.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
 from verbinding_common.auth import Role
@@ -19,6 +20,7 @@ from ..downstream import Downstream, segment
 router = APIRouter(prefix="/api/v1", tags=["shelters"])
 
 JsonBody = Annotated[dict[str, Any], Body()]
+PlacementStatus = Literal["waitlisted", "placed", "ended", "withdrawn"]
 COORDINATOR = [Depends(require(Role.programme_coordinator))]
 PARTNERS = [Depends(require(Role.programme_coordinator, Role.ngo_partner))]
 
@@ -111,6 +113,19 @@ async def request_placement(body: JsonBody, request: Request, caller: CallerDep,
     return await service.forward(request, caller, "POST", "/placements", body)
 
 
+@router.get("/placements", dependencies=PARTNERS,
+            summary="The caller's placements and waiting requests (an NGO its own, a coordinator its programme's), "
+                    "in request order")
+async def list_placements(
+        request: Request, caller: CallerDep, service: ShelterPlacementDep,
+        status: Annotated[PlacementStatus | None, Query(description="only placements in this status")] = None,
+        shelter_id: Annotated[UUID | None, Query(description="only placements in this shelter")] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Response:
+    # Declared for the OpenAPI document and checked here; the query itself is forwarded as sent.
+    return await service.forward(request, caller, "GET", "/placements")
+
+
 @router.get("/placements/{placement_id}", dependencies=PARTNERS, summary="One placement")
 async def read_placement(placement_id: str, request: Request, caller: CallerDep,
                          service: ShelterPlacementDep) -> Response:
@@ -122,6 +137,12 @@ async def read_placement(placement_id: str, request: Request, caller: CallerDep,
 async def leave(placement_id: str, body: JsonBody, request: Request, caller: CallerDep,
                 service: ShelterPlacementDep) -> Response:
     return await service.forward(request, caller, "POST", f"/placements/{segment(placement_id)}/leave", body)
+
+
+@router.post("/placements/{placement_id}/withdraw", dependencies=PARTNERS,
+             summary="Take a waiting request off the waitlist (409 naming the status when placed or over)")
+async def withdraw(placement_id: str, request: Request, caller: CallerDep, service: ShelterPlacementDep) -> Response:
+    return await service.forward(request, caller, "POST", f"/placements/{segment(placement_id)}/withdraw")
 
 
 @router.post("/placements/{placement_id}/case-manager", dependencies=COORDINATOR,
