@@ -30,6 +30,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -93,6 +94,20 @@ async def _check_database(connection: asyncpg.Connection, operator: str, created
     return {"over_capacity": sum(1 for s in shelters if s["occupied"] > s["capacity"]),
             "stored": {str(k): v for k, v in stored.items()}, "stored_total": sum(stored.values()),
             "answered_201": created, "waitlisted": len(waiting), "order_disagreements": disagreements}
+
+
+def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by the gateway, shelter-placement, PostgreSQL (with its backends) and this process."""
+    used = {}
+    for name in ("gateway", "shelter-placement", "postgres"):
+        try:
+            process = psutil.Process(pids[name])
+            processes = [process, *process.children(recursive=True)] if name == "postgres" else [process]
+            used[name] = sum(sum(p.cpu_times()[:2]) for p in processes)
+        except (KeyError, psutil.Error):
+            continue
+    used["bench"] = sum(psutil.Process().cpu_times()[:2])
+    return used
 
 
 class LockProfile:
@@ -204,10 +219,16 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
                 await gateway.get("/api/v1/shelters", headers=ngo)
             await asyncio.sleep(2.0)  # let set-up's events drain before the burst
             result["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
+            pids = stack.pids()
+            cpu_before, wall_before = _cpu_seconds(pids), time.perf_counter()
             timings, statuses = await _burst(
                 lambda body: gateway.post("/api/v1/placements", json=body, headers=ngo),
                 [{"resident_id": r} for r in residents])
+            cpu_after, wall = _cpu_seconds(pids), time.perf_counter() - wall_before
             result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+            result["burst_wall_s"] = round(wall, 3)
+            result["burst_cpu_s"] = {name: round(cpu_after[name] - cpu_before[name], 3) for name in cpu_after
+                                     if name in cpu_before}
             result["through_gateway"] = {**_figures(timings), "statuses": dict(statuses)}
             database_url = (f"postgresql+asyncpg://postgres@127.0.0.1:{stack.ports.postgres}/shelter_placement")
             await asyncio.sleep(2.0)  # a request the gateway gave up on may still be running in the service
@@ -231,6 +252,8 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
           f"max {gateway_figures['max_s']:.3f} s   (target p99 <= {TARGET_P99_S:g} s)")
     print(f"[{NAME}]   statuses {dict(sorted(statuses.items()))}; load average before "
           f"{result['load_average_before']} after {result['load_average_after']}")
+    print(f"[{NAME}]   CPU seconds in the burst's {result['burst_wall_s']:.2f} s: "
+          + ", ".join(f"{name} {seconds:.2f}" for name, seconds in result["burst_cpu_s"].items()))
     print(f"[{NAME}]   stored {checks['stored']} ({checks['stored_total']} rows for {checks['answered_201']} "
           f"answered 201); shelters over capacity {checks['over_capacity']}; waitlist order against displayed "
           f"time: {checks['order_disagreements']} disagreements")

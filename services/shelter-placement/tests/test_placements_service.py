@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from shelter_placement.access import Scope
 from shelter_placement.placements.models import PlacementStatus
-from shelter_placement.placements.service import waitlist
+from shelter_placement.placements.service import lock_pool, waitlist
 from shelter_placement.placements.stays import StayRules, add_months, stay_end, warning_due
 from shelter_placement.placements.warnings import WarningJob
 from shelter_placement.residents.models import Vulnerability
@@ -225,3 +225,15 @@ async def test_placement_events_are_valid_by_their_contracts(shelters: Shelters)
             for e in started] == [placement.id]
     last = ShelterCapacityChanged.model_validate({k: v for k, v in capacity[-1].items() if k != "type"})
     assert (last.occupied, last.available, last.sequence) == (1, 0, 4)
+
+
+async def test_a_new_request_waits_for_the_pool_lock_that_leaving_and_capacity_changes_take(
+        shelters: Shelters) -> None:
+    await shelters.open_shelter(capacity=1)
+    resident = await shelters.resident()
+    async with shelters.sessionmaker() as session, session.begin():
+        await lock_pool(session=session, programme=resident.programme, operator=resident.operator)
+        request = asyncio.create_task(shelters.request(resident))
+        await asyncio.sleep(0.5)
+        assert not request.done()
+    assert (await request).status == PlacementStatus.placed

@@ -36,9 +36,6 @@ class PlacementStatus(StrEnum):
     withdrawn = "withdrawn"  # left the waitlist before a bed came free (by the operator, or the coordinator)
 
 
-# The statuses that hold a resident's one request: a bed, or a place on the waitlist.
-ACTIVE = (PlacementStatus.waitlisted, PlacementStatus.placed)
-
 
 class Placement(Base):
     """A resident's request for a bed and, once placed, their stay: the end date is fixed when it starts."""

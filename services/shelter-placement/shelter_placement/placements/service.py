@@ -1,9 +1,12 @@
 """Placing residents: a bed when one is free in the pool, else the waitlist; leaving; warnings; case managers.
 
-A pool is one operator NGO's shelters of one programme. Every decision that moves a placement onto or off the
-pool's waitlist first takes the pool's transaction-scoped advisory lock, so a new request never takes a bed that
-was freed for someone already waiting, and the waitlist is served strictly in its order: vulnerability priority
-(residents.models), then request time. The capacity guard itself is shelters.capacity's conditional update.
+A pool is one operator NGO's shelters of one programme. Every decision that moves a placement onto the pool's
+waitlist or off it into a bed first takes the pool's transaction-scoped advisory lock, so a new request never takes
+a bed that was freed for someone already waiting, and the waitlist is served strictly in its order: vulnerability
+priority (residents.models), then request time. A new request takes it inside the database function
+`place_or_waitlist` (migration 0097, docs/decisions/0009), for one round trip. The capacity guard itself is the
+conditional update of shelters.capacity (and the same update in the function). Withdrawing a waiting request
+needs no pool lock (see `withdraw`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from ..access import Scope, audited
 from ..residents.models import Resident, Vulnerability
 from ..shelters.capacity import capacity_changed, free_bed, take_bed
 from ..shelters.models import Shelter
-from .models import ACTIVE, AssignmentDelay, Placement, PlacementRead, PlacementStatus, StayWarning
+from .models import AssignmentDelay, Placement, PlacementRead, PlacementStatus, StayWarning
 from .stays import StayRules, stay_end, warning_due
 
 # pg_advisory_xact_lock(namespace, hashtext(pool)): the namespace differs from the outbox's per-key locks.
@@ -47,8 +50,10 @@ async def request_placement(*, session: AsyncSession, resident: Resident, rules:
 
     The pool's lock is held as briefly as the rule allows: everything that can be read or computed is done before
     it, then one call of the database function `place_or_waitlist` (migration 0097) takes the lock and decides,
-    and the caller commits. A placement's two events are staged by one more statement under the lock."""
-    await _refuse_second_request(session=session, resident_id=resident.id)
+    and the caller commits. A placement's two events are staged by one more statement under the lock. A resident
+    who already has a bed or a place on the waitlist is refused by the function (Conflict naming the placement);
+    that check is not repeated before the lock, since the round trip would cost every request more than the
+    short hold costs a retry."""
     started_on = datetime.now(UTC).date()
     ends_on = stay_end(programme=Programme(resident.programme), started_on=started_on, rules=rules)
     decided = (await session.execute(PLACE_OR_WAITLIST, {
@@ -85,24 +90,14 @@ PLACE_OR_WAITLIST = text(
              bindparam("warning_due", type_=Date))
 
 
-async def _refuse_second_request(*, session: AsyncSession, resident_id: UUID) -> None:
-    """Conflict naming the resident's placement when they already have a bed or a place on the waitlist (read
-    before the lock: a retry answers without queueing for it; the function checks again under it)."""
-    existing = await session.scalar(select(Placement.id).where(Placement.resident_id == resident_id,
-                                                               Placement.status.in_(ACTIVE)))
-    if existing is not None:
-        raise _already_requested(existing)
-
-
 def _already_requested(placement_id: UUID) -> Conflict:
     return Conflict(f"the resident already has placement {placement_id} (a bed or a place on the waitlist)",
                     existing_id=placement_id, location=f"placements/{placement_id}")
 
 
-async def fill_from_waitlist(*, session: AsyncSession, programme: str, operator: str, rules: StayRules,
-                             fresh: UUID | None = None) -> int:
+async def fill_from_waitlist(*, session: AsyncSession, programme: str, operator: str, rules: StayRules) -> int:
     """Place waitlisted residents of the pool, head first, while its open shelters have beds. Caller holds the
-    pool's lock. Returns how many were placed (`fresh`: the request just made, which never waited)."""
+    pool's lock. Returns how many were placed."""
     placed = 0
     while True:
         head = await session.scalar(
@@ -114,7 +109,7 @@ async def fill_from_waitlist(*, session: AsyncSession, programme: str, operator:
         shelter = await take_bed(session=session, programme=programme, operator=operator)
         if shelter is None:
             return placed
-        await _start(session=session, placement=head, shelter=shelter, rules=rules, from_waitlist=head.id != fresh)
+        await _start(session=session, placement=head, shelter=shelter, rules=rules)
         placed += 1
 
 
@@ -280,8 +275,8 @@ async def assignment_delays(*, session: AsyncSession, scope: Scope, now: datetim
                             longest_waiting_hours=_rounded(row[7])) for row in rows]
 
 
-async def _start(*, session: AsyncSession, placement: Placement, shelter: Shelter, rules: StayRules,
-                 from_waitlist: bool) -> None:
+async def _start(*, session: AsyncSession, placement: Placement, shelter: Shelter, rules: StayRules) -> None:
+    """Place a resident who waited (a new request that finds a bed is placed by `place_or_waitlist`)."""
     started_on = datetime.now(UTC).date()
     placement.status = PlacementStatus.placed
     placement.shelter_id = shelter.id
@@ -294,7 +289,7 @@ async def _start(*, session: AsyncSession, placement: Placement, shelter: Shelte
     await add_event(session, PlacementStarted(
         placement_id=placement.id, resident_id=placement.resident_id, shelter_id=shelter.id,
         programme=Programme(placement.programme), started_on=started_on, ends_on=placement.ends_on,
-        from_waitlist=from_waitlist), key=str(placement.id))
+        from_waitlist=True), key=str(placement.id))
 
 
 def _rounded(value: float | None) -> float | None:
