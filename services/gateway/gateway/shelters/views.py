@@ -107,7 +107,8 @@ async def read_resident(resident_id: str, request: Request, caller: CallerDep,
 
 
 @router.post("/placements", dependencies=PARTNERS,
-             summary="Request a bed for a resident: {resident_id}; placed, or waitlisted by vulnerability")
+             summary="Request a bed for a resident: {resident_id}; placed, or waitlisted by vulnerability (409 names "
+                     "the placement the resident already has: existing_id)")
 async def request_placement(body: JsonBody, request: Request, caller: CallerDep,
                             service: ShelterPlacementDep) -> Response:
     return await service.forward(request, caller, "POST", "/placements", body)
