@@ -126,6 +126,12 @@ async def test_one_placement_reaches_webhook_sse_and_kafka_subscribers_in_one_tr
                                         json={"resident_id": registered.json()["resident_id"]})
                 assert placed.status_code == 201 and placed.json()["status"] == "placed", placed.text
                 trace_id = placed.headers["x-trace-id"]
+                # Asking again names what the resident has; the NGO finds it in its own list.
+                again = await api.post("/api/v1/placements", headers=ngo,
+                                       json={"resident_id": registered.json()["resident_id"]})
+                assert again.status_code == 409 and again.json()["existing_id"] == placed.json()["placement_id"]
+                listed = await api.get("/api/v1/placements", headers=ngo, params={"status": "placed"})
+                assert [p["placement_id"] for p in listed.json()] == [placed.json()["placement_id"]]
 
                 await eventually(lambda: asyncio.sleep(0, any(c["occupied"] == 1 for c in received)),
                                  what="the webhook delivery", timeout=30)

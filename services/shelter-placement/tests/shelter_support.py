@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shelter_placement.access import Scope
 from shelter_placement.placements.models import Placement
-from shelter_placement.placements.service import leave, request_placement
+from shelter_placement.placements.service import leave, request_placement, withdraw
 from shelter_placement.placements.stays import StayRules
 from shelter_placement.residents.models import Resident, Vulnerability
 from shelter_placement.residents.service import register_resident
@@ -49,9 +49,19 @@ class Shelters:
                                            pseudonym=f"R-{uuid.uuid4().hex[:8]}", year_of_birth=1990,
                                            languages=["ar", "fr"], vulnerability=vulnerability)
 
+    async def resident_of(self, placement: Placement) -> Resident:
+        async with self.sessionmaker() as session:
+            return await session.get_one(Resident, placement.resident_id)
+
     async def request(self, resident: Resident) -> Placement:
+        """The request as the route makes it; the stored placement."""
         async with self.sessionmaker() as session, session.begin():
-            return await request_placement(session=session, resident=resident, rules=self.rules)
+            answer = await request_placement(session=session, resident=resident, rules=self.rules)
+        return await self.placement(answer.placement_id)
+
+    async def withdraw(self, placement_id: uuid.UUID) -> Placement:
+        async with self.sessionmaker() as session, session.begin():
+            return await withdraw(session=session, placement_id=placement_id, scope=EVERYONE_SCOPE)
 
     async def leave(self, placement_id: uuid.UUID, outcome: StayOutcome = StayOutcome.other) -> Placement:
         async with self.sessionmaker() as session, session.begin():

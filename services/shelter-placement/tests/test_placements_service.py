@@ -7,7 +7,9 @@ import random
 from datetime import date, timedelta
 
 import pytest
+from shelter_placement.access import Scope
 from shelter_placement.placements.models import PlacementStatus
+from shelter_placement.placements.service import lock_pool, waitlist
 from shelter_placement.placements.stays import StayRules, add_months, stay_end, warning_due
 from shelter_placement.placements.warnings import WarningJob
 from shelter_placement.residents.models import Vulnerability
@@ -15,7 +17,14 @@ from shelter_support import Shelters
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from verbinding_common.contracts.shelter import PlacementWarned, Programme, ShelterCapacityChanged, StayOutcome
+from verbinding_common.contracts.shelter import (
+    PlacementStarted,
+    PlacementWarned,
+    Programme,
+    ShelterCapacityChanged,
+    StayOutcome,
+)
+from verbinding_common.errors import Conflict
 
 
 async def test_hundred_concurrent_requests_for_ten_beds_place_ten_and_waitlist_ninety_by_priority(
@@ -140,3 +149,91 @@ async def test_leaving_records_the_outcome_and_frees_the_bed(shelters: Shelters)
     assert (ended.status, ended.outcome) == (PlacementStatus.ended, "onward_migration")
     last = (await shelters.events(event_type=ShelterCapacityChanged.event_type, key=str(shelter.id)))[-1]
     assert (last["occupied"], last["available"]) == (0, 1)
+
+
+async def test_waitlist_order_at_one_vulnerability_level_is_the_order_of_the_displayed_request_times(
+        shelters: Shelters) -> None:
+    await shelters.open_shelter(capacity=2)
+    residents = [await shelters.resident(vulnerability=Vulnerability.high) for _ in range(40)]
+
+    await asyncio.gather(*(shelters.request(resident) for resident in residents))
+
+    async with shelters.sessionmaker() as session:
+        shown = await waitlist(session=session, scope=Scope(programme=Programme.lvv))
+    assert len(shown) == 38
+    assert [entry.waitlist_position for entry in shown] == list(range(1, 39))
+    times = [entry.requested_at for entry in shown]
+    assert times == sorted(times) and len(set(times)) == len(times)
+
+
+async def test_concurrent_requests_for_one_resident_make_one_placement_and_a_conflict_naming_it(
+        shelters: Shelters) -> None:
+    await shelters.open_shelter(capacity=5)
+    resident = await shelters.resident()
+
+    answers = await asyncio.gather(*(shelters.request(resident) for _ in range(6)), return_exceptions=True)
+
+    made = [answer for answer in answers if not isinstance(answer, BaseException)]
+    refused = [answer for answer in answers if isinstance(answer, Conflict)]
+    assert len(made) == 1 and len(refused) == 5
+    assert {conflict.extensions["existing_id"] for conflict in refused} == {str(made[0].id)}
+    assert {conflict.headers["Location"] for conflict in refused} == {f"placements/{made[0].id}"}
+    assert (await shelters.shelter(made[0].shelter_id)).occupied == 1
+
+
+async def test_withdrawing_a_waiting_request_moves_everyone_behind_it_up(shelters: Shelters) -> None:
+    await shelters.open_shelter(capacity=1)
+    placed = await shelters.request(await shelters.resident())
+    first, second, third = [await shelters.request(await shelters.resident()) for _ in range(3)]
+
+    withdrawn = await shelters.withdraw(second.id)
+
+    assert (withdrawn.status, withdrawn.shelter_id) == (PlacementStatus.withdrawn, None)
+    assert withdrawn.withdrawn_at is not None
+    async with shelters.sessionmaker() as session:
+        shown = await waitlist(session=session, scope=Scope(programme=Programme.lvv))
+    assert [(entry.placement_id, entry.waitlist_position) for entry in shown] == [(first.id, 1), (third.id, 2)]
+    await shelters.leave(placed.id)
+    await shelters.leave(first.id)
+    assert (await shelters.placement(third.id)).status == PlacementStatus.placed
+    assert (await shelters.placement(second.id)).status == PlacementStatus.withdrawn
+    # The resident may ask again: a withdrawn request is not an active one.
+    again = await shelters.request(await shelters.resident_of(second))
+    assert again.status == PlacementStatus.waitlisted
+
+
+async def test_a_placed_resident_cannot_withdraw_and_is_told_the_status(shelters: Shelters) -> None:
+    await shelters.open_shelter(capacity=1)
+    placed = await shelters.request(await shelters.resident())
+
+    with pytest.raises(Conflict, match="is placed") as refused:
+        await shelters.withdraw(placed.id)
+
+    assert refused.value.extensions == {"current_status": "placed"}
+    ended = await shelters.leave(placed.id)
+    with pytest.raises(Conflict, match="is ended"):
+        await shelters.withdraw(ended.id)
+
+
+async def test_placement_events_are_valid_by_their_contracts(shelters: Shelters) -> None:
+    shelter = await shelters.open_shelter(capacity=1)
+    placement = await shelters.request(await shelters.resident())
+
+    started = await shelters.events(event_type=PlacementStarted.event_type)
+    capacity = await shelters.events(event_type=ShelterCapacityChanged.event_type, key=str(shelter.id))
+    assert [PlacementStarted.model_validate({k: v for k, v in e.items() if k != "type"}).placement_id
+            for e in started] == [placement.id]
+    last = ShelterCapacityChanged.model_validate({k: v for k, v in capacity[-1].items() if k != "type"})
+    assert (last.occupied, last.available, last.sequence) == (1, 0, 4)
+
+
+async def test_a_new_request_waits_for_the_pool_lock_that_leaving_and_capacity_changes_take(
+        shelters: Shelters) -> None:
+    await shelters.open_shelter(capacity=1)
+    resident = await shelters.resident()
+    async with shelters.sessionmaker() as session, session.begin():
+        await lock_pool(session=session, programme=resident.programme, operator=resident.operator)
+        request = asyncio.create_task(shelters.request(resident))
+        await asyncio.sleep(0.5)
+        assert not request.done()
+    assert (await request).status == PlacementStatus.placed

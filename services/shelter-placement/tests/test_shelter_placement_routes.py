@@ -24,6 +24,7 @@ async def _open_shelter(api: httpx.AsyncClient, as_caller, *, operator: str, cap
     shelter_id = created.json()["shelter_id"]
     too_early = await api.post(f"/shelters/{shelter_id}/status", json={"status": "open"}, headers=lvv)
     assert too_early.status_code == 409 and "consultation" in too_early.json()["detail"]
+    assert too_early.json()["current_status"] == "planned"
     consulted = await api.post(f"/shelters/{shelter_id}/consultation",
                                json={"held_on": "2025-02-01", "reference": "minutes Oost 2025-02"}, headers=lvv)
     assert consulted.json()["status"] == "consulted"
@@ -104,7 +105,7 @@ async def test_capacity_never_drops_below_occupancy(api: httpx.AsyncClient, as_c
     await _placed_resident(api, as_caller, operator=HVO)
     lower = await api.patch(f"/shelters/{shelter['shelter_id']}", json={"capacity": 1},
                             headers=as_caller(PC, "lvv"))
-    assert lower.status_code == 409
+    assert lower.status_code == 409 and lower.json()["occupied"] == 2
     close = await api.post(f"/shelters/{shelter['shelter_id']}/status", json={"status": "closing"},
                            headers=as_caller(PC, "lvv"))
     assert (close.json()["status"], close.json()["available"]) == ("closing", 0)
@@ -145,3 +146,91 @@ async def test_capacity_events_carry_figures_and_no_personal_data(api: httpx.Asy
     assert set(last) == set(ShelterCapacityChanged.model_fields)
     assert (last["capacity"], last["occupied"], last["available"], last["sequence"]) == (5, 1, 4, 4)
     assert not any("K-" in str(row.envelope) for row in rows)
+
+
+async def _resident(api: httpx.AsyncClient, as_caller, *, operator: str = HVO, vulnerability: str = "standard") -> str:
+    answer = await api.post("/residents", json={"pseudonym": f"W-{uuid.uuid4().hex[:6]}", "programme": "lvv",
+                                                "year_of_birth": 1990, "vulnerability": vulnerability},
+                            headers=as_caller(NGO, operator))
+    assert answer.status_code == 201, answer.text
+    return answer.json()["resident_id"]
+
+
+async def test_a_second_request_for_a_resident_is_a_409_naming_the_placement_they_have(
+        api: httpx.AsyncClient, as_caller) -> None:
+    await _open_shelter(api, as_caller, operator=HVO, capacity=1)
+    resident_id, placement_id = await _placed_resident(api, as_caller, operator=HVO)
+    waiting_resident = await _resident(api, as_caller)
+    waiting = (await api.post("/placements", json={"resident_id": waiting_resident},
+                              headers=as_caller(NGO, HVO))).json()
+
+    for resident, existing in ((resident_id, placement_id), (waiting_resident, waiting["placement_id"])):
+        again = await api.post("/placements", json={"resident_id": resident}, headers=as_caller(NGO, HVO))
+        assert again.status_code == 409
+        assert again.json()["existing_id"] == existing
+        assert again.headers["location"] == f"placements/{existing}"
+        assert (await api.get(f"/{again.headers['location']}", headers=as_caller(NGO, HVO))).status_code == 200
+
+
+async def test_a_taken_pseudonym_is_a_409_naming_the_resident_only_to_who_may_see_them(
+        api: httpx.AsyncClient, as_caller) -> None:
+    body = {"pseudonym": "Z-1", "programme": "lvv", "year_of_birth": 1990, "vulnerability": "standard"}
+    first = await api.post("/residents", json=body, headers=as_caller(NGO, HVO))
+    again = await api.post("/residents", json=body, headers=as_caller(NGO, HVO))
+    assert again.status_code == 409 and again.json()["existing_id"] == first.json()["resident_id"]
+    assert again.headers["location"] == f"residents/{first.json()['resident_id']}"
+    dublin = await api.post("/residents", json={**body, "programme": "dublin", "operator": HVO},
+                            headers=as_caller(PC, "dublin"))
+    assert dublin.status_code == 409 and "existing_id" not in dublin.json() and "location" not in dublin.headers
+
+
+async def test_withdrawing_through_the_routes_only_a_waiting_request_and_only_ones_own(
+        api: httpx.AsyncClient, as_caller) -> None:
+    await _open_shelter(api, as_caller, operator=HVO, capacity=1)
+    _, placed = await _placed_resident(api, as_caller, operator=HVO)
+    waiting = [(await api.post("/placements", json={"resident_id": await _resident(api, as_caller)},
+                               headers=as_caller(NGO, HVO))).json() for _ in range(2)]
+    assert [w["waitlist_position"] for w in waiting] == [1, 2]
+
+    other = await api.post(f"/placements/{waiting[0]['placement_id']}/withdraw", headers=as_caller(NGO, DOOR))
+    assert other.status_code == 404
+    withdrawn = await api.post(f"/placements/{waiting[0]['placement_id']}/withdraw", headers=as_caller(NGO, HVO))
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["status"] == "withdrawn" and withdrawn.json()["withdrawn_at"]
+    moved_up = await api.get(f"/placements/{waiting[1]['placement_id']}", headers=as_caller(PC, "lvv"))
+    assert moved_up.json()["waitlist_position"] == 1
+    refused = await api.post(f"/placements/{placed}/withdraw", headers=as_caller(NGO, HVO))
+    assert refused.status_code == 409
+    assert refused.json()["current_status"] == "placed" and "leaves instead" in refused.json()["detail"]
+    leave_waiting = await api.post(f"/placements/{waiting[1]['placement_id']}/leave", json={"outcome": "other"},
+                                   headers=as_caller(NGO, HVO))
+    assert leave_waiting.status_code == 409 and leave_waiting.json()["current_status"] == "waitlisted"
+    twice = await api.post(f"/placements/{waiting[0]['placement_id']}/withdraw", headers=as_caller(NGO, HVO))
+    assert twice.status_code == 409 and twice.json()["current_status"] == "withdrawn"
+
+
+async def test_placements_are_listed_to_their_operator_and_programme_filtered_and_paged(
+        api: httpx.AsyncClient, as_caller) -> None:
+    shelter = await _open_shelter(api, as_caller, operator=HVO, capacity=1)
+    _, placed = await _placed_resident(api, as_caller, operator=HVO)
+    waiting = [(await api.post("/placements", json={"resident_id": await _resident(api, as_caller)},
+                               headers=as_caller(NGO, HVO))).json()["placement_id"] for _ in range(3)]
+    await _open_shelter(api, as_caller, operator=DOOR, capacity=1)
+    _, theirs = await _placed_resident(api, as_caller, operator=DOOR)
+
+    def ids(answer: httpx.Response) -> list[str]:
+        assert answer.status_code == 200, answer.text
+        return [p["placement_id"] for p in answer.json()]
+
+    hvo = as_caller(NGO, HVO)
+    assert ids(await api.get("/placements", headers=hvo)) == [placed, *waiting]
+    assert ids(await api.get("/placements", headers=as_caller(NGO, DOOR))) == [theirs]
+    assert ids(await api.get("/placements", headers=as_caller(PC, "lvv"))) == [placed, *waiting, theirs]
+    assert ids(await api.get("/placements", headers=as_caller(PC, "dublin"))) == []
+    listed = (await api.get("/placements", params={"status": "waitlisted"}, headers=hvo)).json()
+    assert [(p["placement_id"], p["waitlist_position"]) for p in listed] == [(w, n + 1) for n, w in enumerate(waiting)]
+    assert ids(await api.get("/placements", params={"shelter_id": shelter["shelter_id"]}, headers=hvo)) == [placed]
+    assert ids(await api.get("/placements", params={"limit": 2, "offset": 1}, headers=hvo)) == waiting[:2]
+    assert (await api.get("/placements", params={"limit": 0}, headers=hvo)).status_code == 422
+    assert (await api.get("/placements", params={"status": "lost"}, headers=hvo)).status_code == 422
+    assert (await api.get("/placements", headers=as_caller("case_manager"))).status_code == 403

@@ -26,6 +26,8 @@ class DomainError(Exception):
 
     status_code = HTTPStatus.BAD_REQUEST
     headers: dict[str, str] | None = None
+    # Further members of the problem body (RFC 9457 extension members), e.g. the id of the record in the way.
+    extensions: dict[str, Any] | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -45,9 +47,22 @@ class Forbidden(DomainError):
 
 
 class Conflict(DomainError):
-    """The record's current state does not allow this (already closed, already exists, a stale version)."""
+    """The record's current state does not allow this (already closed, already exists, a stale version).
+
+    When a record is in the way (the one that already exists), `existing_id` names it in the body and `location`
+    (best a relative reference such as "placements/<id>", which resolves right behind any prefix) in a Location
+    header, so a client that retried a write it never heard back from finds what it has."""
 
     status_code = HTTPStatus.CONFLICT
+
+    def __init__(self, detail: str, *, existing_id: object | None = None, location: str | None = None,
+                 **extensions: Any) -> None:
+        super().__init__(detail)
+        if existing_id is not None:
+            extensions["existing_id"] = str(existing_id)
+        self.extensions = extensions or None
+        if location is not None:
+            self.headers = {"Location": location}
 
 
 class RuleViolated(DomainError):
@@ -77,7 +92,7 @@ def problem(status_code: int, detail: str, *, headers: dict[str, str] | None = N
 async def domain_error_response(request: Request, exc: Exception) -> JSONResponse:
     """The answer to a DomainError raised by a route, a dependency or a service function."""
     assert isinstance(exc, DomainError)
-    return problem(int(exc.status_code), exc.detail, headers=exc.headers)
+    return problem(int(exc.status_code), exc.detail, headers=exc.headers, **(exc.extensions or {}))
 
 
 def is_unavailable(exc: BaseException) -> bool:

@@ -6,9 +6,10 @@ the gateway checks the role and passes the answer through.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
 from verbinding_common.auth import Role
@@ -20,6 +21,7 @@ from ..downstream import Downstream, segment
 router = APIRouter(route_class=IdempotentRoute, prefix="/api/v1", tags=["shelters"])
 
 JsonBody = Annotated[dict[str, Any], Body()]
+PlacementStatus = Literal["waitlisted", "placed", "ended", "withdrawn"]
 COORDINATOR = [Depends(require(Role.programme_coordinator))]
 PARTNERS = [Depends(require(Role.programme_coordinator, Role.ngo_partner))]
 
@@ -106,10 +108,24 @@ async def read_resident(resident_id: str, request: Request, caller: CallerDep,
 
 
 @router.post("/placements", dependencies=PARTNERS,
-             summary="Request a bed for a resident: {resident_id}; placed, or waitlisted by vulnerability")
+             summary="Request a bed for a resident: {resident_id}; placed, or waitlisted by vulnerability (409 names "
+                     "the placement the resident already has: existing_id)")
 async def request_placement(body: JsonBody, request: Request, caller: CallerDep,
                             service: ShelterPlacementDep) -> Response:
     return await service.forward(request, caller, "POST", "/placements", body)
+
+
+@router.get("/placements", dependencies=PARTNERS,
+            summary="The caller's placements and waiting requests (an NGO its own, a coordinator its programme's), "
+                    "in request order")
+async def list_placements(
+        request: Request, caller: CallerDep, service: ShelterPlacementDep,
+        status: Annotated[PlacementStatus | None, Query(description="only placements in this status")] = None,
+        shelter_id: Annotated[UUID | None, Query(description="only placements in this shelter")] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Response:
+    # Declared for the OpenAPI document and checked here; the query itself is forwarded as sent.
+    return await service.forward(request, caller, "GET", "/placements")
 
 
 @router.get("/placements/{placement_id}", dependencies=PARTNERS, summary="One placement")
@@ -123,6 +139,12 @@ async def read_placement(placement_id: str, request: Request, caller: CallerDep,
 async def leave(placement_id: str, body: JsonBody, request: Request, caller: CallerDep,
                 service: ShelterPlacementDep) -> Response:
     return await service.forward(request, caller, "POST", f"/placements/{segment(placement_id)}/leave", body)
+
+
+@router.post("/placements/{placement_id}/withdraw", dependencies=PARTNERS,
+             summary="Take a waiting request off the waitlist (409 naming the status when placed or over)")
+async def withdraw(placement_id: str, request: Request, caller: CallerDep, service: ShelterPlacementDep) -> Response:
+    return await service.forward(request, caller, "POST", f"/placements/{segment(placement_id)}/withdraw")
 
 
 @router.post("/placements/{placement_id}/case-manager", dependencies=COORDINATOR,

@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, mapped_column
 
 from verbinding_common.contracts.shelter import Programme, StayOutcome
@@ -32,6 +33,8 @@ class PlacementStatus(StrEnum):
     waitlisted = "waitlisted"
     placed = "placed"
     ended = "ended"
+    withdrawn = "withdrawn"  # left the waitlist before a bed came free (by the operator, or the coordinator)
+
 
 
 class Placement(Base):
@@ -39,10 +42,12 @@ class Placement(Base):
 
     __tablename__ = "placement"
     __table_args__ = (
-        CheckConstraint("status IN ('waitlisted', 'placed', 'ended')", name="status_known"),
-        CheckConstraint("(status = 'waitlisted' AND shelter_id IS NULL) OR (status <> 'waitlisted' AND "
+        CheckConstraint("status IN ('waitlisted', 'placed', 'ended', 'withdrawn')", name="status_known"),
+        CheckConstraint("(status IN ('waitlisted', 'withdrawn') AND shelter_id IS NULL) OR "
+                        "(status IN ('placed', 'ended') AND "
                         "shelter_id IS NOT NULL AND started_on IS NOT NULL AND ends_on IS NOT NULL)",
                         name="placed_has_shelter_and_dates"),
+        CheckConstraint("(status = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="withdrawn_has_time"),
         CheckConstraint("ends_on IS NULL OR ends_on > started_on", name="ends_after_start"),
         CheckConstraint("outcome IS NULL OR outcome IN ('legal_residence', 'onward_migration', 'return', 'other')",
                         name="outcome_known"),
@@ -59,6 +64,8 @@ class Placement(Base):
     programme: Mapped[str] = mapped_column(String(16))
     operator: Mapped[str] = mapped_column(String(128))
     priority: Mapped[int] = mapped_column(SmallInteger)
+    # Both drawn under the pool's lock (placements.service), so a pool's waitlist served by request_seq is also in
+    # the order of the request times it displays.
     request_seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     status: Mapped[str] = mapped_column(String(16))
@@ -68,6 +75,7 @@ class Placement(Base):
     ends_on: Mapped[date | None] = mapped_column(Date)
     left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(32))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     case_manager: Mapped[str | None] = mapped_column(String(128))
     case_manager_assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -115,17 +123,20 @@ class PlacementRead(BaseModel):
     ends_on: date | None
     left_at: datetime | None
     outcome: StayOutcome | None
+    withdrawn_at: datetime | None = None
     case_manager: str | None
     waitlist_position: int | None = Field(default=None, description="1 for the head of the pool's waitlist")
 
     @classmethod
-    def of(cls, placement: Placement, *, position: int | None = None) -> PlacementRead:
+    def of(cls, placement: Placement | Row, *, position: int | None = None) -> PlacementRead:
+        """From the ORM object or a row with the placement table's columns."""
         return cls(placement_id=placement.id, resident_id=placement.resident_id,
                    programme=Programme(placement.programme), operator=placement.operator,
                    status=PlacementStatus(placement.status), shelter_id=placement.shelter_id,
                    requested_at=placement.requested_at, started_on=placement.started_on, ends_on=placement.ends_on,
                    left_at=placement.left_at, outcome=StayOutcome(placement.outcome) if placement.outcome else None,
-                   case_manager=placement.case_manager, waitlist_position=position)
+                   withdrawn_at=placement.withdrawn_at, case_manager=placement.case_manager,
+                   waitlist_position=position)
 
 
 class AssignmentDelay(BaseModel):

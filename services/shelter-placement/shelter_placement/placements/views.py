@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
@@ -14,7 +14,14 @@ from verbinding_common.idempotency import IdempotentRoute
 from ..access import AuditDep, coordinated_programme, scope_of
 from ..residents.service import get_resident
 from . import service
-from .models import AssignmentDelay, CaseManagerAssignment, PlacementCreate, PlacementLeave, PlacementRead
+from .models import (
+    AssignmentDelay,
+    CaseManagerAssignment,
+    PlacementCreate,
+    PlacementLeave,
+    PlacementRead,
+    PlacementStatus,
+)
 from .stays import StayRules
 
 router = APIRouter(route_class=IdempotentRoute, tags=["placements"])
@@ -35,8 +42,18 @@ async def request_placement(body: PlacementCreate, identity: CurrentIdentity, se
     """A bed in the resident's operator's open shelters of their programme, or a place on the waitlist."""
     resident = await get_resident(session=session, resident_id=body.resident_id, scope=scope_of(identity),
                                   audit=audit)
-    placement = await service.request_placement(session=session, resident=resident, rules=rules)
-    return await service.describe(session=session, placement=placement)
+    return await service.request_placement(session=session, resident=resident, rules=rules)
+
+
+@router.get("/placements", dependencies=partners)
+async def list_placements(identity: CurrentIdentity, session: SessionDep, audit: AuditDep,
+                          status: PlacementStatus | None = None, shelter_id: UUID | None = None,
+                          limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                          offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[PlacementRead]:
+    """The caller's placements and waiting requests (an NGO its own organisation's, a coordinator its
+    programme's), in request order; `status` and `shelter_id` narrow them."""
+    return await service.list_placements(session=session, scope=scope_of(identity), status=status,
+                                         shelter_id=shelter_id, limit=limit, offset=offset, audit=audit)
 
 
 @router.get("/placements/{placement_id}", dependencies=partners)
@@ -52,6 +69,15 @@ async def leave(placement_id: UUID, body: PlacementLeave, identity: CurrentIdent
                 rules: RulesDep, audit: AuditDep) -> PlacementRead:
     placement = await service.leave(session=session, placement_id=placement_id, scope=scope_of(identity),
                                     outcome=body.outcome, rules=rules, audit=audit)
+    return PlacementRead.of(placement)
+
+
+@router.post("/placements/{placement_id}/withdraw", dependencies=partners)
+async def withdraw(placement_id: UUID, identity: CurrentIdentity, session: SessionDep,
+                   audit: AuditDep) -> PlacementRead:
+    """Take a waiting request off the waitlist (409 naming the status when it is placed or over)."""
+    placement = await service.withdraw(session=session, placement_id=placement_id, scope=scope_of(identity),
+                                       audit=audit)
     return PlacementRead.of(placement)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,8 +17,10 @@ from .models import Resident, Vulnerability
 
 
 async def register_resident(*, session: AsyncSession, operator: str, programme: Programme, pseudonym: str,
-                            year_of_birth: int, languages: list[str], vulnerability: Vulnerability) -> Resident:
-    """Register a resident of an operator NGO in a programme; the pseudonym is unique per operator."""
+                            year_of_birth: int, languages: list[str], vulnerability: Vulnerability,
+                            scope: Scope | None = None) -> Resident:
+    """Register a resident of an operator NGO in a programme; the pseudonym is unique per operator (a Conflict
+    names the resident who has it, when the caller's `scope` may see them)."""
     resident_id = await session.scalar(
         pg_insert(Resident)
         .values(operator=operator, programme=programme.value, pseudonym=pseudonym, year_of_birth=year_of_birth,
@@ -25,6 +28,12 @@ async def register_resident(*, session: AsyncSession, operator: str, programme: 
         .on_conflict_do_nothing(constraint="uq_resident_operator_pseudonym")
         .returning(Resident.id))
     if resident_id is None:
+        existing = (await session.execute(select(Resident.id, Resident.programme).where(
+            Resident.operator == operator, Resident.pseudonym == pseudonym))).one_or_none()
+        if existing is not None and scope is not None and scope.covers(operator=operator,
+                                                                       programme=existing.programme):
+            raise Conflict(f"this operator already has resident {existing.id} with that pseudonym",
+                           existing_id=existing.id, location=f"residents/{existing.id}")
         raise Conflict("this operator already has a resident with that pseudonym")
     return await session.get_one(Resident, resident_id)
 

@@ -29,7 +29,8 @@ async def register_resident(body: ResidentCreate, identity: CurrentIdentity, ses
                         "naming the operator")
     resident = await service.register_resident(
         session=session, operator=operator, programme=body.programme, pseudonym=body.pseudonym,
-        year_of_birth=body.year_of_birth, languages=body.languages, vulnerability=body.vulnerability)
+        year_of_birth=body.year_of_birth, languages=body.languages, vulnerability=body.vulnerability,
+        scope=scope)
     return ResidentRead.of(resident)
 
 

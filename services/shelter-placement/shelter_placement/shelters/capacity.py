@@ -16,16 +16,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from verbinding_common.contracts.shelter import Programme, ShelterCapacityChanged, ShelterStatus
 from verbinding_common.outbox import add_event
 
-from .models import Shelter, available
+from .models import Shelter, free_places
 
 
 async def announce(*, session: AsyncSession, shelter: Shelter) -> None:
     """Stage the shelter's capacity event (its current figures and sequence) in this transaction."""
-    await add_event(session, ShelterCapacityChanged(
-        shelter_id=shelter.id, sequence=shelter.sequence, shelter_name=shelter.name,
-        programme=Programme(shelter.programme), neighbourhood=shelter.neighbourhood, operator=shelter.operator,
-        status=ShelterStatus(shelter.status), capacity=shelter.capacity, occupied=shelter.occupied,
-        available=available(shelter), changed_at=datetime.now(UTC)), key=str(shelter.id))
+    await add_event(session, capacity_changed(
+        shelter_id=shelter.id, sequence=shelter.sequence, name=shelter.name, programme=shelter.programme,
+        neighbourhood=shelter.neighbourhood, operator=shelter.operator, status=shelter.status,
+        capacity=shelter.capacity, occupied=shelter.occupied), key=str(shelter.id))
+
+
+def capacity_changed(*, shelter_id: UUID, sequence: int, name: str, programme: str, neighbourhood: str,
+                     operator: str, status: str, capacity: int, occupied: int) -> ShelterCapacityChanged:
+    """The capacity event of a shelter with these figures (after its change), stamped now."""
+    return ShelterCapacityChanged(
+        shelter_id=shelter_id, sequence=sequence, shelter_name=name, programme=Programme(programme),
+        neighbourhood=neighbourhood, operator=operator, status=ShelterStatus(status), capacity=capacity,
+        occupied=occupied, available=free_places(status=status, capacity=capacity, occupied=occupied),
+        changed_at=datetime.now(UTC))
 
 
 async def take_bed(*, session: AsyncSession, programme: str, operator: str) -> Shelter | None:

@@ -100,4 +100,9 @@ class ShelterRead(BaseModel):
 
 def available(shelter: Shelter) -> int:
     """Places a placement could take now: none unless the shelter is open."""
-    return shelter.capacity - shelter.occupied if shelter.status == ShelterStatus.open else 0
+    return free_places(status=shelter.status, capacity=shelter.capacity, occupied=shelter.occupied)
+
+
+def free_places(*, status: str, capacity: int, occupied: int) -> int:
+    """Places a placement could take in a shelter with these figures: none unless it is open."""
+    return capacity - occupied if status == ShelterStatus.open else 0

@@ -45,7 +45,8 @@ async def record_consultation(*, session: AsyncSession, shelter_id: UUID, scope:
     """Record the neighbourhood consultation of a planned shelter: it may open from now on."""
     shelter = await get_shelter(session=session, shelter_id=shelter_id, scope=scope, for_update=True)
     if shelter.status != ShelterStatus.planned:
-        raise Conflict(f"shelter {shelter_id} is {shelter.status}: the consultation comes before opening")
+        raise Conflict(f"shelter {shelter_id} is {shelter.status}: the consultation comes before opening",
+                       current_status=shelter.status)
     shelter.status = ShelterStatus.consulted
     shelter.consulted_on = held_on
     shelter.consultation_reference = reference
@@ -65,9 +66,10 @@ async def change_status(*, session: AsyncSession, shelter_id: UUID, scope: Scope
     if status not in NEXT_STATUS[current]:
         allowed = ", ".join(sorted(NEXT_STATUS[current])) or "nothing"
         hint = " (record the neighbourhood consultation first)" if current == ShelterStatus.planned else ""
-        raise Conflict(f"shelter {shelter_id} is {current}: it may become {allowed}{hint}")
+        raise Conflict(f"shelter {shelter_id} is {current}: it may become {allowed}{hint}", current_status=current)
     if status == ShelterStatus.closed and shelter.occupied:
-        raise Conflict(f"shelter {shelter_id} still has {shelter.occupied} residents: they leave before it closes")
+        raise Conflict(f"shelter {shelter_id} still has {shelter.occupied} residents: they leave before it closes",
+                       current_status=current, occupied=shelter.occupied)
     shelter.status = status
     shelter.sequence += 1
     await session.flush()
@@ -88,7 +90,8 @@ async def set_capacity(*, session: AsyncSession, shelter_id: UUID, scope: Scope,
         .returning(Shelter).execution_options(populate_existing=True))
     if changed is None:
         await session.refresh(shelter)
-        raise Conflict(f"capacity {capacity} is below the {shelter.occupied} residents of shelter {shelter_id}")
+        raise Conflict(f"capacity {capacity} is below the {shelter.occupied} residents of shelter {shelter_id}",
+                       occupied=shelter.occupied)
     await announce(session=session, shelter=changed)
     await fill_from_waitlist(session=session, programme=changed.programme, operator=changed.operator, rules=rules)
     await session.refresh(changed)
