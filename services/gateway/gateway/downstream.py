@@ -118,9 +118,11 @@ def passed_through(response: httpx.Response, service: str) -> Response:
                             status_code=status.HTTP_502_BAD_GATEWAY)
     headers = {name: response.headers[name] for name in PASSED_HEADERS if name in response.headers}
     location = response.headers.get("location")
-    if location is not None and location.startswith("/") and not location.startswith("//"):
-        # A service names its records by its own paths; the client reaches them under the gateway's /api/v1.
-        headers["Location"] = PUBLIC_PREFIX + location
+    if location is not None and "//" not in location and ":" not in location.split("/", 1)[0]:
+        # A service names its records by its own paths; the client reaches them under the gateway's /api/v1. A
+        # relative reference resolves the same way on both; an absolute URL names an address inside the cluster and
+        # never leaves.
+        headers["Location"] = PUBLIC_PREFIX + location if location.startswith("/") else location
     if response.status_code == status.HTTP_204_NO_CONTENT or not response.content:
         return Response(status_code=response.status_code, headers=headers)
     return Response(content=response.content, status_code=response.status_code, headers=headers,

@@ -40,6 +40,11 @@ def shelter_placement_stand_in(public_identity_pem: str) -> FastAPI:
     async def too_many() -> JSONResponse:
         return JSONResponse({"detail": "slow down"}, status_code=429, headers={"Retry-After": "30"})
 
+    @app.post("/placements/{placement_id}/withdraw", dependencies=partners)
+    async def taken() -> JSONResponse:
+        return JSONResponse({"detail": "already placed", "existing_id": "p-1"}, status_code=409,
+                            headers={"Location": "placements/p-1"})
+
     @app.post("/placements/{placement_id}/leave", dependencies=partners)
     async def elsewhere() -> JSONResponse:
         # An absolute address names a host inside the cluster: it never reaches the client.
@@ -99,6 +104,7 @@ async def test_the_services_headers_and_the_clients_key_pass_through(make_settin
             throttled = await client.post("/api/v1/shelters", json={"name": "x"},
                                           headers=bearer(app, Role.programme_coordinator))
             left = await client.post("/api/v1/placements/p-1/leave", json={"outcome": "other"}, headers=partner)
+            taken = await client.post("/api/v1/placements/p-1/withdraw", json={}, headers=partner)
     assert placed.status_code == 201 and placed.json() == {"placement_id": "p-1"}
     assert placed.headers["location"] == "/api/v1/placements/p-1"
     assert placed.headers["idempotent-replayed"] == "true"
@@ -106,3 +112,4 @@ async def test_the_services_headers_and_the_clients_key_pass_through(make_settin
     assert unkeyed.status_code == 201
     assert throttled.status_code == 429 and throttled.headers["retry-after"] == "30"
     assert left.status_code == 200 and "location" not in left.headers
+    assert taken.status_code == 409 and taken.headers["location"] == "placements/p-1"
