@@ -82,7 +82,7 @@ def setup(app: FastAPI) -> None:
     identity_signing_key = _identity_signing_key(settings)
     app.state.identity_signer = IdentitySigner(identity_signing_key)
     # The throttle and the limiter count in the gateway's database: every replica shares them, a restart keeps them.
-    app.state.shared_limits = SharedLimits(engine=app.state.engine)
+    app.state.shared_limits = SharedLimits.on(settings.database_url)
     secret = bucket_secret(identity_signing_key)
     app.state.token_throttle = FailureThrottle(limits=app.state.shared_limits, secret=secret,
                                                limit=settings.token_failure_limit)

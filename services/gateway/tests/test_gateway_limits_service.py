@@ -36,6 +36,7 @@ async def replicas(make_settings) -> AsyncIterator[Callable[..., list[httpx.Asyn
     yield make
     for app in apps:
         await app.state.engine.dispose()
+        await app.state.shared_limits.engine.dispose()
 
 
 async def scanned(database_url: str) -> str:

@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .db import create_engine
+
 log = logging.getLogger(__name__)
 
 TABLE = "rate_limit_bucket"
@@ -137,6 +139,12 @@ class SharedLimits:
         self.engine = engine
         self.timeout_s = timeout_s
 
+    @classmethod
+    def on(cls, database_url: str, *, pool_size: int = 3) -> SharedLimits:
+        """Limits on a small pool of their own: a request that holds one of the app's connections and then counts
+        a failure must never wait for a second one from the same pool (every request doing so would deadlock it)."""
+        return cls(engine=create_engine(database_url, pool_size=pool_size))
+
     async def _execute(self, statement, **params):
         async with asyncio.timeout(self.timeout_s):
             async with self.engine.connect() as conn:
@@ -174,7 +182,8 @@ class SharedLimits:
 
 @contextlib.asynccontextmanager
 async def purging(limits: SharedLimits, *, every_s: float = PURGE_EVERY_S) -> AsyncIterator[None]:
-    """Purge expired buckets now and every `every_s` seconds while the block runs (every replica may: idempotent)."""
+    """Purge expired buckets now and every `every_s` seconds while the block runs (every replica may: idempotent);
+    the limits' pool is closed when it ends."""
 
     async def loop() -> None:
         while True:
@@ -191,3 +200,4 @@ async def purging(limits: SharedLimits, *, every_s: float = PURGE_EVERY_S) -> As
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await limits.engine.dispose()
