@@ -30,9 +30,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from .db import create_engine
+from .db import asyncpg_url
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +122,10 @@ _RECORD = text(f"""
         expires_at = now() + make_interval(secs => :window_s)
 """).bindparams(bindparam("keys", type_=ARRAY(String)))
 
+# `expires_at` again outside the batch: a bucket hit again while the purge runs is rechecked on its new version
+# and kept, not deleted with its fresh hit.
 _PURGE = text(f"""
-    DELETE FROM {TABLE} WHERE (limit_name, bucket_key) IN (
+    DELETE FROM {TABLE} WHERE expires_at < now() AND (limit_name, bucket_key) IN (
         SELECT limit_name, bucket_key FROM {TABLE} WHERE expires_at < now() LIMIT :batch)
 """)
 
@@ -142,8 +144,13 @@ class SharedLimits:
     @classmethod
     def on(cls, database_url: str, *, pool_size: int = 3) -> SharedLimits:
         """Limits on a small pool of their own: a request that holds one of the app's connections and then counts
-        a failure must never wait for a second one from the same pool (every request doing so would deadlock it)."""
-        return cls(engine=create_engine(database_url, pool_size=pool_size))
+        a failure must never wait for a second one from the same pool (every request doing so would deadlock it).
+
+        No ping on checkout, so a check is one round trip; a connection the server dropped fails one check (the
+        pool then replaces it), which each limit answers as it answers any outage.
+        """
+        return cls(engine=create_async_engine(asyncpg_url(database_url), pool_size=pool_size, max_overflow=pool_size,
+                                              pool_pre_ping=False, hide_parameters=True))
 
     async def _execute(self, statement, **params):
         async with asyncio.timeout(self.timeout_s):
