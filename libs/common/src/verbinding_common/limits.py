@@ -7,6 +7,10 @@ replicas hitting the same bucket at once are counted one after another, never pa
 statement in its own autocommit transaction, never the request's, so a request that fails afterwards still counts,
 and times are the database's clock, the same for every replica. A bucket key is whatever the caller makes it: a
 client id, a keyed hash, a constant; never a network address.
+
+A check costs about 0.3-0.6 ms on loopback and one bucket is one row lock, so a single hot bucket serialises its
+replicas (about 2,600 hits/s on one bucket from two replicas, 2 cores); a row carries up to `limit` timestamps,
+which suits limits up to a few thousand per window, not a million.
 """
 
 from __future__ import annotations
