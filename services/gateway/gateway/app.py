@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from verbinding_common.app import Lifespan
 from verbinding_common.auth import IdentitySigner, generate_signing_key
 from verbinding_common.consumer import ConsumerSpec
+from verbinding_common.limits import SharedLimits, purging
 
 from .access import views as access_views
 from .access.service import CredentialStore, FailureThrottle
@@ -23,6 +24,7 @@ from .coa.rejections import rejection_consumer
 from .coa.retention import purging_receipts
 from .downstream import Downstream
 from .employment import views as employment_views
+from .limits.keys import bucket_secret
 from .openapi import document_every_answer
 from .persons import views as person_views
 from .reports import views as report_views
@@ -70,29 +72,38 @@ def consumers(settings: GatewaySettings) -> list[ConsumerSpec]:
 
 
 def setup(app: FastAPI) -> None:
-    """What the routes find on app.state from the start (token authority, credentials, throttle, identity signer);
-    the OpenAPI document lists every answer."""
+    """What the routes find on app.state from the start (token authority, credentials, identity signer, the shared
+    throttle and report limiter); the OpenAPI document lists every answer."""
     settings: GatewaySettings = app.state.settings
     token_issuer, token_verifier = build_token_authority(settings)
     app.state.token_issuer = token_issuer
     app.state.token_verifier = token_verifier
     app.state.credentials = CredentialStore(clients=settings.clients or [], demo_users=settings.demo_users or [])
-    app.state.token_throttle = FailureThrottle(settings.token_failure_limit)
-    app.state.identity_signer = IdentitySigner(_identity_signing_key(settings))
-    app.state.report_limiter = AnonymousLimiter(per_hour=settings.report_submissions_per_hour)
+    identity_signing_key = _identity_signing_key(settings)
+    app.state.identity_signer = IdentitySigner(identity_signing_key)
+    # The throttle and the limiter count in the gateway's database: every replica shares them, a restart keeps them.
+    app.state.shared_limits = SharedLimits.on(settings.database_url)
+    secret = bucket_secret(identity_signing_key)
+    app.state.token_throttle = FailureThrottle(limits=app.state.shared_limits, secret=secret,
+                                               limit=settings.token_failure_limit)
+    app.state.report_limiter = AnonymousLimiter(limits=app.state.shared_limits, secret=secret,
+                                                per_hour=settings.report_submissions_per_hour)
     document_every_answer(app)
 
 
 def lifespan_of(settings: GatewaySettings) -> Lifespan:
-    """The gateway's own start-up: one HTTP client to the services behind it, the COA publisher."""
+    """The gateway's own start-up: one HTTP client to the services behind it, the COA publisher, the receipts' and
+    the shared limits' purges."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.downstream_timeout_s),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        ) as http, purging_receipts(app.state.sessionmaker, every_s=settings.coa_receipt_purge_interval_s,
-                                    retention=timedelta(days=settings.coa_receipt_retention_days)):
+        async with (
+            httpx.AsyncClient(timeout=httpx.Timeout(settings.downstream_timeout_s),
+                              limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)) as http,
+            purging_receipts(app.state.sessionmaker, every_s=settings.coa_receipt_purge_interval_s,
+                             retention=timedelta(days=settings.coa_receipt_retention_days)),
+            purging(app.state.shared_limits),
+        ):
             signer = app.state.identity_signer
             app.state.intake = Downstream("intake", settings.intake_url, http, signer, settings.downstream_timeout_s)
             app.state.case_plan = Downstream("case-plan", settings.case_plan_url, http, signer,

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from verbinding_common.limits import SharedLimits, purging
+
 from . import jobs
 from .reports.sealing import Keyring
 from .reports.service import Secrets
@@ -17,20 +19,24 @@ from .settings import SafeReportingSettings
 
 
 def setup(app: FastAPI) -> None:
-    """The keys only this service holds, and the city-wide guess budget (memory only)."""
+    """The keys only this service holds, and the city-wide guess budget (in the database: every replica spends the
+    same one)."""
     settings: SafeReportingSettings = app.state.settings
     keys = {settings.report_key_id: settings.report_key_bytes()[:32]}
     keys.update({kid: base64.b64decode(value.get_secret_value())[:32]
                  for kid, value in settings.previous_report_keys.items()})
     app.state.report_secrets = Secrets(keyring=Keyring(keys=keys, current=settings.report_key_id),
                                        pepper=settings.receipt_pepper_bytes())
-    app.state.guess_throttle = GuessThrottle(failures_per_window=settings.receipt_failures_per_window,
+    app.state.shared_limits = SharedLimits.on(settings.database_url)
+    app.state.guess_throttle = GuessThrottle(limits=app.state.shared_limits,
+                                             failures_per_window=settings.receipt_failures_per_window,
                                              window_s=settings.receipt_window_s)
 
 
 @contextlib.asynccontextmanager
 async def scheduled_jobs(app: FastAPI) -> AsyncIterator[None]:
-    """Publish changed weekly statistics and purge closed reports past retention, each on its own interval."""
+    """Publish changed weekly statistics, purge closed reports past retention and spent guess windows, each on its
+    own interval."""
     settings: SafeReportingSettings = app.state.settings
     sessionmaker = app.state.sessionmaker
     tasks = [
@@ -39,7 +45,8 @@ async def scheduled_jobs(app: FastAPI) -> AsyncIterator[None]:
         asyncio.create_task(jobs.every(settings.purge_interval_s, lambda: jobs.purge(sessionmaker, settings), "purge")),
     ]
     try:
-        yield
+        async with purging(app.state.shared_limits):
+            yield
     finally:
         for task in tasks:
             task.cancel()

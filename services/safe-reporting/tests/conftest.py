@@ -31,6 +31,7 @@ async def api(service_database: str, identity_keys: tuple[str, str]) -> AsyncIte
             yield c
     finally:
         await app.state.engine.dispose()
+        await app.state.shared_limits.engine.dispose()
 
 
 @pytest.fixture

@@ -97,6 +97,7 @@ async def test_guessing_receipts_slows_down_for_everyone(service_database, ident
         guess = await api.post("/reports/follow-up", json={"receipt": "8" * 20}, headers=reporter)
         right = await api.post("/reports/follow-up", json={"receipt": receipt}, headers=reporter)
     await app.state.engine.dispose()
+    await app.state.shared_limits.engine.dispose()
     # Once the budget is spent, a right receipt waits as a wrong one does: the throttle is no oracle.
     assert guess.status_code == right.status_code == 429
     assert int(right.headers["retry-after"]) > 0

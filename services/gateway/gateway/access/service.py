@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import math
-import time
+import logging
 
 from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from verbinding_common.auth import Identity
+from verbinding_common.limits import SharedLimits, SlidingWindow
 
+from ..limits.keys import keyed
 from ..settings import ClientConfig, DemoUserConfig
 from .credentials import DEFAULT_ITERATIONS, dummy_hash, iterations_of, verify_secret
+
+log = logging.getLogger(__name__)
 
 
 class CredentialStore:
@@ -57,18 +58,31 @@ async def authenticate_user(*, store: CredentialStore, username: str, password: 
 
 
 class FailureThrottle:
-    """Counts failed token requests per client id and per user name in a moving window (one gateway process)."""
+    """Counts failed token requests per client id and per user name in a moving window that every gateway replica
+    shares (the gateway's database) and a restart keeps. Names are stored only as keyed hashes."""
 
-    def __init__(self, limit: str) -> None:
-        self.limit = parse(limit)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(self, *, limits: SharedLimits, secret: bytes, limit: str) -> None:
+        item = parse(limit)
+        self.window = SlidingWindow("token-failures", limit=item.amount, window_s=float(item.get_expiry()))
+        self._limits = limits
+        self._secret = secret
 
-    def retry_after(self, *keys: tuple[str, str]) -> int | None:
+    def _buckets(self, keys: tuple[tuple[str, str], ...]) -> list[str]:
+        return [keyed(self._secret, kind, name) for kind, name in keys]
+
+    # Fails open: when the database cannot answer, a token request is checked without the throttle. Issuing a token
+    # needs no database, so failing closed would turn a database outage into every client's outage; the secrets
+    # guarded are long random ones, and each wrong one still costs a full PBKDF2 hash.
+    async def retry_after(self, *keys: tuple[str, str]) -> int | None:
         """Seconds until the first of `keys` ((kind, name) pairs) may try again; None when none is throttled."""
-        waits = [self._limiter.get_window_stats(self.limit, *key).reset_time - time.time()
-                 for key in keys if not self._limiter.test(self.limit, *key)]
-        return max(1, math.ceil(max(waits))) if waits else None
+        try:
+            return await self._limits.wait_s(self.window, *self._buckets(keys)) or None
+        except Exception as exc:
+            log.warning("token-failure throttle unavailable (%s): checking without it", type(exc).__name__)
+            return None
 
-    def failed(self, *keys: tuple[str, str]) -> None:
-        for key in keys:
-            self._limiter.hit(self.limit, *key)
+    async def failed(self, *keys: tuple[str, str]) -> None:
+        try:
+            await self._limits.hit(self.window, *self._buckets(keys))
+        except Exception as exc:
+            log.warning("token-failure throttle unavailable (%s): a failure went uncounted", type(exc).__name__)

@@ -83,22 +83,22 @@ async def issue_token(request: Request) -> JSONResponse:
         if not client_id or client_secret is None:
             return _error(401, "invalid_client", "client authentication is required")
         keys = [("client", client_id)]
-        if (wait := throttle.retry_after(*keys)) is not None:
+        if (wait := await throttle.retry_after(*keys)) is not None:
             return _throttled(wait)
         identity = await authenticate_client(store=store, client_id=client_id, client_secret=client_secret)
         if identity is None:
-            throttle.failed(*keys)
+            await throttle.failed(*keys)
             return _error(401, "invalid_client", "client authentication failed")
     elif grant_type == "password":
         username, password = form.get("username"), form.get("password")
         if not username or password is None:
             return _error(400, "invalid_request", "username and password are required")
         keys = [("user", username)] + ([("client", client_id)] if (client_id := form.get("client_id")) else [])
-        if (wait := throttle.retry_after(*keys)) is not None:
+        if (wait := await throttle.retry_after(*keys)) is not None:
             return _throttled(wait)
         identity = await authenticate_user(store=store, username=username, password=password)
         if identity is None:
-            throttle.failed(*keys)
+            await throttle.failed(*keys)
             return _error(400, "invalid_grant", "the username or password is wrong")
     else:
         return _error(400, "unsupported_grant_type", "use client_credentials or password")

@@ -38,7 +38,7 @@ async def _as_reporter(request: Request, safe_reporting: SafeReportingDep, path:
              description="Answers with a receipt code, shown once: with it the reporter follows the report up. "
                          "Fields that could carry immigration status, identity or file numbers are refused.")
 async def submit(body: JsonBody, request: Request, safe_reporting: SafeReportingDep) -> Response:
-    if not request.app.state.report_limiter.allow(request.client.host if request.client else None):
+    if not await request.app.state.report_limiter.allow(request.client.host if request.client else None):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many reports from here; try again later",
                             headers={"Retry-After": "600"})
     return await _as_reporter(request, safe_reporting, "/reports", body)

@@ -80,7 +80,7 @@ async def submit_report(*, session: AsyncSession, report: ReportCreate, secrets:
 async def report_by_receipt(*, session: AsyncSession, receipt: str, secrets: Secrets,
                             throttle: GuessThrottle) -> Report:
     """The report this receipt belongs to. A wrong receipt answers like a missing one and spends the guess budget."""
-    wait = throttle.wait_s()
+    wait = await throttle.wait_s()
     if wait:
         raise TooManyGuesses("too many receipts were tried; try again later", retry_after_s=wait)
     digits = receipts.normalise(receipt) or "0" * receipts.DIGITS
@@ -88,7 +88,7 @@ async def report_by_receipt(*, session: AsyncSession, receipt: str, secrets: Sec
         Report.receipt_lookup == receipts.lookup_key(digits, secrets.pepper)).with_for_update())
     matches = await receipts.verify(digits, report.receipt_verifier if report is not None else None)
     if report is None or not matches or receipts.normalise(receipt) is None:
-        throttle.failed()
+        await throttle.failed()
         raise NotFound("no report with this receipt")
     return report
 

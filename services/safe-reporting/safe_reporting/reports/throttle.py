@@ -1,33 +1,30 @@
-"""Guessing receipts is slow for everyone: a city-wide budget of failed look-ups per window, kept in memory only.
+"""Guessing receipts is slow for everyone: a city-wide budget of failed look-ups per window.
 
-No key, no address, no identifier of who guessed: the budget is one counter for all. When it is spent, every
-look-up — right or wrong — waits for the window to pass, so a spent budget tells a guesser nothing about a code.
+No key, no address, no identifier of who guessed: the budget is one counter for all, kept in safe-reporting's
+database so that every replica spends the same budget and a restart does not refill it (verbinding_common.limits).
+When it is spent, every look-up — right or wrong — waits for the window to pass, so a spent budget tells a guesser
+nothing about a code.
+
+It fails closed: when the database cannot answer, the error is raised and the look-up is refused (503), and a wrong
+receipt whose failure cannot be counted is refused too rather than answered 404, so an outage never makes guessing
+free.
 """
 
 from __future__ import annotations
 
-import math
-import time
-from collections import deque
+from verbinding_common.limits import SharedLimits, SlidingWindow
+
+CITY = "city"
 
 
 class GuessThrottle:
-    def __init__(self, *, failures_per_window: int, window_s: float) -> None:
-        self.failures_per_window = failures_per_window
-        self.window_s = window_s
-        self._failures: deque[float] = deque()
+    def __init__(self, *, limits: SharedLimits, failures_per_window: int, window_s: float) -> None:
+        self.window = SlidingWindow("receipt-guesses", limit=failures_per_window, window_s=window_s)
+        self._limits = limits
 
-    def _forget_old(self, now: float) -> None:
-        while self._failures and self._failures[0] <= now - self.window_s:
-            self._failures.popleft()
-
-    def wait_s(self) -> int:
+    async def wait_s(self) -> int:
         """Seconds until a look-up may be tried again (0: now)."""
-        now = time.monotonic()
-        self._forget_old(now)
-        if len(self._failures) < self.failures_per_window:
-            return 0
-        return max(1, math.ceil(self._failures[0] + self.window_s - now))
+        return await self._limits.wait_s(self.window, CITY)
 
-    def failed(self) -> None:
-        self._failures.append(time.monotonic())
+    async def failed(self) -> None:
+        await self._limits.record(self.window, CITY)

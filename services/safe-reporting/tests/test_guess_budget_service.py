@@ -1,0 +1,100 @@
+"""The city-wide receipt-guess budget is one budget for every safe-reporting replica, survives a restart, passes
+with its window, stores nothing of who guessed, and refuses look-ups when it cannot be counted."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+from safe_reporting.limits.models import rate_limit_bucket
+from safe_reporting.main import create_app
+from safe_reporting.reports.service import Secrets, report_by_receipt
+from safe_reporting.reports.throttle import GuessThrottle
+from safe_support import a_report, safe_reporting_settings
+from sqlalchemy import select
+
+from verbinding_common.db import create_engine
+from verbinding_common.limits import SharedLimits
+
+WRONG = "9" * 20
+
+
+@pytest.fixture
+async def replicas(service_database: str, identity_keys) -> AsyncIterator[Callable[..., list[httpx.AsyncClient]]]:
+    """`make(n, …settings)`: n safe-reporting apps on the same database, as n replicas (routes need no lifespan)."""
+    apps = []
+
+    def make(count: int, **overrides: object) -> list[httpx.AsyncClient]:
+        for _ in range(count):
+            apps.append(create_app(safe_reporting_settings(service_database, identity_keys[1], **overrides)))
+        return [httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://safe-reporting")
+                for app in apps[-count:]]
+
+    yield make
+    for app in apps:
+        await app.state.engine.dispose()
+        await app.state.shared_limits.engine.dispose()
+
+
+@pytest.fixture
+def reporter(as_role):
+    return as_role("reporter", "anonymous-reporter")
+
+
+async def follow_up(api: httpx.AsyncClient, receipt: str, reporter) -> httpx.Response:
+    return await api.post("/reports/follow-up", json={"receipt": receipt}, headers=reporter)
+
+
+async def test_the_budget_plus_first_guess_is_refused_whichever_replica_answers_and_after_a_restart(
+        replicas, reporter, service_database) -> None:
+    first, second = replicas(2, receipt_failures_per_window=5, receipt_window_s=600)
+    created = await first.post("/reports", json=a_report(), headers=reporter)
+    receipt = created.json()["receipt"]
+    answers = [(await follow_up((first, second)[i % 2], WRONG, reporter)).status_code for i in range(7)]
+    assert answers == [404] * 5 + [429] * 2
+    (restarted,) = replicas(1, receipt_failures_per_window=5, receipt_window_s=600)
+    right = await follow_up(restarted, receipt, reporter)
+    assert right.status_code == 429 and 500 <= int(right.headers["retry-after"]) <= 600
+
+    engine = create_engine(service_database)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(rate_limit_bucket))).all()
+    finally:
+        await engine.dispose()
+    assert [(row.limit_name, row.bucket_key, len(row.hits)) for row in rows] == [("receipt-guesses", "city", 5)]
+    assert WRONG not in repr(rows) and receipt not in repr(rows)
+
+
+async def test_the_budget_refills_once_its_window_passes(replicas, reporter) -> None:
+    first, second = replicas(2, receipt_failures_per_window=2, receipt_window_s=1)
+    assert [(await follow_up(api, WRONG, reporter)).status_code for api in (first, second, first)] == [404, 404, 429]
+    await asyncio.sleep(1.1)
+    assert (await follow_up(second, WRONG, reporter)).status_code == 404
+
+
+async def test_without_its_database_the_budget_refuses_every_look_up(replicas, reporter) -> None:
+    (api,) = replicas(1)
+    dead = SharedLimits(engine=create_engine("postgresql://nobody@127.0.0.1:9/nowhere"), timeout_s=1.0)
+    app = api._transport.app  # type: ignore[attr-defined]
+    app.state.guess_throttle = GuessThrottle(limits=dead, failures_per_window=30, window_s=60)
+    try:
+        answer = await follow_up(api, WRONG, reporter)
+    finally:
+        await dead.engine.dispose()
+    assert answer.status_code == 503 and "retry-after" in answer.headers
+
+
+async def test_a_wrong_guess_that_cannot_be_counted_is_refused_not_answered(sessionmaker) -> None:
+    class CountingFails(GuessThrottle):
+        async def failed(self) -> None:
+            raise ConnectionRefusedError("the database went away")
+
+    engine = sessionmaker.kw["bind"]
+    throttle = CountingFails(limits=SharedLimits(engine=engine), failures_per_window=30, window_s=60)
+    async with sessionmaker() as session:
+        with pytest.raises(ConnectionRefusedError):
+            await report_by_receipt(session=session, receipt=WRONG, throttle=throttle,
+                                    secrets=Secrets(keyring=None, pepper=b"p" * 32))  # type: ignore[arg-type]
