@@ -47,7 +47,7 @@ CAPACITY = 10
 TARGET_P99_S = 1.0
 GATEWAY_DEADLINE_S = "1.5"  # the production setting (the test stacks' default is 15 s, for busy machines)
 VULNERABILITIES = ["acute", "high", "elevated", "standard"]
-# The statements that take the pool's lock: on its own (leave, capacity, and placement before migration 0097), or
+# The statements that take the pool's lock: on its own (leave, capacity, and placement before migration 0002), or
 # inside the placement decision's function. "Held" counts from when such a statement returns until the commit.
 POOL_LOCK = ("SELECT pg_advisory_xact_lock", "SELECT * FROM place_or_waitlist(")
 

@@ -4,7 +4,7 @@ A pool is one operator NGO's shelters of one programme. Every decision that move
 waitlist or off it into a bed first takes the pool's transaction-scoped advisory lock, so a new request never takes
 a bed that was freed for someone already waiting, and the waitlist is served strictly in its order: vulnerability
 priority (residents.models), then request time. A new request takes it inside the database function
-`place_or_waitlist` (migration 0097, docs/decisions/0009), for one round trip. The capacity guard itself is the
+`place_or_waitlist` (migration 0002, docs/decisions/0009), for one round trip. The capacity guard itself is the
 conditional update of shelters.capacity (and the same update in the function). Withdrawing a waiting request
 needs no pool lock (see `withdraw`).
 """
@@ -49,7 +49,7 @@ async def request_placement(*, session: AsyncSession, resident: Resident, rules:
     """Place the resident in a free bed of their operator's open shelters in their programme, or waitlist them.
 
     The pool's lock is held as briefly as the rule allows: everything that can be read or computed is done before
-    it, then one call of the database function `place_or_waitlist` (migration 0097) takes the lock and decides,
+    it, then one call of the database function `place_or_waitlist` (migration 0002) takes the lock and decides,
     and the caller commits. A placement's two events are staged by one more statement under the lock. A resident
     who already has a bed or a place on the waitlist is refused by the function (Conflict naming the placement);
     that check is not repeated before the lock, since the round trip would cost every request more than the
@@ -81,7 +81,7 @@ async def request_placement(*, session: AsyncSession, resident: Resident, rules:
     return read
 
 
-# Takes the pool's lock, then decides with fresh snapshots; see migration 0097 for the function's body.
+# Takes the pool's lock, then decides with fresh snapshots; see migration 0002 for the function's body.
 PLACE_OR_WAITLIST = text(
     "SELECT * FROM place_or_waitlist(:namespace, :placement_id, :resident_id, :programme, :operator, "
     "CAST(:priority AS smallint), :started_on, :ends_on, :warning_due)"

@@ -1,14 +1,14 @@
 """The buckets of the limits every safe-reporting replica shares: the city-wide receipt-guess budget.
 
-Revision ID: 0098
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-07
 """
 
 from verbinding_common.limits import create_rate_limit_table_v1, drop_rate_limit_table_v1
 
-revision = "0098"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

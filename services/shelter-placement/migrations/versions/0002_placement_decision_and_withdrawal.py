@@ -9,7 +9,7 @@ caller commits: one round trip instead of six to eleven (docs/decisions/0009-pla
 
 `withdrawn`: a placement left the waitlist before a bed came free; it keeps no shelter and records when.
 
-Revision ID: 0097
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-07
 """
@@ -17,7 +17,7 @@ Create Date: 2026-12-07
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0097"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """Idempotency-Key answers (verbinding_common.idempotency): kept with the write they answer, purged after expiry.
 
-Revision ID: 0099
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-07
 """
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0099"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

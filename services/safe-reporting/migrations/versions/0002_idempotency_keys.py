@@ -1,6 +1,6 @@
 """Idempotency-Key answers (verbinding_common.idempotency): kept with the write they answer, purged after expiry.
 
-Revision ID: 0099
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-07
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0099"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
