@@ -163,12 +163,12 @@ async def test_every_service_purges_expired_keys_in_the_background(harness: Harn
                              idempotency_purge_interval_s=0.05)
     runtime = ServiceRuntime(settings=settings, engine=harness.engine,
                              sessionmaker=create_sessionmaker(harness.engine), consumers=[])
-    purge = asyncio.create_task(runtime._purge_idempotency_keys())
+    runtime.start_jobs(state=None)
     try:
         await eventually(lambda: _no_keys(harness), timeout=10, what="the expired key purged")
     finally:
-        purge.cancel()
-        await asyncio.gather(purge, return_exceptions=True)
+        await runtime.stop_jobs()
+    assert runtime.jobs.statuses["idempotency-key-purge"].last_success_at is not None
 
 
 async def _no_keys(harness: Harness) -> bool:

@@ -15,7 +15,7 @@ from verbinding_common.consumer import ConsumedEvent
 from verbinding_common.db import outbox_table
 from verbinding_common.events import build_envelope
 from verbinding_common.kafka import dlq_topic, new_producer, start_with_retry
-from verbinding_common.outbox import Cause, add_event, add_events, applying, on_commit_wake
+from verbinding_common.outbox import OUTBOX_STAGED, Cause, add_event, add_events, applying
 from verbinding_common.relay import Relay
 from verbinding_testing.fixtures import eventually
 
@@ -183,7 +183,7 @@ async def test_add_events_stages_a_batch_in_one_statement_in_the_given_order_wit
         statements.append(statement)
 
     event.listen(backbone.engine.sync_engine, "before_cursor_execute", count)
-    stop_waking = on_commit_wake(lambda: woken.append(True))
+    stop_waking = OUTBOX_STAGED.subscribe(lambda: woken.append(True))
     try:
         async with backbone.sessionmaker() as session, session.begin():
             envelopes = await add_events(session, items, source="example", topic=backbone.topic)

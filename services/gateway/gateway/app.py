@@ -13,7 +13,8 @@ from fastapi import APIRouter, FastAPI
 from verbinding_common.app import Lifespan
 from verbinding_common.auth import IdentitySigner, generate_signing_key
 from verbinding_common.consumer import ConsumerSpec
-from verbinding_common.limits import SharedLimits, purging
+from verbinding_common.jobs import Job, JobContext
+from verbinding_common.limits import SharedLimits, shared_limits_purge
 
 from .access import views as access_views
 from .access.service import CredentialStore, FailureThrottle
@@ -21,7 +22,7 @@ from .access.tokens import build_token_authority
 from .cases import views as case_views
 from .coa import views as coa_views
 from .coa.rejections import rejection_consumer
-from .coa.retention import purging_receipts
+from .coa.retention import purge_receipts
 from .downstream import Downstream
 from .employment import views as employment_views
 from .limits.keys import bucket_secret
@@ -71,6 +72,18 @@ def consumers(settings: GatewaySettings) -> list[ConsumerSpec]:
             *([rejection_consumer(settings.coa_topic)] if settings.coa_rejections_enabled else [])]
 
 
+def jobs(settings: GatewaySettings) -> list[Job]:
+    """The gateway's periodic work: purge COA receipts past their retention, and spent buckets of the shared limits."""
+    retention = timedelta(days=settings.coa_receipt_retention_days)
+
+    async def purge_old_receipts(context: JobContext) -> None:
+        async with context.sessionmaker() as session, session.begin():
+            await purge_receipts(session=session, retention=retention)
+
+    return [Job(name="coa-receipt-purge", run=purge_old_receipts, interval_s=settings.coa_receipt_purge_interval_s),
+            shared_limits_purge()]
+
+
 def setup(app: FastAPI) -> None:
     """What the routes find on app.state from the start (token authority, credentials, identity signer, the shared
     throttle and report limiter); the OpenAPI document lists every answer."""
@@ -92,17 +105,15 @@ def setup(app: FastAPI) -> None:
 
 
 def lifespan_of(settings: GatewaySettings) -> Lifespan:
-    """The gateway's own start-up: one HTTP client to the services behind it, the COA publisher, the receipts' and
-    the shared limits' purges."""
+    """The gateway's own start-up: one HTTP client to the services behind it, the capacity hub; the shared limits'
+    pool closes at shutdown."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
             httpx.AsyncClient(timeout=httpx.Timeout(settings.downstream_timeout_s),
                               limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)) as http,
-            purging_receipts(app.state.sessionmaker, every_s=settings.coa_receipt_purge_interval_s,
-                             retention=timedelta(days=settings.coa_receipt_retention_days)),
-            purging(app.state.shared_limits),
+            contextlib.aclosing(app.state.shared_limits),
         ):
             signer = app.state.identity_signer
             app.state.intake = Downstream("intake", settings.intake_url, http, signer, settings.downstream_timeout_s)

@@ -1,17 +1,15 @@
-"""What safe-reporting's app holds beside the shared plumbing: its keys and guess budget, and its scheduled jobs."""
+"""What safe-reporting's app holds beside the shared plumbing: its keys and guess budget."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from verbinding_common.limits import SharedLimits, purging
+from verbinding_common.limits import SharedLimits
 
-from . import jobs
 from .reports.sealing import Keyring
 from .reports.service import Secrets
 from .reports.throttle import GuessThrottle
@@ -34,20 +32,7 @@ def setup(app: FastAPI) -> None:
 
 
 @contextlib.asynccontextmanager
-async def scheduled_jobs(app: FastAPI) -> AsyncIterator[None]:
-    """Publish changed weekly statistics, purge closed reports past retention and spent guess windows, each on its
-    own interval."""
-    settings: SafeReportingSettings = app.state.settings
-    sessionmaker = app.state.sessionmaker
-    tasks = [
-        asyncio.create_task(jobs.every(settings.statistics_interval_s,
-                                       lambda: jobs.publish_statistics(sessionmaker, settings), "statistics")),
-        asyncio.create_task(jobs.every(settings.purge_interval_s, lambda: jobs.purge(sessionmaker, settings), "purge")),
-    ]
-    try:
-        async with purging(app.state.shared_limits):
-            yield
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The guess budget's own pool closes at shutdown (after the jobs, its purge among them, have stopped)."""
+    async with contextlib.aclosing(app.state.shared_limits):
+        yield

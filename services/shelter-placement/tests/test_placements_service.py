@@ -11,7 +11,7 @@ from shelter_placement.access import Scope
 from shelter_placement.placements.models import PlacementStatus
 from shelter_placement.placements.service import lock_pool, waitlist
 from shelter_placement.placements.stays import StayRules, add_months, stay_end, warning_due
-from shelter_placement.placements.warnings import WarningJob
+from shelter_placement.placements.warnings import fire_warnings
 from shelter_placement.residents.models import Vulnerability
 from shelter_support import Shelters
 from sqlalchemy import text
@@ -128,16 +128,12 @@ async def test_warning_fires_once_when_due_also_across_a_restart_and_with_two_jo
     placement = await shelters.request(await shelters.resident())
     due = placement.ends_on - timedelta(days=28)
 
-    early = WarningJob(sessionmaker=shelters.sessionmaker, interval_s=60, today=lambda: due - timedelta(days=1))
-    assert await early.run_once() == 0
+    assert await fire_warnings(sessionmaker=shelters.sessionmaker, today=due - timedelta(days=1)) == 0
 
-    first, second = (WarningJob(sessionmaker=shelters.sessionmaker, interval_s=60, today=lambda: due)
-                     for _ in range(2))
-    fired = await asyncio.gather(first.run_once(), second.run_once())
+    fired = await asyncio.gather(*(fire_warnings(sessionmaker=shelters.sessionmaker, today=due) for _ in range(2)))
     assert sum(fired) == 1
 
-    after_restart = WarningJob(sessionmaker=shelters.sessionmaker, interval_s=60, today=lambda: due + timedelta(3))
-    assert await after_restart.run_once() == 0
+    assert await fire_warnings(sessionmaker=shelters.sessionmaker, today=due + timedelta(3)) == 0, "after a restart"
     warned = await shelters.events(event_type=PlacementWarned.event_type)
     assert [(w["placement_id"], w["ends_on"]) for w in warned] == [(str(placement.id), placement.ends_on.isoformat())]
 

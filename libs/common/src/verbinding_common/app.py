@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
@@ -20,6 +21,7 @@ from .db import create_engine, create_sessionmaker
 from .errors import DomainError, ErrorResponses, domain_error_response
 from .idempotency import purge_expired
 from .input_guard import install_input_guard
+from .jobs import Job, JobContext, JobRunner
 from .kafka import cluster_id, new_admin, new_producer, start_with_retry
 from .relay import Relay
 from .settings import ServiceSettings
@@ -31,19 +33,21 @@ log = logging.getLogger(__name__)
 
 
 class ServiceRuntime:
-    """The background parts of a service: one producer, the outbox relay, the consumers and the purge of expired
-    idempotency keys."""
+    """The background parts of a service: one producer, the outbox relay, the consumers and the jobs (the library's
+    purge of expired idempotency keys, then the service's own)."""
 
     def __init__(self, *, settings: ServiceSettings, engine: AsyncEngine,
-                 sessionmaker: async_sessionmaker[AsyncSession], consumers: Sequence[ConsumerSpec]) -> None:
+                 sessionmaker: async_sessionmaker[AsyncSession], consumers: Sequence[ConsumerSpec],
+                 jobs: Sequence[Job] = ()) -> None:
         self.settings = settings
         self.engine = engine
         self.sessionmaker = sessionmaker
         self.consumer_specs = tuple(consumers)
+        self.job_specs = (idempotency_key_purge(settings), *jobs)
         self.producer: AIOKafkaProducer | None = None
         self.relay: Relay | None = None
         self.consumers: list[IdempotentConsumer] = []
-        self.purge: asyncio.Task[None] | None = None
+        self.jobs = JobRunner(self.job_specs)
 
     async def start(self) -> None:
         self.producer = new_producer(self.settings)
@@ -54,25 +58,18 @@ class ServiceRuntime:
         self.consumers = [IdempotentConsumer(spec=spec, sessionmaker=self.sessionmaker, settings=self.settings,
                                              producer=self.producer) for spec in self.consumer_specs]
         await asyncio.gather(*(consumer.start() for consumer in self.consumers))
-        self.purge = asyncio.create_task(self._purge_idempotency_keys(), name="idempotency-key-purge")
 
-    async def _purge_idempotency_keys(self) -> None:
-        """Delete expired Idempotency-Key answers now and then every `idempotency_purge_interval_s`; a failure is
-        logged by type only and tried again next time."""
-        while True:
-            try:
-                purged = await purge_expired(self.engine)
-                if purged:
-                    log.info("purged %d expired idempotency key(s)", purged)
-            except Exception as exc:
-                log.warning("idempotency key purge failed (%s); trying again later", type(exc).__name__)
-            await asyncio.sleep(self.settings.idempotency_purge_interval_s)
+    def start_jobs(self, state: Any) -> None:
+        """Start every job; `state` (the app's) holds what the service's setup and lifespan made for them."""
+        self.jobs.start(JobContext(settings=self.settings, engine=self.engine, sessionmaker=self.sessionmaker,
+                                   state=state))
+
+    async def stop_jobs(self) -> None:
+        await self.jobs.stop(within_s=self.settings.shutdown_drain_s)
 
     async def stop(self) -> None:
         """Producers first (a final relay flush), then let consumers drain, then close connections."""
-        if self.purge is not None:
-            self.purge.cancel()
-            await asyncio.gather(self.purge, return_exceptions=True)
+        await self.stop_jobs()
         if self.relay is not None:
             await self.relay.stop()
         for consumer in self.consumers:
@@ -104,31 +101,53 @@ def consumers_of(app: FastAPI) -> tuple[ConsumerSpec, ...]:
     return app.state.runtime.consumer_specs
 
 
+def jobs_of(app: FastAPI) -> tuple[Job, ...]:
+    """The jobs `app` runs while it is up (the library's first), read without starting anything."""
+    return app.state.runtime.job_specs
+
+
+def idempotency_key_purge(settings: ServiceSettings) -> Job:
+    """Every service deletes its expired Idempotency-Key answers every `idempotency_purge_interval_s`."""
+
+    async def purge(context: JobContext) -> None:
+        if purged := await purge_expired(context.engine):
+            log.info("purged %d expired idempotency key(s)", purged)
+
+    return Job(name="idempotency-key-purge", run=purge, interval_s=settings.idempotency_purge_interval_s)
+
+
 def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequence[APIRouter] = (),
-                       consumers: Sequence[ConsumerSpec] = (), description: str = "",
+                       consumers: Sequence[ConsumerSpec] = (), jobs: Sequence[Job] = (), description: str = "",
                        setup: Callable[[FastAPI], None] | None = None, lifespan: Lifespan | None = None) -> FastAPI:
-    """A FastAPI app with health, telemetry, error handling, the outbox relay and the given consumers.
+    """A FastAPI app with health, telemetry, error handling, the outbox relay and the given consumers and jobs.
 
     `consumers` are every consumer the service runs (`consumers_of(app)` gives them back to the tooling): a consumer
     started any other way would be missing from the event catalogue and from the service's Kafka rights.
 
+    `jobs` are its periodic work and long-running workers (`verbinding_common.jobs.Job`): started once the service's
+    `lifespan` has started (they may use what it puts on app.state), cancelled on shutdown before it ends, each
+    given at most `shutdown_drain_s` to stop; /readyz shows when each last succeeded.
+
     `setup(app)` runs once the app is built (put what routes need on app.state); `lifespan` (the service's own
-    start-up, e.g. HTTP clients) runs inside the shared one: after the relay and consumers start, ends before they stop.
+    start-up, e.g. HTTP clients) runs inside the shared one: after the relay and consumers start, ends before they
+    stop.
     """
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessionmaker = create_sessionmaker(engine, event_source=settings.service_name,
                                        request_statement_timeout_ms=settings.request_statement_timeout_ms)
-    runtime = ServiceRuntime(settings=settings, engine=engine, sessionmaker=sessionmaker, consumers=consumers)
+    runtime = ServiceRuntime(settings=settings, engine=engine, sessionmaker=sessionmaker, consumers=consumers,
+                             jobs=jobs)
 
     @contextlib.asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         try:
-            if lifespan is None:
-                yield
-            else:
-                async with lifespan(app):
+            async with lifespan(app) if lifespan is not None else contextlib.nullcontext():
+                runtime.start_jobs(app.state)
+                try:
                     yield
+                finally:
+                    await runtime.stop_jobs()
         finally:
             await runtime.stop()
 

@@ -1,5 +1,5 @@
 """Liveness and readiness: /healthz answers while the process runs, /readyz when database and broker answer
-and no consumer is waiting out an outage."""
+and no consumer is waiting out an outage (it also shows each job's last success and failure, not judged)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ async def readyz(request: Request) -> JSONResponse:
         **consumer_checks(request.app.state.runtime.consumers),
     }
     ready = all(value == "ok" for value in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+    # A purge that failed once is for operators to see, not a reason to take the replica out of service.
+    jobs = {name: status.as_dict() for name, status in request.app.state.runtime.jobs.statuses.items()}
+    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks, "jobs": jobs},
                         status_code=200 if ready else 503)
 
 

@@ -16,10 +16,7 @@ which suits limits up to a few thousand per window, not a million.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import math
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -37,8 +34,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .db import asyncpg_url
-
-log = logging.getLogger(__name__)
+from .jobs import Job, JobContext
 
 TABLE = "rate_limit_bucket"
 PURGE_EVERY_S = 300.0
@@ -180,6 +176,10 @@ class SharedLimits:
         """Count one hit in each bucket of `keys`, spent or not."""
         await self._execute(_RECORD, name=window.name, keys=list(keys), limit=window.limit, window_s=window.window_s)
 
+    async def aclose(self) -> None:
+        """Close the limits' own pool (at shutdown, after the purge job stopped)."""
+        await self.engine.dispose()
+
     async def purge_expired(self, *, batch: int = PURGE_BATCH) -> int:
         """Delete buckets whose every hit has left its window, `batch` rows per statement; how many went."""
         purged = 0
@@ -191,24 +191,11 @@ class SharedLimits:
                 return purged
 
 
-@contextlib.asynccontextmanager
-async def purging(limits: SharedLimits, *, every_s: float = PURGE_EVERY_S) -> AsyncIterator[None]:
-    """Purge expired buckets now and every `every_s` seconds while the block runs (every replica may: idempotent);
-    the limits' pool is closed when it ends."""
+def shared_limits_purge(*, every_s: float = PURGE_EVERY_S) -> Job:
+    """The job that deletes the expired buckets of the app's `state.shared_limits` every `every_s` seconds (every
+    replica may run it: idempotent). The service closes the limits' pool itself (`contextlib.aclosing`)."""
 
-    async def loop() -> None:
-        while True:
-            try:
-                await limits.purge_expired()
-            except Exception as exc:  # an outage: the rows wait for the next round, nothing is lost
-                log.warning("rate-limit purge failed (%s); trying again later", type(exc).__name__)
-            await asyncio.sleep(every_s)
+    async def purge(context: JobContext) -> None:
+        await context.state.shared_limits.purge_expired()
 
-    task = asyncio.create_task(loop())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await limits.engine.dispose()
+    return Job(name="shared-limits-purge", run=purge, interval_s=every_s)

@@ -9,23 +9,22 @@ is the cause by default. Outside a consumer, the current span (a request's) is t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from .db import EVENT_SOURCE
 from .events import Envelope, EventContract, build_envelope
+from .jobs import CommitSignal
 from .telemetry import current_traceparent
 
 # pg_advisory_xact_lock(ns, hashtext(key)) before the row gets its id: transactions writing events for the same key
 # are serialised until commit, so outbox ids of one key follow commit order (a relay paging by id would otherwise
 # skip a row whose transaction committed late).
 KEY_LOCK_NAMESPACE = 0x0B0C
-_STAGED = "verbinding_outbox_staged"
 
 _INSERT = text("""
     WITH key_lock AS (SELECT pg_advisory_xact_lock(:namespace, hashtext(:key)))
@@ -49,7 +48,8 @@ _INSERT_MANY = text("""
     ORDER BY staged.position
 """)
 
-_wakeups: list[Callable[[], None]] = []
+# Marked by every transaction that stages events: its commit wakes this process's relays at once.
+OUTBOX_STAGED = CommitSignal("outbox")
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ async def add_event(session: AsyncSession, event_: EventContract, *, key: str, s
         "namespace": KEY_LOCK_NAMESPACE, "key": key, "event_id": envelope.id, "topic": topic or event_.topic,
         "event_type": envelope.type, "envelope": envelope.model_dump_json(), "traceparent": traceparent,
     })
-    session.sync_session.info[_STAGED] = True
+    OUTBOX_STAGED.mark(session)
     return envelope
 
 
@@ -137,7 +137,7 @@ async def add_events(session: AsyncSession, items: Sequence[Staged], *, source: 
         "envelopes": [envelope.model_dump_json() for envelope in envelopes],
         "traceparents": [traceparent for _, _, traceparent, _ in staged],
     })
-    session.sync_session.info[_STAGED] = True
+    OUTBOX_STAGED.mark(session)
     return envelopes
 
 
@@ -148,22 +148,3 @@ def event_source(session: AsyncSession) -> str:
         raise ValueError("this session has no event source: make it with "
                          "create_sessionmaker(engine, event_source=settings.service_name)")
     return source
-
-
-def on_commit_wake(callback: Callable[[], None]) -> Callable[[], None]:
-    """Call `callback` after every commit in this process that staged events (the relay's wake-up); returns
-    a function that removes it. Relays in other processes find the rows by polling."""
-    _wakeups.append(callback)
-    return lambda: _wakeups.remove(callback) if callback in _wakeups else None
-
-
-@event.listens_for(Session, "after_commit")
-def _wake_relays(session: Session) -> None:
-    if session.info.pop(_STAGED, False):
-        for callback in list(_wakeups):
-            callback()
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_staged(session: Session) -> None:
-    session.info.pop(_STAGED, None)

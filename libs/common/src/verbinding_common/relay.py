@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .db import outbox_table, relay_state_table
 from .kafka import cluster_id, ensure_topics, new_admin, new_producer, start_with_retry
-from .outbox import on_commit_wake
+from .outbox import OUTBOX_STAGED
 from .settings import ServiceSettings
 from .telemetry import context_from_traceparent, get_tracer, inject_headers
 
@@ -73,7 +73,7 @@ class Relay:
             await start_with_retry(self._producer)
         self._admin = new_admin(self.settings)
         await start_with_retry(self._admin)
-        self._unsubscribe = on_commit_wake(self.notify)
+        self._unsubscribe = OUTBOX_STAGED.subscribe(self.notify)
         self._task = asyncio.create_task(self._run(), name=f"outbox-{self.name}")
 
     async def stop(self) -> None:

@@ -2,50 +2,38 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from verbinding_common.jobs import Job, JobContext
+
+from ..settings import ShelterPlacementSettings
 from .service import fire_due_warnings
 
 log = logging.getLogger(__name__)
 
 
-class WarningJob:
-    """Every `interval_s`, fires the warnings due by today in one transaction (any replica may run one)."""
+async def fire_warnings(*, sessionmaker: async_sessionmaker[AsyncSession], today: date) -> int:
+    """Fire the warnings due by `today`, one batch per transaction until none is left (any replica may run it at
+    the same time: each warning fires once); how many fired."""
+    fired = 0
+    while batch := await _fire_batch(sessionmaker=sessionmaker, today=today):
+        fired += batch
+    return fired
 
-    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], interval_s: float,
-                 today: Callable[[], date] = lambda: datetime.now(UTC).date()) -> None:
-        self.sessionmaker = sessionmaker
-        self.interval_s = interval_s
-        self.today = today
-        self.fired = 0
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="stay-warnings")
+async def _fire_batch(*, sessionmaker: async_sessionmaker[AsyncSession], today: date) -> int:
+    async with sessionmaker() as session, session.begin():
+        return await fire_due_warnings(session=session, today=today)
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
-    async def run_once(self) -> int:
-        async with self.sessionmaker() as session, session.begin():
-            fired = await fire_due_warnings(session=session, today=self.today())
-        self.fired += fired
-        return fired
+def stay_warnings(settings: ShelterPlacementSettings) -> Job:
+    """Every `stay_warning_check_interval_s`, fire the warnings due by today."""
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                while await self.run_once():
-                    pass
-            except Exception as exc:  # an outage: try again next round
-                log.warning("stay warnings not checked: %s", type(exc).__name__)
-            await asyncio.sleep(self.interval_s)
+    async def fire(context: JobContext) -> None:
+        if fired := await fire_warnings(sessionmaker=context.sessionmaker, today=datetime.now(UTC).date()):
+            log.info("fired %d stay warning(s)", fired)
+
+    return Job(name="stay-warnings", run=fire, interval_s=settings.stay_warning_check_interval_s)
