@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from shelter_placement.main import create_app
-from shelter_placement.settings import ShelterPlacementSettings
-from shelter_support import ALEMBIC_INI, Shelters
+from shelter_support import ALEMBIC_INI, Shelters, shelter_settings
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from verbinding_testing.fixtures import ServiceUnderTest, identity_headers
@@ -22,17 +21,6 @@ def service_under_test() -> ServiceUnderTest:
 @pytest.fixture
 def shelters(sessionmaker: async_sessionmaker[AsyncSession]) -> Shelters:
     return Shelters(sessionmaker)
-
-
-def shelter_settings(*, database_url: str, bootstrap_servers: str, public_key: str,
-                     **overrides: object) -> ShelterPlacementSettings:
-    values: dict[str, object] = dict(
-        environment="test", database_url=database_url, kafka_bootstrap_servers=bootstrap_servers,
-        identity_public_key=public_key, kafka_session_timeout_ms=4_000, kafka_heartbeat_interval_ms=1_000,
-        kafka_request_timeout_ms=5_000, relay_poll_interval_s=0.05, consumer_retry_backoff_s=0.05,
-        shutdown_drain_s=1.0)
-    values.update(overrides)
-    return ShelterPlacementSettings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from shelter_placement.placements.service import leave, request_placement, withd
 from shelter_placement.placements.stays import StayRules
 from shelter_placement.residents.models import Resident, Vulnerability
 from shelter_placement.residents.service import register_resident
+from shelter_placement.settings import ShelterPlacementSettings
 from shelter_placement.shelters.models import Shelter
 from shelter_placement.shelters.service import change_status, create_shelter, record_consultation
 from sqlalchemy import select
@@ -22,6 +23,17 @@ from verbinding_common.db import outbox_table
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 HVO, DOOR = "HVO-Querido", "De Regenboog Groep"
+
+
+def shelter_settings(*, database_url: str, bootstrap_servers: str, public_key: str,
+                     **overrides: object) -> ShelterPlacementSettings:
+    values: dict[str, object] = dict(
+        environment="test", database_url=database_url, kafka_bootstrap_servers=bootstrap_servers,
+        identity_public_key=public_key, kafka_session_timeout_ms=4_000, kafka_heartbeat_interval_ms=1_000,
+        kafka_request_timeout_ms=5_000, relay_poll_interval_s=0.05, consumer_retry_backoff_s=0.05,
+        shutdown_drain_s=1.0)
+    values.update(overrides)
+    return ShelterPlacementSettings(**values)  # type: ignore[arg-type]
 
 
 class Shelters:

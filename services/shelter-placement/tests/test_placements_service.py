@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from shelter_placement.access import Scope
-from shelter_placement.placements.models import PlacementStatus
+from shelter_placement.main import create_app
+from shelter_placement.placements.models import PlacementStatus, StayWarning
 from shelter_placement.placements.service import lock_pool, waitlist
 from shelter_placement.placements.stays import StayRules, add_months, stay_end, warning_due
 from shelter_placement.placements.warnings import fire_warnings
 from shelter_placement.residents.models import Vulnerability
-from shelter_support import Shelters
-from sqlalchemy import text
+from shelter_support import Shelters, shelter_settings
+from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 
 from verbinding_common.contracts.shelter import (
@@ -25,6 +26,7 @@ from verbinding_common.contracts.shelter import (
     StayOutcome,
 )
 from verbinding_common.errors import Conflict
+from verbinding_testing.fixtures import KafkaServer, eventually, running_app
 
 
 async def test_hundred_concurrent_requests_for_ten_beds_place_ten_and_waitlist_ninety_by_priority(
@@ -136,6 +138,23 @@ async def test_warning_fires_once_when_due_also_across_a_restart_and_with_two_jo
     assert await fire_warnings(sessionmaker=shelters.sessionmaker, today=due + timedelta(3)) == 0, "after a restart"
     warned = await shelters.events(event_type=PlacementWarned.event_type)
     assert [(w["placement_id"], w["ends_on"]) for w in warned] == [(str(placement.id), placement.ends_on.isoformat())]
+
+
+async def test_the_running_service_fires_a_warning_that_came_due_by_itself(
+        shelters: Shelters, service_database: str, kafka_server: KafkaServer, identity_keys: tuple[str, str]) -> None:
+    await shelters.open_shelter(capacity=5)
+    placement = await shelters.request(await shelters.resident())
+    async with shelters.sessionmaker() as session, session.begin():
+        await session.execute(update(StayWarning).values(due_on=datetime.now(UTC).date()))
+    app = create_app(shelter_settings(database_url=service_database, bootstrap_servers=kafka_server.bootstrap_servers,
+                                      public_key=identity_keys[1], stay_warning_check_interval_s=0.1))
+
+    async def warned() -> list[dict]:
+        return await shelters.events(event_type=PlacementWarned.event_type)
+
+    async with running_app(app):
+        fired = await eventually(warned, timeout=30, what="the stay-warnings job to fire the due warning")
+    assert [w["placement_id"] for w in fired] == [str(placement.id)]
 
 
 async def test_leaving_records_the_outcome_and_frees_the_bed(shelters: Shelters) -> None:
