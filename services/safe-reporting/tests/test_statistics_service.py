@@ -119,3 +119,31 @@ async def test_the_weekly_counts_are_published_once_with_small_cells_hidden_and_
     statistics = await api.get("/statistics", headers=as_role("team_lead"))
     assert statistics.status_code == 200 and statistics.json()[-1]["total"] == 15
     assert (await api.get("/statistics", headers=as_role("case_manager"))).status_code == 403
+
+
+async def test_the_running_service_publishes_a_changed_week_by_itself(
+        service_database: str, identity_keys: tuple[str, str], as_role, kafka_server) -> None:
+    from safe_reporting.main import create_app
+    from safe_support import a_report, safe_reporting_settings
+    from sqlalchemy import func, select
+
+    from verbinding_common.db import outbox_table
+    from verbinding_testing.fixtures import eventually, running_app
+
+    app = create_app(safe_reporting_settings(service_database, identity_keys[1], statistics_interval_s=0.1,
+                                             kafka_bootstrap_servers=kafka_server.bootstrap_servers,
+                                             shutdown_drain_s=1.0))
+
+    async def published() -> int:
+        async with app.state.sessionmaker() as session:
+            return await session.scalar(select(func.count()).select_from(outbox_table)
+                                        .where(outbox_table.c.topic == "safe-reporting.statistics.v1"))
+
+    async with running_app(app) as client:
+        for _ in range(THRESHOLD):  # fewer would all be hidden: nothing to publish
+            assert (await client.post("/reports", json=a_report(),
+                                      headers=as_role("reporter", "anonymous-reporter"))).status_code == 201
+        assert await eventually(published, timeout=30, what="the weekly-statistics job to publish the week")
+        jobs = (await client.get("/readyz")).json()["jobs"]
+    assert {"weekly-statistics", "closed-report-purge", "shared-limits-purge"} <= set(jobs)
+    assert jobs["weekly-statistics"]["last_success_at"] is not None
