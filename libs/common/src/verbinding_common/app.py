@@ -129,8 +129,7 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
     given at most `shutdown_drain_s` to stop; /readyz shows when each last succeeded.
 
     `setup(app)` runs once the app is built (put what routes need on app.state); `lifespan` (the service's own
-    start-up, e.g. HTTP clients) runs inside the shared one: after the relay and consumers start, ends before they
-    stop.
+    start-up, e.g. HTTP clients) runs inside the shared one: after the relay and consumers start, ends before they stop.
     """
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessionmaker = create_sessionmaker(engine, event_source=settings.service_name,
