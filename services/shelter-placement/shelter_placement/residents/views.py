@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, status
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
 from verbinding_common.errors import Forbidden
-from verbinding_common.idempotency import IdempotentRoute
+from verbinding_common.routes import PublicRoute
 
 from ..access import AuditDep, scope_of
 from . import service
 from .models import ResidentCreate, ResidentRead
 
-router = APIRouter(route_class=IdempotentRoute, tags=["residents"])
+router = APIRouter(route_class=PublicRoute, tags=["residents"])
 partners = [Depends(allow(Role.programme_coordinator, Role.ngo_partner))]
 
 
