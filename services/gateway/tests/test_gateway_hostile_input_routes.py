@@ -54,11 +54,9 @@ HOSTILE = [
     ("POST", PUSH, recognition(family_name="Had\u0000dad"), Role.coa_integration),
     ("POST", PUSH, {"recognitions": [recognition(), recognition(given_names="\u0000")]}, Role.coa_integration),
     ("POST", PUSH, "deep", Role.coa_integration),
-    ("GET", f"/api/v1/case-plan/cases/{CASE}/action-plan/versions/2147483648", None, Role.case_manager),
-    ("POST", f"/api/v1/case-plan/cases/{CASE}/action-plan/versions/-2147483649/approve", None, Role.team_lead),
+    # A mounted route's path parameters are the owning service's to check (it declares their types; the gateway
+    # passes them on encoded): the fuzz through the real services proves those 422s.
     ("GET", "/api/v1/persons/V-123456/overview", None, Role.case_manager),
-    ("GET", "/api/v1/intake/persons/1%20OR%201=1/interview", None, Role.team_lead),
-    ("GET", "/api/v1/case-plan/cases/not-a-case", None, Role.case_manager),
     ("GET", "/api/v1/case-plan/caseload?page=%00", None, Role.case_manager),
     ("POST", "/api/v1/case-plan/case-managers", {"subject": "cm-\u0000", "name": "x", "capacity": 99999999999999999999},
      Role.team_lead),
