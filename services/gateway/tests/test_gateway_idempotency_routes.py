@@ -63,10 +63,10 @@ async def services(database_url: str, identity_keys: tuple[str, str]) -> AsyncIt
 
 INTERVIEW = {"education_level": 3, "years_of_work_experience": 4, "dutch_level": "A2", "domains_of_need": ["work"]}
 WRITES = {
-    "forwarded (Downstream.forward)": ("POST", "/api/v1/employment/employers", {"name": "Bakkerij", "sector": "care"},
-                                       Role.team_lead),
-    "requested (interview)": ("PUT", f"/api/v1/intake/persons/{uuid.uuid4()}/interview", INTERVIEW, Role.case_manager),
-    "anonymous report": ("POST", "/api/v1/safe-reporting/reports", {"category": "theft"}, None),
+    "mounted (employer)": ("POST", "/api/v1/employment/employers", {"name": "Bakkerij", "sector": "care"},
+                           Role.team_lead),
+    "mounted (interview)": ("PUT", f"/api/v1/intake/persons/{uuid.uuid4()}/interview", INTERVIEW, Role.case_manager),
+    "mounted, anonymous (report)": ("POST", "/api/v1/safe-reporting/reports", {"category": "theft"}, None),
 }
 
 
