@@ -8,7 +8,7 @@ SOURCES := $(wildcard libs/*/src) $(wildcard services/*)
 PROJECTS := pyproject.toml $(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)
 RUNTIME_PROJECTS := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install run migrate test lint bench traces dlq schemas manifests lock demo clean fuzz soak
+.PHONY: install run migrate test lint bench traces dlq schemas routes manifests lock demo clean fuzz soak
 
 install: $(VENV)/.installed
 
@@ -51,6 +51,9 @@ dlq: install  ## dead letters: make dlq ARGS="list <topic>" or ARGS="replay <top
 
 schemas: install  ## event JSON Schemas (tests/contract/schemas) and the event catalogue (docs/events.md, docs/asyncapi.yaml)
 	$(PY) -m verbinding_devstack.schemas .
+
+routes: install  ## the routes each service declares public, as the gateway mounts them (services/gateway/gateway/published/)
+	$(PY) -m verbinding_devstack.published .
 
 manifests: install  ## each service's Kubernetes folder (deploy/k8s/base/services/) from its settings and the event catalogue
 	$(PY) -m verbinding_devstack.manifests .

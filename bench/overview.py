@@ -33,7 +33,7 @@ async def _prepare(gateway: httpx.AsyncClient) -> tuple[dict[str, str], list[str
     lead = await token(gateway, grant_type="password", username="tl-carla", password="demo")
     anna = await token(gateway, grant_type="password", username="cm-anna", password="demo")
     coa = await token(gateway, grant_type="client_credentials", client_id="coa", client_secret="coa-demo-secret")
-    added = await gateway.post("/api/v1/case-managers", headers=lead,
+    added = await gateway.post("/api/v1/case-plan/case-managers", headers=lead,
                                json={"subject": "cm-anna", "name": "Anna", "languages": ["ar"], "capacity": CLIENTS})
     added.raise_for_status()
     day = date(2025, 1, 6)
@@ -45,7 +45,7 @@ async def _prepare(gateway: httpx.AsyncClient) -> tuple[dict[str, str], list[str
     pushed.raise_for_status()
 
     async def full_caseload() -> list[str] | None:
-        cases = (await gateway.get("/api/v1/caseload", headers=anna)).json().get("cases", [])
+        cases = (await gateway.get("/api/v1/case-plan/caseload", headers=anna)).json().get("cases", [])
         return [case["person_id"] for case in cases] if len(cases) >= CLIENTS else None
 
     persons = await eventually(full_caseload, timeout=120, what="cm-anna's 50 cases", interval=0.5)

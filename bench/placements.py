@@ -184,16 +184,17 @@ async def _profile(database_url: str, residents: list[str], operator: str) -> di
 async def _pool(gateway: httpx.AsyncClient, coordinator: dict, ngo: dict, operator: str, *,
                 open_shelter: bool = True) -> list[str]:
     """A shelter of `CAPACITY` beds of `operator` (opened) and `REQUESTS` residents of mixed vulnerability."""
-    shelter = (await gateway.post("/api/v1/shelters", headers=coordinator, json={
+    shelter = (await gateway.post("/api/v1/shelter/shelters", headers=coordinator, json={
         "name": f"Bench {operator}", "neighbourhood": "Oost", "operator": operator, "capacity": CAPACITY})).json()
-    path = f"/api/v1/shelters/{shelter['shelter_id']}"
+    path = f"/api/v1/shelter/shelters/{shelter['shelter_id']}"
     (await gateway.post(f"{path}/consultation", headers=coordinator,
                         json={"held_on": "2025-01-10", "reference": "minutes"})).raise_for_status()
     (await gateway.post(f"{path}/status", headers=coordinator, json={"status": "open"})).raise_for_status()
     rng = random.Random(17)
     residents = []
     for n in range(REQUESTS):
-        answer = await gateway.post("/api/v1/residents", headers=ngo if operator == "HVO-Querido" else coordinator,
+        answer = await gateway.post("/api/v1/shelter/residents",
+                                    headers=ngo if operator == "HVO-Querido" else coordinator,
                                     json={"pseudonym": f"P-{n:04d}", "programme": "lvv", "operator": operator,
                                           "year_of_birth": 1980 + n % 30, "vulnerability": rng.choice(VULNERABILITIES)})
         answer.raise_for_status()
@@ -216,13 +217,13 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
             residents = await _pool(gateway, coordinator, ngo, "HVO-Querido")
             profiled = await _pool(gateway, coordinator, ngo, "Bench-Profile")
             for _ in range(5):  # warm the connections
-                await gateway.get("/api/v1/shelters", headers=ngo)
+                await gateway.get("/api/v1/shelter/shelters", headers=ngo)
             await asyncio.sleep(2.0)  # let set-up's events drain before the burst
             result["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
             pids = stack.pids()
             cpu_before, wall_before = _cpu_seconds(pids), time.perf_counter()
             timings, statuses = await _burst(
-                lambda body: gateway.post("/api/v1/placements", json=body, headers=ngo),
+                lambda body: gateway.post("/api/v1/shelter/placements", json=body, headers=ngo),
                 [{"resident_id": r} for r in residents])
             cpu_after, wall = _cpu_seconds(pids), time.perf_counter() - wall_before
             result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]

@@ -344,7 +344,7 @@ async def _run_journey(stack: RunningStack, dbs: Databases, gateway: httpx.Async
     lead = await token(gateway, grant_type="password", username="tl-carla", password="demo")
     coa = await token(gateway, grant_type="client_credentials", client_id="coa", client_secret="coa-demo-secret")
     for n in range(1, CASE_MANAGERS + 1):
-        response = await gateway.post("/api/v1/case-managers", headers=lead, json={
+        response = await gateway.post("/api/v1/case-plan/case-managers", headers=lead, json={
             "subject": f"bench-cm-{n}", "name": f"Bench Manager {n}", "languages": LANGUAGES[n % len(LANGUAGES)],
             "capacity": CAPACITY})
         if response.status_code != 201:

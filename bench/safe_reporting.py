@@ -1,10 +1,11 @@
 """The safe-reporting benchmark: 200 concurrent anonymous reporters submitting and following up, on loopback.
 
 It starts the whole `verbinding run` stack on free ports in a temporary data dir and, through the gateway only,
-lets `REPORTERS` reporters at once each submit a report (`POST /api/v1/safe-reports`) and then read it back with
-their receipt (`POST /api/v1/safe-reports/follow-up`). It reports reports/s, p50/p99 of both, the CPU the gateway,
-safe-reporting and PostgreSQL spent per report, and the cost of one receipt hash (scrypt) on this machine, which
-every submission and every look-up pays once. Correctness: every report gets a distinct receipt that finds it.
+lets `REPORTERS` reporters at once each submit a report (`POST /api/v1/safe-reporting/reports`) and then read it back
+with their receipt (`POST /api/v1/safe-reporting/reports/follow-up`). It reports reports/s, p50/p99 of both, the CPU
+the gateway, safe-reporting and PostgreSQL spent per report, and the cost of one receipt hash (scrypt) on this
+machine, which every submission and every look-up pays once.
+Correctness: every report gets a distinct receipt that finds it.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ async def _phase(gateway: httpx.AsyncClient, reporters: int, spread_s: float, th
     async def reporter(n: int) -> None:
         await asyncio.sleep(spread_s * n / reporters)
         started = time.perf_counter()
-        answer = await gateway.post("/api/v1/safe-reports", json=_report(n))
+        answer = await gateway.post("/api/v1/safe-reporting/reports", json=_report(n))
         submit_ms.append((time.perf_counter() - started) * 1000)
         if answer.status_code != 201:
             failures.append(f"submit {answer.status_code}")
@@ -78,7 +79,7 @@ async def _phase(gateway: httpx.AsyncClient, reporters: int, spread_s: float, th
         receipts.append(receipt)
         await asyncio.sleep(think_s)
         started = time.perf_counter()
-        followed = await gateway.post("/api/v1/safe-reports/follow-up", json={"receipt": receipt})
+        followed = await gateway.post("/api/v1/safe-reporting/reports/follow-up", json={"receipt": receipt})
         lookup_ms.append((time.perf_counter() - started) * 1000)
         if followed.status_code != 200:
             failures.append(f"follow-up {followed.status_code}")
@@ -107,7 +108,7 @@ async def _run(reporters: int) -> dict[str, Any]:
             async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=120, limits=limits,
                                          trust_env=False) as gateway:
                 for n in range(5):  # warm up: connections, pools, first scrypt
-                    answer = await gateway.post("/api/v1/safe-reports", json=_report(-n))
+                    answer = await gateway.post("/api/v1/safe-reporting/reports", json=_report(-n))
                     assert answer.status_code == 201, answer.text
                 cpu_before = _cpu_seconds(watched)
                 paced = await _phase(gateway, reporters, spread_s=PACED_OVER_S, think_s=1.0)

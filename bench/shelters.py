@@ -229,17 +229,17 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
                               client_secret="hvo-demo-secret")
             per_shelter = max(CAPACITY, -(-placements // SHELTERS))
             for n in range(SHELTERS):
-                shelter = (await gateway.post("/api/v1/shelters", headers=coordinator, json={
+                shelter = (await gateway.post("/api/v1/shelter/shelters", headers=coordinator, json={
                     "name": f"Shelter {n + 1}", "neighbourhood": f"Buurt {n % 4}", "operator": "HVO-Querido",
                     "capacity": per_shelter})).json()
-                path = f"/api/v1/shelters/{shelter['shelter_id']}"
+                path = f"/api/v1/shelter/shelters/{shelter['shelter_id']}"
                 await gateway.post(f"{path}/consultation", headers=coordinator,
                                    json={"held_on": "2025-01-10", "reference": f"minutes {n}"})
                 (await gateway.post(f"{path}/status", headers=coordinator, json={"status": "open"})
                  ).raise_for_status()
             residents = []
             for n in range(placements):
-                answer = await gateway.post("/api/v1/residents", headers=ngo, json={
+                answer = await gateway.post("/api/v1/shelter/residents", headers=ngo, json={
                     "pseudonym": f"B-{n:05d}", "programme": "lvv", "year_of_birth": 1980 + n % 30,
                     "vulnerability": "standard"})
                 residents.append(answer.json()["resident_id"])
@@ -271,12 +271,12 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
 
                 async def change(n: int) -> None:
                     if n < placements:
-                        answer = await gateway.post("/api/v1/placements", headers=ngo,
+                        answer = await gateway.post("/api/v1/shelter/placements", headers=ngo,
                                                     json={"resident_id": residents[n]})
                         if answer.status_code == 201:
                             placed.append(answer.json()["placement_id"])
                     elif n - placements < len(placed):
-                        answer = await gateway.post(f"/api/v1/placements/{placed[n - placements]}/leave",
+                        answer = await gateway.post(f"/api/v1/shelter/placements/{placed[n - placements]}/leave",
                                                     headers=ngo, json={"outcome": "other"})
                     else:
                         return
@@ -292,7 +292,7 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.gather(*pending)
                 produced_s = time.perf_counter() - started
                 final = {s["shelter_id"]: s["sequence"] for s in
-                         (await gateway.get("/api/v1/shelters/capacity", headers=ngo)).json()}
+                         (await gateway.get("/api/v1/shelter/shelters/capacity", headers=ngo)).json()}
                 expected = {f"webhook-{n}" for n in range(endpoints)} | {f"sse-{n}" for n in range(sse_clients)} \
                     | {"kafka"}
 

@@ -53,7 +53,7 @@ async def main(gateway_url: str) -> int:
 
         say("1. As team lead Carla: make sure case managers Anna and Bram exist (50 places each).")
         for subject, name, languages in (("cm-anna", "Anna", ["ar", "en"]), ("cm-bram", "Bram", ["fa", "ti"])):
-            response = await client.post("/api/v1/case-managers", headers=lead,
+            response = await client.post("/api/v1/case-plan/case-managers", headers=lead,
                                          json={"subject": subject, "name": name, "languages": languages})
             say(f"   {name}: {'joined' if response.status_code == 201 else 'already here'}")
 
@@ -82,7 +82,7 @@ async def main(gateway_url: str) -> int:
             say(f"   {number}: {status.get('status')}")
 
         say("\n4. As case manager Anna: my caseload.")
-        caseload = (await client.get("/api/v1/caseload", headers=anna)).json()
+        caseload = (await client.get("/api/v1/case-plan/caseload", headers=anna)).json()
         mine = {str(s.get("person_id")) for s in statuses.values()}
         cases = [c for c in caseload.get("cases", []) if str(c["person_id"]) in mine]
         say(f"   Anna counsels {caseload['case_manager']['active_cases']} of at most "
@@ -100,7 +100,8 @@ async def main(gateway_url: str) -> int:
             say("\n5. Anna writes an action plan with a dual trajectory (work experience and Dutch at once); "
                 "Carla, her team lead, approves it (nobody approves their own plan).")
             target = str(date.today() + timedelta(days=180))
-            plan = await client.post(f"/api/v1/cases/{case['case_id']}/action-plan", headers=anna, json={"objectives": [
+            plan = await client.post(f"/api/v1/case-plan/cases/{case['case_id']}/action-plan", headers=anna,
+                                     json={"objectives": [
                 {"domain": "work", "term": "short_term", "description": "work experience placement, 16 h/week",
                  "target_date": target, "status": "active"},
                 {"domain": "language", "term": "short_term", "description": "Dutch A2 course", "target_date": target,
@@ -109,7 +110,8 @@ async def main(gateway_url: str) -> int:
                  "target_date": str(date.today() + timedelta(days=720)), "status": "planned"}]})
             plan.raise_for_status()
             version = plan.json()["version"]
-            approved = await client.post(f"/api/v1/cases/{case['case_id']}/action-plan/versions/{version}/approve",
+            approved = await client.post(
+                f"/api/v1/case-plan/cases/{case['case_id']}/action-plan/versions/{version}/approve",
                                          headers=lead)
             for objective in plan.json()["objectives"]:
                 say(f"   [{objective['status']:>7}] {objective['domain']:<10} {objective['description']}")

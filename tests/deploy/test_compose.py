@@ -185,7 +185,7 @@ def test_the_compose_stack_comes_up_healthy_and_takes_a_recognition_to_a_case(co
 
         lead = token(grant_type="password", username="tl-carla", password="demo")
         coa = token(grant_type="client_credentials", client_id="coa", client_secret="coa-demo-secret")
-        response = gateway.post("/api/v1/case-managers", headers=lead,
+        response = gateway.post("/api/v1/case-plan/case-managers", headers=lead,
                                 json={"subject": "cm-anna", "name": "Anna", "languages": ["ar"]})
         assert response.status_code == 201, response.text
         recognition = {"coa_registration_number": "V-COMPOSE-1", "recognised_on": "2025-01-06",

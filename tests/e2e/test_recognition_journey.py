@@ -55,7 +55,7 @@ def recognition(n: int, *, day: int, partner_of: str | None = None) -> dict:
 async def test_120_recognitions_give_120_persons_100_assigned_and_a_waitlist_in_recognition_order(
         gateway: httpx.AsyncClient, as_: dict[str, dict[str, str]]) -> None:
     for subject in CASE_MANAGERS:
-        response = await gateway.post("/api/v1/case-managers", headers=as_["tl-carla"],
+        response = await gateway.post("/api/v1/case-plan/case-managers", headers=as_["tl-carla"],
                                       json={"subject": subject, "name": subject[3:].title(), "languages": ["ar"]})
         assert response.status_code == 201, response.text
 
@@ -77,8 +77,8 @@ async def test_120_recognitions_give_120_persons_100_assigned_and_a_waitlist_in_
                                 json={"recognitions": again})).status_code == 202
 
     async def everyone_cased() -> list | None:
-        waitlist = (await gateway.get("/api/v1/waitlist", headers=as_["tl-carla"])).json()
-        loads = [(await gateway.get("/api/v1/caseload", headers=as_[cm])).json() for cm in CASE_MANAGERS]
+        waitlist = (await gateway.get("/api/v1/case-plan/waitlist", headers=as_["tl-carla"])).json()
+        loads = [(await gateway.get("/api/v1/case-plan/caseload", headers=as_[cm])).json() for cm in CASE_MANAGERS]
         return (waitlist, loads) if len(waitlist) + sum(len(load["cases"]) for load in loads) >= 120 else None
 
     waitlist, loads = await eventually(everyone_cased, timeout=90, what="every recognition to get a case",
@@ -109,17 +109,17 @@ async def test_120_recognitions_give_120_persons_100_assigned_and_a_waitlist_in_
     # Closing one case gives its place to the first on the waitlist.
     head = waitlist[0]
     closing = loads[0]["cases"][0]
-    response = await gateway.post(f"/api/v1/cases/{closing['case_id']}/close", headers=as_["cm-anna"],
+    response = await gateway.post(f"/api/v1/case-plan/cases/{closing['case_id']}/close", headers=as_["cm-anna"],
                                   json={"reason": "moved to another municipality"})
     assert response.status_code == 200, response.text
 
     async def head_assigned() -> dict | None:
-        case = (await gateway.get(f"/api/v1/cases/{head['case_id']}", headers=as_["tl-carla"])).json()
+        case = (await gateway.get(f"/api/v1/case-plan/cases/{head['case_id']}", headers=as_["tl-carla"])).json()
         return case if case["status"] == "assigned" else None
 
     case = await eventually(head_assigned, timeout=30, what="the head of the waitlist to be assigned", interval=0.5)
     assert case["case_manager_id"] == loads[0]["case_manager"]["case_manager_id"]
-    waitlist = (await gateway.get("/api/v1/waitlist", headers=as_["tl-carla"])).json()
+    waitlist = (await gateway.get("/api/v1/case-plan/waitlist", headers=as_["tl-carla"])).json()
     assert len(waitlist) == 19 and head["case_id"] not in {entry["case_id"] for entry in waitlist}
 
 

@@ -28,7 +28,7 @@ async def test_a_thousand_recognitions_with_two_processes_each_one_killed_keep_e
         lead = await token(gateway, grant_type="password", username="tl-carla", password="demo")
         async with httpx.AsyncClient(base_url=gateway, trust_env=False, timeout=60) as client:
             for subject in CASE_MANAGERS:
-                response = await client.post("/api/v1/case-managers", headers=lead,
+                response = await client.post("/api/v1/case-plan/case-managers", headers=lead,
                                              json={"subject": subject, "name": subject[3:].title(), "languages": []})
                 assert response.status_code == 201, response.text
 
@@ -44,7 +44,7 @@ async def test_a_thousand_recognitions_with_two_processes_each_one_killed_keep_e
             assert len(pusher.acknowledged) == RECOGNITIONS
             await every_one_cased_once(stack, pusher.acknowledged, timeout=240)
 
-            waitlist = (await client.get("/api/v1/waitlist", headers=lead)).json()
+            waitlist = (await client.get("/api/v1/case-plan/waitlist", headers=lead)).json()
 
         case_plan = await connect(stack, "case_plan")
         try:

@@ -73,7 +73,7 @@ async def guess_answers(stack: RunningStack, process: str, count: int, body: dic
 async def test_the_token_and_guess_limits_hold_across_two_processes_and_their_restarts(tmp_path: Path) -> None:
     async with running_stack(tmp_path / "data", "--replicas", "gateway=2,safe-reporting=2", ports=StackPorts.free(),
                              settings=SETTINGS) as stack:
-        created = await post(stack.url("gateway"), "/api/v1/safe-reports", json={
+        created = await post(stack.url("gateway"), "/api/v1/safe-reporting/reports", json={
             "role": "victim", "category": "labour_exploitation", "district": "nieuw_west",
             "occurred_on": "2026-11-20", "part_of_day": "evening", "answer_language": "ar",
             "description": "My employer keeps my wages and threatens me."})

@@ -92,9 +92,9 @@ async def test_one_placement_reaches_webhook_sse_and_kafka_subscribers_in_one_tr
 
         coordinator, ngo = token(Role.programme_coordinator, "lvv"), token(Role.ngo_partner, "HVO-Querido")
         async with serving(gateway) as gateway_url, httpx.AsyncClient(base_url=gateway_url, timeout=20) as api:
-            shelter = (await api.post("/api/v1/shelters", headers=coordinator, json={
+            shelter = (await api.post("/api/v1/shelter/shelters", headers=coordinator, json={
                 "name": "Shelter Oost", "neighbourhood": "Oost", "operator": "HVO-Querido", "capacity": 3})).json()
-            path = f"/api/v1/shelters/{shelter['shelter_id']}"
+            path = f"/api/v1/shelter/shelters/{shelter['shelter_id']}"
             await api.post(f"{path}/consultation", headers=coordinator,
                            json={"held_on": "2025-02-01", "reference": "minutes Oost"})
             assert (await api.post(f"{path}/status", headers=coordinator, json={"status": "open"})).status_code == 200
@@ -118,19 +118,19 @@ async def test_one_placement_reaches_webhook_sse_and_kafka_subscribers_in_one_tr
             streaming = asyncio.create_task(stream())
             try:
                 await asyncio.wait_for(opened.wait(), 30)
-                registered = await api.post("/api/v1/residents", headers=ngo, json={
+                registered = await api.post("/api/v1/shelter/residents", headers=ngo, json={
                     "pseudonym": "K-17", "programme": "lvv", "year_of_birth": 1987, "languages": ["ar"],
                     "vulnerability": "high"})
                 assert registered.status_code == 201, registered.text
-                placed = await api.post("/api/v1/placements", headers=ngo,
+                placed = await api.post("/api/v1/shelter/placements", headers=ngo,
                                         json={"resident_id": registered.json()["resident_id"]})
                 assert placed.status_code == 201 and placed.json()["status"] == "placed", placed.text
                 trace_id = placed.headers["x-trace-id"]
                 # Asking again names what the resident has; the NGO finds it in its own list.
-                again = await api.post("/api/v1/placements", headers=ngo,
+                again = await api.post("/api/v1/shelter/placements", headers=ngo,
                                        json={"resident_id": registered.json()["resident_id"]})
                 assert again.status_code == 409 and again.json()["existing_id"] == placed.json()["placement_id"]
-                listed = await api.get("/api/v1/placements", headers=ngo, params={"status": "placed"})
+                listed = await api.get("/api/v1/shelter/placements", headers=ngo, params={"status": "placed"})
                 assert [p["placement_id"] for p in listed.json()] == [placed.json()["placement_id"]]
 
                 await eventually(lambda: asyncio.sleep(0, any(c["occupied"] == 1 for c in received)),

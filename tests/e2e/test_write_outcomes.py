@@ -36,7 +36,7 @@ async def write_until_answered(gateway: httpx.AsyncClient, headers: dict[str, st
     keyed = {**headers, "Idempotency-Key": str(uuid.uuid4())}
     for _ in range(120):
         try:
-            response = await gateway.post("/api/v1/employers", json=body, headers=keyed)
+            response = await gateway.post("/api/v1/employment/employers", json=body, headers=keyed)
         except httpx.TransportError:
             seen["transport error"] += 1
             continue
@@ -65,7 +65,7 @@ async def test_writes_cut_off_by_a_frozen_service_are_each_stored_once_and_named
         os.kill(employment, signal.SIGCONT)
     answers = await asyncio.gather(*writers)
 
-    listed = await gateway.get("/api/v1/employers", headers=lead)
+    listed = await gateway.get("/api/v1/employment/employers", headers=lead)
     assert listed.status_code == 200, listed.text
     ours = [employer for employer in listed.json() if employer["name"].startswith(f"Idem {run} ")]
     stored = Counter(employer["name"] for employer in ours)

@@ -7,6 +7,7 @@ from verbinding_common.app import create_service_app
 from .action_plans.views import router as action_plans_router
 from .case_managers.views import router as case_managers_router
 from .cases.consumers import person_events
+from .cases.views import internal as cases_internal_router
 from .cases.views import router as cases_router
 from .employment.consumers import placement_events
 from .settings import CasePlanSettings
@@ -18,7 +19,7 @@ def create_app(settings: CasePlanSettings | None = None) -> FastAPI:
         settings=settings or CasePlanSettings(),
         title="case-plan",
         description="Case managers and their caseloads (at most 50 each), cases, the waitlist, action plans.",
-        routers=[case_managers_router, cases_router, action_plans_router],
+        routers=[case_managers_router, cases_router, action_plans_router, cases_internal_router],
         consumers=[person_events, placement_events],
     )
 

@@ -7,6 +7,7 @@ from verbinding_common.app import create_service_app
 from .job_seekers.consumers import people_events
 from .job_seekers.views import router as job_seekers_router
 from .monitoring.views import router as monitoring_router
+from .placements.views import internal as placements_internal_router
 from .placements.views import router as placements_router
 from .settings import EmploymentSettings
 from .vacancies.views import router as vacancies_router
@@ -19,7 +20,8 @@ def create_app(settings: EmploymentSettings | None = None) -> FastAPI:
         title="employment",
         description="Job hunters and their job seekers, vacancies ranked by fit, placements, retention checks, "
                     "participation figures.",
-        routers=[job_seekers_router, vacancies_router, placements_router, monitoring_router],
+        routers=[job_seekers_router, vacancies_router, placements_router, monitoring_router,
+                 placements_internal_router],
         consumers=[people_events],
     )
 

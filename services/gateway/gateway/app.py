@@ -19,22 +19,23 @@ from verbinding_common.limits import SharedLimits, shared_limits_purge
 from .access import views as access_views
 from .access.service import CredentialStore, FailureThrottle
 from .access.tokens import build_token_authority
-from .cases import views as case_views
 from .coa import views as coa_views
 from .coa.rejections import rejection_consumer
 from .coa.retention import purge_receipts
 from .downstream import Downstream
-from .employment import views as employment_views
 from .limits.keys import bucket_secret
+from .mounted import declarations
+from .mounted import router as mounted_router
 from .openapi import document_every_answer
 from .persons import views as person_views
-from .reports import views as report_views
 from .reports.limiter import AnonymousLimiter
 from .settings import GatewaySettings
-from .shelters import views as shelter_views
 from .subscriptions import wiring as subscriptions
 
 log = logging.getLogger(__name__)
+
+# The services the gateway's own routes ask (the person overview, the COA status).
+COMPOSED = frozenset({"intake", "case-plan", "employment"})
 
 DESCRIPTION = """The one door for every client of Verbinding.
 
@@ -57,9 +58,8 @@ def description(settings: GatewaySettings) -> str:
 
 
 def routers(settings: GatewaySettings) -> list[APIRouter]:
-    """The gateway's routes."""
-    routers = [coa_views.router, person_views.router, case_views.router, employment_views.router,
-               *subscriptions.routers, shelter_views.router, report_views.router]
+    """The gateway's own routes, then every service's public routes mounted from their declarations."""
+    routers = [coa_views.router, person_views.router, *subscriptions.routers, mounted_router(declarations())]
     if not settings.external_issuer:  # with an external OIDC issuer the built-in endpoint does not exist (404)
         routers.insert(0, access_views.router)
     return routers
@@ -101,7 +101,7 @@ def setup(app: FastAPI) -> None:
                                                limit=settings.token_failure_limit)
     app.state.report_limiter = AnonymousLimiter(limits=app.state.shared_limits, secret=secret,
                                                 per_hour=settings.report_submissions_per_hour)
-    document_every_answer(app)
+    document_every_answer(app, declarations())
 
 
 def lifespan_of(settings: GatewaySettings) -> Lifespan:
@@ -115,16 +115,12 @@ def lifespan_of(settings: GatewaySettings) -> Lifespan:
                               limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)) as http,
             contextlib.aclosing(app.state.shared_limits),
         ):
-            signer = app.state.identity_signer
-            app.state.intake = Downstream("intake", settings.intake_url, http, signer, settings.downstream_timeout_s)
-            app.state.case_plan = Downstream("case-plan", settings.case_plan_url, http, signer,
-                                             settings.downstream_timeout_s)
-            app.state.employment = Downstream("employment", settings.employment_url, http, signer,
-                                              settings.downstream_timeout_s)
-            app.state.shelter_placement = Downstream("shelter-placement", settings.shelter_placement_url, http,
-                                                     signer, settings.downstream_timeout_s)
-            app.state.safe_reporting = Downstream("safe-reporting", settings.safe_reporting_url, http, signer,
-                                                  settings.downstream_timeout_s)
+            # Every service behind the door (those that publish routes, and those the overview and the COA status
+            # ask), each at the URL its settings name (VERBINDING_<SERVICE>_URL).
+            names = {declaration["service"] for declaration in declarations()} | COMPOSED
+            app.state.downstreams = {
+                name: Downstream(name, getattr(settings, f"{name.replace('-', '_')}_url"), http,
+                                 app.state.identity_signer, settings.downstream_timeout_s) for name in sorted(names)}
             async with subscriptions.running(app, settings):
                 yield
 

@@ -11,7 +11,6 @@ from urllib.parse import quote
 import httpx
 from fastapi import Depends, Request, status
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
 
 from verbinding_common.auth import Identity, IdentitySigner
 from verbinding_common.errors import Unavailable
@@ -23,7 +22,6 @@ IDEMPOTENCY_KEY = HEADER
 # What a service says beside its status and body that the client needs: when to come back, where the record is,
 # and that an answer is the replay of an earlier one.
 PASSED_HEADERS = ("Retry-After", "Idempotent-Replayed")
-PUBLIC_PREFIX = "/api/v1"
 
 
 class ServiceUnavailable(Unavailable):
@@ -63,7 +61,7 @@ class Downstream:
     timeout_s: float
 
     async def request(self, method: str, path: str, *, identity: Identity, json: Any = None,
-                      params: Any = None, timeout_s: float | None = None,
+                      content: bytes | None = None, params: Any = None, timeout_s: float | None = None,
                       headers: dict[str, str] | None = None) -> httpx.Response:
         """Send one request as `identity`, bounded in total by `timeout_s`.
 
@@ -75,8 +73,8 @@ class Downstream:
             self.signer.headers(identity, audience=self.name)
         try:
             async with asyncio.timeout(limit):
-                return await self.http.request(method, self.base_url.rstrip("/") + path, json=json, params=params,
-                                               headers=sent)
+                return await self.http.request(method, self.base_url.rstrip("/") + path, json=json, content=content,
+                                               params=params, headers=sent)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # No connection to the service was made (or none was free): the request never left.
             raise ServiceUnavailable(self.name, exc.__class__.__name__) from None
@@ -88,15 +86,6 @@ class Downstream:
     def _cut_off(self, method: str, reason: str) -> ServiceUnavailable:
         return OutcomeUnknown(self.name, reason) if method.upper() in MUTATING else ServiceUnavailable(self.name,
                                                                                                       reason)
-
-    async def forward(self, request: Request, caller: Identity, method: str, path: str,
-                      body: BaseModel | dict[str, Any] | None = None) -> Response:
-        """Forward the caller's request (its query, and the body as sent) and answer as the service did."""
-        json: Any = body.model_dump(mode="json", exclude_unset=True) if isinstance(body, BaseModel) else body
-        answer = await self.request(method, path, identity=caller, json=json,
-                                    params=list(request.query_params.multi_items()) or None,
-                                    headers=client_headers(request))
-        return passed_through(answer, self.name)
 
 
 def client_headers(request: Request) -> dict[str, str]:
@@ -110,8 +99,9 @@ def segment(value: object) -> str:
     return quote(str(value), safe="")
 
 
-def passed_through(response: httpx.Response, service: str) -> Response:
-    """The downstream answer as the gateway's own: its status and body, 4xx details included."""
+def passed_through(response: httpx.Response, service: str, prefix: str) -> Response:
+    """The downstream answer as the gateway's own: its status and body, 4xx details included; a Location the service
+    gives as an absolute path comes out under the service's public `prefix`."""
     if response.status_code == status.HTTP_401_UNAUTHORIZED:
         # The caller's token was fine (the gateway checked it): the service refused the gateway itself.
         return JSONResponse({"detail": f"{service} did not accept the gateway's identity"},
@@ -119,31 +109,25 @@ def passed_through(response: httpx.Response, service: str) -> Response:
     headers = {name: response.headers[name] for name in PASSED_HEADERS if name in response.headers}
     location = response.headers.get("location")
     if location is not None and "//" not in location and ":" not in location.split("/", 1)[0]:
-        # A service names its records by its own paths; the client reaches them under the gateway's /api/v1. A
-        # relative reference resolves the same way on both; an absolute URL names an address inside the cluster and
-        # never leaves.
-        headers["Location"] = PUBLIC_PREFIX + location if location.startswith("/") else location
+        # A service names its records by its own paths; the client reaches them under the service's public prefix.
+        # A relative reference resolves the same way on both; an absolute URL names an address inside the cluster
+        # and never leaves.
+        headers["Location"] = prefix + location if location.startswith("/") else location
     if response.status_code == status.HTTP_204_NO_CONTENT or not response.content:
         return Response(status_code=response.status_code, headers=headers)
     return Response(content=response.content, status_code=response.status_code, headers=headers,
                     media_type=response.headers.get("content-type", "application/json"))
 
 
-def intake(request: Request) -> Downstream:
-    return request.app.state.intake
+def downstream(name: str) -> Any:
+    """A route dependency: the service `name` behind the gateway."""
+
+    def of(request: Request) -> Downstream:
+        return request.app.state.downstreams[name]
+
+    return Depends(of)
 
 
-def case_plan(request: Request) -> Downstream:
-    return request.app.state.case_plan
-
-
-def employment(request: Request) -> Downstream:
-    return request.app.state.employment
-def safe_reporting(request: Request) -> Downstream:
-    return request.app.state.safe_reporting
-
-
-IntakeDep = Annotated[Downstream, Depends(intake)]
-CasePlanDep = Annotated[Downstream, Depends(case_plan)]
-EmploymentDep = Annotated[Downstream, Depends(employment)]
-SafeReportingDep = Annotated[Downstream, Depends(safe_reporting)]
+IntakeDep = Annotated[Downstream, downstream("intake")]
+CasePlanDep = Annotated[Downstream, downstream("case-plan")]
+EmploymentDep = Annotated[Downstream, downstream("employment")]

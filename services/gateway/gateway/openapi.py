@@ -40,17 +40,21 @@ _FORWARDED_WRITE = {
 _WRITES = frozenset({"post", "put", "patch", "delete"})
 
 
-def document_every_answer(app: FastAPI) -> None:
-    """Make `app.openapi()` list the error answers every route can give (the document is built once)."""
+def document_every_answer(app: FastAPI, published: list[dict[str, Any]]) -> None:
+    """Make `app.openapi()` the gateway's own routes plus every service's public operations under its prefix, each
+    listing the error answers it can give (the document is built once)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, description=app.description,
                                    routes=app.routes)
-            document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = _PROBLEM
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = _PROBLEM
             for path, operations in document.get("paths", {}).items():
                 for method, operation in operations.items():
                     _add_answers(path, method, operation)
+            for declaration in published:
+                _merge(document, declaration)
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -58,17 +62,60 @@ def document_every_answer(app: FastAPI) -> None:
 
 
 _PROBLEM_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_REF = "#/components/schemas/"
+_BEARER = [{"HTTPBearer": []}]
+_BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                  "description": "A token from POST /oauth/token (or the configured OIDC issuer)."}
+_COUNTED = {"429": "too many reports from here (counted per sender, under an hourly-rotated keyed hash); retry "
+                   "after `Retry-After`"}
 
 
-def _add_answers(path: str, method: str, operation: dict[str, Any]) -> None:
+def _merge(document: dict[str, Any], declaration: dict[str, Any]) -> None:
+    """One service's public operations under its prefix, its schemas named `<service>.<Name>` so that two services'
+    models of the same name stay apart: the body the gateway documents is the body the service validates."""
+    service, prefix = declaration["service"], declaration["public_prefix"]
+    document["components"]["schemas"].update({f"{service}.{name}": _renamed(schema, service)
+                                              for name, schema in declaration["components"]["schemas"].items()})
+    document["components"].setdefault("securitySchemes", {}).setdefault("HTTPBearer", _BEARER_SCHEME)
+    for path, operations in _renamed(declaration["paths"], service).items():
+        for method, operation in operations.items():
+            operation["operationId"] = f"{service}.{operation.get('operationId', method + path)}"
+            operation["tags"] = [service]
+            anonymous = operation["x-roles"] == ["reporter"]
+            if not anonymous:
+                operation["security"] = _BEARER
+            _add_answers(prefix + path, method, operation, forwarded=True)
+            if anonymous and method == "post" and path == "/reports":
+                _add_codes(operation, _COUNTED)
+            document["paths"].setdefault(prefix + path, {})[method] = operation
+
+
+def _renamed(node: Any, service: str) -> Any:
+    if isinstance(node, dict):
+        renamed = {key: _renamed(value, service) for key, value in node.items()}
+        if isinstance(renamed.get("$ref"), str) and renamed["$ref"].startswith(_REF):
+            renamed["$ref"] = f"{_REF}{service}.{renamed['$ref'].removeprefix(_REF)}"
+        return renamed
+    if isinstance(node, list):
+        return [_renamed(value, service) for value in node]
+    return node
+
+
+def _add_answers(path: str, method: str, operation: dict[str, Any], *, forwarded: bool = False) -> None:
     answers = dict(_EVERY_ROUTE)
     if operation.get("security"):
         answers |= _PROTECTED
-    if path.startswith("/api/v1/") and not (method == "post" and path == "/api/v1/coa/status-recognitions") \
-            and (operation.get("security") or path.startswith("/api/v1/safe-reports")):
+    # The gateway's own routes that ask services (the overview, the COA status) pass their answers on as well.
+    own_forwarding = path.startswith("/api/v1/") and operation.get("security") and \
+        not (method == "post" and path == "/api/v1/coa/status-recognitions")
+    if forwarded or own_forwarding:
         answers |= _FORWARDED
         if method in _WRITES:
             answers |= _FORWARDED_WRITE
+    _add_codes(operation, answers)
+
+
+def _add_codes(operation: dict[str, Any], answers: dict[str, str]) -> None:
     responses = operation.setdefault("responses", {})
     for code, description in answers.items():
         responses.setdefault(code, {"description": description, "content": _PROBLEM_CONTENT})

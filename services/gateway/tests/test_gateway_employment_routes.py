@@ -107,23 +107,19 @@ async def test_job_hunter_routes_forward_as_the_caller_with_query_and_answers_pa
         app = create_app(make_settings(employment_url=employment_url))
         async with running_app(app) as client:
             eva = bearer(app, Role.job_hunter, subject="jh-eva")
-            ranked = await client.get(f"/api/v1/job-seekers/{P1}/matches", params={"limit": 5}, headers=eva)
-            unknown = await client.get(f"/api/v1/job-seekers/{P2}/matches", headers=eva)
-            placed = await client.post(f"/api/v1/job-seekers/{P1}/placements", json=PLACEMENT, headers=eva)
-            malformed = [await client.post(f"/api/v1/job-seekers/{P1}/placements", json={**PLACEMENT, **bad},
-                                           headers=eva)
-                         for bad in ({"sector": "mining"}, {"hours_per_week": 61}, {"contract_type": "zero_hours"})]
-            not_an_id = await client.get("/api/v1/job-seekers/p-1/matches", headers=eva)
-            as_case_manager = await client.post(f"/api/v1/job-seekers/{P1}/placements", json=PLACEMENT,
+            ranked = await client.get(f"/api/v1/employment/job-seekers/{P1}/matches", params={"limit": 5}, headers=eva)
+            unknown = await client.get(f"/api/v1/employment/job-seekers/{P2}/matches", headers=eva)
+            placed = await client.post(f"/api/v1/employment/job-seekers/{P1}/placements", json=PLACEMENT, headers=eva)
+            as_case_manager = await client.post(f"/api/v1/employment/job-seekers/{P1}/placements", json=PLACEMENT,
                                                 headers=bearer(app, Role.case_manager))
         down = create_app(make_settings(employment_url=closed_port_url()))
         async with running_app(down) as client:
-            unavailable = await client.get("/api/v1/retention-checks/due", headers=bearer(down, Role.job_hunter))
+            unavailable = await client.get("/api/v1/employment/retention-checks/due",
+                                           headers=bearer(down, Role.job_hunter))
     assert (ranked.status_code, ranked.json()) == (200, [{"rank": 1, "limit": 5}])
     assert (unknown.status_code, unknown.json()) == (404, {"detail": "no job seeker"})
+    # The body goes on as sent: employment's own model is the one that validates it (no copy at the door).
     assert placed.json() == {"person_id": P1, **PLACEMENT, "recorded_by": "jh-eva"}, "forwarded as given"
-    assert [r.status_code for r in malformed] == [422, 422, 422], "refused at the door"
-    assert not_an_id.status_code == 422
     assert as_case_manager.status_code == 403
     assert (unavailable.status_code, unavailable.json()["detail"]) == (503, "employment unavailable")
     assert employment.state.callers == ["jh-eva", "jh-eva"]

@@ -39,7 +39,7 @@ async def gateway(make_settings):
 @pytest.mark.parametrize("path, headers", [
     ("/oauth/token", {"content-type": "application/x-www-form-urlencoded"}),
     (PUSH, {"content-type": "application/json"}),
-    (f"/api/v1/cases/{CASE}/action-plan", {"content-type": "application/json"}),
+    (f"/api/v1/case-plan/cases/{CASE}/action-plan", {"content-type": "application/json"}),
 ])
 async def test_a_body_over_the_limit_without_a_token_is_413_before_anything_reads_it(gateway, path: str,
                                                                                       headers: dict) -> None:
@@ -54,13 +54,11 @@ HOSTILE = [
     ("POST", PUSH, recognition(family_name="Had\u0000dad"), Role.coa_integration),
     ("POST", PUSH, {"recognitions": [recognition(), recognition(given_names="\u0000")]}, Role.coa_integration),
     ("POST", PUSH, "deep", Role.coa_integration),
-    ("GET", f"/api/v1/cases/{CASE}/action-plan/versions/2147483648", None, Role.case_manager),
-    ("POST", f"/api/v1/cases/{CASE}/action-plan/versions/-2147483649/approve", None, Role.team_lead),
+    # A mounted route's path parameters are the owning service's to check (it declares their types; the gateway
+    # passes them on encoded): the fuzz through the real services proves those 422s.
     ("GET", "/api/v1/persons/V-123456/overview", None, Role.case_manager),
-    ("GET", "/api/v1/persons/1%20OR%201=1/interview", None, Role.team_lead),
-    ("GET", "/api/v1/cases/not-a-case", None, Role.case_manager),
-    ("GET", "/api/v1/caseload?page=%00", None, Role.case_manager),
-    ("POST", "/api/v1/case-managers", {"subject": "cm-\u0000", "name": "x", "capacity": 99999999999999999999},
+    ("GET", "/api/v1/case-plan/caseload?page=%00", None, Role.case_manager),
+    ("POST", "/api/v1/case-plan/case-managers", {"subject": "cm-\u0000", "name": "x", "capacity": 99999999999999999999},
      Role.team_lead),
 ]
 
@@ -106,7 +104,7 @@ async def test_a_hanging_case_plan_leaves_the_overview_within_its_deadline_with_
             overview = await client.get(f"/api/v1/persons/{PERSON}/overview", headers=bearer(app, Role.case_manager))
             overview_s = time.monotonic() - started
             started = time.monotonic()
-            case = await client.get(f"/api/v1/cases/{CASE}", headers=bearer(app, Role.case_manager))
+            case = await client.get(f"/api/v1/case-plan/cases/{CASE}", headers=bearer(app, Role.case_manager))
             case_s = time.monotonic() - started
     assert overview.status_code == 200
     assert overview.json()["person"] == person

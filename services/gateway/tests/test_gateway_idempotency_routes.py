@@ -63,10 +63,10 @@ async def services(database_url: str, identity_keys: tuple[str, str]) -> AsyncIt
 
 INTERVIEW = {"education_level": 3, "years_of_work_experience": 4, "dutch_level": "A2", "domains_of_need": ["work"]}
 WRITES = {
-    "forwarded (Downstream.forward)": ("POST", "/api/v1/employers", {"name": "Bakkerij", "sector": "care"},
-                                       Role.team_lead),
-    "requested (interview)": ("PUT", f"/api/v1/persons/{uuid.uuid4()}/interview", INTERVIEW, Role.case_manager),
-    "anonymous report": ("POST", "/api/v1/safe-reports", {"category": "theft"}, None),
+    "mounted (employer)": ("POST", "/api/v1/employment/employers", {"name": "Bakkerij", "sector": "care"},
+                           Role.team_lead),
+    "mounted (interview)": ("PUT", f"/api/v1/intake/persons/{uuid.uuid4()}/interview", INTERVIEW, Role.case_manager),
+    "mounted, anonymous (report)": ("POST", "/api/v1/safe-reporting/reports", {"category": "theft"}, None),
 }
 
 
@@ -99,8 +99,9 @@ async def test_the_replay_marker_reaches_the_client(make_settings, services) -> 
     app = create_app(make_settings(**services))
     headers = bearer(app, Role.team_lead) | {HEADER: str(uuid.uuid4())}
     async with running_app(app) as client:
-        await client.post("/api/v1/employers", json={"name": "Bakkerij", "sector": "care"}, headers=headers)
-        again = await client.post("/api/v1/employers", json={"name": "Bakkerij", "sector": "care"}, headers=headers)
+        await client.post("/api/v1/employment/employers", json={"name": "Bakkerij", "sector": "care"}, headers=headers)
+        again = await client.post("/api/v1/employment/employers", json={"name": "Bakkerij", "sector": "care"},
+                                  headers=headers)
     assert again.headers[REPLAYED_HEADER] == "true"
 
 
@@ -108,8 +109,9 @@ async def test_the_same_key_with_another_body_through_the_gateway_is_422(make_se
     app = create_app(make_settings(**services))
     headers = bearer(app, Role.team_lead) | {HEADER: str(uuid.uuid4())}
     async with running_app(app) as client:
-        await client.post("/api/v1/employers", json={"name": "Bakkerij", "sector": "care"}, headers=headers)
-        other = await client.post("/api/v1/employers", json={"name": "Slagerij", "sector": "care"}, headers=headers)
+        await client.post("/api/v1/employment/employers", json={"name": "Bakkerij", "sector": "care"}, headers=headers)
+        other = await client.post("/api/v1/employment/employers", json={"name": "Slagerij", "sector": "care"},
+                                  headers=headers)
     assert other.status_code == 422
     assert "different request" in other.json()["detail"]
 
@@ -117,7 +119,7 @@ async def test_the_same_key_with_another_body_through_the_gateway_is_422(make_se
 async def test_a_malformed_key_is_refused_at_the_gateway(make_settings, services, database_url: str) -> None:
     app = create_app(make_settings(**services))
     async with running_app(app) as client:
-        answer = await client.post("/api/v1/employers", json={"name": "Bakkerij", "sector": "care"},
+        answer = await client.post("/api/v1/employment/employers", json={"name": "Bakkerij", "sector": "care"},
                                    headers=bearer(app, Role.team_lead) | {HEADER: "too-short"})
     assert answer.status_code == 400
     assert await writes(database_url) == 0

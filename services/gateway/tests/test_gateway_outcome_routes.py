@@ -75,8 +75,9 @@ async def test_a_write_cut_off_after_it_left_is_a_504_that_says_the_outcome_is_u
         app = create_app(make_settings(shelter_placement_url=hung_url, downstream_timeout_s=2.0))
         async with running_app(app) as client:
             partner = bearer(app, *PARTNER, organisation="HVO-Querido", kind="client")
-            write = await client.post("/api/v1/placements", json=BODY, headers={**partner, "Idempotency-Key": KEY})
-            read = await client.get("/api/v1/shelters", headers=partner)
+            write = await client.post("/api/v1/shelter/placements", json=BODY,
+                                      headers={**partner, "Idempotency-Key": KEY})
+            read = await client.get("/api/v1/shelter/shelters", headers=partner)
     assert write.status_code == 504, write.text
     assert "may have been carried out" in write.json()["detail"] and "Idempotency-Key" in write.json()["detail"]
     assert write.headers["content-type"] == "application/problem+json" and write.headers["retry-after"]
@@ -88,7 +89,8 @@ async def test_a_write_that_could_not_be_sent_is_a_503_nothing_was_done(make_set
     app = create_app(make_settings(shelter_placement_url=closed_port_url()))
     async with running_app(app) as client:
         partner = bearer(app, *PARTNER, organisation="HVO-Querido", kind="client")
-        write = await client.post("/api/v1/placements", json=BODY, headers={**partner, "Idempotency-Key": KEY})
+        write = await client.post("/api/v1/shelter/placements", json=BODY,
+                                      headers={**partner, "Idempotency-Key": KEY})
     assert write.status_code == 503 and write.json()["detail"] == "shelter-placement unavailable"
     assert write.headers["retry-after"]
 
@@ -99,14 +101,15 @@ async def test_the_services_headers_and_the_clients_key_pass_through(make_settin
         app = create_app(make_settings(shelter_placement_url=url))
         async with running_app(app) as client:
             partner = bearer(app, *PARTNER, organisation="HVO-Querido", kind="client")
-            placed = await client.post("/api/v1/placements", json=BODY, headers={**partner, "Idempotency-Key": KEY})
-            unkeyed = await client.post("/api/v1/placements", json=BODY, headers=partner)
-            throttled = await client.post("/api/v1/shelters", json={"name": "x"},
+            placed = await client.post("/api/v1/shelter/placements", json=BODY,
+                                       headers={**partner, "Idempotency-Key": KEY})
+            unkeyed = await client.post("/api/v1/shelter/placements", json=BODY, headers=partner)
+            throttled = await client.post("/api/v1/shelter/shelters", json={"name": "x"},
                                           headers=bearer(app, Role.programme_coordinator))
-            left = await client.post("/api/v1/placements/p-1/leave", json={"outcome": "other"}, headers=partner)
-            taken = await client.post("/api/v1/placements/p-1/withdraw", json={}, headers=partner)
+            left = await client.post("/api/v1/shelter/placements/p-1/leave", json={"outcome": "other"}, headers=partner)
+            taken = await client.post("/api/v1/shelter/placements/p-1/withdraw", json={}, headers=partner)
     assert placed.status_code == 201 and placed.json() == {"placement_id": "p-1"}
-    assert placed.headers["location"] == "/api/v1/placements/p-1"
+    assert placed.headers["location"] == "/api/v1/shelter/placements/p-1"
     assert placed.headers["idempotent-replayed"] == "true"
     assert service.state.keys == [KEY, None]
     assert unkeyed.status_code == 201

@@ -105,13 +105,13 @@ async def test_forwarded_routes_pass_status_and_body_through_and_map_a_dead_serv
         app = create_app(make_settings(intake_url=intake_url, case_plan_url=case_plan_url))
         async with running_app(app) as client:
             anna = bearer(app, Role.case_manager, subject="cm-anna")
-            caseload = await client.get("/api/v1/caseload", headers=anna)
-            closed = await client.post(f"/api/v1/cases/{C1}/close", json={"reason": "moved"}, headers=anna)
-            interview = await client.put(f"/api/v1/persons/{P1}/interview", json=INTERVIEW, headers=anna)
-            unknown = await client.put(f"/api/v1/persons/{P_OTHER}/interview", json=INTERVIEW, headers=anna)
+            caseload = await client.get("/api/v1/case-plan/caseload", headers=anna)
+            closed = await client.post(f"/api/v1/case-plan/cases/{C1}/close", json={"reason": "moved"}, headers=anna)
+            interview = await client.put(f"/api/v1/intake/persons/{P1}/interview", json=INTERVIEW, headers=anna)
+            unknown = await client.put(f"/api/v1/intake/persons/{P_OTHER}/interview", json=INTERVIEW, headers=anna)
         dead = create_app(make_settings(intake_url=intake_url, case_plan_url=closed_port_url()))
         async with running_app(dead) as client:
-            down = await client.get("/api/v1/caseload", headers=bearer(dead, Role.case_manager))
+            down = await client.get("/api/v1/case-plan/caseload", headers=bearer(dead, Role.case_manager))
     assert caseload.status_code == 200 and caseload.json()["case_manager"] == "cm-anna"
     assert closed.status_code == 409
     assert closed.json() == {"detail": f"case {C1} is already closed", "reason": "moved"}
@@ -128,7 +128,7 @@ async def test_a_service_refusing_the_gateways_identity_is_a_502_not_the_callers
         # A gateway holding another identity key than the one services trust.
         app = create_app(make_settings(intake_url=intake_url, identity_signing_key=generate_signing_key()[0]))
         async with running_app(app) as client:
-            response = await client.put(f"/api/v1/persons/{P1}/interview", json=INTERVIEW,
+            response = await client.put(f"/api/v1/intake/persons/{P1}/interview", json=INTERVIEW,
                                         headers=bearer(app, Role.case_manager))
     assert response.status_code == 502
     assert response.json() == {"detail": "intake did not accept the gateway's identity"}

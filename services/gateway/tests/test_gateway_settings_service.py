@@ -114,9 +114,9 @@ async def test_with_an_external_issuer_tokens_are_checked_against_its_jwks_and_t
         async with running_app(app) as client:
             assert (await client.post("/oauth/token", data={"grant_type": "password"})).status_code == 404
             assert (await client.get("/.well-known/jwks.json")).status_code == 404
-            waitlist = await client.get("/api/v1/waitlist", headers={"Authorization": f"Bearer {token}"})
-            caseload = await client.get("/api/v1/caseload", headers={"Authorization": f"Bearer {token}"})
-            refused = await client.get("/api/v1/waitlist", headers={"Authorization": f"Bearer {foreign}"})
+            waitlist = await client.get("/api/v1/case-plan/waitlist", headers={"Authorization": f"Bearer {token}"})
+            caseload = await client.get("/api/v1/case-plan/caseload", headers={"Authorization": f"Bearer {token}"})
+            refused = await client.get("/api/v1/case-plan/waitlist", headers={"Authorization": f"Bearer {foreign}"})
     assert waitlist.status_code == 503  # through the allow-list; case-plan is not running here
     assert caseload.status_code == 403
     assert refused.status_code == 401

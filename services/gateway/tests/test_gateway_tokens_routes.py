@@ -64,7 +64,7 @@ async def test_password_grant_gives_a_demo_user_a_token_that_opens_their_routes(
     assert claims_of(app, token)["roles"] == ["team_lead"]
     assert claims_of(app, token)["team"] == "west", "a team lead acts on their own team's cases only"
     # Allowed through the allow-list: the case-plan behind it is down, so 503, never 401/403.
-    waitlist = await client.get("/api/v1/waitlist", headers={"Authorization": f"Bearer {token}"})
+    waitlist = await client.get("/api/v1/case-plan/waitlist", headers={"Authorization": f"Bearer {token}"})
     assert waitlist.status_code == 503
     assert waitlist.json()["detail"] == "case-plan unavailable"
 
@@ -130,17 +130,17 @@ async def test_missing_expired_forged_and_foreign_tokens_are_401_never_500(gatew
     tokens = [forger.issue(identity), expired.issue(identity), wrong_audience.issue(identity), unsigned,
               service_identity, garbage, "not-a-jwt", ""]
     for token in tokens:
-        response = await client.get("/api/v1/caseload", headers={"Authorization": f"Bearer {token}"})
+        response = await client.get("/api/v1/case-plan/caseload", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, (token, response.text)
         assert response.headers["www-authenticate"].startswith("Bearer")
     for headers in ({}, {"Authorization": "Basic Y29hOnNlY3JldA=="}):
-        response = await client.get("/api/v1/caseload", headers=headers)
+        response = await client.get("/api/v1/case-plan/caseload", headers=headers)
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == 'Bearer realm="verbinding"'
     bad_roles = issuer.issue(identity).split(".")[0]  # a valid header with a payload that is not ours
-    assert (await client.get("/api/v1/caseload", headers={"Authorization": f"Bearer {bad_roles}.x.y"})
+    assert (await client.get("/api/v1/case-plan/caseload", headers={"Authorization": f"Bearer {bad_roles}.x.y"})
             ).status_code == 401
-    assert (await client.get("/api/v1/caseload", headers=bearer(app, Role.case_manager))).status_code == 503
+    assert (await client.get("/api/v1/case-plan/caseload", headers=bearer(app, Role.case_manager))).status_code == 503
 
 
 async def test_repeated_failures_for_one_user_name_are_429_with_retry_after_even_with_the_right_password(

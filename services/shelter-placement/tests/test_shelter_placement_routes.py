@@ -234,3 +234,21 @@ async def test_placements_are_listed_to_their_operator_and_programme_filtered_an
     assert (await api.get("/placements", params={"limit": 0}, headers=hvo)).status_code == 422
     assert (await api.get("/placements", params={"status": "lost"}, headers=hvo)).status_code == 422
     assert (await api.get("/placements", headers=as_caller("case_manager"))).status_code == 403
+
+
+async def test_residents_are_listed_to_their_operator_and_programme_only(api: httpx.AsyncClient, as_caller) -> None:
+    ours = [await _resident(api, as_caller) for _ in range(2)]
+    theirs = (await api.post("/residents", json={"pseudonym": f"D-{uuid.uuid4().hex[:6]}", "programme": "lvv",
+                                                 "year_of_birth": 1990, "languages": [], "vulnerability": "standard"},
+                             headers=as_caller(NGO, DOOR))).json()["resident_id"]
+
+    def ids(answer: httpx.Response) -> set[str]:
+        assert answer.status_code == 200, answer.text
+        return {resident["resident_id"] for resident in answer.json()}
+
+    assert set(ours) <= ids(await api.get("/residents", headers=as_caller(NGO, HVO)))
+    assert theirs not in ids(await api.get("/residents", headers=as_caller(NGO, HVO)))
+    assert {*ours, theirs} <= ids(await api.get("/residents", headers=as_caller(PC, "lvv")))
+    assert ids(await api.get("/residents", headers=as_caller(PC, "dublin"))) == set()
+    assert len(ids(await api.get("/residents", params={"limit": 1}, headers=as_caller(NGO, HVO)))) == 1
+    assert (await api.get("/residents", headers=as_caller("case_manager"))).status_code == 403

@@ -32,7 +32,7 @@ async def test_a_recognised_person_becomes_a_job_seeker_finds_lasting_work_and_k
            for name in ("cm-anna", "jh-eva", "tl-carla")}
     as_["coa"] = await token(gateway, grant_type="client_credentials", client_id="coa",
                              client_secret="coa-demo-secret")
-    assert (await gateway.post("/api/v1/case-managers", headers=as_["tl-carla"],
+    assert (await gateway.post("/api/v1/case-plan/case-managers", headers=as_["tl-carla"],
                                json={"subject": "cm-anna", "name": "Anna", "languages": ["ar"]})).status_code == 201
     recognitions = [{"coa_registration_number": number, "recognised_on": "2025-01-06", **SENTINELS,
                      "gender": "female", "country_of_origin": "SY", "languages": ["ar"],
@@ -53,7 +53,7 @@ async def test_a_recognised_person_becomes_a_job_seeker_finds_lasting_work_and_k
 
     async def interviewed() -> bool:
         # Intake lets the holder in once it has heard from case-plan who holds the case.
-        return (await gateway.put(f"/api/v1/persons/{person}/interview", headers=as_["cm-anna"],
+        return (await gateway.put(f"/api/v1/intake/persons/{person}/interview", headers=as_["cm-anna"],
                                   json=interview)).status_code == 200
 
     await eventually(interviewed, timeout=60, what="the case's holder to record the interview", interval=0.5)
@@ -61,7 +61,7 @@ async def test_a_recognised_person_becomes_a_job_seeker_finds_lasting_work_and_k
     # Employment learns them from intake's and case-plan's events alone.
     async def job_seekers() -> dict | None:
         seekers = {s["person_id"]: s for s in
-                   (await gateway.get("/api/v1/job-seekers", headers=as_["tl-carla"])).json()}
+                   (await gateway.get("/api/v1/employment/job-seekers", headers=as_["tl-carla"])).json()}
         seeker = seekers.get(person)
         ready = seeker and seeker["occupation"] and seeker["case_open"] and person_ids[1] in seekers
         return seekers if ready else None
@@ -70,37 +70,39 @@ async def test_a_recognised_person_becomes_a_job_seeker_finds_lasting_work_and_k
     assert (seekers[person]["education_level"], seekers[person]["occupation"], seekers[person]["dutch_level"]) == \
         (6, "22", "B1")
 
-    hunter = await gateway.post("/api/v1/job-hunters", headers=as_["tl-carla"], json={"subject": "jh-eva",
+    hunter = await gateway.post("/api/v1/employment/job-hunters", headers=as_["tl-carla"], json={"subject": "jh-eva",
                                                                                      "name": "Eva"})
     assert hunter.status_code == 201, hunter.text
-    assert (await gateway.put(f"/api/v1/job-seekers/{person}/job-hunter", headers=as_["tl-carla"],
+    assert (await gateway.put(f"/api/v1/employment/job-seekers/{person}/job-hunter", headers=as_["tl-carla"],
                               json={})).json()["job_hunter_id"] == hunter.json()["job_hunter_id"]
     eva = as_["jh-eva"]
-    assert [s["person_id"] for s in (await gateway.get("/api/v1/job-seekers", headers=eva)).json()] == [person]
-    assert (await gateway.get(f"/api/v1/job-seekers/{person_ids[1]}/matches", headers=eva)).status_code == 404
+    seekers = (await gateway.get("/api/v1/employment/job-seekers", headers=eva)).json()
+    assert [s["person_id"] for s in seekers] == [person]
+    other = await gateway.get(f"/api/v1/employment/job-seekers/{person_ids[1]}/matches", headers=eva)
+    assert other.status_code == 404
 
-    employer = (await gateway.post("/api/v1/employers", headers=eva,
+    employer = (await gateway.post("/api/v1/employment/employers", headers=eva,
                                    json={"name": "OLVG", "sector": "care"})).json()
     vacancy = {"employer_id": employer["employer_id"], "sector": "care", "location": "Amsterdam Oost",
                "dutch_level": "B1", "hours_per_week": 32}
     today = date.today()
-    quick = await gateway.post("/api/v1/vacancies", headers=eva, json={
+    quick = await gateway.post("/api/v1/employment/vacancies", headers=eva, json={
         **vacancy, "title": "care assistant, agency", "occupation": "5321", "education_level": 3,
         "contract_type": "temporary", "duration_months": 2, "starts_on": today.isoformat()})
-    lasting = await gateway.post("/api/v1/vacancies", headers=eva, json={
+    lasting = await gateway.post("/api/v1/employment/vacancies", headers=eva, json={
         **vacancy, "title": "nurse", "occupation": "2221", "education_level": 6, "contract_type": "permanent",
         "starts_on": (today + timedelta(days=60)).isoformat()})
     assert quick.status_code == lasting.status_code == 201, quick.text
-    ranked = (await gateway.get(f"/api/v1/job-seekers/{person}/matches", headers=eva)).json()
+    ranked = (await gateway.get(f"/api/v1/employment/job-seekers/{person}/matches", headers=eva)).json()
     assert [(r["vacancy"]["title"], r["score"]["total"]) for r in ranked] == [("nurse", 100),
                                                                               ("care assistant, agency", 55)]
 
     started_on = today - timedelta(days=380)
-    placed = await gateway.post(f"/api/v1/job-seekers/{person}/placements", headers=eva, json={
+    placed = await gateway.post(f"/api/v1/employment/job-seekers/{person}/placements", headers=eva, json={
         "employer_id": employer["employer_id"], "vacancy_id": lasting.json()["vacancy_id"],
         "contract_type": "permanent", "hours_per_week": 32, "sector": "care", "started_on": started_on.isoformat()})
     assert placed.status_code == 201, placed.text
-    due = (await gateway.get("/api/v1/retention-checks/due", headers=eva)).json()
+    due = (await gateway.get("/api/v1/employment/retention-checks/due", headers=eva)).json()
     assert [(c["months"], c["overdue"]) for c in due] == [(6, True), (12, False)]
 
     # case-plan hears of the placement: the case stays open and shows the person employed, coaching going on.
@@ -116,7 +118,7 @@ async def test_a_recognised_person_becomes_a_job_seeker_finds_lasting_work_and_k
     assert overview["employment"]["employed"] is True
     assert overview["employment"]["next_retention_check"]["months"] == 6
 
-    report = await gateway.get("/api/v1/reports/participation", headers=as_["tl-carla"])
+    report = await gateway.get("/api/v1/employment/reports/participation", headers=as_["tl-carla"])
     assert report.status_code == 200 and report.json()["overall"]["suppressed"] is True  # 2 people: under 5
 
     await _employment_holds_no_personal_data_and_its_events_match_their_schemas(stack)

@@ -43,18 +43,19 @@ async def test_a_hundred_anonymous_reports_leave_no_network_identifier_or_conten
         stack: RunningStack, gateway: httpx.AsyncClient) -> None:
     receipts = []
     for n in range(REPORTS):
-        answer = await gateway.post("/api/v1/safe-reports", json=report(n), headers=sender(n))
+        answer = await gateway.post("/api/v1/safe-reporting/reports", json=report(n), headers=sender(n))
         assert answer.status_code == 201, answer.text
         receipts.append(answer.json()["receipt"])
-        followed = await gateway.post("/api/v1/safe-reports/follow-up", json={"receipt": answer.json()["receipt"]},
+        followed = await gateway.post("/api/v1/safe-reporting/reports/follow-up",
+                                      json={"receipt": answer.json()["receipt"]},
                                       headers=sender(n))
         assert followed.status_code == 200 and followed.json()["state"] == "new"
     assert len(set(receipts)) == REPORTS
 
     hub = await token(gateway, grant_type="password", username="hc-hana", password="demo")
-    listed = (await gateway.get("/api/v1/safe-reports", params={"limit": 500}, headers=hub)).json()
+    listed = (await gateway.get("/api/v1/safe-reporting/reports", params={"limit": 500}, headers=hub)).json()
     assert len(listed) == REPORTS
-    opened = await gateway.get(f"/api/v1/safe-reports/{listed[0]['id']}", headers=hub)
+    opened = await gateway.get(f"/api/v1/safe-reporting/reports/{listed[0]['id']}", headers=hub)
     assert opened.status_code == 200 and opened.json()["description"].startswith(f"Sentinel-{MARK}")
 
     lead = await token(gateway, grant_type="password", username="tl-carla", password="demo")
@@ -87,15 +88,16 @@ async def test_a_hundred_anonymous_reports_leave_no_network_identifier_or_conten
 @pytest.mark.parametrize("user", ["cm-anna", "ops-dave", "tl-carla"])
 async def test_no_one_but_a_hub_counsellor_reaches_the_reports(gateway: httpx.AsyncClient, user: str) -> None:
     headers = await token(gateway, grant_type="password", username=user, password="demo")
-    for method, path in [("GET", "/api/v1/safe-reports"), ("GET", f"/api/v1/safe-reports/{uuid.uuid4()}"),
-                         ("POST", f"/api/v1/safe-reports/{uuid.uuid4()}/referrals")]:
+    for method, path in [("GET", "/api/v1/safe-reporting/reports"),
+                         ("GET", f"/api/v1/safe-reporting/reports/{uuid.uuid4()}"),
+                         ("POST", f"/api/v1/safe-reporting/reports/{uuid.uuid4()}/referrals")]:
         assert (await gateway.request(method, path, headers=headers, json={"kind": "police"})).status_code == 403
 
 
 async def test_an_ngo_system_cannot_reach_the_reports(gateway: httpx.AsyncClient) -> None:
     headers = await token(gateway, grant_type="client_credentials", client_id="ngo-hvo-querido",
                            client_secret="hvo-demo-secret")
-    assert (await gateway.get("/api/v1/safe-reports", headers=headers)).status_code == 403
+    assert (await gateway.get("/api/v1/safe-reporting/reports", headers=headers)).status_code == 403
     assert (await gateway.get("/api/v1/safe-reporting/statistics", headers=headers)).status_code == 403
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from verbinding_common.contracts.intake import Domain
+from verbinding_common.routes import RequestModel
 
 from ..database import Base
 
@@ -77,7 +78,7 @@ class ActionPlan(Base):
                                                        cascade="all, delete-orphan")
 
 
-class ObjectiveCreate(BaseModel):
+class ObjectiveCreate(RequestModel):
     domain: Domain
     term: Term
     description: str = Field(min_length=1, max_length=2000)
@@ -89,7 +90,7 @@ class ObjectiveRead(ObjectiveCreate):
     pass
 
 
-class ActionPlanCreate(BaseModel):
+class ActionPlanCreate(RequestModel):
     objectives: list[ObjectiveCreate] = Field(min_length=1, max_length=100)
 
 

@@ -7,13 +7,13 @@ from fastapi import APIRouter, Depends, Path, Request, status
 
 from verbinding_common.auth import Role, allow
 from verbinding_common.db import SessionDep
-from verbinding_common.idempotency import IdempotentRoute
+from verbinding_common.routes import PublicRoute
 
 from ..access import AuditDep, authorise_case
 from . import service
 from .models import ActionPlanCreate, ActionPlanRead
 
-router = APIRouter(route_class=IdempotentRoute, tags=["action plans"])
+router = APIRouter(route_class=PublicRoute, tags=["action plans"])
 manager_or_lead = [Depends(allow(Role.case_manager, Role.team_lead))]
 Version = Annotated[int, Path(ge=1, le=2_147_483_647)]
 PLAN = "action_plan"  # audited under the case's id

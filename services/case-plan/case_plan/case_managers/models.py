@@ -9,6 +9,8 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, Identity, Integer,
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from verbinding_common.routes import RequestModel
+
 from ..database import Base
 
 # "They advise a maximum of 50 people at a time, to ensure personalised support" (the Amsterdam Approach;
@@ -44,14 +46,14 @@ Language = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True
 Capacity = Annotated[int, Field(ge=1, le=MAX_CAPACITY)]
 
 
-class CaseManagerCreate(BaseModel):
+class CaseManagerCreate(RequestModel):
     subject: str = Field(min_length=1, max_length=128, description="the user login the gateway puts in the identity")
     name: str = Field(min_length=1, max_length=200)
     languages: list[Language] = Field(default_factory=list, max_length=20)
     capacity: Capacity = MAX_CAPACITY
 
 
-class CaseManagerUpdate(BaseModel):
+class CaseManagerUpdate(RequestModel):
     capacity: Capacity
 
 

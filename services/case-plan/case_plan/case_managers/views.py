@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, status
 from verbinding_common.auth import CurrentIdentity, Identity, Role, allow
 from verbinding_common.db import SessionDep
 from verbinding_common.errors import Forbidden, NotFound
-from verbinding_common.idempotency import IdempotentRoute
+from verbinding_common.routes import PublicRoute
 
 from ..access import AuditDep
 from ..cases import service as cases
@@ -16,7 +16,7 @@ from ..cases.models import CaseloadRead
 from . import service
 from .models import CaseManager, CaseManagerCreate, CaseManagerRead, CaseManagerUpdate
 
-router = APIRouter(route_class=IdempotentRoute, tags=["case managers"])
+router = APIRouter(route_class=PublicRoute, tags=["case managers"])
 team_lead = [Depends(allow(Role.team_lead))]
 NO_SUCH_MANAGER = "no case manager with this id"
 

@@ -21,6 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from verbinding_common.routes import RequestModel
+
 from ..case_managers.models import CaseManagerRead
 from ..database import Base
 from ..employment.models import CaseEmployment
@@ -80,7 +82,7 @@ class CaseRead(BaseModel):
     employment: CaseEmployment
 
 
-class CaseClose(BaseModel):
+class CaseClose(RequestModel):
     reason: str = Field(min_length=1, max_length=500)
 
 

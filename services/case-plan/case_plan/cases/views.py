@@ -6,13 +6,15 @@ from fastapi import APIRouter, Depends
 
 from verbinding_common.auth import Role, allow
 from verbinding_common.db import SessionDep
-from verbinding_common.idempotency import IdempotentRoute
+from verbinding_common.routes import PublicRoute
 
 from ..access import AuditDep, authorise_case, authorise_case_of_person
 from . import service
 from .models import CaseClose, CaseRead, WaitlistEntryRead
 
-router = APIRouter(route_class=IdempotentRoute, tags=["cases"])
+router = APIRouter(route_class=PublicRoute, tags=["cases"])
+# For the gateway's own composition (the overview, the COA status), not published.
+internal = APIRouter(tags=["cases"])
 
 
 @router.get("/cases/{case_id}", dependencies=[Depends(allow(Role.case_manager, Role.team_lead))])
@@ -21,7 +23,7 @@ async def read_case(case_id: UUID, audit: AuditDep, session: SessionDep) -> Case
     return await service.describe(session=session, case=case)
 
 
-@router.get("/persons/{person_id}/case",
+@internal.get("/persons/{person_id}/case",
             dependencies=[Depends(allow(Role.case_manager, Role.team_lead, Role.coa_integration))])
 async def read_case_of_person(person_id: UUID, audit: AuditDep, session: SessionDep) -> CaseRead:
     case = await authorise_case_of_person(session=session, audit=audit, person_id=person_id)

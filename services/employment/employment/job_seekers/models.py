@@ -10,6 +10,8 @@ from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, ForeignKey, 
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from verbinding_common.routes import RequestModel
+
 from ..database import Base
 
 CefrLevel = Literal["A0", "A1", "A2", "B1", "B2", "C1", "C2"]
@@ -65,7 +67,7 @@ class JobSeeker(Base):
     first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class JobHunterCreate(BaseModel):
+class JobHunterCreate(RequestModel):
     subject: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._@-]+$")
     name: str = Field(min_length=1, max_length=200)
 
@@ -81,11 +83,11 @@ class JobHunterRead(BaseModel):
         return cls(job_hunter_id=hunter.id, subject=hunter.subject, name=hunter.name, job_seekers=job_seekers)
 
 
-class JobHunterAssign(BaseModel):
+class JobHunterAssign(RequestModel):
     job_hunter_id: UUID | None = Field(default=None, description="null: the job hunter with the fewest job seekers")
 
 
-class JobSeekerUpdate(BaseModel):
+class JobSeekerUpdate(RequestModel):
     hours_wanted: int = Field(ge=1, le=60)
 
 

@@ -6,13 +6,13 @@ from fastapi import APIRouter, Depends, status
 
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
-from verbinding_common.idempotency import IdempotentRoute
+from verbinding_common.routes import PublicRoute
 
 from ..access import AuditDep
 from . import service
 from .models import JobHunterAssign, JobHunterCreate, JobHunterRead, JobSeekerRead, JobSeekerUpdate
 
-router = APIRouter(route_class=IdempotentRoute, tags=["job seekers"])
+router = APIRouter(route_class=PublicRoute, tags=["job seekers"])
 
 
 @router.post("/job-hunters", status_code=status.HTTP_201_CREATED, dependencies=[Depends(allow(Role.team_lead))])

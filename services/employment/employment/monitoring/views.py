@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends
 
 from verbinding_common.auth import Role, allow
 from verbinding_common.db import SessionDep
+from verbinding_common.routes import PublicRoute
 
 from .models import ParticipationReport
 from .service import participation_report
 
-router = APIRouter(tags=["monitoring"])
+router = APIRouter(route_class=PublicRoute, tags=["monitoring"])
 
 
 @router.get("/reports/participation", dependencies=[Depends(allow(Role.team_lead, Role.ops))])

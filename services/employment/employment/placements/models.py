@@ -2,6 +2,7 @@
 their schemas."""
 
 from datetime import date, datetime
+from typing import Annotated
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, Field, model_validator
@@ -9,6 +10,7 @@ from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Small
 from sqlalchemy.orm import Mapped, mapped_column
 
 from verbinding_common.contracts.employment import ContractType, PlacementEndReason, RetentionOutcome, Sector
+from verbinding_common.routes import RequestModel
 
 from ..database import Base
 
@@ -62,14 +64,19 @@ class RetentionCheck(Base):
     recorded_by: Mapped[str | None] = mapped_column(String(128))
 
 
-class PlacementCreate(BaseModel):
+# A placement's dates stay where the 6-, 12- and 24-month retention checks can be computed and stored: 9999-12-31
+# is refused (422), not a 500 when the 24-month check falls past the calendar.
+PlacementDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2099, 12, 31))]
+
+
+class PlacementCreate(RequestModel):
     employer_id: UUID
     vacancy_id: UUID | None = Field(default=None, description="the vacancy filled, when it came from one")
     contract_type: ContractType
     hours_per_week: int = Field(ge=1, le=60)
     sector: Sector
-    started_on: date
-    ends_on: date | None = Field(default=None, description="planned end of a temporary or fixed-term contract")
+    started_on: PlacementDate
+    ends_on: PlacementDate | None = Field(default=None, description="planned end of a temporary or fixed-term contract")
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> "PlacementCreate":
@@ -78,12 +85,12 @@ class PlacementCreate(BaseModel):
         return self
 
 
-class PlacementEnd(BaseModel):
-    ended_on: date
+class PlacementEnd(RequestModel):
+    ended_on: PlacementDate
     reason: PlacementEndReason
 
 
-class RetentionOutcomeCreate(BaseModel):
+class RetentionOutcomeCreate(RequestModel):
     outcome: RetentionOutcome
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, status
 
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
-from verbinding_common.idempotency import IdempotentRoute
+from verbinding_common.routes import PublicRoute
 
 from ..access import AuditDep
 from ..job_seekers.service import authorise_job_seeker
@@ -21,7 +21,9 @@ from .models import (
     RetentionOutcomeCreate,
 )
 
-router = APIRouter(route_class=IdempotentRoute, tags=["placements"])
+router = APIRouter(route_class=PublicRoute, tags=["placements"])
+# For the gateway's person overview, not published.
+internal = APIRouter(tags=["placements"])
 
 
 @router.post("/job-seekers/{person_id}/placements", status_code=status.HTTP_201_CREATED,
@@ -66,7 +68,7 @@ async def record_retention_outcome(retention_check_id: UUID, body: RetentionOutc
                                                               recorded_by=identity.subject, today=date.today()))
 
 
-@router.get("/persons/{person_id}/employment",
+@internal.get("/persons/{person_id}/employment",
             dependencies=[Depends(allow(Role.case_manager, Role.team_lead, Role.job_hunter))])
 async def read_employment(person_id: UUID, audit: AuditDep, session: SessionDep) -> EmploymentSummary:
     seeker = await authorise_job_seeker(session=session, person_id=person_id, audit=audit)

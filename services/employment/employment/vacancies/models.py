@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, SmallInteger
 from sqlalchemy.orm import Mapped, mapped_column
 
 from verbinding_common.contracts.employment import ContractType, Sector
+from verbinding_common.routes import RequestModel
 
 from ..database import Base
 from ..job_seekers.models import CefrLevel, IscedLevel, IscoCode
@@ -48,7 +49,7 @@ class Vacancy(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class EmployerCreate(BaseModel):
+class EmployerCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     sector: Sector
 
@@ -59,7 +60,7 @@ class EmployerRead(BaseModel):
     sector: Sector
 
 
-class VacancyCreate(BaseModel):
+class VacancyCreate(RequestModel):
     employer_id: UUID
     title: str = Field(min_length=1, max_length=200)
     sector: Sector

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from verbinding_common.auth import Role, allow
 from verbinding_common.db import SessionDep
-from verbinding_common.idempotency import IdempotentRoute
+from verbinding_common.routes import PublicRoute
 
 from ..access import AuditDep
 from ..job_seekers.service import authorise_job_seeker
@@ -15,7 +15,7 @@ from . import service
 from .matching import rank_vacancies
 from .models import EmployerCreate, EmployerRead, RankedVacancy, Sector, VacancyCreate, VacancyRead
 
-router = APIRouter(route_class=IdempotentRoute, tags=["vacancies"])
+router = APIRouter(route_class=PublicRoute, tags=["vacancies"])
 STAFF = allow(Role.job_hunter, Role.team_lead)
 
 

@@ -1,4 +1,4 @@
-"""Person routes: the composed overview, and intake's interview forwarded with the caller's identity."""
+"""The person overview: intake, case-plan and employment composed into one answer, each section on its own."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from verbinding_common.auth import Role
 from verbinding_common.idempotency import IdempotentRoute
 
 from ..access.dependencies import CallerDep, require
-from ..downstream import CasePlanDep, EmploymentDep, IntakeDep, client_headers, passed_through, segment
-from .models import InterviewBody
+from ..downstream import CasePlanDep, EmploymentDep, IntakeDep
 from .service import person_overview
 
 router = APIRouter(route_class=IdempotentRoute, prefix="/api/v1/persons", tags=["persons"])
@@ -49,26 +47,3 @@ async def get_person_overview(person_id: UUID, request: Request, caller: CallerD
     if sections is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "intake does not know this person")
     return PersonOverview(person_id=str(person_id), **sections)
-
-
-@router.put(
-    "/{person_id}/interview",
-    dependencies=[Depends(require(Role.case_manager))],
-    summary="Record the intake interview (forwarded to intake)",
-)
-async def put_interview(person_id: UUID, interview: InterviewBody, request: Request, caller: CallerDep,
-                        intake: IntakeDep) -> Response:
-    answer = await intake.request("PUT", f"/persons/{segment(person_id)}/interview", identity=caller,
-                                  json=interview.model_dump(mode="json", exclude_unset=True),
-                                  headers=client_headers(request))
-    return passed_through(answer, intake.name)
-
-
-@router.get(
-    "/{person_id}/interview",
-    dependencies=[Depends(require(Role.case_manager, Role.team_lead))],
-    summary="Read the intake interview (forwarded to intake)",
-)
-async def get_interview(person_id: UUID, caller: CallerDep, intake: IntakeDep) -> Response:
-    answer = await intake.request("GET", f"/persons/{segment(person_id)}/interview", identity=caller)
-    return passed_through(answer, intake.name)

@@ -7,13 +7,13 @@ from fastapi import APIRouter, Depends
 from verbinding_common.auth import Role, allow
 from verbinding_common.db import SessionDep
 from verbinding_common.errors import NotFound
-from verbinding_common.idempotency import IdempotentRoute
+from verbinding_common.routes import PublicRoute
 
 from ..access import NO_SUCH_PERSON, AuditDep, authorise_person
 from .models import InterviewCreate, InterviewRead
 from .service import read_interview, record_interview
 
-router = APIRouter(route_class=IdempotentRoute, tags=["interviews"])
+router = APIRouter(route_class=PublicRoute, tags=["interviews"])
 
 
 @router.put("/persons/{person_id}/interview", response_model=InterviewRead,

@@ -13,7 +13,7 @@ from verbinding_common.audit import AccessAudit, access_audit
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
 from verbinding_common.errors import Conflict, NotFound, RuleViolated
-from verbinding_common.idempotency import IdempotentRoute
+from verbinding_common.routes import PublicRoute
 
 from ..audit.models import AccessAuditTable
 from . import referrals
@@ -51,9 +51,9 @@ from .service import (
 )
 from .throttle import GuessThrottle
 
-reporter = APIRouter(route_class=IdempotentRoute, prefix="/reports", tags=["reporters"],
+reporter = APIRouter(route_class=PublicRoute, prefix="/reports", tags=["reporters"],
                      dependencies=[Depends(allow(Role.reporter))])
-hub = APIRouter(route_class=IdempotentRoute, prefix="/reports", tags=["hub"],
+hub = APIRouter(route_class=PublicRoute, prefix="/reports", tags=["hub"],
                 dependencies=[Depends(allow(Role.hub_counsellor))])
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

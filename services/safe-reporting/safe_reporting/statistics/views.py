@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Path, Query
 from verbinding_common.auth import Role, allow
 from verbinding_common.contracts.safe_reporting import ReportStatisticsPublished
 from verbinding_common.db import SessionDep
+from verbinding_common.routes import PublicRoute
 
 from .service import recent_weeks, week_statistics
 
-router = APIRouter(prefix="/statistics", tags=["statistics"], dependencies=[Depends(allow(Role.team_lead, Role.ops))])
+router = APIRouter(route_class=PublicRoute, prefix="/statistics", tags=["statistics"],
+                   dependencies=[Depends(allow(Role.team_lead, Role.ops))])
 
 Week = Annotated[str, Path(pattern=r"^\d{4}-W\d{2}$", description="an ISO week, e.g. 2026-W49")]
 

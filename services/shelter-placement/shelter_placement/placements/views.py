@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
-from verbinding_common.idempotency import IdempotentRoute
+from verbinding_common.routes import PublicRoute
 
 from ..access import AuditDep, coordinated_programme, scope_of
 from ..residents.service import get_resident
@@ -24,7 +24,7 @@ from .models import (
 )
 from .stays import StayRules
 
-router = APIRouter(route_class=IdempotentRoute, tags=["placements"])
+router = APIRouter(route_class=PublicRoute, tags=["placements"])
 partners = [Depends(allow(Role.programme_coordinator, Role.ngo_partner))]
 
 

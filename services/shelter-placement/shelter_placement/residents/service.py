@@ -48,3 +48,14 @@ async def get_resident(*, session: AsyncSession, resident_id: UUID, scope: Scope
                                                                 programme=resident.programme))
     assert resident is not None
     return resident
+
+
+async def list_residents(*, session: AsyncSession, scope: Scope, limit: int = 100, offset: int = 0,
+                         audit: AccessAudit | None = None) -> list[Resident]:
+    """The residents the caller may see (audited), in pseudonym order."""
+    residents = list(await session.scalars(
+        select(Resident).where(scope.where(Resident.operator, Resident.programme))
+        .order_by(Resident.operator, Resident.pseudonym, Resident.id).limit(limit).offset(offset)))
+    if residents and audit is not None:
+        await audit.allowed(session, kind="resident", record_ids=[resident.id for resident in residents])
+    return residents

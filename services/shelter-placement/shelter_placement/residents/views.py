@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
 from verbinding_common.errors import Forbidden
-from verbinding_common.idempotency import IdempotentRoute
+from verbinding_common.routes import PublicRoute
 
 from ..access import AuditDep, scope_of
 from . import service
 from .models import ResidentCreate, ResidentRead
 
-router = APIRouter(route_class=IdempotentRoute, tags=["residents"])
+router = APIRouter(route_class=PublicRoute, tags=["residents"])
 partners = [Depends(allow(Role.programme_coordinator, Role.ngo_partner))]
 
 
@@ -32,6 +33,15 @@ async def register_resident(body: ResidentCreate, identity: CurrentIdentity, ses
         year_of_birth=body.year_of_birth, languages=body.languages, vulnerability=body.vulnerability,
         scope=scope)
     return ResidentRead.of(resident)
+
+
+@router.get("/residents", dependencies=partners)
+async def list_residents(identity: CurrentIdentity, session: SessionDep, audit: AuditDep,
+                         limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[ResidentRead]:
+    """The residents the caller may see (an NGO its own organisation's, a coordinator its programme's)."""
+    return [ResidentRead.of(resident) for resident in await service.list_residents(
+        session=session, scope=scope_of(identity), limit=limit, offset=offset, audit=audit)]
 
 
 @router.get("/residents/{resident_id}", dependencies=partners)

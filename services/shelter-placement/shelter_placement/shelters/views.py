@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.contracts.shelter import Programme
 from verbinding_common.db import SessionDep
-from verbinding_common.idempotency import IdempotentRoute
+from verbinding_common.routes import PublicRoute
 
 from ..access import coordinated_programme, scope_of
 from ..placements.stays import MAX_STAY_MONTHS
@@ -18,7 +18,7 @@ from ..placements.views import RulesDep
 from . import service
 from .models import ConsultationRecord, ShelterCreate, ShelterRead, ShelterUpdate, StatusChange
 
-router = APIRouter(route_class=IdempotentRoute, tags=["shelters"])
+router = APIRouter(route_class=PublicRoute, tags=["shelters"])
 coordinator = [Depends(allow(Role.programme_coordinator))]
 partners = [Depends(allow(Role.programme_coordinator, Role.ngo_partner))]
 

@@ -10,6 +10,7 @@ from typing import Any
 
 _SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+PUBLIC_PREFIX = re.compile(r"^/api/v1(/[a-z][a-z0-9-]*)+$")
 
 
 class StackError(Exception):
@@ -44,6 +45,7 @@ class ServiceSpec:
     app: str
     database: str
     alembic_ini: Path | None = None
+    public_prefix: str | None = None  # where the gateway publishes the service's public routes
 
     @property
     def env_name(self) -> str:
@@ -71,6 +73,11 @@ def discover_services(services_dir: Path) -> list[ServiceSpec]:
             if value in seen:
                 raise StackError(f"{seen[value]} and {service.name} both declare {attribute} {value}")
             seen[value] = service.name
+    for service in services:
+        for other in services:
+            if service is not other and service.public_prefix and other.public_prefix and \
+                    (other.public_prefix + "/").startswith(service.public_prefix + "/"):
+                raise StackError(f"{service.name} and {other.name} share the public prefix {service.public_prefix}")
     return sorted(services, key=lambda service: service.port)
 
 
@@ -95,4 +102,7 @@ def _service_from_table(pyproject: Path, table: dict[str, Any]) -> ServiceSpec:
         alembic_ini = (directory / table["alembic"]).resolve()
         if not alembic_ini.is_file():
             raise fail(f"alembic file {alembic_ini} does not exist")
-    return ServiceSpec(name, directory, port, app, database, alembic_ini)
+    public_prefix = table.get("public_prefix")
+    if public_prefix is not None and not (isinstance(public_prefix, str) and PUBLIC_PREFIX.match(public_prefix)):
+        raise fail(f"public_prefix must be a path like '/api/v1/intake', not {public_prefix!r}")
+    return ServiceSpec(name, directory, port, app, database, alembic_ini, public_prefix)

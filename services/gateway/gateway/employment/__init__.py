@@ -1,1 +1,0 @@
-"""Job hunters' routes and the participation report, forwarded to employment."""

@@ -1,1 +1,0 @@
-"""Programmes, shelters, residents and placements: forwarded to shelter-placement as the caller."""
