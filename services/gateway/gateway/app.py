@@ -20,7 +20,6 @@ from .access.service import CredentialStore, FailureThrottle
 from .access.tokens import build_token_authority
 from .cases import views as case_views
 from .coa import views as coa_views
-from .coa.rejections import rejection_consumer
 from .coa.retention import purging_receipts
 from .downstream import Downstream
 from .employment import views as employment_views
@@ -65,10 +64,9 @@ def routers(settings: GatewaySettings) -> list[APIRouter]:
 
 
 def consumers(settings: GatewaySettings) -> list[ConsumerSpec]:
-    """What the gateway consumes: shelter capacity (for NGO systems), and intake's rejections of recognitions (for
-    the status lookup)."""
-    return [*subscriptions.consumers,
-            *([rejection_consumer(settings.coa_topic)] if settings.coa_rejections_enabled else [])]
+    """What the gateway consumes: shelter capacity (for NGO systems). No dead-letter topic: those are for operators;
+    the COA status lookup asks intake, which keeps it from events."""
+    return [*subscriptions.consumers]
 
 
 def setup(app: FastAPI) -> None:
