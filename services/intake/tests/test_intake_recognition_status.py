@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 from intake.recognitions.models import RecognitionProgress
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.contracts.intake import RecognitionRejected
 from verbinding_common.db import processed_event_table
 from verbinding_common.deadletter import replay_dead_letters
-from verbinding_common.events import EventContract, build_envelope
+from verbinding_common.events import Envelope, EventContract, build_envelope
 from verbinding_common.kafka import dlq_topic
 
 REJECTED = RecognitionRejected.event_type
@@ -64,6 +64,23 @@ async def test_a_recognition_with_a_nul_in_a_name_is_rejected_by_an_event_with_n
         assert value not in text, f"{value} must not leave intake in a rejection"
 
 
+async def test_a_recognition_breaking_its_contract_straight_on_the_topic_is_rejected_by_its_number(intake) -> None:
+    broken = {**intake.recognition_data(family_name="Qzbrokenfam"), "recognised_on": "not a date"}
+    del broken["reception_centre"]
+    number = broken["coa_registration_number"]
+    event_id = await intake.produce(broken)
+
+    await intake.wait_until_processed(event_id)
+    status = await status_becomes(intake, number, "rejected")
+    assert status["reason"] == "breaks_contract" and await intake.person(number) is None
+    [envelope] = await intake.outbox_events(key=number, event_type=REJECTED)
+    assert envelope["data"] == {"coa_registration_number": number, "reason": "breaks_contract"}
+    assert "Qzbrokenfam" not in json.dumps(envelope) and "not a date" not in json.dumps(envelope)
+    # Corrected and sent again: registered over the rejection.
+    await intake.produce(intake.recognition_data(coa_registration_number=number))
+    assert (await status_becomes(intake, number, "person_registered"))["reason"] is None
+
+
 async def test_a_corrected_recognition_sent_again_registers_the_person_over_the_rejection(intake) -> None:
     rejected = intake.recognition_data()
     number = rejected["coa_registration_number"]
@@ -105,8 +122,13 @@ async def test_poison_is_dead_lettered_and_moves_no_status(intake) -> None:
     person = await intake.register()
     number = person.coa_registration_number
     await intake.producer.send_and_wait(StatusRecognised.topic, value=b"{not an envelope", key=number.encode())
-    broken = await intake.produce({**intake.recognition_data(coa_registration_number=number),
-                                   "recognised_on": "not a date"})
+    # Broken, and without a COA number to answer by: poison too.
+    unreadable = {**intake.recognition_data(), "recognised_on": "not a date"}
+    del unreadable["coa_registration_number"]
+    envelope = Envelope(id=str(uuid.uuid4()), source="coa-test", type=StatusRecognised.event_type,
+                        time=datetime.now(UTC), data=unreadable)
+    await intake.producer.send_and_wait(StatusRecognised.topic, value=envelope.to_bytes(), key=number.encode())
+    broken = envelope.id
     # The same key, so once this resend is processed the two before it have been dealt with.
     await intake.wait_until_processed(await intake.produce(intake.recognition_data(coa_registration_number=number)))
 

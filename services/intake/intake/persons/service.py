@@ -37,13 +37,13 @@ async def register_recognised_persons(*, session: AsyncSession, recognitions: Se
     named_by = await _households_naming(session=session, numbers=own_numbers)
     new_households: list[UUID] = []
     registered: list[tuple[dict[str, Any], StatusRecognised]] = []
-    rejected: list[tuple[StatusRecognised, RejectionReason]] = []
+    rejected: list[tuple[str, RejectionReason, object]] = []
     for recognition in recognitions:
         own_number, partner_number = recognition.coa_registration_number, recognition.family_reunification_with
         if own_number in household_of:
             continue
         if (reason := rejection_reason(recognition)) is not None:
-            rejected.append((recognition, reason))
+            rejected.append((own_number, reason, recognition))
             continue
         household_id = (household_of.get(partner_number) if partner_number else None) or named_by.get(own_number)
         if household_id is None:
@@ -65,6 +65,18 @@ async def register_recognised_persons(*, session: AsyncSession, recognitions: Se
     await note_registrations(session=session, registered=[(row["coa_registration_number"], row["id"])
                                                           for row, _ in registered])
     return [row["id"] for row, _ in registered]
+
+
+async def reject_broken_recognitions(*, session: AsyncSession, broken: Sequence[tuple[str, object]]) -> None:
+    """Reject each (COA number, its recognition) that breaks the recognition's contract, unless the number is
+    already registered (then it changes nothing, as any recognition of a known number)."""
+    numbers = {number for number, _ in broken}
+    if not numbers:
+        return
+    await _lock_coa_numbers(session, numbers)
+    known = await _households_of(session=session, numbers=numbers)
+    await reject_recognitions(session=session, rejected=[
+        (number, RejectionReason.breaks_contract, cause) for number, cause in broken if number not in known])
 
 
 async def _lock_coa_numbers(session: AsyncSession, numbers: set[str]) -> None:

@@ -31,16 +31,16 @@ def rejection_reason(recognition: StatusRecognised) -> RejectionReason | None:
 
 
 async def reject_recognitions(*, session: AsyncSession,
-                              rejected: Sequence[tuple[StatusRecognised, RejectionReason]]) -> None:
-    """Announce each recognition intake cannot take in (COA number and reason code only) and mark it rejected."""
+                              rejected: Sequence[tuple[str, RejectionReason, object]]) -> None:
+    """Announce each (COA number, reason, the recognition that caused it) intake cannot take in (the number and the
+    reason code only) and mark it rejected."""
     if not rejected:
         return
-    await add_events(session, [(RecognitionRejected(coa_registration_number=recognition.coa_registration_number,
-                                                    reason=reason), recognition.coa_registration_number, recognition)
-                               for recognition, reason in rejected])
+    await add_events(session, [(RecognitionRejected(coa_registration_number=number, reason=reason), number, cause)
+                               for number, reason, cause in rejected])
     await _move(session=session, rows=[
-        {"coa_registration_number": recognition.coa_registration_number, "status": "rejected", "reason": reason.value,
-         "person_id": None} for recognition, reason in rejected])
+        {"coa_registration_number": number, "status": "rejected", "reason": reason.value, "person_id": None}
+        for number, reason, _ in rejected])
 
 
 async def note_registrations(*, session: AsyncSession, registered: Sequence[tuple[str, UUID]]) -> None:

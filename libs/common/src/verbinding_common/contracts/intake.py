@@ -97,6 +97,9 @@ class RejectionReason(StrEnum):
     unstorable_text = "unstorable_text"
     # The recognition names its own COA number as the partner it joins by family reunification.
     partner_is_self = "partner_is_self"
+    # Produced straight onto the topic, it breaks the recognition's contract (a field missing or malformed); the
+    # gateway refuses the same with 422 at its door.
+    breaks_contract = "breaks_contract"
 
 
 @contract
