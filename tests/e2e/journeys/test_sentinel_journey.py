@@ -75,12 +75,14 @@ async def journey(stack: RunningStack) -> None:
 
 async def reject_and_dead_letter_straight_from_the_topic(stack: RunningStack) -> list[list[tuple[str, bytes]]]:
     """Straight onto the topic (as the COA may): a NUL in the name breaks a rule intake checks, so it is rejected by
-    an event of its own; a recognition breaking its contract is poison, so it is dead-lettered (for operators)."""
+    an event of its own; a recognition breaking its contract with no readable COA number is poison, so it is
+    dead-lettered (for operators)."""
     bootstrap = f"127.0.0.1:{stack.ports.broker}"
     nul = StatusRecognised.model_construct(**{**recognition(99), "family_name": f"{FAMILY}\u0000x",
                                               "languages": ["ti"], "family_reunification_with": None})
     poison = build_envelope(StatusRecognised.model_construct(**recognition(98)), source="coa")
-    poison.data["recognised_on"] = BORN.replace("-", "/")
+    # Broken, and no COA number to reject it by: poison (a readable number would make it a rejection).
+    poison.data.update(recognised_on=BORN.replace("-", "/"), coa_registration_number="V-SNTL-0098 ?")
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
