@@ -153,10 +153,18 @@ def test_a_group_reading_dead_letters_may_read_them_and_write_their_own(tmp_path
         "groups": ["mortician-dlq"], "read": ["intake.persons.v1.dlq"], "write": ["intake.persons.v1.dlq.dlq"]}
 
 
-def test_the_gateway_may_read_the_coa_dead_letters_it_consumes_with_a_group_of_their_own() -> None:
-    rights = acl_map(build(ROOT))["gateway"]
-    assert "coa.status-recognitions.v1.dlq" in rights["read"]
-    assert "gateway-coa-rejections" in rights["groups"]
+def test_no_service_reads_a_dead_letter_topic_dead_letters_are_for_operators() -> None:
+    catalogue = build(ROOT)
+    assert {name: topic.dead_letter_groups for name, topic in catalogue.topics.items()
+            if topic.dead_letter_groups} == {}
+    assert [(service, topic) for service, rights in acl_map(catalogue).items() for topic in rights["read"]
+            if topic.endswith(".dlq")] == []
+
+
+def test_intake_announces_its_rejections_and_the_gateway_no_longer_reads_them_from_dead_letters() -> None:
+    rights = acl_map(build(ROOT))
+    assert "intake.recognitions.v1" in rights["intake"]["write"]
+    assert "gateway-coa-rejections" not in rights["gateway"]["groups"]
 
 
 def test_the_coa_topic_is_written_by_the_gateway_and_the_coa_alone() -> None:

@@ -89,14 +89,21 @@ async def test_120_recognitions_give_120_persons_100_assigned_and_a_waitlist_in_
     assert [entry["recognised_on"] for entry in waitlist] == sorted(entry["recognised_on"] for entry in waitlist)
     assert [entry["position"] for entry in waitlist] == list(range(1, 21))
 
-    statuses = {}
-    for item in recognitions:
-        number = item["coa_registration_number"]
-        response = await gateway.get(f"/api/v1/coa/status-recognitions/{number}", headers=as_["coa"])
-        assert response.status_code == 200, response.text
-        statuses[number] = response.json()
+    # The status is intake's projection of case-plan's events: a moment behind case-plan itself.
+    async def every_status_cased() -> dict | None:
+        statuses = {}
+        for item in recognitions:
+            number = item["coa_registration_number"]
+            response = await gateway.get(f"/api/v1/coa/status-recognitions/{number}", headers=as_["coa"])
+            assert response.status_code == 200, response.text
+            statuses[number] = response.json()
+        cased = all(status["status"] in ("case_manager_assigned", "waitlisted") for status in statuses.values())
+        return statuses if cased else None
+
+    statuses = await eventually(every_status_cased, timeout=60, what="every status to show its case", interval=0.5)
     assert len({status["person_id"] for status in statuses.values()}) == 120, "no person twice, none missing"
     assert {status["status"] for status in statuses.values()} == {"case_manager_assigned", "waitlisted"}
+    assert all(status["case"]["case_id"] for status in statuses.values())
 
     partner = (await gateway.get(f"/api/v1/persons/{statuses['V-E2E-0119']['person_id']}/overview",
                                  headers=as_["tl-carla"])).json()

@@ -5,10 +5,19 @@ from __future__ import annotations
 import asyncio
 
 from example_service import ThingHappened, make_handler
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import Backbone
-from verbinding_common.consumer import ConsumedEvent, PoisonMessage
+from verbinding_common.consumer import (
+    BrokenEvent,
+    ConsumedEvent,
+    ConsumerSpec,
+    ContractViolation,
+    IdempotentConsumer,
+    PoisonMessage,
+)
+from verbinding_common.db import processed_event_table
 from verbinding_common.deadletter import read_dead_letters, replay_dead_letters
 from verbinding_common.events import Envelope, build_envelope
 from verbinding_common.kafka import new_producer, start_with_retry
@@ -102,3 +111,42 @@ async def test_a_dead_letter_replayed_after_the_handler_is_fixed_is_applied_exac
     assert {"ce_id", "ce_type"} <= set(replayed_headers[0]), "the original headers travel back"
     [listed] = await read_dead_letters(servers, backbone.topic)
     assert listed.replayed
+
+
+async def test_with_on_broken_an_event_breaking_its_contract_is_answered_not_dead_lettered(backbone: Backbone) -> None:
+    answered: list[tuple[str, str]] = []
+
+    async def answer(session: AsyncSession, events: list[BrokenEvent]) -> None:
+        for event in events:
+            if event.envelope.data.get("key") == "unanswerable":
+                raise ContractViolation(f"{event.problems}; nothing to answer by")
+            answered.append((event.id, event.problems))
+
+    producer = new_producer(backbone.settings)
+    await start_with_retry(producer)
+    backbone._producers.append(producer)
+    consumer = IdempotentConsumer(spec=ConsumerSpec(events=[ThingHappened], topics=[backbone.topic], group_id="example",
+                                                    handler=make_handler(), on_broken=answer),
+                                  sessionmaker=backbone.sessionmaker, settings=backbone.settings, producer=producer)
+    await consumer.start()
+    backbone.consumers.append(consumer)
+
+    def broken(event_id: str, key: str) -> Envelope:
+        return Envelope.model_validate({"id": event_id, "source": "example", "type": ThingHappened.event_type,
+                                        "time": "2024-01-01T00:00:00Z", "data": {"key": key, "seq": SENTINEL}})
+
+    good = build_envelope(ThingHappened(key="fine", seq=3), source="example")
+    await _produce(backbone, broken("answered", "k"), broken("unanswerable", "unanswerable"), b"{not json", good,
+                   broken("answered", "k"))
+
+    await eventually(lambda: _true(consumer.stats.dead_lettered == 2), what="two dead letters")
+    await backbone.wait_for_effects(1)
+    # Handed over with the unanswerable one first (rolled back), then alone; recorded once, the resend skipped.
+    assert {event_id for event_id, _ in answered} == {"answered"} and "seq: int_parsing" in answered[0][1]
+    async with backbone.sessionmaker() as session:
+        processed = (await session.scalars(select(processed_event_table.c.event_id).where(
+            processed_event_table.c.consumer_group == "example"))).all()
+    assert "answered" in processed and "unanswerable" not in processed
+    assert SENTINEL not in str(answered)
+    letters = await read_dead_letters(backbone.settings.kafka_bootstrap_servers, backbone.topic)
+    assert sorted(str(letter.event_id) for letter in letters) == ["None", "unanswerable"]

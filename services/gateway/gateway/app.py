@@ -20,7 +20,6 @@ from .access import views as access_views
 from .access.service import CredentialStore, FailureThrottle
 from .access.tokens import build_token_authority
 from .coa import views as coa_views
-from .coa.rejections import rejection_consumer
 from .coa.retention import purge_receipts
 from .downstream import Downstream
 from .limits.keys import bucket_secret
@@ -66,10 +65,9 @@ def routers(settings: GatewaySettings) -> list[APIRouter]:
 
 
 def consumers(settings: GatewaySettings) -> list[ConsumerSpec]:
-    """What the gateway consumes: shelter capacity (for NGO systems), and intake's rejections of recognitions (for
-    the status lookup)."""
-    return [*subscriptions.consumers,
-            *([rejection_consumer(settings.coa_topic)] if settings.coa_rejections_enabled else [])]
+    """What the gateway consumes: shelter capacity (for NGO systems). No dead-letter topic: those are for operators;
+    the COA status lookup asks intake, which keeps it from events."""
+    return [*subscriptions.consumers]
 
 
 def jobs(settings: GatewaySettings) -> list[Job]:

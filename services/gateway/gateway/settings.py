@@ -113,8 +113,6 @@ class GatewaySettings(SubscriptionSettings, ServiceSettings):
     # A receipt holds a COA number: kept as long as the COA may look the recognition up, then purged.
     coa_receipt_retention_days: int = 30
     coa_receipt_purge_interval_s: float = 3600.0
-    # Read intake's dead letters of the COA topic, so the status lookup can answer "rejected".
-    coa_rejections_enabled: bool = True
 
     @property
     def external_issuer(self) -> bool:

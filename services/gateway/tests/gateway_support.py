@@ -66,8 +66,6 @@ def gateway_settings(*, database_url: str, bootstrap_servers: str, private_ident
         # timeouts set their own.
         "downstream_timeout_s": 15.0,
         "overview_timeout_s": 10.0,
-        # Joining a consumer group takes seconds: only the tests of rejections read the dead letters.
-        "coa_rejections_enabled": False,
     }
     values.update(overrides)
     return GatewaySettings(**values)  # type: ignore[arg-type]

@@ -62,7 +62,7 @@ async def test_a_pushed_recognition_becomes_a_person_in_intake_within_the_same_t
 
         status = await eventually(registered, timeout=40, what="intake to register the person")
         assert status["status"] == "person_registered", status
-        assert status["unavailable"] == ["case-plan"]
+        assert status["unavailable"] == [], "the status is intake's projection: case-plan is not asked"
         overview = await client.get(f"/api/v1/persons/{status['person_id']}/overview",
                                     headers=bearer(app, Role.team_lead, subject="tl-carla"))
     assert overview.status_code == 200, overview.text

@@ -9,6 +9,7 @@ from .households.views import router as households_router
 from .interviews.views import router as interviews_router
 from .persons.consumers import recognitions_consumer
 from .persons.views import router as persons_router
+from .recognitions.views import router as recognitions_router
 from .settings import IntakeSettings
 
 
@@ -19,7 +20,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="Verbinding intake",
         description="Newcomers the COA recognised as refugees: taken into intake while still in a reception "
                     "centre, with their households, intake interviews and consent.",
-        routers=[persons_router, households_router, interviews_router],
+        routers=[persons_router, recognitions_router, households_router, interviews_router],
         consumers=[recognitions_consumer, case_holders_consumer],
     )
 

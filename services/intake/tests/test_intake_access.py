@@ -105,15 +105,16 @@ async def test_lookup_by_coa_number_returns_zero_or_one_person(intake) -> None:
     assert none.json() == []
 
 
-async def test_recognition_status_tells_the_coa_only_that_and_where_it_was_taken_in(intake) -> None:
+async def test_recognition_status_tells_the_coa_only_how_far_it_got_and_under_which_ids(intake) -> None:
     person = await intake.register()
     response = await intake.client.get(f"/recognitions/{person.coa_registration_number}/status",
                                        headers=intake.headers("coa_integration", subject="coa"))
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"coa_registration_number", "person_id", "household_id", "registered_at"}
+    assert set(body) == {"coa_registration_number", "status", "reason", "person_id", "case_id", "taken_at",
+                         "updated_at"}
+    assert body["status"] == "person_registered" and body["reason"] is None and body["case_id"] is None
     assert body["person_id"] == str(person.id)
-    assert body["household_id"] == str(person.household_id)
     assert body["coa_registration_number"] == person.coa_registration_number
     unknown = await intake.client.get(f"/recognitions/{intake.new_coa_number()}/status",
                                       headers=intake.headers("coa_integration", subject="coa"))

@@ -14,6 +14,7 @@ from verbinding_common.contracts.case_plan import (
     CaseManagerAssigned,
     CaseManagerJoined,
     CaseOpened,
+    CaseWaitlisted,
 )
 from verbinding_testing.consuming import apply_as_consumer
 
@@ -38,7 +39,8 @@ async def test_a_closing_keeps_the_last_holder_whether_it_comes_in_the_same_fetc
     assert (known.subject, known.team) == ("cm-zoe", "noord")
 
 
-def test_the_consumer_takes_only_the_facts_access_rests_on() -> None:
+def test_the_consumer_takes_only_the_facts_access_and_the_recognition_status_rest_on() -> None:
     taken = {contract.event_type for contract in case_holders_consumer.events}
-    assert taken == {CaseManagerAssigned.event_type, CaseClosed.event_type, CaseManagerJoined.event_type}
+    assert taken == {CaseManagerAssigned.event_type, CaseWaitlisted.event_type, CaseClosed.event_type,
+                     CaseManagerJoined.event_type}
     assert not {CaseOpened.event_type, ActionPlanRevised.event_type} & taken

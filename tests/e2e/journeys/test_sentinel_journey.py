@@ -1,5 +1,5 @@
 """No personal data or network identifier leaves where it belongs: a journey with recognisable names, birth dates,
-COA numbers, forged proxy headers, a failing database write and a dead letter, then every log file, the trace file,
+COA numbers, forged proxy headers, a rejected recognition and a dead letter, then every log file, the trace file,
 every dead letter's headers and every outbox row after the purge are searched for them."""
 
 from __future__ import annotations
@@ -73,16 +73,22 @@ async def journey(stack: RunningStack) -> None:
         assert unknown.status_code == 404
 
 
-async def dead_letter_a_recognition_the_database_refuses(stack: RunningStack) -> list[list[tuple[str, bytes]]]:
-    """Straight onto the topic (as the COA may): a NUL in the name makes intake's insert fail; it is dead-lettered."""
+async def reject_and_dead_letter_straight_from_the_topic(stack: RunningStack) -> list[list[tuple[str, bytes]]]:
+    """Straight onto the topic (as the COA may): a NUL in the name breaks a rule intake checks, so it is rejected by
+    an event of its own; a recognition breaking its contract with no readable COA number is poison, so it is
+    dead-lettered (for operators)."""
     bootstrap = f"127.0.0.1:{stack.ports.broker}"
-    poison = StatusRecognised.model_construct(**{**recognition(99), "family_name": f"{FAMILY}\u0000x",
-                                                 "languages": ["ti"], "family_reunification_with": None})
-    envelope = build_envelope(poison, source="coa")
+    nul = StatusRecognised.model_construct(**{**recognition(99), "family_name": f"{FAMILY}\u0000x",
+                                              "languages": ["ti"], "family_reunification_with": None})
+    poison = build_envelope(StatusRecognised.model_construct(**recognition(98)), source="coa")
+    # Broken, and no COA number to reject it by: poison (a readable number would make it a rejection).
+    poison.data.update(recognised_on=BORN.replace("-", "/"), coa_registration_number="V-SNTL-0098 ?")
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
-        await producer.send_and_wait(StatusRecognised.topic, value=envelope.to_bytes(), key=b"V-SNTL-0099")
+        await producer.send_and_wait(StatusRecognised.topic, value=build_envelope(nul, source="coa").to_bytes(),
+                                     key=b"V-SNTL-0099")
+        await producer.send_and_wait(StatusRecognised.topic, value=poison.to_bytes(), key=b"V-SNTL-0098")
     finally:
         await producer.stop()
     consumer = AIOKafkaConsumer(dlq_topic(StatusRecognised.topic), bootstrap_servers=bootstrap,
@@ -94,13 +100,14 @@ async def dead_letter_a_recognition_the_database_refuses(stack: RunningStack) ->
             found = [record for batch in batches.values() for record in batch]
             return found or None
 
-        records = await eventually(dead_letters, timeout=60, what="the refused recognition's dead letter")
+        records = await eventually(dead_letters, timeout=60, what="the poison recognition's dead letter")
     finally:
         await consumer.stop()
+    assert all(record.key == b"V-SNTL-0098" for record in records), "only the poison is dead-lettered"
     return [list(record.headers) for record in records]
 
 
-async def the_dead_letter_answers_rejected(stack: RunningStack) -> None:
+async def the_rejection_answers_rejected_and_the_poison_nothing(stack: RunningStack) -> None:
     async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30, trust_env=False) as gateway:
         form = {"grant_type": "client_credentials", "client_id": "coa", "client_secret": "coa-demo-secret"}
         coa = {"Authorization": f"Bearer {(await gateway.post('/oauth/token', data=form)).json()['access_token']}"}
@@ -109,8 +116,10 @@ async def the_dead_letter_answers_rejected(stack: RunningStack) -> None:
             status = (await gateway.get("/api/v1/coa/status-recognitions/V-SNTL-0099", headers=coa)).json()
             return status if status.get("status") == "rejected" else None
 
-        status = await eventually(rejected, timeout=60, what="the dead-lettered recognition to answer rejected")
-    assert status["reason"] and FAMILY not in str(status)
+        status = await eventually(rejected, timeout=60, what="the rejected recognition to answer rejected")
+        poison = await gateway.get("/api/v1/coa/status-recognitions/V-SNTL-0098", headers=coa)
+    assert status["reason"] == "unstorable_text" and FAMILY not in str(status)
+    assert poison.status_code == 404, "a dead letter changes no status"
 
 
 async def outbox_rows_after_purge(stack: RunningStack) -> list[str]:
@@ -156,8 +165,8 @@ def search_files(stack: RunningStack) -> dict[str, list[str]]:
 async def test_no_sentinel_or_client_address_in_logs_traces_dead_letters_or_purged_outbox(
         stack: RunningStack) -> None:
     await journey(stack)
-    headers = await dead_letter_a_recognition_the_database_refuses(stack)
-    await the_dead_letter_answers_rejected(stack)
+    headers = await reject_and_dead_letter_straight_from_the_topic(stack)
+    await the_rejection_answers_rejected_and_the_poison_nothing(stack)
     header_text = " ".join(f"{key}={value.decode(errors='replace')}" for record in headers for key, value in record)
     assert "dlq" in header_text, "the dead letter carries its error headers"
     rows = await outbox_rows_after_purge(stack)

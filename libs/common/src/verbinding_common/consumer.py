@@ -29,7 +29,8 @@ from .outbox import Cause, applying
 from .settings import ServiceSettings
 from .telemetry import context_from_headers, get_tracer, traceparent_of
 
-__all__ = ["ConsumedEvent", "ConsumerSpec", "ContractViolation", "Handler", "IdempotentConsumer", "PoisonMessage"]
+__all__ = ["BrokenEvent", "ConsumedEvent", "ConsumerSpec", "ContractViolation", "Handler", "IdempotentConsumer",
+           "PoisonMessage"]
 
 log = logging.getLogger(__name__)
 tracer = get_tracer(__name__)
@@ -51,7 +52,22 @@ class ConsumedEvent(Generic[T]):
         return self.envelope.id
 
 
+@dataclass(frozen=True)
+class BrokenEvent:
+    """An event of a type the consumer takes whose data breaks its contract: its envelope (data unvalidated) and
+    which fields broke which rule (never their values)."""
+
+    envelope: Envelope
+    record: ConsumerRecord
+    problems: str
+
+    @property
+    def id(self) -> str:
+        return self.envelope.id
+
+
 Handler = Callable[[AsyncSession, list[ConsumedEvent[Any]]], Awaitable[None]]
+BrokenHandler = Callable[[AsyncSession, list[BrokenEvent]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -61,12 +77,19 @@ class ConsumerSpec:
     `handler` gets the new events of a fetch (in fetch order, inside the fetch's transaction) and is the rule.
     When that transaction fails for a reason other than an outage, each event is applied again on its own by
     the same handler, given a list of one. Events of other types on the topics are skipped.
+
+    An event of one of these types whose data breaks its contract is dead-lettered, unless `on_broken` is given:
+    then it is handed to `on_broken` in the same transaction (after the handler) and recorded as processed, for a
+    consumer whose producer must hear of it as a business answer (an event of its own). `on_broken` raises
+    PoisonMessage for what it cannot answer either; that event is then dead-lettered. A record that is not an
+    event envelope at all is always dead-lettered.
     """
 
     handler: Handler
     events: Sequence[type[EventContract]]
     topics: Sequence[str] = ()
     group_id: str | None = None
+    on_broken: BrokenHandler | None = None
 
     def subscribed_topics(self) -> list[str]:
         return list(self.topics) or sorted({contract.topic for contract in self.events})
@@ -190,7 +213,7 @@ class IdempotentConsumer:
     async def _process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Apply a fetch (or dead-letter what never can be applied), then commit its offsets."""
         assert self._consumer is not None
-        events: list[ConsumedEvent[Any]] = []
+        events: list[ConsumedEvent[Any] | BrokenEvent] = []
         for record in (record for partition in batches.values() for record in partition):
             envelope: Envelope | None = None
             try:
@@ -201,7 +224,10 @@ class IdempotentConsumer:
                     f"not an event envelope: {validation_problems(exc)}"), envelope)
                 continue
             except ContractViolation as exc:
-                await self._dead_letter(record, exc, envelope)
+                if envelope is not None and self.spec.on_broken is not None:
+                    events.append(BrokenEvent(envelope=envelope, record=record, problems=str(exc)))
+                else:
+                    await self._dead_letter(record, exc, envelope)
                 continue
             if event is not None:
                 events.append(event)
@@ -231,7 +257,7 @@ class IdempotentConsumer:
             raise ContractViolation(f"{envelope.type} breaks its contract: {validation_problems(exc)}") from None
         return ConsumedEvent(envelope=envelope, data=data, record=record)
 
-    async def _apply_alone(self, event: ConsumedEvent[Any]) -> None:
+    async def _apply_alone(self, event: ConsumedEvent[Any] | BrokenEvent) -> None:
         """One event on its own: retried a few times unless it can never succeed, then dead-lettered."""
         error: BaseException | None = None
         for attempt in range(1, self.settings.consumer_max_attempts + 1):
@@ -252,7 +278,8 @@ class IdempotentConsumer:
         assert error is not None
         await self._dead_letter(event.record, error, event.envelope)
 
-    async def _apply_through_outages(self, events: list[ConsumedEvent[Any]], partitions: list[TopicPartition]) -> None:
+    async def _apply_through_outages(self, events: list[ConsumedEvent[Any] | BrokenEvent],
+                                     partitions: list[TopicPartition]) -> None:
         """Apply, retrying the same events for as long as the database or broker is out (no attempt counting)."""
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda exc: outage_of(exc) is not None),
@@ -299,7 +326,7 @@ class IdempotentConsumer:
         if self._stopping.is_set() or (self._drain_until is not None and time.monotonic() >= self._drain_until):
             raise _Stopped
 
-    async def _apply(self, events: list[ConsumedEvent[Any]]) -> None:
+    async def _apply(self, events: list[ConsumedEvent[Any] | BrokenEvent]) -> None:
         """One transaction: record the events' ids, and hand the new ones to the handler."""
         if not events:
             return
@@ -323,7 +350,7 @@ class IdempotentConsumer:
         self.stats.handled += len(fresh)
         self.stats.duplicates += len(events) - len(fresh)
 
-    async def _handle(self, session: AsyncSession, fresh: list[ConsumedEvent[Any]]) -> None:
+    async def _handle(self, session: AsyncSession, fresh: list[ConsumedEvent[Any] | BrokenEvent]) -> None:
         """Run the handler with a process span per event, parented on its record's headers, so what it causes
         continues its producer's trace. One event's span is current while the handler runs; with several, the
         statements they share cannot belong to one trace and land under a batch span that each span links to."""
@@ -345,23 +372,30 @@ class IdempotentConsumer:
                 for span in spans:
                     span.end()
 
-    async def _call_handler(self, session: AsyncSession, fresh: list[ConsumedEvent[Any]], spans: list[Span]) -> None:
-        causes = [((event, event.envelope, event.data), Cause(event.id, traceparent_of(span)))
-                  for event, span in zip(fresh, spans, strict=True)]
+    async def _call_handler(self, session: AsyncSession, fresh: list[ConsumedEvent[Any] | BrokenEvent],
+                            spans: list[Span]) -> None:
+        causes = [((event, event.envelope, *([event.data] if isinstance(event, ConsumedEvent) else [])),
+                   Cause(event.id, traceparent_of(span))) for event, span in zip(fresh, spans, strict=True)]
+        typed = [event for event in fresh if isinstance(event, ConsumedEvent)]
+        broken = [event for event in fresh if isinstance(event, BrokenEvent)]
         try:
             with applying(causes):
-                await self.spec.handler(session, fresh)
+                if typed:
+                    await self.spec.handler(session, typed)
+                if broken:
+                    assert self.spec.on_broken is not None
+                    await self.spec.on_broken(session, broken)
         except Exception as exc:
             for span in spans:
                 span.set_status(Status(StatusCode.ERROR, safe_description(exc)))
             raise
 
-    def _process_span(self, event: ConsumedEvent[Any]) -> contextlib.AbstractContextManager[Span]:
+    def _process_span(self, event: ConsumedEvent[Any] | BrokenEvent) -> contextlib.AbstractContextManager[Span]:
         return tracer.start_as_current_span(f"{event.record.topic} process", kind=SpanKind.CONSUMER,
                                             context=context_from_headers(event.record.headers),
                                             attributes=self._attributes(event))
 
-    def _attributes(self, event: ConsumedEvent[Any]) -> dict[str, str | int]:
+    def _attributes(self, event: ConsumedEvent[Any] | BrokenEvent) -> dict[str, str | int]:
         record = event.record
         return {"messaging.system": "kafka", "messaging.destination.name": record.topic,
                 "messaging.consumer.group.name": self.group_id, "messaging.message.id": event.id,

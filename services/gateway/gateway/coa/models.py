@@ -10,6 +10,7 @@ from sqlalchemy import DateTime, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from verbinding_common.contracts.coa import StatusRecognised
+from verbinding_common.contracts.intake import RejectionReason
 
 from ..database import Base
 
@@ -26,17 +27,6 @@ class CoaReceipt(Base):
     first_received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     deliveries: Mapped[int] = mapped_column(Integer, server_default="1")
-
-
-class CoaRejection(Base):
-    """A recognition intake could not take in (it was dead-lettered): the status lookup answers "rejected"."""
-
-    __tablename__ = "coa_rejection"
-
-    coa_registration_number: Mapped[str] = mapped_column(String(20), primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(String(500))
-    rejected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class RecognitionBatch(BaseModel):
@@ -60,24 +50,22 @@ class RecognitionsAccepted(BaseModel):
 
 class CaseSummary(BaseModel):
     case_id: str
-    status: str
-    waitlist_position: int | None = None
 
 
-RecognitionProgress = Literal["received", "rejected", "person_registered", "case_opened", "case_manager_assigned",
-                              "waitlisted", "case_closed"]
-REJECTED_REASON = ("intake could not take this recognition in (a value it cannot store or a rule it breaks); it is "
-                   "set aside for review: send it again once corrected")
+RecognitionProgress = Literal["received", "rejected", "person_registered", "waitlisted", "case_manager_assigned",
+                              "case_closed"]
 
 
 class RecognitionStatus(BaseModel):
     coa_registration_number: str
     status: RecognitionProgress
     received_at: datetime | None = Field(description="when the gateway first took the recognition in (or, when it "
-                                                     "came straight to Kafka, when intake registered the person)")
+                                                     "came straight to Kafka, when intake took it in or rejected it)")
     person_id: str | None = None
-    reason: str | None = Field(default=None, description="why, when the status is rejected (never the values)")
-    case: CaseSummary | None = None
+    reason: RejectionReason | None = Field(
+        default=None, description="why, when the status is rejected: a code, never the values; the COA corrects "
+                                  "the recognition and sends it again")
+    case: CaseSummary | None = Field(default=None, description="the person's case, once waitlisted or assigned")
     unavailable: list[str] = Field(default_factory=list,
                                    description="services that did not answer: the status may be further along")
 

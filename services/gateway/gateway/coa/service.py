@@ -26,13 +26,11 @@ from verbinding_common.errors import Unavailable
 from verbinding_common.outbox import add_events
 
 from ..downstream import Downstream, ServiceUnavailable, segment
-from .models import CaseSummary, CoaReceipt, CoaRejection, RecognitionBatch, RecognitionStatus
+from .models import CoaReceipt, RecognitionBatch, RecognitionStatus
 
 # Event ids are uuid5(namespace, "<COA number>|<recognised_on>"): a resend makes the same event, which
 # intake's idempotent consumer then skips.
 EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:verbinding:coa.status-recognised.v1")
-
-_CASE_PROGRESS = {"assigned": "case_manager_assigned", "waitlisted": "waitlisted", "closed": "case_closed"}
 
 # What an unreachable, restarting or stopping database raises (asyncpg raw at connect, wrapped by SQLAlchemy once
 # connected); anything else is a bug and stays one.
@@ -152,44 +150,27 @@ async def _record_receipts(*, session: AsyncSession, accepted: list[AcceptedReco
 
 
 async def recognition_status(*, sessionmaker: async_sessionmaker[AsyncSession], intake: Downstream,
-                             case_plan: Downstream, identity: Identity,
-                             coa_registration_number: str) -> RecognitionStatus | None:
-    """How far a recognition got (received or rejected … case manager assigned / waitlisted / closed); None if
-    unknown."""
+                             identity: Identity, coa_registration_number: str) -> RecognitionStatus | None:
+    """How far a recognition got: intake's status projection (rejected, registered … closed) once intake knows the
+    number, else "received" from the gateway's own receipt; None if neither knows it."""
     async with _transaction(sessionmaker) as session:
         receipt = await session.get(CoaReceipt, coa_registration_number)
-        rejection = await session.get(CoaRejection, coa_registration_number)
     found: dict[str, Any] = {"coa_registration_number": coa_registration_number, "status": "received",
                              "received_at": receipt.first_received_at if receipt else None, "unavailable": []}
     try:
-        registered = await intake.request("GET", f"/recognitions/{segment(coa_registration_number)}/status",
-                                          identity=identity)
-        if registered.status_code not in (200, 404):
-            raise ServiceUnavailable(intake.name, f"answered {registered.status_code}")
+        answer = await intake.request("GET", f"/recognitions/{segment(coa_registration_number)}/status",
+                                      identity=identity)
+        if answer.status_code not in (200, 404):
+            raise ServiceUnavailable(intake.name, f"answered {answer.status_code}")
     except ServiceUnavailable as exc:
         if receipt is None:
             raise
         found["unavailable"].append(exc.service)
         return RecognitionStatus.model_validate(found)
-    if registered.status_code == 404:
-        if rejection is not None:
-            found.update(status="rejected", reason=rejection.reason,
-                         received_at=found["received_at"] or rejection.rejected_at)
-            return RecognitionStatus.model_validate(found)
+    if answer.status_code == 404:
         return RecognitionStatus.model_validate(found) if receipt else None
-    person = registered.json()
-    found.update(status="person_registered", person_id=str(person["person_id"]))
-    found["received_at"] = found["received_at"] or person.get("registered_at")
-    try:
-        answer = await case_plan.request("GET", f"/persons/{segment(found['person_id'])}/case", identity=identity)
-        if answer.status_code not in (200, 404):
-            raise ServiceUnavailable(case_plan.name, f"answered {answer.status_code}")
-    except ServiceUnavailable as exc:
-        found["unavailable"].append(exc.service)
-        return RecognitionStatus.model_validate(found)
-    if answer.status_code == 200:
-        case = answer.json()
-        found["case"] = CaseSummary(case_id=str(case["case_id"]), status=case["status"],
-                                    waitlist_position=case.get("waitlist_position"))
-        found["status"] = _CASE_PROGRESS.get(case["status"], "case_opened")
+    progress = answer.json()
+    found.update(status=progress["status"], reason=progress.get("reason"), person_id=progress.get("person_id"),
+                 received_at=found["received_at"] or progress.get("taken_at"),
+                 case={"case_id": progress["case_id"]} if progress.get("case_id") else None)
     return RecognitionStatus.model_validate(found)

@@ -15,7 +15,7 @@ from verbinding_common.db import get_session
 from verbinding_common.idempotency import IdempotentRoute
 
 from ..access.dependencies import CallerDep, require
-from ..downstream import CasePlanDep, IntakeDep
+from ..downstream import IntakeDep
 from . import service
 from .models import RecognitionAccepted, RecognitionsAccepted, RecognitionStatus, request_body_schema
 
@@ -76,15 +76,19 @@ async def push_recognitions(request: Request, session: PushSessionDep) -> Recogn
     "/status-recognitions/{coa_registration_number}",
     name="recognition_status",
     dependencies=[Depends(require(Role.coa_integration, Role.team_lead))],
-    summary="How far a recognition got: received, person registered, case opened, assigned or waitlisted",
+    summary="How far a recognition got: received, rejected, person registered, waitlisted, case manager assigned "
+            "or case closed",
+    description="Intake keeps the status from events (its registrations and rejections, case-plan's case facts) "
+                "and only moves it forward; until intake has taken the number in or rejected it, the gateway's own "
+                "receipt answers `received`. A rejection names its reason as a code, never the values.",
     response_model=RecognitionStatus,
     responses={404: {"model": Detail, "description": "never received here and unknown to intake"},
                503: {"model": Detail, "description": "the gateway's database or intake is unavailable"}},
 )
 async def get_recognition_status(coa_registration_number: str, sessionmaker: SessionmakerDep, caller: CallerDep,
-                                 intake: IntakeDep, case_plan: CasePlanDep) -> RecognitionStatus:
-    found = await service.recognition_status(sessionmaker=sessionmaker, intake=intake, case_plan=case_plan,
-                                             identity=caller, coa_registration_number=coa_registration_number)
+                                 intake: IntakeDep) -> RecognitionStatus:
+    found = await service.recognition_status(sessionmaker=sessionmaker, intake=intake, identity=caller,
+                                             coa_registration_number=coa_registration_number)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no recognition with this COA registration number")
     return found

@@ -7,15 +7,16 @@ from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseManagerJoined
+from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseManagerJoined, CaseWaitlisted
 
 from .models import ASSIGNED, CLOSED, CaseHolder, KnownCaseManager
 
-CaseFact = CaseManagerAssigned | CaseClosed | CaseManagerJoined
+CaseFact = CaseManagerAssigned | CaseWaitlisted | CaseClosed | CaseManagerJoined
 
 
 async def apply_case_facts(*, session: AsyncSession, facts: Sequence[CaseFact]) -> None:
-    """Apply case-plan's facts in their order: who holds each case now, whether it closed, who each manager is."""
+    """Apply case-plan's facts in their order: who holds each case now, whether it closed, who each manager is (a
+    waitlisting holds nobody: it changes nothing here)."""
     holders: dict[Any, dict[str, Any]] = {}
     managers: dict[Any, dict[str, Any]] = {}
     for fact in facts:
@@ -26,7 +27,7 @@ async def apply_case_facts(*, session: AsyncSession, facts: Sequence[CaseFact]) 
             earlier = holders.get(fact.case_id)
             holders[fact.case_id] = {"case_id": fact.case_id, "person_id": fact.person_id, "status": CLOSED,
                                      "case_manager_id": earlier["case_manager_id"] if earlier else None}
-        else:
+        elif isinstance(fact, CaseManagerJoined):
             managers[fact.case_manager_id] = {"id": fact.case_manager_id, "subject": fact.subject, "team": fact.team}
     if holders:
         statement = pg_insert(CaseHolder)

@@ -1,11 +1,17 @@
-"""Status recognitions from the COA (via the gateway or straight onto the topic) become persons in intake."""
+"""Status recognitions from the COA (via the gateway or straight onto the topic) become persons in intake, or
+rejections the COA can see."""
 
+from typing import Annotated
+
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from verbinding_common.consumer import ConsumedEvent, ConsumerSpec
-from verbinding_common.contracts.coa import StatusRecognised
+from verbinding_common.consumer import BrokenEvent, ConsumedEvent, ConsumerSpec, ContractViolation
+from verbinding_common.contracts.coa import CoaNumber, StatusRecognised
 
-from .service import register_recognised_persons
+from .service import register_recognised_persons, reject_broken_recognitions
+
+_COA_NUMBER = TypeAdapter(Annotated[str, CoaNumber])
 
 
 async def take_in_recognitions(session: AsyncSession, events: list[ConsumedEvent[StatusRecognised]]) -> None:
@@ -13,4 +19,18 @@ async def take_in_recognitions(session: AsyncSession, events: list[ConsumedEvent
     await register_recognised_persons(session=session, recognitions=[event.data for event in events])
 
 
-recognitions_consumer = ConsumerSpec(events=[StatusRecognised], handler=take_in_recognitions)
+async def reject_broken(session: AsyncSession, events: list[BrokenEvent]) -> None:
+    """Recognitions that break their contract (produced straight onto the topic): rejected by their COA number; one
+    whose number cannot be read is poison, for the dead-letter topic."""
+    broken = []
+    for event in events:
+        try:
+            broken.append((_COA_NUMBER.validate_python(event.envelope.data.get("coa_registration_number")),
+                           event.envelope))
+        except ValidationError:
+            raise ContractViolation(f"{event.problems}; no readable coa_registration_number to reject it by") from None
+    await reject_broken_recognitions(session=session, broken=broken)
+
+
+recognitions_consumer = ConsumerSpec(events=[StatusRecognised], handler=take_in_recognitions,
+                                     on_broken=reject_broken)

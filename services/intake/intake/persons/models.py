@@ -77,12 +77,3 @@ class PersonRead(BaseModel):
             status=person.status, registered_at=person.registered_at,
             interview=InterviewRead.of(person.interview) if person.interview is not None else None,
         )
-
-
-class RecognitionStatusRead(BaseModel):
-    """What the COA may see of a recognition it sent: that it was taken in, and under which ids."""
-
-    coa_registration_number: str
-    person_id: UUID
-    household_id: UUID
-    registered_at: datetime

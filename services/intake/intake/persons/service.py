@@ -11,19 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from verbinding_common.contracts.coa import StatusRecognised
-from verbinding_common.contracts.intake import PersonRegistered
+from verbinding_common.contracts.intake import PersonRegistered, RejectionReason
 from verbinding_common.outbox import add_events
 
 from ..households.service import create_households
 from ..interviews.models import Interview
-from .models import IN_INTAKE, Person, RecognitionStatusRead
+from ..recognitions.service import note_registrations, reject_recognitions, rejection_reason
+from .models import IN_INTAKE, Person
 
 # pg_advisory_xact_lock(ns, hashtext(coa number)): recognitions naming the same COA numbers register one at a time.
 COA_LOCK_NAMESPACE = 0x1A7E
 
 
 async def register_recognised_persons(*, session: AsyncSession, recognitions: Sequence[StatusRecognised]) -> list[UUID]:
-    """Take recognised refugees into intake, once per COA number, in order; returns the new persons' ids."""
+    """Take recognised refugees into intake, once per COA number, in order, and reject (announced, in the same
+    transaction) those that break a rule intake checks; returns the new persons' ids."""
     if not recognitions:
         return []
     own_numbers = {recognition.coa_registration_number for recognition in recognitions}
@@ -35,9 +37,13 @@ async def register_recognised_persons(*, session: AsyncSession, recognitions: Se
     named_by = await _households_naming(session=session, numbers=own_numbers)
     new_households: list[UUID] = []
     registered: list[tuple[dict[str, Any], StatusRecognised]] = []
+    rejected: list[tuple[str, RejectionReason, object]] = []
     for recognition in recognitions:
         own_number, partner_number = recognition.coa_registration_number, recognition.family_reunification_with
         if own_number in household_of:
+            continue
+        if (reason := rejection_reason(recognition)) is not None:
+            rejected.append((own_number, reason, recognition))
             continue
         household_id = (household_of.get(partner_number) if partner_number else None) or named_by.get(own_number)
         if household_id is None:
@@ -47,6 +53,7 @@ async def register_recognised_persons(*, session: AsyncSession, recognitions: Se
         if partner_number is not None:
             named_by.setdefault(partner_number, household_id)
         registered.append((_person_row(recognition, household_id=household_id), recognition))
+    await reject_recognitions(session=session, rejected=rejected)
     if not registered:
         return []
     await create_households(session=session, household_ids=new_households)
@@ -55,7 +62,21 @@ async def register_recognised_persons(*, session: AsyncSession, recognitions: Se
     # applies the events again one by one and finds the person registered.
     await add_events(session, [(_registration_of(row), str(row["id"]), recognition)
                                for row, recognition in registered])
+    await note_registrations(session=session, registered=[(row["coa_registration_number"], row["id"])
+                                                          for row, _ in registered])
     return [row["id"] for row, _ in registered]
+
+
+async def reject_broken_recognitions(*, session: AsyncSession, broken: Sequence[tuple[str, object]]) -> None:
+    """Reject each (COA number, its recognition) that breaks the recognition's contract, unless the number is
+    already registered (then it changes nothing, as any recognition of a known number)."""
+    numbers = {number for number, _ in broken}
+    if not numbers:
+        return
+    await _lock_coa_numbers(session, numbers)
+    known = await _households_of(session=session, numbers=numbers)
+    await reject_recognitions(session=session, rejected=[
+        (number, RejectionReason.breaks_contract, cause) for number, cause in broken if number not in known])
 
 
 async def _lock_coa_numbers(session: AsyncSession, numbers: set[str]) -> None:
@@ -123,15 +144,3 @@ async def find_persons_by_coa_number(*, session: AsyncSession, coa_registration_
     return list((await session.scalars(
         select(Person).where(Person.coa_registration_number == coa_registration_number).options(WITH_INTERVIEW)
     )).all())
-
-
-async def recognition_status(*, session: AsyncSession, coa_registration_number: str) -> RecognitionStatusRead | None:
-    """Whether a recognition was taken in, and under which ids; None if not (yet) registered."""
-    row = (await session.execute(
-        select(Person.id, Person.household_id, Person.registered_at)
-        .where(Person.coa_registration_number == coa_registration_number)
-    )).one_or_none()
-    if row is None:
-        return None
-    return RecognitionStatusRead(coa_registration_number=coa_registration_number, person_id=row.id,
-                                 household_id=row.household_id, registered_at=row.registered_at)

@@ -1,4 +1,4 @@
-"""HTTP: a person's record, lookup by COA number, and the status of a recognition (what the COA may see)."""
+"""HTTP: a person's record and its lookup by COA number."""
 
 from uuid import UUID
 
@@ -8,12 +8,11 @@ from verbinding_common.auth import Role, allow
 from verbinding_common.db import SessionDep
 from verbinding_common.errors import NotFound
 
-from ..access import NO_SUCH_PERSON, PERSON, RECOGNITION_STATUS_READERS, AuditDep, authorise_person, visible_and_audited
-from .models import PersonRead, RecognitionStatusRead
-from .service import find_persons_by_coa_number, read_person, recognition_status
+from ..access import NO_SUCH_PERSON, AuditDep, authorise_person, visible_and_audited
+from .models import PersonRead
+from .service import find_persons_by_coa_number, read_person
 
 router = APIRouter(tags=["persons"])
-NO_RECOGNITION = "no person registered for this recognition (yet)"
 
 
 @router.get("/persons/{person_id}", response_model=PersonRead,
@@ -32,17 +31,3 @@ async def find_persons(coa_registration_number: str, session: SessionDep, audit:
     persons = await find_persons_by_coa_number(session=session, coa_registration_number=coa_registration_number)
     visible = await visible_and_audited(session=session, audit=audit, person_ids=[p.id for p in persons])
     return [PersonRead.of(person) for person in persons if person.id in visible]
-
-
-@router.get("/recognitions/{coa_registration_number}/status", response_model=RecognitionStatusRead,
-            dependencies=[Depends(allow(Role.coa_integration, Role.team_lead, Role.case_manager))])
-async def get_recognition_status(coa_registration_number: str, session: SessionDep,
-                                 audit: AuditDep) -> RecognitionStatusRead:
-    found = await recognition_status(session=session, coa_registration_number=coa_registration_number)
-    if found is None:
-        raise NotFound(NO_RECOGNITION)
-    if RECOGNITION_STATUS_READERS.intersection(audit.caller.roles):
-        await audit.allowed(session, kind=PERSON, record_ids=[found.person_id])
-    elif not await visible_and_audited(session=session, audit=audit, person_ids=[found.person_id]):
-        raise NotFound(NO_RECOGNITION)
-    return found

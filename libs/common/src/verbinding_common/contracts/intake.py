@@ -85,3 +85,34 @@ class InterviewCompleted(EventContract):
         if Domain.health_care in domains:
             raise ValueError("health_care is a need intake keeps to itself; leave it out of the event")
         return domains
+
+
+RECOGNITIONS_TOPIC = "intake.recognitions.v1"
+
+
+class RejectionReason(StrEnum):
+    """Why intake could not take a recognition in: a closed list of codes, never the values that broke the rule."""
+
+    # A text field holds a character no record can keep (a NUL): the COA corrects it and sends the recognition again.
+    unstorable_text = "unstorable_text"
+    # The recognition names its own COA number as the partner it joins by family reunification.
+    partner_is_self = "partner_is_self"
+    # Produced straight onto the topic, it breaks the recognition's contract (a field missing or malformed); the
+    # gateway refuses the same with 422 at its door.
+    breaks_contract = "breaks_contract"
+
+
+@contract
+class RecognitionRejected(EventContract):
+    """Intake could not take a recognition in: the COA may correct it and send it again. Only the COA number and a
+    reason code: no name, no birth date, no value that broke the rule."""
+
+    event_type: ClassVar[str] = "intake.recognition-rejected.v1"
+    topic: ClassVar[str] = RECOGNITIONS_TOPIC
+    key_field: ClassVar[str] = "coa_registration_number"
+
+    coa_registration_number: str = Field(
+        min_length=4, max_length=20, pattern=r"^[A-Za-z0-9-]+$",
+        description="COA registration number of the recognition intake could not take in; the COA looks its status "
+                    "up by it")
+    reason: RejectionReason = Field(description="why, as a code from a closed list")
