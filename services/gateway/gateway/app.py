@@ -31,7 +31,6 @@ from .reports import views as report_views
 from .reports.limiter import AnonymousLimiter
 from .settings import GatewaySettings
 from .shelters import views as shelter_views
-from .subscriptions import wiring as subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +57,15 @@ def description(settings: GatewaySettings) -> str:
 def routers(settings: GatewaySettings) -> list[APIRouter]:
     """The gateway's routes."""
     routers = [coa_views.router, person_views.router, case_views.router, employment_views.router,
-               *subscriptions.routers, shelter_views.router, report_views.router]
+               shelter_views.router, report_views.router]
     if not settings.external_issuer:  # with an external OIDC issuer the built-in endpoint does not exist (404)
         routers.insert(0, access_views.router)
     return routers
 
 
 def consumers(settings: GatewaySettings) -> list[ConsumerSpec]:
-    """What the gateway consumes: shelter capacity (for NGO systems), and intake's rejections of recognitions (for
-    the status lookup)."""
-    return [*subscriptions.consumers,
-            *([rejection_consumer(settings.coa_topic)] if settings.coa_rejections_enabled else [])]
+    """What the gateway consumes: intake's rejections of recognitions (for the status lookup)."""
+    return [rejection_consumer(settings.coa_topic)] if settings.coa_rejections_enabled else []
 
 
 def setup(app: FastAPI) -> None:
@@ -114,8 +111,7 @@ def lifespan_of(settings: GatewaySettings) -> Lifespan:
                                                      signer, settings.downstream_timeout_s)
             app.state.safe_reporting = Downstream("safe-reporting", settings.safe_reporting_url, http, signer,
                                                   settings.downstream_timeout_s)
-            async with subscriptions.running(app, settings):
-                yield
+            yield
 
     return lifespan
 

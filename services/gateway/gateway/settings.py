@@ -13,7 +13,6 @@ from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
 
 from .access.credentials import hash_secret, is_hash, verify_secret
-from .subscriptions.settings import SubscriptionSettings
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ class DemoUserConfig(BaseModel):
         return value
 
 
-class GatewaySettings(SubscriptionSettings, ServiceSettings):
+class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/gateway"
 
