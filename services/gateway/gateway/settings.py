@@ -72,6 +72,7 @@ class GatewaySettings(ServiceSettings):
     shelter_placement_url: str = "http://127.0.0.1:8004"
     employment_url: str = "http://127.0.0.1:8003"
     safe_reporting_url: str = "http://127.0.0.1:8005"
+    capacity_hub_url: str = "http://127.0.0.1:8006"
     # Anonymous reports per sender per hour (the sender known only by an in-memory keyed hash, see reports/limiter).
     report_submissions_per_hour: int = Field(default=20, ge=1)
     # A hanging service must not hold a client: every forwarded call ends within this (each route < 2 s), the
