@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, str] = {
     "recognitions": "bench.recognitions",
     "overview": "bench.overview",
     "shelters": "bench.shelters",
+    "coa_beside_hub": "bench.coa_beside_hub",
     "placements": "bench.placements",
     "employment": "bench.employment",
     "safe_reporting": "bench.safe_reporting",
