@@ -13,7 +13,6 @@ from .changes.retention import RetentionPurge
 from .settings import CapacityHubSettings
 from .webhooks.delivery import DeliveryWorker
 from .webhooks.sealing import Keyring
-from .webhooks.targets import webhook_client
 
 
 def setup(app: FastAPI) -> None:
@@ -30,16 +29,15 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
                         memory=settings.capacity_feed_memory)
     await feed.start()
     retention = RetentionPurge(sessionmaker=app.state.sessionmaker, settings=settings)
-    async with webhook_client(timeout_s=settings.webhook_timeout_s, max_connections=settings.webhook_max_endpoints,
-                              insecure_allowed=settings.insecure_webhook_targets) as http:
-        worker = DeliveryWorker(sessionmaker=app.state.sessionmaker, settings=settings, feed=feed, http=http,
-                                keyring=app.state.webhook_keyring)
-        app.state.capacity_feed, app.state.webhook_delivery = feed, worker
-        worker.start()
-        retention.start()
-        try:
-            yield
-        finally:
-            await retention.stop()
-            await worker.stop()
-            await feed.stop()
+    # Webhooks go out through a guarded transport per endpoint (no redirects are followed: a transport does not).
+    worker = DeliveryWorker(sessionmaker=app.state.sessionmaker, settings=settings, feed=feed,
+                            keyring=app.state.webhook_keyring)
+    app.state.capacity_feed, app.state.webhook_delivery = feed, worker
+    worker.start()
+    retention.start()
+    try:
+        yield
+    finally:
+        await retention.stop()
+        await worker.stop()
+        await feed.stop()

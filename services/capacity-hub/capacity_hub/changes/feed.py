@@ -51,6 +51,10 @@ class Change:
         return json.dumps({"type": ShelterCapacityChanged.event_type, "timestamp": self.data.get("changed_at"),
                            "data": self.data}, separators=(",", ":"))
 
+    @cached_property
+    def webhook_bytes(self) -> bytes:
+        return self.webhook_body.encode()
+
     @classmethod
     def of(cls, row: CapacityChange) -> Change:
         return cls(position=row.position, event_id=row.event_id, shelter_id=row.shelter_id, programme=row.programme,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable
 
 import httpcore
@@ -107,9 +108,10 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     """An httpx transport over an httpcore pool with the guarded backend; reads at most MAX_ANSWER_BYTES of an
     answer and drops the rest."""
 
-    def __init__(self, *, max_connections: int, check_addresses: bool) -> None:
+    def __init__(self, *, max_connections: int, check_addresses: bool,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(), max_connections=max_connections,
+            ssl_context=ssl_context or httpx.create_ssl_context(), max_connections=max_connections,
             max_keepalive_connections=max_connections, network_backend=GuardedBackend(check=check_addresses))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -140,8 +142,8 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 
 
 def webhook_client(*, timeout_s: float, max_connections: int, insecure_allowed: bool) -> httpx.AsyncClient:
-    """The HTTP client webhooks go out with: no redirects, bounded time, and (unless insecure targets are allowed)
-    the address check on every connection."""
+    """An HTTP client on the guarded transport: no redirects, bounded time, and (unless insecure targets are
+    allowed) the address check on every connection."""
     transport = GuardedTransport(max_connections=max_connections, check_addresses=not insecure_allowed)
     client = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(timeout_s), follow_redirects=False)
     # No client spans and no traceparent header towards NGO systems: our trace ids stay ours, and the delivery
