@@ -36,7 +36,7 @@ from verbinding_testing.stack import running_stack
 
 from .backbone import machine_facts, percentile
 from .recognitions import make_batches, recognitions, stack_ports, token
-from .shelters import _read, hub_identity
+from .shelters import _read, hub_identity, hub_processes
 
 NAME = "coa_beside_hub"
 BATCH = 500
@@ -148,7 +148,7 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
     stop = spawn.Event()
     with tempfile.TemporaryDirectory(prefix="verbinding-bench-") as folder:
         data = Path(folder) / "data"
-        async with running_stack(data, ports=stack_ports()) as stack, \
+        async with running_stack(data, *hub_processes(options), ports=stack_ports()) as stack, \
                 httpx.AsyncClient(base_url=stack.url("gateway"), timeout=60) as gateway, \
                 httpx.AsyncClient(base_url=stack.url("capacity-hub"), timeout=30) as hub:
             coa = await token(gateway, grant_type="client_credentials", client_id="coa",

@@ -188,6 +188,12 @@ def _sse_process(hub_url: str, headers: dict[str, str], clients: int, ready, sto
     Path(out).write_text(json.dumps({"receipts": subscribers.receipts}))
 
 
+def hub_processes(options: argparse.Namespace) -> tuple[str, ...]:
+    """`verbinding run` arguments for the capacity hub's processes (--hub-processes)."""
+    count = getattr(options, "hub_processes", 1) or 1
+    return ("--replicas", f"capacity-hub={count}") if count > 1 else ()
+
+
 def hub_identity(data_dir: Path, *, organisation: str = "HVO-Querido") -> dict[str, str]:
     """Headers the capacity hub accepts for an NGO's system: signed with the stack's identity key, as the gateway
     signs what it forwards (valid for a minute: enough to register, or to open a stream)."""
@@ -233,7 +239,7 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
     stop = spawn.Event()
     with tempfile.TemporaryDirectory(prefix="verbinding-bench-") as folder:
         outputs = {"webhook": f"{folder}/webhook.json", "sse": f"{folder}/sse.json"}
-        async with running_stack(Path(folder) / "data", ports=stack_ports()) as stack, \
+        async with running_stack(Path(folder) / "data", *hub_processes(options), ports=stack_ports()) as stack, \
                 httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30) as gateway, \
                 httpx.AsyncClient(base_url=stack.url("capacity-hub"), timeout=30) as hub:
             coordinator = await token(gateway, grant_type="password", username="pc-pieter", password="demo")
@@ -329,7 +335,8 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
             subscribers.webhook_requests, subscribers.unverified = webhook["requests"], webhook["unverified"]
             subscribers.first_webhook, subscribers.last_webhook = webhook["first"], webhook["last"]
     return report(subscribers, expected, final, changes=placements + len(placed), refused=dict(refused),
-                  produced_s=round(produced_s, 1), endpoints=endpoints, sse_clients=sse_clients, rate=rate)
+                  produced_s=round(produced_s, 1), endpoints=endpoints, sse_clients=sse_clients, rate=rate,
+                  hub_processes=getattr(options, "hub_processes", 1))
 
 
 def _read(path: str) -> Any:
@@ -361,7 +368,8 @@ def report(subscribers: Subscribers, expected: set[str], final: dict[str, int], 
     }
     result["ok"] = lost == 0 and out_of_order == 0 and subscribers.unverified == 0
     print(f"[{NAME}] {facts['changes']} placement changes at {facts['rate']:g}/s to {facts['endpoints']} webhook "
-          f"endpoints, {facts['sse_clients']} SSE clients and a Kafka consumer group:")
+          f"endpoints, {facts['sse_clients']} SSE clients and a Kafka consumer group "
+          f"(capacity hub: {facts.get('hub_processes', 1)} process(es)):")
     for kind, figures in result["latency_ms"].items():
         print(f"[{NAME}]   commit -> {kind:<8} p50 {figures['p50']:>7.1f} ms   p99 {figures['p99']:>7.1f} ms   "
               f"max {figures['max']:>7.1f} ms   ({figures['count']} receipts)")
