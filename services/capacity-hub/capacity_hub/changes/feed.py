@@ -14,12 +14,15 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
+from opentelemetry.context import Context
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
+from sse_starlette import ServerSentEvent
 
 from verbinding_common.contracts.shelter import ShelterCapacityChanged
+from verbinding_common.telemetry import context_from_traceparent
 
 from .models import CapacityChange
 
@@ -50,6 +53,16 @@ class Change:
         """The webhook payload (Standard Webhooks' type/timestamp/data): made once for every endpoint."""
         return json.dumps({"type": ShelterCapacityChanged.event_type, "timestamp": self.data.get("changed_at"),
                            "data": self.data}, separators=(",", ":"))
+
+    @cached_property
+    def sse_bytes(self) -> bytes:
+        """The `capacity` server-sent event, encoded once for every stream that sends it."""
+        return ServerSentEvent(data=self.json, event="capacity", id=str(self.position)).encode()
+
+    @cached_property
+    def trace_context(self) -> Context:
+        """The change's trace (its publish span), parsed once for every delivery and stream write."""
+        return context_from_traceparent(self.traceparent)
 
     @cached_property
     def webhook_bytes(self) -> bytes:

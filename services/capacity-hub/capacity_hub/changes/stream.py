@@ -21,7 +21,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from verbinding_common.auth import Role, allow
 from verbinding_common.contracts.shelter import Programme
 from verbinding_common.routes import PublicRoute
-from verbinding_common.telemetry import context_from_traceparent, get_tracer
+from verbinding_common.telemetry import get_tracer
 
 from .feed import CapacityFeed, Change
 from .models import CapacityChange
@@ -67,7 +67,7 @@ async def capacity_stream(
     settings = request.app.state.settings
     wanted = StreamFilter(programme, shelter_id)
 
-    async def events() -> AsyncIterator[ServerSentEvent]:
+    async def events() -> AsyncIterator[ServerSentEvent | bytes]:
         position = last_event_id
         if position is None:
             position, shelters = await snapshot(request.app.state.sessionmaker, wanted)
@@ -78,10 +78,10 @@ async def capacity_stream(
                 position = change.position
                 if not wanted.passes(change):
                     continue
-                span = tracer.start_span("sse write", context=context_from_traceparent(change.traceparent),
+                span = tracer.start_span("sse write", context=change.trace_context,
                                          kind=SpanKind.PRODUCER, attributes={"sse.event_id": change.position})
                 try:
-                    yield ServerSentEvent(data=change.json, event="capacity", id=str(change.position))
+                    yield change.sse_bytes
                 finally:
                     span.end()
             if not changes:

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
 from verbinding_common.contracts.shelter import ShelterCapacityChanged
-from verbinding_common.telemetry import context_from_traceparent, get_tracer
+from verbinding_common.telemetry import get_tracer
 
 from ..changes.feed import CapacityFeed, Change
 from ..settings import CapacityHubSettings
@@ -279,7 +279,7 @@ class DeliveryWorker:
         """One attempt, in a span of the change's trace: the attempt's row."""
         status_code, error = None, None
         at = datetime.now(UTC)
-        with tracer.start_as_current_span("webhook deliver", context=context_from_traceparent(change.traceparent),
+        with tracer.start_as_current_span("webhook deliver", context=change.trace_context,
                                           kind=SpanKind.PRODUCER, attributes={
                                               "webhook.endpoint_id": str(served.id),
                                               "webhook.message_id": change.event_id,
