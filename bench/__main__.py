@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, str] = {
     "recognitions": "bench.recognitions",
     "overview": "bench.overview",
     "shelters": "bench.shelters",
+    "coa_beside_hub": "bench.coa_beside_hub",
     "placements": "bench.placements",
     "employment": "bench.employment",
     "safe_reporting": "bench.safe_reporting",
@@ -41,6 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--processes", type=int, choices=(1, 2), default=2,
                         help="recognitions benchmark: 2 (default) measures again with two processes of every "
                              "service; 1 skips that")
+    parser.add_argument("--hub-processes", type=int, default=1, metavar="N",
+                        help="shelters and coa_beside_hub benchmarks: processes of the capacity hub (default 1); "
+                             "webhook endpoints are shared between them by lease")
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), metavar="NAME",
                         help=f"run only this benchmark (repeatable); one of: {', '.join(sorted(BENCHMARKS))}")
     return parser.parse_args(argv)

@@ -1,11 +1,12 @@
 """The shelters benchmark: placement changes to NGO subscribers, from the placement's commit to receipt.
 
-It starts the whole `verbinding run` stack on free ports, and through the gateway only:
-1. as the LVV coordinator (pc-pieter) plans, consults and opens `SHELTERS` shelters of HVO-Querido;
-   as HVO-Querido (ngo-hvo-querido) registers residents;
-2. subscribes `--endpoints` webhook endpoints (one receiving HTTP server of this process, a path per endpoint,
-   every `VERIFY_EVERY`-th request verified with standardwebhooks), `--sse-clients` SSE streams and one Kafka
-   consumer group of its own;
+It starts the whole `verbinding run` stack on free ports:
+1. through the gateway, as the LVV coordinator (pc-pieter) plans, consults and opens `SHELTERS` shelters of
+   HVO-Querido; as HVO-Querido (ngo-hvo-querido) registers residents;
+2. at the capacity hub, as HVO-Querido (an identity signed with the stack's identity key, as the gateway signs it:
+   the gateway publishes the hub's routes once it mounts services' declarations), subscribes `--endpoints` webhook
+   endpoints (one receiving HTTP server in a process of its own, a path per endpoint, every `VERIFY_EVERY`-th
+   request verified with standardwebhooks) and `--sse-clients` SSE streams; and one Kafka consumer group of its own;
 3. makes `--changes` placement changes (half placements, then as many leaves) at `--rate` per second, each one
    capacity event;
 4. measures, per kind of subscriber, the time from the change (the event's `changed_at`, stamped in the committing
@@ -35,6 +36,7 @@ from aiokafka import AIOKafkaConsumer
 from httpx_sse import aconnect_sse
 from standardwebhooks.webhooks import Webhook
 
+from verbinding_common.auth import Identity, IdentitySigner, ensure_key_files
 from verbinding_devstack.infra.ports import free_port
 from verbinding_testing.fixtures import eventually
 from verbinding_testing.stack import running_stack
@@ -164,14 +166,14 @@ def _receiver_process(port: int, secrets: dict[int, str], ready, stop, out: str)
                                      "last": subscribers.last_webhook}))
 
 
-def _sse_process(gateway_url: str, headers: dict[str, str], clients: int, ready, stop, out: str) -> None:
+def _sse_process(hub_url: str, headers: dict[str, str], clients: int, ready, stop, out: str) -> None:
     """The SSE clients in a process of their own, writing their receipts at the end."""
     subscribers = Subscribers()
     subscribers.record_all = True
 
     async def main() -> None:
         readies = [asyncio.Event() for _ in range(clients)]
-        tasks = [asyncio.create_task(sse_client(gateway_url, headers, n, subscribers, readies[n]))
+        tasks = [asyncio.create_task(sse_client(hub_url, headers, n, subscribers, readies[n]))
                  for n in range(clients)]
         await asyncio.gather(*(r.wait() for r in readies))
         ready.set()
@@ -186,10 +188,25 @@ def _sse_process(gateway_url: str, headers: dict[str, str], clients: int, ready,
     Path(out).write_text(json.dumps({"receipts": subscribers.receipts}))
 
 
-async def sse_client(gateway_url: str, headers: dict[str, str], number: int, subscribers: Subscribers,
+def hub_processes(options: argparse.Namespace) -> tuple[str, ...]:
+    """`verbinding run` arguments for the capacity hub's processes (--hub-processes)."""
+    count = getattr(options, "hub_processes", 1) or 1
+    return ("--replicas", f"capacity-hub={count}") if count > 1 else ()
+
+
+def hub_identity(data_dir: Path, *, organisation: str = "HVO-Querido") -> dict[str, str]:
+    """Headers the capacity hub accepts for an NGO's system: signed with the stack's identity key, as the gateway
+    signs what it forwards (valid for a minute: enough to register, or to open a stream)."""
+    signing_key, _ = ensure_key_files(data_dir / "keys")
+    return IdentitySigner(signing_key.read_text()).headers(
+        Identity(subject=f"ngo-{organisation}", kind="client", roles=["ngo_partner"], organisation=organisation),
+        audience="capacity-hub")
+
+
+async def sse_client(hub_url: str, headers: dict[str, str], number: int, subscribers: Subscribers,
                      ready: asyncio.Event) -> None:
-    async with httpx.AsyncClient(base_url=gateway_url, timeout=None) as http, \
-            aconnect_sse(http, "GET", "/api/v1/shelters/capacity/stream", headers=headers) as source:
+    async with httpx.AsyncClient(base_url=hub_url, timeout=None) as http, \
+            aconnect_sse(http, "GET", "/stream", headers=headers) as source:
         async for sse in source.aiter_sse():
             if sse.event == "snapshot":
                 ready.set()
@@ -222,8 +239,9 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
     stop = spawn.Event()
     with tempfile.TemporaryDirectory(prefix="verbinding-bench-") as folder:
         outputs = {"webhook": f"{folder}/webhook.json", "sse": f"{folder}/sse.json"}
-        async with running_stack(Path(folder) / "data", ports=stack_ports()) as stack, \
-                httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30) as gateway:
+        async with running_stack(Path(folder) / "data", *hub_processes(options), ports=stack_ports()) as stack, \
+                httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30) as gateway, \
+                httpx.AsyncClient(base_url=stack.url("capacity-hub"), timeout=30) as hub:
             coordinator = await token(gateway, grant_type="password", username="pc-pieter", password="demo")
             ngo = await token(gateway, grant_type="client_credentials", client_id="ngo-hvo-querido",
                               client_secret="hvo-demo-secret")
@@ -246,15 +264,15 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
             port = free_port()
             secrets = {}
             for n in range(endpoints):
-                answer = await gateway.post("/api/v1/webhooks", headers=ngo,
-                                            json={"url": f"http://127.0.0.1:{port}/hook/{n}"})
+                answer = await hub.post("/webhooks", headers=hub_identity(Path(folder) / "data"),
+                                        json={"url": f"http://127.0.0.1:{port}/hook/{n}"})
                 answer.raise_for_status()
                 secrets[n] = answer.json()["secret"]
             readies = [spawn.Event(), spawn.Event()]
             children = [
                 spawn.Process(target=_receiver_process, args=(port, secrets, readies[0], stop, outputs["webhook"])),
-                spawn.Process(target=_sse_process, args=(stack.url("gateway"), ngo, sse_clients, readies[1], stop,
-                                                         outputs["sse"]))]
+                spawn.Process(target=_sse_process, args=(stack.url("capacity-hub"), hub_identity(Path(folder) / "data"),
+                                                         sse_clients, readies[1], stop, outputs["sse"]))]
             for child in children:
                 child.start()
             kafka_ready = asyncio.Event()
@@ -317,7 +335,8 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
             subscribers.webhook_requests, subscribers.unverified = webhook["requests"], webhook["unverified"]
             subscribers.first_webhook, subscribers.last_webhook = webhook["first"], webhook["last"]
     return report(subscribers, expected, final, changes=placements + len(placed), refused=dict(refused),
-                  produced_s=round(produced_s, 1), endpoints=endpoints, sse_clients=sse_clients, rate=rate)
+                  produced_s=round(produced_s, 1), endpoints=endpoints, sse_clients=sse_clients, rate=rate,
+                  hub_processes=getattr(options, "hub_processes", 1))
 
 
 def _read(path: str) -> Any:
@@ -349,7 +368,8 @@ def report(subscribers: Subscribers, expected: set[str], final: dict[str, int], 
     }
     result["ok"] = lost == 0 and out_of_order == 0 and subscribers.unverified == 0
     print(f"[{NAME}] {facts['changes']} placement changes at {facts['rate']:g}/s to {facts['endpoints']} webhook "
-          f"endpoints, {facts['sse_clients']} SSE clients and a Kafka consumer group:")
+          f"endpoints, {facts['sse_clients']} SSE clients and a Kafka consumer group "
+          f"(capacity hub: {facts.get('hub_processes', 1)} process(es)):")
     for kind, figures in result["latency_ms"].items():
         print(f"[{NAME}]   commit -> {kind:<8} p50 {figures['p50']:>7.1f} ms   p99 {figures['p99']:>7.1f} ms   "
               f"max {figures['max']:>7.1f} ms   ({figures['count']} receipts)")

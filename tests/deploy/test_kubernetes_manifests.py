@@ -213,6 +213,7 @@ def test_every_consumer_a_service_starts_may_read_its_topics_with_its_group(kust
     dead_letters_read = {who: [t for t in rights["read"] if t.endswith(".dlq")] for who, rights in users.items()}
     assert {who: topics for who, topics in dead_letters_read.items() if topics} == {}, (
         f"overlay {name}: dead letters are for operators, no service reads them")
+    assert "shelter.capacity.v1" in users["capacity-hub"]["read"] and "capacity-hub" in users["capacity-hub"]["groups"]
 
 
 def test_only_the_gateway_and_the_coa_may_write_the_coa_topic(kustomize: Render, event_catalogue: Any) -> None:

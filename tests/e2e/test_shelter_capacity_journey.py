@@ -1,5 +1,6 @@
-"""From a placement request to every NGO subscriber: shelter-placement and the gateway on real HTTP servers, a real
-broker and PostgreSQL; a webhook receiver, an SSE client and a Kafka consumer group of an NGO's own, in one trace."""
+"""From a placement request to every NGO subscriber: shelter-placement, the capacity hub and the gateway on real HTTP
+servers, a real broker and PostgreSQL; a webhook receiver, an SSE client and a Kafka consumer group of an NGO's own,
+in one trace. The webhook and stream routes are the hub's, published by the gateway under /api/v1/capacity."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import httpx
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer
+from capacity_hub.main import create_app as create_capacity_hub
+from capacity_hub.settings import CapacityHubSettings
 from fastapi import FastAPI, Request, Response
 from gateway.main import create_app as create_gateway
 from gateway.settings import GatewaySettings
@@ -79,12 +82,16 @@ async def test_one_placement_reaches_webhook_sse_and_kafka_subscribers_in_one_tr
         return Response(status_code=204)
 
     ngo_events: list[ShelterCapacityChanged] = []
-    async with serving(shelter_placement) as shelter_url, serving(receiver, lifespan=False) as receiver_url:
+    capacity_hub = create_capacity_hub(CapacityHubSettings(
+        environment="test", database_url=await migrated(postgres_server_url, "capacity-hub"),
+        identity_public_key=identity_keys[1], webhook_allow_insecure_targets=True, webhook_claim_interval_s=0.1,
+        capacity_feed_poll_interval_s=0.1, sse_heartbeat_s=1.0, **kafka))
+    async with serving(shelter_placement) as shelter_url, serving(capacity_hub) as hub_url, \
+            serving(receiver, lifespan=False) as receiver_url:
         gateway = create_gateway(GatewaySettings(
             environment="test", database_url=await migrated(postgres_server_url, "gateway"),
-            identity_signing_key=identity_keys[0], shelter_placement_url=shelter_url, clients=[], demo_users=[],
-            webhook_allow_insecure_targets=True, webhook_poll_interval_s=0.1, capacity_feed_poll_interval_s=0.1,
-            sse_heartbeat_s=1.0, downstream_timeout_s=15.0, **kafka))  # a deadline for a busy machine
+            identity_signing_key=identity_keys[0], shelter_placement_url=shelter_url, capacity_hub_url=hub_url,
+            clients=[], demo_users=[], downstream_timeout_s=15.0, **kafka))  # a deadline for a busy machine
 
         def token(role: Role, organisation: str) -> dict[str, str]:
             identity = Identity(subject=f"{role}-1", kind="user", roles=[role], organisation=organisation)
@@ -98,7 +105,7 @@ async def test_one_placement_reaches_webhook_sse_and_kafka_subscribers_in_one_tr
             await api.post(f"{path}/consultation", headers=coordinator,
                            json={"held_on": "2025-02-01", "reference": "minutes Oost"})
             assert (await api.post(f"{path}/status", headers=coordinator, json={"status": "open"})).status_code == 200
-            hooked = await api.post("/api/v1/webhooks", headers=ngo, json={"url": f"{receiver_url}/hook"})
+            hooked = await api.post("/api/v1/capacity/webhooks", headers=ngo, json={"url": f"{receiver_url}/hook"})
             secret["value"] = hooked.json()["secret"]
 
             consumer = AIOKafkaConsumer(ShelterCapacityChanged.topic, bootstrap_servers=own_broker.bootstrap_servers,
@@ -108,7 +115,7 @@ async def test_one_placement_reaches_webhook_sse_and_kafka_subscribers_in_one_tr
             opened = asyncio.Event()
 
             async def stream() -> None:
-                async with aconnect_sse(api, "GET", "/api/v1/shelters/capacity/stream", headers=ngo,
+                async with aconnect_sse(api, "GET", "/api/v1/capacity/stream", headers=ngo,
                                         params={"shelter_id": shelter["shelter_id"]}, timeout=None) as source:
                     async for sse in source.aiter_sse():
                         opened.set()  # the snapshot: what changes from now on comes as changes

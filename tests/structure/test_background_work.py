@@ -16,10 +16,11 @@ from verbinding_common.app import jobs_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = sorted(path for path in (ROOT / "services").iterdir() if (path / "pyproject.toml").is_file())
-# The capacity hub's feed and webhook worker still run their own tasks: issue 16 item 2 moves them into a service
-# of their own, where they become Jobs (a worker is a job whose run does not return; see docs/adding-a-service.md).
-NOT_YET_CONVERTED = {"services/gateway/gateway/subscriptions/feed.py",
-                     "services/gateway/gateway/subscriptions/delivery.py"}
+# The capacity hub's feed, webhook worker and retention still run their own tasks (they moved out of the gateway with
+# their loops): they are to become Jobs (a worker is a job whose run does not return; see docs/adding-a-service.md).
+NOT_YET_CONVERTED = {"services/capacity-hub/capacity_hub/changes/feed.py",
+                     "services/capacity-hub/capacity_hub/changes/retention.py",
+                     "services/capacity-hub/capacity_hub/webhooks/delivery.py"}
 TASK_STARTERS = {"create_task", "ensure_future", "start_soon"}
 
 

@@ -21,8 +21,8 @@ from verbinding_devstack.stack import ServiceSpec, StackError, discover_services
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = discover_services(ROOT / "services")
 # What only the door does, written in the gateway: tokens and their keys, the COA push and its status, the composed
-# overview. The NGO subscriptions stay until the capacity hub is a service of its own.
-OWN_MODULES = ("gateway.access.views", "gateway.coa.views", "gateway.persons.views", "gateway.subscriptions.")
+# overview.
+OWN_MODULES = ("gateway.access.views", "gateway.coa.views", "gateway.persons.views")
 OPEN = {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 
 

@@ -21,3 +21,4 @@ create_database case_plan
 create_database employment
 create_database shelter_placement
 create_database safe_reporting
+create_database capacity_hub

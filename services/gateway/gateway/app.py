@@ -29,7 +29,6 @@ from .openapi import document_every_answer
 from .persons import views as person_views
 from .reports.limiter import AnonymousLimiter
 from .settings import GatewaySettings
-from .subscriptions import wiring as subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +57,16 @@ def description(settings: GatewaySettings) -> str:
 
 def routers(settings: GatewaySettings) -> list[APIRouter]:
     """The gateway's own routes, then every service's public routes mounted from their declarations."""
-    routers = [coa_views.router, person_views.router, *subscriptions.routers, mounted_router(declarations())]
+    routers = [coa_views.router, person_views.router, mounted_router(declarations())]
     if not settings.external_issuer:  # with an external OIDC issuer the built-in endpoint does not exist (404)
         routers.insert(0, access_views.router)
     return routers
 
 
 def consumers(settings: GatewaySettings) -> list[ConsumerSpec]:
-    """What the gateway consumes: shelter capacity (for NGO systems). No dead-letter topic: those are for operators;
-    the COA status lookup asks intake, which keeps it from events."""
-    return [*subscriptions.consumers]
+    """What the gateway consumes: nothing. Shelter capacity is the capacity hub's; dead-letter topics are for
+    operators; the COA status lookup asks intake, which keeps it from events."""
+    return []
 
 
 def jobs(settings: GatewaySettings) -> list[Job]:
@@ -119,8 +118,7 @@ def lifespan_of(settings: GatewaySettings) -> Lifespan:
             app.state.downstreams = {
                 name: Downstream(name, getattr(settings, f"{name.replace('-', '_')}_url"), http,
                                  app.state.identity_signer, settings.downstream_timeout_s) for name in sorted(names)}
-            async with subscriptions.running(app, settings):
-                yield
+            yield
 
     return lifespan
 

@@ -13,7 +13,6 @@ from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
 
 from .access.credentials import hash_secret, is_hash, verify_secret
-from .subscriptions.settings import SubscriptionSettings
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ class DemoUserConfig(BaseModel):
         return value
 
 
-class GatewaySettings(SubscriptionSettings, ServiceSettings):
+class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/gateway"
 
@@ -73,6 +72,7 @@ class GatewaySettings(SubscriptionSettings, ServiceSettings):
     shelter_placement_url: str = "http://127.0.0.1:8004"
     employment_url: str = "http://127.0.0.1:8003"
     safe_reporting_url: str = "http://127.0.0.1:8005"
+    capacity_hub_url: str = "http://127.0.0.1:8006"
     # Anonymous reports per sender per hour (the sender known only by an in-memory keyed hash, see reports/limiter).
     report_submissions_per_hour: int = Field(default=20, ge=1)
     # A hanging service must not hold a client: every forwarded call ends within this (each route < 2 s), the

@@ -1,5 +1,5 @@
-"""Helpers for the capacity-delivery tests: capacity events on a real broker, webhook receivers as real HTTP
-servers on loopback, and a gateway that runs its lifespan behind a real uvicorn server."""
+"""Helpers of the capacity hub's tests: settings, capacity events on a real broker, webhook receivers as real HTTP
+servers on loopback, and the hub running its lifespan behind a real uvicorn server."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import uvicorn
 from aiokafka import AIOKafkaProducer
+from capacity_hub.settings import CapacityHubSettings
 from fastapi import FastAPI
-from gateway_support import serving
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,11 +23,23 @@ from verbinding_common.contracts.shelter import Programme, ShelterCapacityChange
 from verbinding_common.events import build_envelope
 from verbinding_devstack.infra.ports import free_port
 
+ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 FAST_DELIVERY = {
     "webhook_allow_insecure_targets": True, "webhook_backoff_base_s": 0.05, "webhook_backoff_max_s": 0.3,
-    "webhook_poll_interval_s": 0.1, "webhook_timeout_s": 2.0, "capacity_feed_poll_interval_s": 0.1,
-    "sse_heartbeat_s": 0.5,
+    "webhook_claim_interval_s": 0.1, "webhook_record_interval_s": 0.05, "webhook_timeout_s": 2.0,
+    "capacity_feed_poll_interval_s": 0.1, "sse_heartbeat_s": 0.5,
 }
+
+
+def hub_settings(*, database_url: str, bootstrap_servers: str, public_key: str,
+                 **overrides: object) -> CapacityHubSettings:
+    values: dict[str, object] = dict(
+        environment="test", database_url=database_url, kafka_bootstrap_servers=bootstrap_servers,
+        identity_public_key=public_key, kafka_session_timeout_ms=4_000, kafka_heartbeat_interval_ms=1_000,
+        kafka_request_timeout_ms=3_000, relay_poll_interval_s=0.05, consumer_retry_backoff_s=0.05,
+        shutdown_drain_s=1.0)
+    values.update(overrides)
+    return CapacityHubSettings(**values)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -127,7 +140,18 @@ class Receiver:
 
 
 @contextlib.asynccontextmanager
-async def served_gateway(app: FastAPI) -> AsyncIterator[str]:
-    """The gateway with its lifespan (consumer, feed, delivery) behind a real uvicorn server; yields its URL."""
-    async with app.router.lifespan_context(app), serving(app) as url:
-        yield url
+async def served_hub(app: FastAPI) -> AsyncIterator[str]:
+    """The hub with its lifespan (consumer, feed, delivery) behind a real uvicorn server; yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    async with app.router.lifespan_context(app):
+        task = asyncio.create_task(server.serve())
+        try:
+            while not server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.02)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = server.force_exit = True
+            await task

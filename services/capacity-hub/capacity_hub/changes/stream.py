@@ -1,4 +1,4 @@
-"""`GET /api/v1/shelters/capacity/stream`: server-sent events of shelter capacity (sse-starlette).
+"""`GET /stream`: server-sent events of shelter capacity (sse-starlette).
 
 A snapshot first (the latest figures of every shelter that passes the filter), then each change as it is logged,
 its log position as the event id. `Last-Event-ID` resumes after that position: what was missed, nothing twice.
@@ -18,15 +18,15 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from verbinding_common.auth import Role
+from verbinding_common.auth import Role, allow
 from verbinding_common.contracts.shelter import Programme
-from verbinding_common.telemetry import context_from_traceparent, get_tracer
+from verbinding_common.routes import PublicRoute
+from verbinding_common.telemetry import get_tracer
 
-from ..access.dependencies import require
 from .feed import CapacityFeed, Change
 from .models import CapacityChange
 
-router = APIRouter(prefix="/api/v1", tags=["shelter capacity"])
+router = APIRouter(route_class=PublicRoute, tags=["shelter capacity"])
 tracer = get_tracer(__name__)
 
 
@@ -52,8 +52,8 @@ async def snapshot(sessionmaker: async_sessionmaker[AsyncSession], wanted: Strea
     return position, [change.data for change in latest if wanted.passes(change)]
 
 
-@router.get("/shelters/capacity/stream", summary="Server-sent events: every shelter's free places, live",
-            dependencies=[Depends(require(Role.ngo_partner, Role.programme_coordinator, Role.ops))],
+@router.get("/stream", summary="Server-sent events: every shelter's free places, live",
+            dependencies=[Depends(allow(Role.ngo_partner, Role.programme_coordinator, Role.ops))],
             response_class=EventSourceResponse,
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "`snapshot` first (unless resuming), then `capacity` events; the id is "
@@ -67,7 +67,7 @@ async def capacity_stream(
     settings = request.app.state.settings
     wanted = StreamFilter(programme, shelter_id)
 
-    async def events() -> AsyncIterator[ServerSentEvent]:
+    async def events() -> AsyncIterator[ServerSentEvent | bytes]:
         position = last_event_id
         if position is None:
             position, shelters = await snapshot(request.app.state.sessionmaker, wanted)
@@ -78,10 +78,10 @@ async def capacity_stream(
                 position = change.position
                 if not wanted.passes(change):
                     continue
-                span = tracer.start_span("sse write", context=context_from_traceparent(change.traceparent),
+                span = tracer.start_span("sse write", context=change.trace_context,
                                          kind=SpanKind.PRODUCER, attributes={"sse.event_id": change.position})
                 try:
-                    yield ServerSentEvent(data=change.json, event="capacity", id=str(change.position))
+                    yield change.sse_bytes
                 finally:
                     span.end()
             if not changes:

@@ -4,22 +4,25 @@ consumer's new changes commit (or another replica's, by polling)."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import json
 import logging
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from uuid import UUID
 
+from opentelemetry.context import Context
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
+from sse_starlette import ServerSentEvent
 
 from verbinding_common.contracts.shelter import ShelterCapacityChanged
+from verbinding_common.telemetry import context_from_traceparent
 
 from .models import CapacityChange
 
@@ -51,6 +54,20 @@ class Change:
         return json.dumps({"type": ShelterCapacityChanged.event_type, "timestamp": self.data.get("changed_at"),
                            "data": self.data}, separators=(",", ":"))
 
+    @cached_property
+    def sse_bytes(self) -> bytes:
+        """The `capacity` server-sent event, encoded once for every stream that sends it."""
+        return ServerSentEvent(data=self.json, event="capacity", id=str(self.position)).encode()
+
+    @cached_property
+    def trace_context(self) -> Context:
+        """The change's trace (its publish span), parsed once for every delivery and stream write."""
+        return context_from_traceparent(self.traceparent)
+
+    @cached_property
+    def webhook_bytes(self) -> bytes:
+        return self.webhook_body.encode()
+
     @classmethod
     def of(cls, row: CapacityChange) -> Change:
         return cls(position=row.position, event_id=row.event_id, shelter_id=row.shelter_id, programme=row.programme,
@@ -73,14 +90,17 @@ class CapacityFeed:
     """Tails the capacity log: keeps the latest changes in memory and wakes whoever waits for a new one.
 
     Woken at once by this process's consumer commits, and by polling for changes other replicas logged. Readers
-    never block it: each waits on its own, and one that fell behind the memory reads the database.
+    never block it: each waits on its own, and one that fell behind the memory reads the database. A reader finds
+    its place by bisection, so a thousand readers cost the feed no more than one each.
     """
 
     def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], poll_interval_s: float,
                  memory: int) -> None:
         self.sessionmaker = sessionmaker
         self.poll_interval_s = poll_interval_s
-        self.recent: deque[Change] = deque(maxlen=memory)
+        self.memory = memory
+        self.recent: list[Change] = []
+        self._positions: list[int] = []
         self.last_position = 0
         self._loaded_from = 0
         self._new = asyncio.Event()
@@ -90,7 +110,7 @@ class CapacityFeed:
         self._remove_listener: Callable[[], None] | None = None
 
     async def start(self) -> None:
-        """Start tailing; a database that is down now only delays that (the gateway starts all the same)."""
+        """Start tailing; a database that is down now only delays that (the hub starts all the same)."""
         loop = asyncio.get_running_loop()
         listener = lambda: loop.call_soon_threadsafe(self._wake.set)  # noqa: E731
         _listeners.append(listener)
@@ -123,11 +143,10 @@ class CapacityFeed:
         """The changes after `position` from memory, or None when memory no longer reaches back that far."""
         if not self._ready:
             return None
-        full = len(self.recent) == self.recent.maxlen
-        floor = self.recent[0].position - 1 if full else self._loaded_from
+        floor = self._loaded_from
         if position < floor:
             return None
-        return [change for change in self.recent if change.position > position]
+        return self.recent[bisect.bisect_right(self._positions, position):]
 
     async def changes_after(self, position: int, *, limit: int = 1000) -> Sequence[Change]:
         """The changes after `position`, from memory when it reaches back, else from the database."""
@@ -160,6 +179,16 @@ class CapacityFeed:
             except Exception as exc:  # the database is away: the next round tries again
                 log.warning("capacity feed not loaded: %s", type(exc).__name__)
 
+    def _remember(self, changes: list[Change]) -> None:
+        """Append in position order; past twice the memory, forget the oldest half (new lists: readers holding a
+        slice keep theirs)."""
+        recent, positions = self.recent + changes, self._positions + [change.position for change in changes]
+        if len(recent) > 2 * self.memory:
+            recent, positions = recent[-self.memory:], positions[-self.memory:]
+            self._loaded_from = recent[0].position - 1
+        self.recent, self._positions = recent, positions
+        self.last_position = changes[-1].position
+
     async def _load(self) -> None:
         while True:
             async with self.sessionmaker() as session:
@@ -168,8 +197,7 @@ class CapacityFeed:
                     .order_by(CapacityChange.position).limit(1000)))
             if not rows:
                 return
-            self.recent.extend(Change.of(row) for row in rows)
-            self.last_position = rows[-1].position
+            self._remember([Change.of(row) for row in rows])
             self._new.set()
             self._new = asyncio.Event()
             if len(rows) < 1000:

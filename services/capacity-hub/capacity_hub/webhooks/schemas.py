@@ -41,7 +41,7 @@ class WebhookEndpointRead(BaseModel):
                    programmes=[Programme(p) for p in endpoint.programmes], shelter_ids=list(endpoint.shelter_ids),
                    status=EndpointStatus(endpoint.status), disabled_reason=endpoint.disabled_reason,
                    failures=endpoint.failures, next_attempt_at=endpoint.next_attempt_at,
-                   rotating=endpoint.previous_secret is not None, created_at=endpoint.created_at)
+                   rotating=endpoint.previous_secret_sealed is not None, created_at=endpoint.created_at)
 
 
 class WebhookEndpointCreated(WebhookEndpointRead):
@@ -53,6 +53,13 @@ class WebhookSecret(BaseModel):
     secret: str = Field(description="the new signing secret: shown this once; the previous one keeps signing too "
                                     "until `previous_secret_until`")
     previous_secret_until: datetime
+
+
+class WebhookReplay(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    after_position: int = Field(ge=0, le=2**62, description="deliver again every change logged after this position "
+                                "(a `webhook-id`'s change, or an SSE event id); 0: all the log still holds")
 
 
 class WebhookAttemptRead(BaseModel):

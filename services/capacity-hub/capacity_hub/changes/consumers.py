@@ -1,4 +1,4 @@
-"""What the gateway takes from `shelter.capacity.v1`: every capacity change, appended to its capacity log."""
+"""What the hub takes from `shelter.capacity.v1`: every capacity change, appended to its capacity log."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from verbinding_common.contracts.shelter import ShelterCapacityChanged
 from .feed import APPENDED
 from .models import CapacityChange
 
-# pg_advisory_xact_lock(namespace, 0) before drawing positions: consumers of several gateway replicas then commit
+# pg_advisory_xact_lock(namespace, 0) before drawing positions: consumers of several hub replicas then commit
 # positions in order, so a reader paging by position never skips a row that commits late.
 LOG_LOCK = (0x0CA9, 0)
 

@@ -7,58 +7,56 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from gateway.main import create_app
-from gateway.subscriptions.delivery import backoff_s, signed_headers
-from gateway.subscriptions.feed import Change
-from gateway.subscriptions.models import WebhookEndpoint
-from gateway.subscriptions.targets import forbidden, webhook_client
-from gateway_support import bearer
+from capacity_hub.changes.feed import Change
+from capacity_hub.main import create_app
+from capacity_hub.webhooks.delivery import backoff_s, signed_headers
+from capacity_hub.webhooks.service import Secrets
+from capacity_hub.webhooks.targets import forbidden, webhook_client
+from hub_support import FAST_DELIVERY, CapacityPublisher, Receiver, Shelter
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-from subscription_support import FAST_DELIVERY, CapacityPublisher, Receiver, Shelter
 
-from verbinding_common.auth import Role
 from verbinding_common.contracts.shelter import Programme
 from verbinding_testing.fixtures import eventually, running_app
 
 
 @pytest.fixture
-def make_gateway(make_settings, own_broker):
+def make_hub(make_settings, own_broker):
     def make(**overrides: object):
         return create_app(make_settings(kafka_bootstrap_servers=own_broker.bootstrap_servers,
                                         **{**FAST_DELIVERY, **overrides}))
     return make
 
 
-def ngo(app) -> dict[str, str]:
-    return bearer(app, Role.ngo_partner, subject="ngo-hvo-querido", organisation="HVO-Querido", kind="client")
-
-
-async def register(client: httpx.AsyncClient, app, receiver: Receiver, **filters: object) -> str:
-    answer = await client.post("/api/v1/webhooks", json={"url": receiver.url, **filters}, headers=ngo(app))
+async def register(client: httpx.AsyncClient, as_ngo, receiver: Receiver, **filters: object) -> str:
+    answer = await client.post("/webhooks", json={"url": receiver.url, **filters}, headers=as_ngo())
     assert answer.status_code == 201, answer.text
     receiver.secret = answer.json()["secret"]
     return answer.json()["endpoint_id"]
 
 
-async def attempts(client: httpx.AsyncClient, app, endpoint_id: str) -> list[dict]:
-    return (await client.get(f"/api/v1/webhooks/{endpoint_id}/attempts", headers=ngo(app))).json()
+async def attempts(client: httpx.AsyncClient, as_ngo, endpoint_id: str) -> list[dict]:
+    return (await client.get(f"/webhooks/{endpoint_id}/attempts", headers=as_ngo())).json()
 
 
-async def test_verifying_receiver_gets_every_capacity_change_in_sequence_order(make_gateway, own_broker) -> None:
-    app = make_gateway()
+async def test_verifying_receiver_gets_every_capacity_change_in_sequence_order(as_ngo, make_hub, own_broker) -> None:
+    app = make_hub()
     everything, only_west = Receiver(), Receiver()
     west, east = Shelter(), Shelter(programme=Programme.dublin)
     async with running_app(app) as client, everything.listening(), only_west.listening(), \
             CapacityPublisher(own_broker.bootstrap_servers) as publisher:
-        endpoint_id = await register(client, app, everything)
-        await register(client, app, only_west, shelter_ids=[str(west.id)])
+        endpoint_id = await register(client, as_ngo, everything)
+        await register(client, as_ngo, only_west, shelter_ids=[str(west.id)])
         for _ in range(10):
             await publisher.publish(west, 3)
             await publisher.publish(east, 3)
 
         await eventually(lambda: asyncio.sleep(0, len(everything.received) >= 60), what="60 deliveries")
         await eventually(lambda: asyncio.sleep(0, len(only_west.received) >= 30), what="west's 30")
-        tried = await attempts(client, app, endpoint_id)
+
+        async def recorded() -> list[dict]:  # attempts are recorded a moment after they are made
+            tried = await attempts(client, as_ngo, endpoint_id)
+            return tried if len(tried) >= 60 else []
+        tried = await eventually(recorded, what="60 attempts recorded")
     assert everything.sequences(west) == list(range(1, 31)) and everything.sequences(east) == list(range(1, 31))
     assert only_west.sequences(west) == list(range(1, 31)) and only_west.sequences(east) == []
     assert everything.refused == 0 and len(set(everything.message_ids)) == 60
@@ -66,24 +64,24 @@ async def test_verifying_receiver_gets_every_capacity_change_in_sequence_order(m
 
 
 async def test_receiver_answering_500_for_a_while_gets_everything_in_order_after_it_recovers(
-        make_gateway, own_broker) -> None:
-    app = make_gateway()
+        as_ngo, make_hub, own_broker) -> None:
+    app = make_hub()
     receiver, shelter = Receiver(), Shelter()
     receiver.answer = 500
     async with running_app(app) as client, receiver.listening(), \
             CapacityPublisher(own_broker.bootstrap_servers) as publisher:
-        endpoint_id = await register(client, app, receiver)
+        endpoint_id = await register(client, as_ngo, receiver)
         await publisher.publish(shelter, 10)
 
         async def failed_three_times() -> bool:
-            return sum(a["status_code"] == 500 for a in await attempts(client, app, endpoint_id)) >= 3
+            return sum(a["status_code"] == 500 for a in await attempts(client, as_ngo, endpoint_id)) >= 3
         await eventually(failed_three_times, what="three failed attempts")
         receiver.answer = 204
         await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 10), what="all 10 after recovery")
 
         async def first_delivered() -> list | None:
             # The attempt is recorded once the receiver's answer is in: after the receiver has counted it.
-            every = await attempts(client, app, endpoint_id)
+            every = await attempts(client, as_ngo, endpoint_id)
             first = [a for a in every if a["position"] == min(a["position"] for a in every)]
             return first if any(a["delivered"] for a in first) else None
         retried = await eventually(first_delivered, what="the first message's delivery recorded")
@@ -91,15 +89,15 @@ async def test_receiver_answering_500_for_a_while_gets_everything_in_order_after
     assert len({a["message_id"] for a in retried}) == 1 and len(retried) >= 4  # same webhook-id on every retry
 
 
-async def test_receiver_down_for_a_while_gets_everything_once_it_listens_again(make_gateway, own_broker) -> None:
-    app = make_gateway()
+async def test_receiver_down_for_a_while_gets_everything_once_it_listens_again(as_ngo, make_hub, own_broker) -> None:
+    app = make_hub()
     receiver, shelter = Receiver(), Shelter()
     async with running_app(app) as client, CapacityPublisher(own_broker.bootstrap_servers) as publisher:
-        endpoint_id = await register(client, app, receiver)
+        endpoint_id = await register(client, as_ngo, receiver)
         await publisher.publish(shelter, 5)
 
         async def refused_three_times() -> bool:
-            return sum(a["error"] is not None for a in await attempts(client, app, endpoint_id)) >= 3
+            return sum(a["error"] is not None for a in await attempts(client, as_ngo, endpoint_id)) >= 3
         await eventually(refused_three_times, what="three refused connections")
         await publisher.publish(shelter, 5)
         async with receiver.listening():
@@ -108,105 +106,105 @@ async def test_receiver_down_for_a_while_gets_everything_once_it_listens_again(m
 
 
 async def test_receiver_answering_410_is_disabled_and_re_enabling_replays_what_it_missed(
-        make_gateway, own_broker) -> None:
-    app = make_gateway()
+        as_ngo, make_hub, own_broker) -> None:
+    app = make_hub()
     receiver, shelter = Receiver(), Shelter()
     receiver.answer = 410
     async with running_app(app) as client, receiver.listening(), \
             CapacityPublisher(own_broker.bootstrap_servers) as publisher:
-        endpoint_id = await register(client, app, receiver)
+        endpoint_id = await register(client, as_ngo, receiver)
         await publisher.publish(shelter, 3)
 
         async def disabled() -> dict | None:
-            endpoint = (await client.get(f"/api/v1/webhooks/{endpoint_id}", headers=ngo(app))).json()
+            endpoint = (await client.get(f"/webhooks/{endpoint_id}", headers=as_ngo())).json()
             return endpoint if endpoint["status"] == "disabled" else None
         endpoint = await eventually(disabled, what="the endpoint disabled")
         assert "410" in endpoint["disabled_reason"]
-        assert len(await attempts(client, app, endpoint_id)) == 1
+        assert len(await attempts(client, as_ngo, endpoint_id)) == 1
         await publisher.publish(shelter, 3)
         receiver.answer = 204
-        resumed = await client.post(f"/api/v1/webhooks/{endpoint_id}/resume", headers=ngo(app))
+        resumed = await client.post(f"/webhooks/{endpoint_id}/resume", headers=as_ngo())
         assert resumed.json()["status"] == "active"
         await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 6), what="the 6 missed")
     assert receiver.sequences(shelter) == list(range(1, 7))
 
 
-async def test_endpoint_failing_past_the_limit_is_disabled_with_its_reason(make_gateway, own_broker) -> None:
-    app = make_gateway(webhook_max_failures=3)
+async def test_endpoint_failing_past_the_limit_is_disabled_with_its_reason(as_ngo, make_hub, own_broker) -> None:
+    app = make_hub(webhook_max_failures=3)
     receiver = Receiver()
     receiver.answer = 503
     async with running_app(app) as client, receiver.listening(), \
             CapacityPublisher(own_broker.bootstrap_servers) as publisher:
-        endpoint_id = await register(client, app, receiver)
+        endpoint_id = await register(client, as_ngo, receiver)
         await publisher.publish(Shelter(), 1)
 
         async def disabled() -> dict | None:
-            endpoint = (await client.get(f"/api/v1/webhooks/{endpoint_id}", headers=ngo(app))).json()
+            endpoint = (await client.get(f"/webhooks/{endpoint_id}", headers=as_ngo())).json()
             return endpoint if endpoint["status"] == "disabled" else None
         endpoint = await eventually(disabled, what="the endpoint disabled")
-        tried = await attempts(client, app, endpoint_id)
+        tried = await attempts(client, as_ngo, endpoint_id)
     assert endpoint["disabled_reason"] == "3 delivery attempts in a row failed"
     assert [a["status_code"] for a in tried] == [503, 503, 503]
 
 
-async def test_slow_endpoint_does_not_hold_up_the_others(make_gateway, own_broker) -> None:
-    app = make_gateway(webhook_timeout_s=5.0)
+async def test_slow_endpoint_does_not_hold_up_the_others(as_ngo, make_hub, own_broker) -> None:
+    app = make_hub(webhook_timeout_s=5.0)
     slow, quick, shelter = Receiver(), Receiver(), Shelter()
     slow.delay_s = 30
     async with running_app(app) as client, slow.listening(), quick.listening(), \
             CapacityPublisher(own_broker.bootstrap_servers) as publisher:
-        await register(client, app, slow)
-        await register(client, app, quick)
+        await register(client, as_ngo, slow)
+        await register(client, as_ngo, quick)
         await publisher.publish(shelter, 20)
         await eventually(lambda: asyncio.sleep(0, len(quick.received) >= 20), what="the quick endpoint's 20")
         assert slow.received == []
     assert quick.sequences(shelter) == list(range(1, 21))
 
 
-async def test_deliveries_survive_a_gateway_restart(make_gateway, own_broker) -> None:
+async def test_deliveries_survive_a_hub_restart(as_ngo, make_hub, own_broker) -> None:
     receiver, shelter = Receiver(), Shelter()
-    first = make_gateway()
+    first = make_hub()
     async with receiver.listening(), CapacityPublisher(own_broker.bootstrap_servers) as publisher:
         async with running_app(first) as client:
-            await register(client, first, receiver)
+            await register(client, as_ngo, receiver)
             await publisher.publish(shelter, 3)
             await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 3), what="3 before the restart")
-        await publisher.publish(shelter, 4)  # the gateway is down
-        second = make_gateway()
+        await publisher.publish(shelter, 4)  # the hub is down
+        second = make_hub()
         async with running_app(second):
             await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 7), what="4 after the restart")
     assert receiver.sequences(shelter) == list(range(1, 8))
 
 
-async def test_a_stopping_gateway_records_the_delivery_in_flight_and_sends_nothing_twice(make_gateway,
+async def test_a_stopping_hub_records_the_delivery_in_flight_and_sends_nothing_twice(as_ngo, make_hub,
                                                                                            own_broker) -> None:
     receiver, shelter = Receiver(), Shelter()
-    receiver.delay_s = 0.5  # each answer takes a while: the gateway stops with a delivery in flight
+    receiver.delay_s = 0.5  # each answer takes a while: the hub stops with a delivery in flight
     async with receiver.listening(), CapacityPublisher(own_broker.bootstrap_servers) as publisher:
-        first = make_gateway()
+        first = make_hub()
         async with running_app(first) as client:
-            await register(client, first, receiver)
+            await register(client, as_ngo, receiver)
             await publisher.publish(shelter, 3)
             await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 1), what="the first delivery",
                              interval=0.01)
-        async with running_app(make_gateway()):
+        async with running_app(make_hub()):
             await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 3), what="the rest after the restart")
     assert receiver.sequences(shelter) == [1, 2, 3]
 
 
 def test_tampered_body_or_old_timestamp_fails_verification_and_rotation_signs_with_both_secrets() -> None:
     old_secret, new_secret = "whsec_" + "a" * 43 + "=", "whsec_" + "b" * 43 + "="
-    endpoint = WebhookEndpoint(secret=new_secret, previous_secret=old_secret,
-                               previous_secret_until=datetime.now(UTC) + timedelta(hours=1))
+    secrets = Secrets(current=new_secret, previous=old_secret, previous_until=datetime.now(UTC) + timedelta(hours=1))
     change = Change(position=1, event_id="e-1", shelter_id=Shelter().id, programme="lvv",
                     data={"sequence": 1, "occupied": 3}, traceparent=None)
     body = change.webhook_body
-    headers = signed_headers(endpoint, message_id="e-1", body=body, at=datetime.now(UTC))
+    headers = signed_headers(secrets.signing(datetime.now(UTC)), message_id="e-1", body=body, at=datetime.now(UTC))
     assert Webhook(new_secret).verify(body, headers)["data"]["occupied"] == 3
     assert Webhook(old_secret).verify(body, headers)["data"]["occupied"] == 3
     with pytest.raises(WebhookVerificationError):
         Webhook(new_secret).verify(body.replace('"occupied":3', '"occupied":0'), headers)
-    stale = signed_headers(endpoint, message_id="e-1", body=body, at=datetime.now(UTC) - timedelta(minutes=10))
+    stale_at = datetime.now(UTC) - timedelta(minutes=10)
+    stale = signed_headers(secrets.signing(stale_at), message_id="e-1", body=body, at=stale_at)
     with pytest.raises(WebhookVerificationError):
         Webhook(new_secret).verify(body, stale)
 
@@ -234,3 +232,40 @@ async def test_every_connection_checks_the_address_it_resolves_to() -> None:
             with pytest.raises(httpx.ConnectError, match="loopback, private or link-local"):
                 await http.post(url, content=b"{}")
     assert receiver.received == [] and receiver.refused == 0
+
+
+async def test_replay_delivers_again_in_order_with_the_same_webhook_ids(as_ngo, make_hub, own_broker) -> None:
+    app = make_hub()
+    receiver, shelter = Receiver(), Shelter()
+    async with running_app(app) as client, receiver.listening(), \
+            CapacityPublisher(own_broker.bootstrap_servers) as publisher:
+        endpoint_id = await register(client, as_ngo, receiver)
+        await publisher.publish(shelter, 3)
+        await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 3), what="the first 3")
+        replayed = await client.post(f"/webhooks/{endpoint_id}/replay", json={"after_position": 0},
+                                     headers=as_ngo())
+        assert replayed.status_code == 200, replayed.text
+        await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 6), what="the 3 again")
+        await publisher.publish(shelter, 1)
+        await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 7), what="the next one")
+    assert receiver.sequences(shelter) == [1, 2, 3, 1, 2, 3, 4]
+    assert receiver.message_ids[:3] == receiver.message_ids[3:6]
+
+
+async def test_paused_endpoint_gets_nothing_until_resumed_then_everything_in_order(as_ngo, make_hub,
+                                                                                     own_broker) -> None:
+    app = make_hub()
+    receiver, shelter = Receiver(), Shelter()
+    async with running_app(app) as client, receiver.listening(), \
+            CapacityPublisher(own_broker.bootstrap_servers) as publisher:
+        endpoint_id = await register(client, as_ngo, receiver)
+        await publisher.publish(shelter, 2)
+        await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 2), what="the first 2")
+        await client.post(f"/webhooks/{endpoint_id}/pause", headers=as_ngo())
+        await asyncio.sleep(0.5)  # the serving task sees the pause at its next lease renewal (0.1 s here)
+        await publisher.publish(shelter, 3)
+        await asyncio.sleep(1.0)
+        assert len(receiver.received) == 2
+        await client.post(f"/webhooks/{endpoint_id}/resume", headers=as_ngo())
+        await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 5), what="the 3 held back")
+    assert receiver.sequences(shelter) == [1, 2, 3, 4, 5]

@@ -1,0 +1,208 @@
+"""The COA push beside the capacity hub: does serving NGOs slow the COA's 202s?
+
+It starts the whole `verbinding run` stack on free ports, then measures the COA push's answer time (`POST
+/api/v1/coa/status-recognitions`, batches of 500, one after the other) twice:
+1. with no NGO subscriber at all;
+2. while the capacity hub serves 3 webhook endpoints (one answering 204, one answering 500, one answering after
+   2 s) and 200 SSE clients, with capacity changes arriving on `shelter.capacity.v1` at `RATE` per second.
+It prints p50/p99 of each and their ratio (the target: within 10%), beside the machine's load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from httpx_sse import aconnect_sse
+
+from verbinding_common.contracts.shelter import Programme, ShelterCapacityChanged, ShelterStatus
+from verbinding_common.events import build_envelope
+from verbinding_devstack.infra.ports import free_port
+from verbinding_testing.stack import running_stack
+
+from .backbone import machine_facts, percentile
+from .recognitions import make_batches, recognitions, stack_ports, token
+from .shelters import _read, hub_identity, hub_processes
+
+NAME = "coa_beside_hub"
+BATCH = 500
+DEFAULT_BATCHES = 20
+SSE_CLIENTS = 200
+RATE = 20.0
+SLOW_S = 2.0
+
+
+def _receivers_process(port: int, stop) -> None:
+    """Three NGO systems on one server: /ok answers 204, /failing 500, /slow 204 after SLOW_S."""
+    async def app(scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        more = True
+        while more:
+            more = (await receive()).get("more_body", False)
+        path = scope["path"]
+        if path == "/slow":
+            await asyncio.sleep(SLOW_S)
+        status = 500 if path == "/failing" else 204
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def main() -> None:
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                               lifespan="off", access_log=False))
+        task = asyncio.create_task(server.serve())
+        await asyncio.to_thread(stop.wait)
+        server.should_exit = True
+        await task
+
+    asyncio.run(main())
+
+
+def _sse_process(hub_url: str, headers: dict[str, str], clients: int, ready, stop, out: str) -> None:
+    """SSE clients in a process of their own; they count the capacity events they receive."""
+    received = [0]
+
+    async def client(opened: asyncio.Event) -> None:
+        async with httpx.AsyncClient(base_url=hub_url, timeout=None) as http, \
+                aconnect_sse(http, "GET", "/stream", headers=headers) as source:
+            async for sse in source.aiter_sse():
+                if sse.event == "snapshot":
+                    opened.set()
+                elif sse.event == "capacity":
+                    received[0] += 1
+
+    async def main() -> None:
+        opened = [asyncio.Event() for _ in range(clients)]
+        tasks = [asyncio.create_task(client(event)) for event in opened]
+        await asyncio.gather(*(event.wait() for event in opened))
+        ready.set()
+        await asyncio.to_thread(stop.wait)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+    Path(out).write_text(json.dumps({"received": received[0]}))
+
+
+async def capacity_changes(bootstrap: str, stop: asyncio.Event, rate: float) -> int:
+    """Capacity events onto `shelter.capacity.v1` at `rate` per second (as shelter-placement's relay would)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    shelters = [uuid.uuid4() for _ in range(10)]
+    sent = 0
+    started = time.perf_counter()
+    try:
+        while not stop.is_set():
+            shelter = shelters[sent % len(shelters)]
+            change = ShelterCapacityChanged(
+                shelter_id=shelter, sequence=sent // len(shelters) + 1, shelter_name="Bench", programme=Programme.lvv,
+                neighbourhood="Oost", operator="HVO-Querido", status=ShelterStatus.open, capacity=60,
+                occupied=sent % 60, available=60 - sent % 60, changed_at=datetime.now(UTC))
+            envelope = build_envelope(change, source="shelter-placement", subject=str(shelter))
+            await producer.send_and_wait(change.topic, envelope.to_bytes(), key=str(shelter).encode(),
+                                         headers=[("ce_id", envelope.id.encode()),
+                                                  ("ce_type", envelope.type.encode())])
+            sent += 1
+            await asyncio.sleep(max(0.0, started + sent / rate - time.perf_counter()))
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def push_times(gateway: httpx.AsyncClient, coa: dict[str, str], prefix: str, batches: int) -> list[float]:
+    """The answer time (ms) of each 500-recognition push, one after the other."""
+    times = []
+    headers = {**coa, "Content-Type": "application/json"}
+    for batch in make_batches(recognitions(batches * BATCH, prefix, seed=len(prefix)), BATCH):
+        started = time.perf_counter()
+        answer = await gateway.post("/api/v1/coa/status-recognitions", content=batch.body, headers=headers)
+        if answer.status_code != 202:
+            raise RuntimeError(f"push answered {answer.status_code}: {answer.text[:300]}")
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def figures(times: list[float]) -> dict[str, float]:
+    return {"p50": round(percentile(times, 0.5), 1), "p99": round(percentile(times, 0.99), 1),
+            "mean": round(statistics.fmean(times), 1), "count": len(times)}
+
+
+async def _run(options: argparse.Namespace) -> dict[str, Any]:
+    batches = options.events or DEFAULT_BATCHES
+    spawn = multiprocessing.get_context("spawn")
+    stop = spawn.Event()
+    with tempfile.TemporaryDirectory(prefix="verbinding-bench-") as folder:
+        data = Path(folder) / "data"
+        async with running_stack(data, *hub_processes(options), ports=stack_ports()) as stack, \
+                httpx.AsyncClient(base_url=stack.url("gateway"), timeout=60) as gateway, \
+                httpx.AsyncClient(base_url=stack.url("capacity-hub"), timeout=30) as hub:
+            coa = await token(gateway, grant_type="client_credentials", client_id="coa",
+                              client_secret="coa-demo-secret")
+            await push_times(gateway, coa, "WARM", 2)  # connections, caches and the consumers' first rebalance
+            idle_load = os.getloadavg()
+            alone = await push_times(gateway, coa, "ALONE", batches)
+
+            port = free_port()
+            for path in ("ok", "failing", "slow"):
+                (await hub.post("/webhooks", headers=hub_identity(data),
+                                json={"url": f"http://127.0.0.1:{port}/{path}"})).raise_for_status()
+            ready = spawn.Event()
+            sse_out = f"{folder}/sse.json"
+            children = [spawn.Process(target=_receivers_process, args=(port, stop)),
+                        spawn.Process(target=_sse_process, args=(stack.url("capacity-hub"), hub_identity(data),
+                                                                 SSE_CLIENTS, ready, stop, sse_out))]
+            for child in children:
+                child.start()
+            producing = asyncio.Event()
+            changes = None
+            try:
+                await asyncio.to_thread(ready.wait, 120)
+                changes = asyncio.create_task(capacity_changes(f"127.0.0.1:{stack.ports.broker}", producing, RATE))
+                await asyncio.sleep(3.0)  # the webhooks and streams are busy before the first push
+                busy_load = os.getloadavg()
+                beside = await push_times(gateway, coa, "BESIDE", batches)
+            finally:
+                producing.set()
+                sent = await changes if changes is not None else 0
+                stop.set()
+                for child in children:
+                    await asyncio.to_thread(child.join, 60)
+            sse_received = None
+            with contextlib.suppress(OSError, ValueError):
+                sse_received = _read(sse_out)["received"]
+    result: dict[str, Any] = {
+        "name": NAME, "batch": BATCH, "batches": batches, "machine": machine_facts(),
+        "alone_ms": figures(alone), "beside_hub_ms": figures(beside),
+        "load_average": {"alone": [round(x, 2) for x in idle_load], "beside": [round(x, 2) for x in busy_load]},
+        "capacity_changes_sent": sent, "sse_clients": SSE_CLIENTS, "sse_events_received": sse_received,
+        "webhook_endpoints": "3 (204, 500, 2 s)",
+    }
+    result["p50_ratio"] = round(result["beside_hub_ms"]["p50"] / result["alone_ms"]["p50"], 2)
+    result["p99_ratio"] = round(result["beside_hub_ms"]["p99"] / result["alone_ms"]["p99"], 2)
+    print(f"[{NAME}] COA push, {batches} batches of {BATCH} one after the other (202 answer time):")
+    print(f"[{NAME}]   no NGO subscriber        p50 {result['alone_ms']['p50']:>7.1f} ms   "
+          f"p99 {result['alone_ms']['p99']:>7.1f} ms   (load average {idle_load[0]:.2f})")
+    print(f"[{NAME}]   hub serving 3 webhooks + {SSE_CLIENTS} SSE at {RATE:g} changes/s   "
+          f"p50 {result['beside_hub_ms']['p50']:>7.1f} ms   p99 {result['beside_hub_ms']['p99']:>7.1f} ms   "
+          f"(load average {busy_load[0]:.2f}; {sent} changes, {sse_received} SSE events received)")
+    print(f"[{NAME}]   ratio p50 {result['p50_ratio']:.2f}, p99 {result['p99_ratio']:.2f} (target: within 10%)")
+    return result
+
+
+def run(options: argparse.Namespace) -> dict[str, Any]:
+    return asyncio.run(_run(options))
