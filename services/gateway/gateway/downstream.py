@@ -83,6 +83,22 @@ class Downstream:
         except httpx.TransportError as exc:
             raise self._cut_off(method, exc.__class__.__name__) from None
 
+    async def open_stream(self, path: str, *, identity: Identity, params: Any = None) -> httpx.Response:
+        """Open a GET whose answer is a stream (server-sent events): its status and headers within the deadline, its
+        body as it comes, for as long as both ends stay. The caller closes it (`aclose`)."""
+        request = self.http.build_request("GET", self.base_url.rstrip("/") + path, params=params,
+                                          headers=self.signer.headers(identity, audience=self.name),
+                                          timeout=httpx.Timeout(self.timeout_s, read=None))
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self.http.send(request, stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise ServiceUnavailable(self.name, exc.__class__.__name__) from None
+        except TimeoutError:
+            raise ServiceUnavailable(self.name, "no answer in time") from None
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(self.name, exc.__class__.__name__) from None
+
     def _cut_off(self, method: str, reason: str) -> ServiceUnavailable:
         return OutcomeUnknown(self.name, reason) if method.upper() in MUTATING else ServiceUnavailable(self.name,
                                                                                                       reason)

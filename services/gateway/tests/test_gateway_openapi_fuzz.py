@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 import schemathesis
+from capacity_hub.main import create_app as create_capacity_hub
+from capacity_hub.settings import CapacityHubSettings
 from case_plan.main import create_app as create_case_plan
 from case_plan.settings import CasePlanSettings
 from employment.main import create_app as create_employment
@@ -40,6 +42,11 @@ from verbinding_testing.fixtures import create_migrated_database, drop_database,
 
 SERVICES = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("VERBINDING_FUZZ_EXAMPLES", "20"))
+# The services are served for their routes only (no consumer, no relay, no feed). The capacity stream never ends
+# when it runs, which a request-and-answer fuzzer cannot wait out: a well-formed stream request is answered "no feed"
+# (503) here, while every malformed one is still checked (422 before the route runs). The stream itself is proven in
+# the capacity hub's tests and the shelter capacity journey.
+FEEDLESS = "the capacity feed is not running"
 ROLES: list[Role | None] = [None, *Role]
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
@@ -74,10 +81,12 @@ async def gateway_url(make_settings, postgres_server_url: str, identity_keys) ->
             served_service(postgres_server_url, "shelter-placement", create_shelter_placement,
                            ShelterPlacementSettings, identity_keys[1]) as shelter_url, \
             served_service(postgres_server_url, "safe-reporting", create_safe_reporting, SafeReportingSettings,
-                           identity_keys[1]) as safe_reporting_url:
+                           identity_keys[1]) as safe_reporting_url, \
+            served_service(postgres_server_url, "capacity-hub", create_capacity_hub, CapacityHubSettings,
+                           identity_keys[1]) as capacity_hub_url:
         app = create_app(make_settings(intake_url=intake_url, case_plan_url=case_plan_url,
                                        employment_url=employment_url, shelter_placement_url=shelter_url,
-                                       safe_reporting_url=safe_reporting_url))
+                                       safe_reporting_url=safe_reporting_url, capacity_hub_url=capacity_hub_url))
         tokens = {role: bearer(app, role, subject=f"fuzz-{role}", organisation="HVO-Querido") if role else {}
                   for role in ROLES}
         async with running_app(app), serving(app) as base_url:
@@ -99,6 +108,8 @@ def fuzz(base_url: str, tokens: dict, document: dict) -> list[str]:
         @given(case=cases, role=st.sampled_from(ROLES))
         def run(case, role) -> None:
             response = case.call(base_url=base_url, session=session, headers=tokens[role], timeout=10)
+            if response.status_code == 503 and FEEDLESS in response.text:
+                return  # the hub is served for its routes only: a valid stream request reaches no feed (see above)
             case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
 
         try:

@@ -20,6 +20,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from verbinding_common.auth import Role, allow
 from verbinding_common.contracts.shelter import Programme
+from verbinding_common.errors import Unavailable
 from verbinding_common.routes import PublicRoute
 from verbinding_common.telemetry import get_tracer
 
@@ -63,7 +64,9 @@ async def capacity_stream(
         programme: Annotated[list[Programme], Query(max_length=3)] = [],  # noqa: B006 (FastAPI copies defaults)
         shelter_id: Annotated[list[UUID], Query(max_length=200)] = [],  # noqa: B006
         last_event_id: Annotated[int | None, Header(ge=0, le=2**62)] = None) -> EventSourceResponse:
-    feed: CapacityFeed = request.app.state.capacity_feed
+    feed: CapacityFeed | None = getattr(request.app.state, "capacity_feed", None)
+    if feed is None:  # starting or stopping: no feed to follow yet
+        raise Unavailable("the capacity feed is not running; try again shortly")
     settings = request.app.state.settings
     wanted = StreamFilter(programme, shelter_id)
 
