@@ -138,7 +138,7 @@ def passed_through(response: httpx.Response, service: str, prefix: str) -> Respo
 def downstream(name: str) -> Any:
     """A route dependency: the service `name` behind the gateway."""
 
-    def of(request: Request) -> Downstream:
+    async def of(request: Request) -> Downstream:
         return request.app.state.downstreams[name]
 
     return Depends(of)

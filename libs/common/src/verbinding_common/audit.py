@@ -65,7 +65,7 @@ class AccessAudit:
 def access_audit(table: Table) -> Callable[[Request], AccessAudit]:
     """A route dependency giving the request's AccessAudit (after the route's allow-list let the caller in)."""
 
-    def dependency(request: Request) -> AccessAudit:
+    async def dependency(request: Request) -> AccessAudit:
         route = request.scope.get("route")
         action = f"{request.method} {getattr(route, 'path_format', None) or getattr(route, 'path', '?')}"
         return AccessAudit(table=table, sessionmaker=request.app.state.sessionmaker,

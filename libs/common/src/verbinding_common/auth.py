@@ -144,7 +144,7 @@ def allow(*roles: Role) -> Callable[[Request], Identity]:
     """A route dependency: only callers holding one of `roles` get through (401 without identity, 403 else)."""
     allowed = frozenset(roles)
 
-    def check(request: Request) -> Identity:
+    async def check(request: Request) -> Identity:  # async: a sync dependency costs a thread hop per request
         return ensure_role(_verified_identity(request), allowed)
 
     check.allowed_roles = allowed  # type: ignore[attr-defined]
@@ -156,7 +156,11 @@ def current_identity(request: Request) -> Identity:
     return _verified_identity(request)
 
 
-CurrentIdentity = Annotated[Identity, Depends(current_identity)]
+async def _current_identity(request: Request) -> Identity:
+    return _verified_identity(request)
+
+
+CurrentIdentity = Annotated[Identity, Depends(_current_identity)]
 
 
 def allowed_roles(route: Any) -> frozenset[Role] | None:

@@ -52,7 +52,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[Identity]]:
     return check
 
 
-def public() -> None:
+async def public() -> None:
     """Marks a route open to anyone on purpose (the token endpoint, the JWKS): its allow-list is empty."""
 
 
@@ -70,4 +70,8 @@ def current_caller(request: Request) -> Identity:
     return identity
 
 
-CallerDep = Annotated[Identity, Depends(current_caller)]
+async def _caller(request: Request) -> Identity:
+    return current_caller(request)
+
+
+CallerDep = Annotated[Identity, Depends(_caller)]

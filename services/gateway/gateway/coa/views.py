@@ -26,7 +26,7 @@ class Detail(BaseModel):
     detail: str
 
 
-def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     return request.app.state.sessionmaker
 
 

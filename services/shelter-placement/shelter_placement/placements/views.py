@@ -28,7 +28,7 @@ router = APIRouter(route_class=PublicRoute, tags=["placements"])
 partners = [Depends(allow(Role.programme_coordinator, Role.ngo_partner))]
 
 
-def stay_rules(request: Request) -> StayRules:
+async def stay_rules(request: Request) -> StayRules:
     settings = request.app.state.settings
     return StayRules(emergency_days=settings.emergency_stay_days, warning_lead_days=settings.stay_warning_lead_days)
 
