@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from verbinding_common.sealing import Keyring
+
 from .changes.feed import CapacityFeed
 from .settings import CapacityHubSettings
-from .webhooks.sealing import Keyring
 
 
 def setup(app: FastAPI) -> None:

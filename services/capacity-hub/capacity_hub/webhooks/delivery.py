@@ -35,13 +35,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
+from verbinding_common import sealing
 from verbinding_common.contracts.shelter import ShelterCapacityChanged
 from verbinding_common.jobs import Job, JobContext
 from verbinding_common.telemetry import get_tracer
 
 from ..changes.feed import WORKER_RESTART_S, CapacityFeed, Change
 from ..settings import CapacityHubSettings
-from . import sealing
 from .models import EndpointStatus, WebhookAttempt, WebhookEndpoint
 from .service import Secrets, open_secrets
 from .targets import GuardedTransport
