@@ -1,13 +1,12 @@
 """Webhook delivery: at least once, in log order per endpoint, with exponential back-off and jitter.
 
-The `webhook-delivery` job's run is a worker that never returns: it takes on endpoints by lease (several hub
-replicas share the work) and serves each in a long-lived task of its own, in a task group the run owns (cancelling
-the job cancels them): one attempt in flight per endpoint (order), as many endpoints at once as it holds (a slow or
-dead endpoint only holds up itself). A task wakes when the capacity log grows (the feed), not on a timer. Delivered
-attempts and cursor moves are recorded together, for every endpoint at once, a moment later
-(`webhook_record_interval_s`): a crash in between sends those changes again with the same `webhook-id` (at least
-once); a stop lets the attempts in flight finish and records them first. A failure is recorded at once; 410 Gone,
-or too many failures in a row, disables the endpoint with the reason.
+The `webhook-delivery` job's run never returns: it takes on endpoints by lease (hub replicas share the work) and
+serves each in a long-lived task of a task group it owns (cancelling the job cancels them): one attempt in flight per
+endpoint (order), as many endpoints at once as it holds (a slow or dead endpoint only holds up itself). A task wakes
+when the capacity log grows (the feed), not on a timer. Delivered attempts and cursor moves are recorded together,
+for every endpoint at once, a moment later (`webhook_record_interval_s`): a crash in between sends those changes
+again with the same `webhook-id` (at least once); a stop lets the attempts in flight finish and records them first.
+A failure is recorded at once; 410 Gone, or too many failures in a row, disables the endpoint with the reason.
 
 What an NGO changes (pause, resume, replay, disable, a new secret) bumps the endpoint's `revision`; the serving
 process sees it when it renews its leases and reloads the endpoint. A replay also bumps `replays`, so a cursor
@@ -22,7 +21,7 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,8 +48,7 @@ from .targets import GuardedTransport
 log = logging.getLogger(__name__)
 tracer = get_tracer(__name__)
 ENDPOINTS = WebhookEndpoint.__table__
-# Of the drain a stopping hub gives its jobs, the attempts in flight may take this share; the rest is for recording
-# what went out and giving the leases back.
+# A stopping hub's attempts in flight may take this share of the drain; the rest records them and gives leases back.
 IN_FLIGHT_SHARE_OF_DRAIN = 0.8
 
 
@@ -141,38 +139,40 @@ class DeliveryWorker:
         self._renewed = time.monotonic()
 
     async def run(self) -> None:
-        """Serve endpoints until cancelled, then stop: take on nothing more, let each endpoint finish the attempt in
-        flight (cancelled between a receiver's answer and its record, a change would go out twice) within most of
-        the drain time, cut what is left, record what went out and give the leases back."""
+        """Serve endpoints until cancelled; then let the attempts in flight finish within most of the drain (cut between
+        an answer and its record, a change would go out twice), record what went out and give the leases back."""
         try:
             async with asyncio.TaskGroup() as serving:
                 serving.create_task(self._recording(), name="webhook-records")
                 try:
                     await self._claiming(serving)
-                finally:
-                    # Before the group cancels the endpoints' tasks: they leave the attempts in flight, connections
-                    # and leases to the stop below.
+                finally:  # before the group cancels the endpoints' tasks: they leave all to the stop below
                     self._stopping = True
         finally:
             await self._stop()
 
     async def _stop(self) -> None:
-        in_flight = set(self._in_flight)
-        if in_flight:
-            _, late = await asyncio.wait(in_flight,
-                                         timeout=self.settings.shutdown_drain_s * IN_FLIGHT_SHARE_OF_DRAIN)
+        if in_flight := set(self._in_flight):
+            _, late = await asyncio.wait(in_flight, timeout=self.settings.shutdown_drain_s * IN_FLIGHT_SHARE_OF_DRAIN)
             for attempt in late:
                 attempt.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
-        for served in self.served.values():
+        with contextlib.suppress(OSError, DBAPIError):  # the database away: the leases simply run out
+            await self._let_go(self.served.values(), every_lease=True)
+
+    async def _let_go(self, endpoints: Iterable[Served], *, every_lease: bool = False) -> None:
+        """Close the endpoints' connections, record what went out and give their leases back (or every one held)."""
+        ids = []
+        for served in endpoints:
+            ids.append(served.id)
             if served.transport is not None:
                 with contextlib.suppress(Exception):
                     await served.transport.aclose()
-        with contextlib.suppress(OSError, DBAPIError):  # the database away: the leases simply run out
-            await self._flush()
-            async with self.sessionmaker() as session, session.begin():
-                await session.execute(update(WebhookEndpoint).where(WebhookEndpoint.lease_owner == self.owner)
-                                      .values(lease_owner=None, lease_until=None))
+        await self._flush()
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(update(WebhookEndpoint).where(
+                WebhookEndpoint.lease_owner == self.owner, True if every_lease else WebhookEndpoint.id.in_(ids))
+                .values(lease_owner=None, lease_until=None))
 
     # Leases ---------------------------------------------------------------------------------------------------
 
@@ -258,16 +258,9 @@ class DeliveryWorker:
             log.warning("webhook endpoint %s not served: %s", served.id, type(exc).__name__)
         finally:
             if not self._stopping:  # stopping: the run's stop closes the connection once the attempt in flight ends
-                if served.transport is not None:
-                    with contextlib.suppress(Exception):
-                        await served.transport.aclose()
                 self.served.pop(served.id, None)
                 with contextlib.suppress(Exception):
-                    await self._flush()
-                    async with self.sessionmaker() as session, session.begin():
-                        await session.execute(update(WebhookEndpoint).where(
-                            WebhookEndpoint.id == served.id, WebhookEndpoint.lease_owner == self.owner)
-                            .values(lease_owner=None, lease_until=None))
+                    await self._let_go([served])
 
     async def _reload(self, served: Served) -> None:
         served.reload = False
@@ -292,8 +285,7 @@ class DeliveryWorker:
                 return
 
     async def _attempt(self, served: Served, change: Change) -> bool:
-        """Post the change and take its answer in: a delivery is gathered for the next record, a failure recorded at
-        once. Whether it was delivered."""
+        """Post the change; gather a delivery for the next record, record a failure at once; whether delivered."""
         current = asyncio.current_task()
         assert current is not None
         self._in_flight.add(current)
