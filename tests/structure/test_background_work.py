@@ -16,24 +16,47 @@ from verbinding_common.app import jobs_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = sorted(path for path in (ROOT / "services").iterdir() if (path / "pyproject.toml").is_file())
-# The capacity hub's feed, webhook worker and retention still run their own tasks (they moved out of the gateway with
-# their loops): they are to become Jobs (a worker is a job whose run does not return; see docs/adding-a-service.md).
-NOT_YET_CONVERTED = {"services/capacity-hub/capacity_hub/changes/feed.py",
-                     "services/capacity-hub/capacity_hub/changes/retention.py",
-                     "services/capacity-hub/capacity_hub/webhooks/delivery.py"}
 TASK_STARTERS = {"create_task", "ensure_future", "start_soon"}
 
 
 def own_loops(source: str) -> list[str]:
-    """Where `source` starts a task or loops forever with a sleep: what a Job does instead."""
+    """Where `source` starts a task or loops forever with a sleep: what a Job does instead.
+
+    A task group's tasks are not the module's own: the group ends with the function that opened it (a worker job's
+    run), cancelling them. So `group.create_task(...)` on a group the module opens (`async with asyncio.TaskGroup()
+    as group`) passes, and so does a sleeping loop in a function called inside such a block; `asyncio.create_task`,
+    `ensure_future` and a sleeping loop anywhere else do not.
+    """
+    tree = ast.parse(source)
+    groups, run_in_groups = _task_groups(tree)
+    grouped = {id(loop) for function in ast.walk(tree)
+               if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef) and function.name in run_in_groups
+               for loop in ast.walk(function) if isinstance(loop, ast.While)}
     found = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and _called(node) in TASK_STARTERS:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _called(node) in TASK_STARTERS and _receiver(node) not in groups:
             found.append(f"{node.lineno}: {_called(node)}()")
         if (isinstance(node, ast.While) and isinstance(node.test, ast.Constant) and node.test.value is True
+                and id(node) not in grouped
                 and any(isinstance(inner, ast.Call) and _called(inner) == "sleep" for inner in ast.walk(node))):
             found.append(f"{node.lineno}: while True with a sleep")
-    return found
+    return sorted(found, key=lambda where: int(where.split(":")[0]))
+
+
+def _task_groups(tree: ast.AST) -> tuple[set[str], set[str]]:
+    """(the names `async with asyncio.TaskGroup() as name` binds, the functions called inside those blocks)."""
+    groups: set[str] = set()
+    run_in_groups: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.AsyncWith):
+            continue
+        for item in node.items:
+            if isinstance(item.context_expr, ast.Call) and _called(item.context_expr) == "TaskGroup":
+                if isinstance(item.optional_vars, ast.Name):
+                    groups.add(item.optional_vars.id)
+                run_in_groups |= {_called(call) for statement in node.body for call in ast.walk(statement)
+                                  if isinstance(call, ast.Call)} - {None}
+    return groups, run_in_groups
 
 
 def declared_jobs(source: str) -> set[str]:
@@ -45,6 +68,12 @@ def declared_jobs(source: str) -> set[str]:
 
 def _called(call: ast.Call) -> str | None:
     return getattr(call.func, "attr", getattr(call.func, "id", None))
+
+
+def _receiver(call: ast.Call) -> str | None:
+    """Whose method is called: `group` in `group.create_task()` and `self.group.create_task()`; None for a function."""
+    owner = getattr(call.func, "value", None)
+    return getattr(owner, "attr", getattr(owner, "id", None))
 
 
 def runtime_modules(service: Path) -> list[Path]:
@@ -61,10 +90,24 @@ def test_the_scanners_see_a_hand_rolled_loop_and_a_declared_job() -> None:
     assert own_loops("async def drain(queue):\n    while True:\n        await queue.get()\n") == []
 
 
+def test_a_task_group_a_worker_owns_passes_and_a_bare_task_beside_it_does_not() -> None:
+    serving = ("import asyncio\nasync def serve(endpoint):\n    while True:\n        await asyncio.sleep(1)\n"
+               "async def run(endpoints):\n    async with asyncio.TaskGroup() as serving:\n"
+               "        for endpoint in endpoints:\n            serving.create_task(serve(endpoint))\n")
+    assert own_loops(serving) == []
+    assert own_loops(serving + "def start(endpoint):\n    return asyncio.create_task(serve(endpoint))\n") \
+        == ["10: create_task()"]
+    assert own_loops(serving.replace("serving.create_task", "asyncio.ensure_future")) == ["8: ensure_future()"]
+    # A sleeping loop that no task group runs is still a periodic job of its own.
+    ticking = "import asyncio\nasync def tick():\n    while True:\n        await asyncio.sleep(1)\n"
+    assert own_loops(ticking + "async def run():\n    async with asyncio.TaskGroup() as group:\n"
+                               "        group.create_task(work())\n") == ["3: while True with a sleep"]
+
+
 @pytest.mark.parametrize("service", SERVICES, ids=lambda path: path.name)
 def test_no_service_starts_a_periodic_loop_of_its_own(service: Path) -> None:
     offenders = [f"{path.relative_to(ROOT)}:{where}" for path in runtime_modules(service)
-                 if str(path.relative_to(ROOT)) not in NOT_YET_CONVERTED for where in own_loops(path.read_text())]
+                 for where in own_loops(path.read_text())]
     assert offenders == [], "declare a verbinding_common.jobs.Job and pass it to create_service_app"
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from capacity_hub.changes.models import CapacityChange
-from capacity_hub.changes.retention import RetentionPurge
+from capacity_hub.changes.retention import purge_past_retention
 from capacity_hub.settings import CapacityHubSettings
 from capacity_hub.webhooks.models import WebhookAttempt, WebhookEndpoint
 from sqlalchemy import func, select
@@ -31,8 +31,7 @@ async def test_old_changes_and_attempts_are_purged_in_batches_but_each_shelters_
         await session.flush()
         session.add_all([WebhookAttempt(endpoint_id=endpoint.id, position=n, message_id=f"m{n}", latency_ms=1,
                                         delivered=True, attempted_at=old if n < 5 else recent) for n in range(8)])
-    purge = RetentionPurge(sessionmaker=sessionmaker, settings=make_settings(retention_batch=2))
-    assert await purge.purge_once() == (7, 5)
+    assert await purge_past_retention(sessionmaker=sessionmaker, settings=make_settings(retention_batch=2)) == (7, 5)
     async with sessionmaker() as session:
         left = list(await session.execute(select(CapacityChange.shelter_id, CapacityChange.sequence)
                                           .order_by(CapacityChange.position)))

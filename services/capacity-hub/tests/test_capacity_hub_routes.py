@@ -10,7 +10,6 @@ import httpx
 import pytest
 from capacity_hub.main import create_app
 from capacity_hub.webhooks.models import WebhookEndpoint
-from capacity_hub.webhooks.sealing import Keyring, SealBroken
 from capacity_hub.webhooks.service import open_secrets
 from httpx_sse import aconnect_sse
 from hub_support import FAST_DELIVERY, CapacityPublisher, Shelter, served_hub
@@ -18,6 +17,7 @@ from sqlalchemy import select
 
 from verbinding_common.contracts.shelter import Programme
 from verbinding_common.routes import PUBLIC
+from verbinding_common.sealing import Keyring, SealBroken
 from verbinding_testing.fixtures import eventually, running_app
 
 STREAM = "/stream"

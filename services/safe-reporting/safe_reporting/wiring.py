@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from verbinding_common.limits import SharedLimits
+from verbinding_common.sealing import Keyring
 
-from .reports.sealing import Keyring
 from .reports.service import Secrets
 from .reports.throttle import GuessThrottle
 from .settings import SafeReportingSettings

@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from safe_reporting.audit.models import AccessAuditTable as audit
-from safe_reporting.reports import sealing
 from safe_reporting.reports.models import Report, ReportMessage
 from safe_reporting.reports.service import purge_closed_reports
 from safe_support import a_report
 from sqlalchemy import func, select, text, update
+
+from verbinding_common import sealing
 
 REPORTER = ("reporter", "anonymous-reporter")
 
@@ -123,7 +124,7 @@ async def test_the_database_holds_no_plaintext_and_a_wrong_key_cannot_open_it(ap
         report = await session.get_one(Report, uuid.UUID(report_id))
     stranger = sealing.Keyring(keys={"k1": os.urandom(32)}, current="k1")
     with pytest.raises(sealing.SealBroken):
-        sealing.unwrap(stranger, wrapped=report.wrapped_key, kek_id=report.kek_id, report_id=report_id)
+        sealing.unwrap(stranger, wrapped=report.wrapped_key, kek_id=report.kek_id, owner_id=report_id)
     opened = (await api.get(f"/reports/{report_id}", headers=counsellor)).json()
     assert opened["description"].startswith(sentinel) and opened["contact"] == f"{sentinel}@example.org"
 

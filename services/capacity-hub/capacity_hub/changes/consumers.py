@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from verbinding_common.consumer import ConsumedEvent, ConsumerSpec
 from verbinding_common.contracts.shelter import ShelterCapacityChanged
 
-from .feed import APPENDED
+from .feed import CAPACITY_LOGGED
 from .models import CapacityChange
 
 # pg_advisory_xact_lock(namespace, 0) before drawing positions: consumers of several hub replicas then commit
@@ -27,7 +27,7 @@ async def record_changes(session: AsyncSession, events: list[ConsumedEvent[Shelt
     await session.execute(select(func.pg_advisory_xact_lock(*LOG_LOCK)))
     # A sequence already logged (a republished event under a new id) changes nothing.
     await session.execute(pg_insert(CapacityChange).on_conflict_do_nothing(), rows)
-    session.sync_session.info[APPENDED] = True
+    CAPACITY_LOGGED.mark(session)
 
 
 def _traceparent(event: ConsumedEvent[ShelterCapacityChanged]) -> str | None:

@@ -1,5 +1,5 @@
 """The capacity log's in-process feed: wakes webhook delivery and server-sent-event streams as soon as the
-consumer's new changes commit (or another replica's, by polling)."""
+consumer's new changes commit (`CAPACITY_LOGGED`), or another replica's (by polling); the `capacity-feed` job."""
 
 from __future__ import annotations
 
@@ -7,29 +7,27 @@ import asyncio
 import bisect
 import contextlib
 import json
-import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from uuid import UUID
 
 from opentelemetry.context import Context
-from sqlalchemy import event, func, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
 from sse_starlette import ServerSentEvent
 
 from verbinding_common.contracts.shelter import ShelterCapacityChanged
+from verbinding_common.jobs import CommitSignal, Job, JobContext
 from verbinding_common.telemetry import context_from_traceparent
 
 from .models import CapacityChange
 
-log = logging.getLogger(__name__)
-
-APPENDED = "verbinding_capacity_appended"
-_listeners: list[Callable[[], None]] = []
+# Marked where the consumer appends changes: its commit wakes this process's feed at once.
+CAPACITY_LOGGED = CommitSignal("capacity-log")
+# A worker that failed (not an outage: those are retried within seconds) is started again this much later.
+WORKER_RESTART_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -74,24 +72,13 @@ class Change:
                    data=row.data, traceparent=row.traceparent)
 
 
-@event.listens_for(Session, "after_commit")
-def _wake_feeds(session: Session) -> None:
-    if session.info.pop(APPENDED, False):
-        for listener in list(_listeners):
-            listener()
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_appended(session: Session) -> None:
-    session.info.pop(APPENDED, None)
-
-
 class CapacityFeed:
     """Tails the capacity log: keeps the latest changes in memory and wakes whoever waits for a new one.
 
-    Woken at once by this process's consumer commits, and by polling for changes other replicas logged. Readers
-    never block it: each waits on its own, and one that fell behind the memory reads the database. A reader finds
-    its place by bisection, so a thousand readers cost the feed no more than one each.
+    Made once per app (`setup`); `follow()` tails while the `capacity-feed` job runs it, woken at once by this
+    process's consumer commits and by polling for changes other replicas logged. Readers never block it: each waits
+    on its own, and one that fell behind the memory reads the database. A reader finds its place by bisection, so a
+    thousand readers cost the feed no more than one each.
     """
 
     def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], poll_interval_s: float,
@@ -104,40 +91,32 @@ class CapacityFeed:
         self.last_position = 0
         self._loaded_from = 0
         self._new = asyncio.Event()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._ready = False
-        self._remove_listener: Callable[[], None] | None = None
+        self.running = False
 
-    async def start(self) -> None:
-        """Start tailing; a database that is down now only delays that (the hub starts all the same)."""
-        loop = asyncio.get_running_loop()
-        listener = lambda: loop.call_soon_threadsafe(self._wake.set)  # noqa: E731
-        _listeners.append(listener)
-        self._remove_listener = lambda: _listeners.remove(listener)
-        self._task = asyncio.create_task(self._run(), name="capacity-feed")
-
-    async def stop(self) -> None:
-        if self._remove_listener is not None:
-            self._remove_listener()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def follow(self) -> None:
+        """Tail the log until cancelled. A failure (the database away) ends it: the job starts it again, and what
+        it remembered stays valid, so it goes on from the last change it loaded."""
+        wakeup = asyncio.Event()
+        stop_waking = CAPACITY_LOGGED.wakes(wakeup)  # before looking for the end: no commit slips in between
+        self.running = True
+        try:
+            if not self._ready:
+                await self._find_the_end()
+            while True:
+                await self._load()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), self.poll_interval_s)
+                wakeup.clear()
+        finally:
+            self.running = False
+            stop_waking()
 
     async def _find_the_end(self) -> None:
-        delay = self.poll_interval_s
-        while True:
-            try:
-                async with self.sessionmaker() as session:
-                    self.last_position = await session.scalar(
-                        select(func.coalesce(func.max(CapacityChange.position), 0)))
-                self._loaded_from = self.last_position
-                self._ready = True
-                return
-            except (OSError, DBAPIError):
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        async with self.sessionmaker() as session:
+            self.last_position = await session.scalar(select(func.coalesce(func.max(CapacityChange.position), 0)))
+        self._loaded_from = self.last_position
+        self._ready = True
 
     def after(self, position: int) -> list[Change] | None:
         """The changes after `position` from memory, or None when memory no longer reaches back that far."""
@@ -167,18 +146,6 @@ class CapacityFeed:
             async with asyncio.timeout(timeout):
                 await new.wait()
 
-    async def _run(self) -> None:
-        await self._find_the_end()
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_interval_s):
-                    await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self._load()
-            except Exception as exc:  # the database is away: the next round tries again
-                log.warning("capacity feed not loaded: %s", type(exc).__name__)
-
     def _remember(self, changes: list[Change]) -> None:
         """Append in position order; past twice the memory, forget the oldest half (new lists: readers holding a
         slice keep theirs)."""
@@ -202,3 +169,12 @@ class CapacityFeed:
             self._new = asyncio.Event()
             if len(rows) < 1000:
                 return
+
+
+def capacity_feed() -> Job:
+    """The feed (`app.state.capacity_feed`) tails the log for as long as the hub runs."""
+
+    async def follow(context: JobContext) -> None:
+        await context.state.capacity_feed.follow()
+
+    return Job(name="capacity-feed", run=follow, interval_s=WORKER_RESTART_S)

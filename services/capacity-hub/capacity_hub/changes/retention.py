@@ -6,14 +6,14 @@ disabled or paused for longer than the log's retention cannot be replayed past w
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
+
+from verbinding_common.jobs import Job, JobContext
 
 from ..settings import CapacityHubSettings
 from ..webhooks.models import WebhookAttempt
@@ -42,49 +42,31 @@ async def purge_attempts(*, session: AsyncSession, before: datetime, batch: int)
     return result.rowcount or 0
 
 
-class RetentionPurge:
-    """Purges past retention now and then every `retention_interval_s`, a batch per transaction, until nothing is
-    left; start() and stop() are its whole life."""
-
-    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], settings: CapacityHubSettings) -> None:
-        self.sessionmaker = sessionmaker
-        self.settings = settings
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="capacity-retention")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def purge_once(self) -> tuple[int, int]:
-        """(changes, attempts) purged."""
-        now = datetime.now(UTC)
-        totals = []
-        for purge, days in ((purge_capacity_log, self.settings.capacity_log_retention_days),
-                            (purge_attempts, self.settings.webhook_attempt_retention_days)):
-            total = 0
-            while True:
-                async with self.sessionmaker() as session, session.begin():
-                    purged = await purge(session=session, before=now - timedelta(days=days),
-                                         batch=self.settings.retention_batch)
-                total += purged
-                if purged < self.settings.retention_batch:
-                    break
-                await asyncio.sleep(0)  # let deliveries and streams run between batches
-            totals.append(total)
-        return totals[0], totals[1]
-
-    async def _run(self) -> None:
+async def purge_past_retention(*, sessionmaker: async_sessionmaker[AsyncSession],
+                               settings: CapacityHubSettings) -> tuple[int, int]:
+    """Purge the changes and attempts past retention, a batch per transaction, until none is left; (changes,
+    attempts) purged."""
+    now = datetime.now(UTC)
+    totals = []
+    for purge, days in ((purge_capacity_log, settings.capacity_log_retention_days),
+                        (purge_attempts, settings.webhook_attempt_retention_days)):
+        total = 0
         while True:
-            try:
-                changes, attempts = await self.purge_once()
-                if changes or attempts:
-                    log.info("purged %d capacity change(s) and %d webhook attempt(s) past retention", changes,
-                             attempts)
-            except Exception as exc:
-                log.warning("capacity retention failed (%s); trying again later", type(exc).__name__)
-            await asyncio.sleep(self.settings.retention_interval_s)
+            async with sessionmaker() as session, session.begin():
+                purged = await purge(session=session, before=now - timedelta(days=days), batch=settings.retention_batch)
+            total += purged
+            if purged < settings.retention_batch:  # each batch's round trips let deliveries and streams run
+                break
+        totals.append(total)
+    return totals[0], totals[1]
+
+
+def capacity_retention(settings: CapacityHubSettings) -> Job:
+    """Purge past retention at start-up and then every `retention_interval_s`; safe on every replica at once."""
+
+    async def purge(context: JobContext) -> None:
+        changes, attempts = await purge_past_retention(sessionmaker=context.sessionmaker, settings=settings)
+        if changes or attempts:
+            log.info("purged %d capacity change(s) and %d webhook attempt(s) past retention", changes, attempts)
+
+    return Job(name="capacity-retention", run=purge, interval_s=settings.retention_interval_s)

@@ -64,8 +64,8 @@ async def capacity_stream(
         programme: Annotated[list[Programme], Query(max_length=3)] = [],  # noqa: B006 (FastAPI copies defaults)
         shelter_id: Annotated[list[UUID], Query(max_length=200)] = [],  # noqa: B006
         last_event_id: Annotated[int | None, Header(ge=0, le=2**62)] = None) -> EventSourceResponse:
-    feed: CapacityFeed | None = getattr(request.app.state, "capacity_feed", None)
-    if feed is None:  # starting or stopping: no feed to follow yet
+    feed: CapacityFeed = request.app.state.capacity_feed
+    if not feed.running:  # starting, stopping or waiting out an outage: no feed to follow
         raise Unavailable("the capacity feed is not running; try again shortly")
     settings = request.app.state.settings
     wanted = StreamFilter(programme, shelter_id)

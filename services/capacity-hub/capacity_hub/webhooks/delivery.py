@@ -1,10 +1,11 @@
 """Webhook delivery: at least once, in log order per endpoint, with exponential back-off and jitter.
 
-A process takes on endpoints by lease (several hub replicas share the work) and serves each in a long-lived task of
-its own: one attempt in flight per endpoint (order), as many endpoints at once as it holds (a slow or dead endpoint
-only holds up itself). A task wakes when the capacity log grows (the feed), not on a timer. Delivered attempts and
-cursor moves are recorded together, for every endpoint at once, a moment later (`webhook_record_interval_s`): a
-crash in between sends those changes again with the same `webhook-id` (at least once); a stop records them first.
+The `webhook-delivery` job's run never returns: it takes on endpoints by lease (hub replicas share the work) and
+serves each in a long-lived task of a task group it owns (cancelling the job cancels them): one attempt in flight per
+endpoint (order), as many endpoints at once as it holds (a slow or dead endpoint only holds up itself). A task wakes
+when the capacity log grows (the feed), not on a timer. Delivered attempts and cursor moves are recorded together,
+for every endpoint at once, a moment later (`webhook_record_interval_s`): a crash in between sends those changes
+again with the same `webhook-id` (at least once); a stop lets the attempts in flight finish and records them first.
 A failure is recorded at once; 410 Gone, or too many failures in a row, disables the endpoint with the reason.
 
 What an NGO changes (pause, resume, replay, disable, a new secret) bumps the endpoint's `revision`; the serving
@@ -20,7 +21,7 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,12 +34,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
+from verbinding_common import sealing
 from verbinding_common.contracts.shelter import ShelterCapacityChanged
+from verbinding_common.jobs import Job, JobContext
 from verbinding_common.telemetry import get_tracer
 
-from ..changes.feed import CapacityFeed, Change
+from ..changes.feed import WORKER_RESTART_S, CapacityFeed, Change
 from ..settings import CapacityHubSettings
-from . import sealing
 from .models import EndpointStatus, WebhookAttempt, WebhookEndpoint
 from .service import Secrets, open_secrets
 from .targets import GuardedTransport
@@ -46,6 +48,8 @@ from .targets import GuardedTransport
 log = logging.getLogger(__name__)
 tracer = get_tracer(__name__)
 ENDPOINTS = WebhookEndpoint.__table__
+# A stopping hub's attempts in flight may take this share of the drain; the rest records them and gives leases back.
+IN_FLIGHT_SHARE_OF_DRAIN = 0.8
 
 
 def backoff_s(failures: int, *, base_s: float, max_s: float) -> float:
@@ -81,7 +85,6 @@ class Served:
     replays: int = 0
     reload: bool = False
     stop: bool = False
-    task: asyncio.Task[None] | None = None
     # A connection pool of its own: one attempt in flight needs one connection, and a pool shared by every endpoint
     # scans all its connections on each request.
     transport: GuardedTransport | None = None
@@ -100,8 +103,18 @@ class Served:
         self.stop = self.stop or endpoint.status != EndpointStatus.active
 
 
+def webhook_delivery(settings: CapacityHubSettings) -> Job:
+    """Webhooks go out for as long as the hub runs: a worker of this process's own (a new lease owner each start)."""
+
+    async def deliver(context: JobContext) -> None:
+        await DeliveryWorker(sessionmaker=context.sessionmaker, settings=settings,
+                             feed=context.state.capacity_feed, keyring=context.state.webhook_keyring).run()
+
+    return Job(name="webhook-delivery", run=deliver, interval_s=WORKER_RESTART_S)
+
+
 class DeliveryWorker:
-    """Takes on endpoints by lease and serves each in a task of its own; start() and stop() are its whole life."""
+    """Takes on endpoints by lease and serves each in a task of its own; run() is its whole life."""
 
     def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], settings: CapacityHubSettings,
                  feed: CapacityFeed, keyring: sealing.Keyring) -> None:
@@ -120,42 +133,54 @@ class DeliveryWorker:
         self.delivered = 0
         self._attempts: list[dict[str, Any]] = []
         self._cursors: dict[UUID, dict[str, Any]] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._in_flight: set[asyncio.Task[bool]] = set()
         self._stopping = False
         self._writing = asyncio.Lock()  # one write to held endpoints at a time: cursors land in the order they moved
         self._renewed = time.monotonic()
 
-    def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._claiming(), name="webhook-claims"),
-                       asyncio.create_task(self._recording(), name="webhook-records")]
+    async def run(self) -> None:
+        """Serve endpoints until cancelled; then let the attempts in flight finish within most of the drain (cut between
+        an answer and its record, a change would go out twice), record what went out and give the leases back."""
+        try:
+            async with asyncio.TaskGroup() as serving:
+                serving.create_task(self._recording(), name="webhook-records")
+                try:
+                    await self._claiming(serving)
+                finally:  # before the group cancels the endpoints' tasks: they leave all to the stop below
+                    self._stopping = True
+        finally:
+            await self._stop()
 
-    async def stop(self) -> None:
-        """Take on nothing more; let each endpoint finish the attempt in flight (cancelled between a receiver's
-        answer and its record, a change would go out twice) within the drain time, cancel what is left, record
-        what went out and give the leases back."""
-        self._stopping = True
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        serving = [s.task for s in self.served.values() if s.task is not None]
-        if serving:
-            await asyncio.wait(serving, timeout=self.settings.shutdown_drain_s)
-        for task in serving:
-            task.cancel()
-        await asyncio.gather(*serving, return_exceptions=True)
+    async def _stop(self) -> None:
+        if in_flight := set(self._in_flight):
+            _, late = await asyncio.wait(in_flight, timeout=self.settings.shutdown_drain_s * IN_FLIGHT_SHARE_OF_DRAIN)
+            for attempt in late:
+                attempt.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
         with contextlib.suppress(OSError, DBAPIError):  # the database away: the leases simply run out
-            await self._flush()
-            async with self.sessionmaker() as session, session.begin():
-                await session.execute(update(WebhookEndpoint).where(WebhookEndpoint.lease_owner == self.owner)
-                                      .values(lease_owner=None, lease_until=None))
+            await self._let_go(self.served.values(), every_lease=True)
+
+    async def _let_go(self, endpoints: Iterable[Served], *, every_lease: bool = False) -> None:
+        """Close the endpoints' connections, record what went out and give their leases back (or every one held)."""
+        ids = []
+        for served in endpoints:
+            ids.append(served.id)
+            if served.transport is not None:
+                with contextlib.suppress(Exception):
+                    await served.transport.aclose()
+        await self._flush()
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(update(WebhookEndpoint).where(
+                WebhookEndpoint.lease_owner == self.owner, True if every_lease else WebhookEndpoint.id.in_(ids))
+                .values(lease_owner=None, lease_until=None))
 
     # Leases ---------------------------------------------------------------------------------------------------
 
-    async def _claiming(self) -> None:
+    async def _claiming(self, serving: asyncio.TaskGroup) -> None:
         while True:
             try:
                 await self._renew()
-                await self._claim()
+                await self._claim(serving)
             except Exception as exc:  # an outage: try again next round
                 log.warning("webhook leases not renewed: %s", type(exc).__name__)
                 if time.monotonic() - self._renewed > self.settings.webhook_lease_s / 2:
@@ -183,7 +208,7 @@ class DeliveryWorker:
             elif held[endpoint_id] != served.revision:
                 served.reload = True
 
-    async def _claim(self) -> None:
+    async def _claim(self, serving: asyncio.TaskGroup) -> None:
         room = self.settings.webhook_max_endpoints - len(self.served)
         if room <= 0:
             return
@@ -208,8 +233,8 @@ class DeliveryWorker:
                 continue
             served.transport = GuardedTransport(max_connections=1, check_addresses=self._check_addresses,
                                                 ssl_context=self._ssl)
-            served.task = asyncio.create_task(self._serve(served), name=f"webhook-{endpoint.id}")
             self.served[endpoint.id] = served
+            serving.create_task(self._serve(served), name=f"webhook-{endpoint.id}")
 
     # Serving one endpoint ----------------------------------------------------------------------------------------
 
@@ -232,17 +257,10 @@ class DeliveryWorker:
         except Exception as exc:
             log.warning("webhook endpoint %s not served: %s", served.id, type(exc).__name__)
         finally:
-            if served.transport is not None:
-                with contextlib.suppress(Exception):
-                    await served.transport.aclose()
-            if not self._stopping:
+            if not self._stopping:  # stopping: the run's stop closes the connection once the attempt in flight ends
                 self.served.pop(served.id, None)
                 with contextlib.suppress(Exception):
-                    await self._flush()
-                    async with self.sessionmaker() as session, session.begin():
-                        await session.execute(update(WebhookEndpoint).where(
-                            WebhookEndpoint.id == served.id, WebhookEndpoint.lease_owner == self.owner)
-                            .values(lease_owner=None, lease_until=None))
+                    await self._let_go([served])
 
     async def _reload(self, served: Served) -> None:
         served.reload = False
@@ -262,14 +280,27 @@ class DeliveryWorker:
             if not served.matches(change):
                 self._moved(served, change.position)
                 continue
+            # Shielded: a stopping hub cancels this task, and the attempt goes on to its answer and its record.
+            if not await asyncio.shield(self._attempt(served, change)):
+                return
+
+    async def _attempt(self, served: Served, change: Change) -> bool:
+        """Post the change; gather a delivery for the next record, record a failure at once; whether delivered."""
+        current = asyncio.current_task()
+        assert current is not None
+        self._in_flight.add(current)
+        try:
             attempt = await self._post(served, change)
             if not attempt["delivered"]:
                 await self._failed(served, attempt)
-                return
+                return False
             self.delivered += 1
             served.failures, served.next_attempt_at = 0, None
             self._attempts.append(attempt)
             self._moved(served, change.position)
+            return True
+        finally:
+            self._in_flight.discard(current)
 
     def _moved(self, served: Served, position: int) -> None:
         served.cursor = position

@@ -12,11 +12,11 @@ from uuid import UUID, uuid4
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from verbinding_common import sealing
 from verbinding_common.contracts.shelter import Programme
 from verbinding_common.errors import NotFound, RuleViolated
 
 from ..changes.models import CapacityChange
-from . import sealing
 from .models import EndpointStatus, WebhookAttempt, WebhookEndpoint
 
 
@@ -49,12 +49,12 @@ def new_secret() -> str:
 
 def open_secrets(keyring: sealing.Keyring, endpoint: WebhookEndpoint) -> Secrets:
     """The endpoint's secrets, unsealed."""
-    data_key = sealing.unwrap(keyring, wrapped=endpoint.wrapped_key, kek_id=endpoint.kek_id, endpoint_id=endpoint.id)
+    data_key = sealing.unwrap(keyring, wrapped=endpoint.wrapped_key, kek_id=endpoint.kek_id, owner_id=endpoint.id)
     previous = None
     if endpoint.previous_secret_sealed is not None:
-        previous = sealing.open_text(data_key, endpoint.previous_secret_sealed, endpoint_id=endpoint.id,
+        previous = sealing.open_text(data_key, endpoint.previous_secret_sealed, owner_id=endpoint.id,
                                      field="previous_secret")
-    return Secrets(current=sealing.open_text(data_key, endpoint.secret_sealed, endpoint_id=endpoint.id,
+    return Secrets(current=sealing.open_text(data_key, endpoint.secret_sealed, owner_id=endpoint.id,
                                              field="secret"),
                    previous=previous, previous_until=endpoint.previous_secret_until)
 
@@ -73,7 +73,7 @@ async def register_endpoint(*, session: AsyncSession, keyring: sealing.Keyring, 
     endpoint = WebhookEndpoint(id=endpoint_id, organisation=organisation, url=url, description=description,
                                programmes=[p.value for p in programmes], shelter_ids=list(dict.fromkeys(shelter_ids)),
                                wrapped_key=data_key.wrapped, kek_id=data_key.kek_id,
-                               secret_sealed=sealing.seal_text(data_key.key, secret, endpoint_id=endpoint_id,
+                               secret_sealed=sealing.seal_text(data_key.key, secret, owner_id=endpoint_id,
                                                                field="secret"),
                                status=EndpointStatus.active, cursor=await log_end(session), failures=0, revision=0,
                                replays=0)
@@ -159,8 +159,8 @@ async def rotate_secret(*, session: AsyncSession, keyring: sealing.Keyring, orga
     secret = new_secret()
     data_key = sealing.new_data_key(keyring, endpoint.id)  # re-wrapped under the current key-encryption key
     endpoint.wrapped_key, endpoint.kek_id = data_key.wrapped, data_key.kek_id
-    endpoint.secret_sealed = sealing.seal_text(data_key.key, secret, endpoint_id=endpoint.id, field="secret")
-    endpoint.previous_secret_sealed = sealing.seal_text(data_key.key, current, endpoint_id=endpoint.id,
+    endpoint.secret_sealed = sealing.seal_text(data_key.key, secret, owner_id=endpoint.id, field="secret")
+    endpoint.previous_secret_sealed = sealing.seal_text(data_key.key, current, owner_id=endpoint.id,
                                                         field="previous_secret")
     endpoint.previous_secret_until = datetime.now(UTC) + overlap
     return await _changed(session, endpoint), secret

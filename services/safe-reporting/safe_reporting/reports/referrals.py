@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from verbinding_common import sealing
 from verbinding_common.errors import Conflict
 
-from . import sealing
 from .models import Referral, ReferralConsent, ReferralField, ReferralKind, ReferralRead, Report, ReportState
 from .service import Secrets, data_key_of
 
@@ -58,16 +58,16 @@ async def make_referral(*, session: AsyncSession, report: Report, kind: Referral
         ReferralField.district: report.district,
         ReferralField.approximate_time: report.occurred_on.isoformat()
         + (f" ({report.part_of_day})" if report.part_of_day else ""),
-        ReferralField.description: sealing.open_text(data_key, report.description_sealed, report_id=rid,
+        ReferralField.description: sealing.open_text(data_key, report.description_sealed, owner_id=rid,
                                                      field="description"),
-        ReferralField.contact: sealing.open_text(data_key, report.contact_sealed, report_id=rid, field="contact"),
+        ReferralField.contact: sealing.open_text(data_key, report.contact_sealed, owner_id=rid, field="contact"),
         ReferralField.answer_language: report.answer_language,
     }
     package = {str(field): values[ReferralField(field)] for field in consent.fields}
     now = datetime.now(UTC)
     consent.used_at = now
     referral = Referral(report_id=report.id, consent_id=consent.id, kind=kind, made_by=actor, made_at=now,
-                        package_sealed=sealing.seal_text(data_key, json.dumps(package), report_id=rid,
+                        package_sealed=sealing.seal_text(data_key, json.dumps(package), owner_id=rid,
                                                          field=f"referral:{kind}"))
     session.add(referral)
     report.state = ReportState.referred

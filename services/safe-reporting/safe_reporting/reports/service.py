@@ -10,11 +10,12 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from verbinding_common import sealing
 from verbinding_common.errors import Conflict, NotFound
 
 from ..audit.models import AccessAuditTable
 from ..errors import TooManyGuesses
-from . import receipts, sealing
+from . import receipts
 from .models import (
     ConsentRead,
     MessageRead,
@@ -64,9 +65,9 @@ async def submit_report(*, session: AsyncSession, report: ReportCreate, secrets:
         id=report_id, reporter_role=report.role, category=report.category, district=report.district,
         occurred_on=report.occurred_on, part_of_day=report.part_of_day, answer_language=report.answer_language,
         state=ReportState.new, iso_week=week, wrapped_key=data_key.wrapped, kek_id=data_key.kek_id,
-        description_sealed=sealing.seal_text(data_key.key, report.description, report_id=str(report_id),
+        description_sealed=sealing.seal_text(data_key.key, report.description, owner_id=str(report_id),
                                              field="description"),
-        contact_sealed=sealing.seal_text(data_key.key, report.contact, report_id=str(report_id), field="contact"),
+        contact_sealed=sealing.seal_text(data_key.key, report.contact, owner_id=str(report_id), field="contact"),
         receipt_lookup=receipts.lookup_key(digits, secrets.pepper),
         receipt_verifier=await receipts.make_verifier(digits),
     ))
@@ -94,14 +95,14 @@ async def report_by_receipt(*, session: AsyncSession, receipt: str, secrets: Sec
 
 
 def data_key_of(report: Report, secrets: Secrets) -> bytes:
-    return sealing.unwrap(secrets.keyring, wrapped=report.wrapped_key, kek_id=report.kek_id, report_id=str(report.id))
+    return sealing.unwrap(secrets.keyring, wrapped=report.wrapped_key, kek_id=report.kek_id, owner_id=str(report.id))
 
 
 async def messages_of(*, session: AsyncSession, report: Report, data_key: bytes) -> list[MessageRead]:
     rows = await session.scalars(select(ReportMessage).where(ReportMessage.report_id == report.id)
                                  .order_by(ReportMessage.id))
     return [MessageRead(author=row.author, at=row.created_at,  # type: ignore[arg-type]
-                        text=sealing.open_text(data_key, row.body_sealed, report_id=str(report.id),
+                        text=sealing.open_text(data_key, row.body_sealed, owner_id=str(report.id),
                                                field=f"message:{row.author}") or "")
             for row in rows]
 
@@ -120,7 +121,7 @@ async def add_message(*, session: AsyncSession, report: Report, author: str, tex
     if author == "reporter":
         screen_texts([("text", text)])
     session.add(ReportMessage(report_id=report.id, author=author, body_sealed=sealing.seal_text(
-        data_key_of(report, secrets), text, report_id=str(report.id), field=f"message:{author}")))
+        data_key_of(report, secrets), text, owner_id=str(report.id), field=f"message:{author}")))
 
 
 async def list_reports(*, session: AsyncSession, state: ReportState | None, limit: int,
