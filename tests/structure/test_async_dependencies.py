@@ -20,7 +20,7 @@ def sync_dependencies(app: FastAPI) -> set[str]:
         for sub in dependant.dependencies:
             call = sub.call
             if call is not None and not inspect.isclass(call) and not any(
-                    check(call) or check(getattr(call, "__call__", None))
+                    check(call) or check(type(call).__call__)
                     for check in (inspect.iscoroutinefunction, inspect.isasyncgenfunction)):
                 found.add(f"{call.__module__}.{call.__qualname__}")
             walk(sub)
