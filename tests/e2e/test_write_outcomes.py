@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -63,7 +64,9 @@ async def test_writes_cut_off_by_a_frozen_service_are_each_stored_once_and_named
         await asyncio.sleep(DEADLINE_S + 2)
     finally:
         os.kill(employment, signal.SIGCONT)
+    resumed = time.monotonic()
     answers = await asyncio.gather(*writers)
+    print(f"every writer answered {time.monotonic() - resumed:.1f} s after the service resumed")
 
     listed = await gateway.get("/api/v1/employment/employers", headers=lead)
     assert listed.status_code == 200, listed.text

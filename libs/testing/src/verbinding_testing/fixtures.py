@@ -38,8 +38,8 @@ from .templates import (
 
 # Settings have no default environment; tests import services' apps (built at import) as the `test` environment.
 os.environ.setdefault("VERBINDING_ENVIRONMENT", "test")
-# Tests run many at a time on a small machine: a request's statement gets 10 s, not the production 1 s.
-os.environ.setdefault("VERBINDING_REQUEST_STATEMENT_TIMEOUT_MS", "10000")
+# Tests run many at a time on a small machine: a request's statement gets 30 s, not the production 1 s.
+os.environ.setdefault("VERBINDING_REQUEST_STATEMENT_TIMEOUT_MS", "30000")
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

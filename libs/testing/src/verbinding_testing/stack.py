@@ -131,7 +131,7 @@ class RunningStack:
 # and the services' bound on a request's statement (1 s) would turn a slow answer into a 503 or 504 that no test is
 # about. A test's own `settings` win.
 BUSY_MACHINE_SETTINGS = {"downstream_timeout_s": "15", "overview_timeout_s": "5",
-                         "request_statement_timeout_ms": "10000"}
+                         "request_statement_timeout_ms": "30000"}
 
 
 @contextlib.asynccontextmanager
