@@ -167,3 +167,20 @@ def case_plan_stand_in(public_identity_pem: str, *, cases_by_person: dict[str, d
                             status_code=409)
 
     return app
+
+
+@contextlib.asynccontextmanager
+async def never_answering() -> AsyncIterator[str]:
+    """A loopback server that accepts connections, takes the request and never says a word: a hung service."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()

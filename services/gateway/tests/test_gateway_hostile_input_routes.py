@@ -3,15 +3,12 @@ hanging service that holds nobody for long."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from gateway.main import create_app
-from gateway_support import bearer, intake_stand_in, serving
+from gateway_support import bearer, intake_stand_in, never_answering, serving
 
 from verbinding_common.auth import Role
 from verbinding_testing.fixtures import running_app
@@ -72,24 +69,6 @@ async def test_input_no_service_could_store_is_422_at_the_gateway(gateway, metho
                                     headers={**bearer(app, role), "content-type": "application/json"})
     assert response.status_code == 422, response.text
     assert "Haddad" not in response.text and "V-123456" not in response.text
-
-
-@contextlib.asynccontextmanager
-async def never_answering() -> AsyncIterator[str]:
-    """A loopback server that accepts connections and never says a word: a hung service."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        for writer in held:
-            writer.close()
-        server.close()
 
 
 async def test_a_hanging_case_plan_leaves_the_overview_within_its_deadline_with_that_section_unavailable(

@@ -7,14 +7,10 @@ service does), a loopback server that never answers, or a closed port.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from gateway.main import create_app
-from gateway_support import bearer, closed_port_url, serving
+from gateway_support import bearer, closed_port_url, never_answering, serving
 
 from verbinding_common.auth import IdentityVerifier, Role, allow
 from verbinding_testing.fixtures import running_app
@@ -51,23 +47,6 @@ def shelter_placement_stand_in(public_identity_pem: str) -> FastAPI:
         return JSONResponse({"ok": True}, headers={"Location": "http://shelter-placement:8000/placements/p-1"})
 
     return app
-
-
-@contextlib.asynccontextmanager
-async def never_answering() -> AsyncIterator[str]:
-    """A loopback server that takes the request and never says a word: a service busy past any deadline."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        for writer in held:
-            writer.close()
-        server.close()
 
 
 async def test_a_write_cut_off_after_it_left_is_a_504_that_says_the_outcome_is_unknown(make_settings) -> None:

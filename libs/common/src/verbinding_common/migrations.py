@@ -111,3 +111,32 @@ def drop_backbone_tables_v1() -> None:
     op.drop_table("outbox_relay_state")
     op.drop_index("ix_outbox_unpublished", table_name="outbox")
     op.drop_table("outbox")
+
+
+def create_idempotency_key_table_v1() -> None:
+    """The idempotency_key table as of v1 (verbinding_common.idempotency), for a service's migration (a frozen
+    snapshot: a later change gets a step of its own)."""
+    import sqlalchemy as sa
+    from alembic import op
+    from sqlalchemy.dialects import postgresql
+
+    op.create_table(
+        "idempotency_key",
+        sa.Column("lookup", sa.LargeBinary(), nullable=False),
+        sa.Column("fingerprint", sa.LargeBinary(), nullable=False),
+        sa.Column("status", sa.SmallInteger(), nullable=False),
+        sa.Column("headers", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("nonce", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("lookup", name="pk_idempotency_key"),
+    )
+    op.create_index("ix_idempotency_key_expires_at", "idempotency_key", ["expires_at"], unique=False)
+
+
+def drop_idempotency_key_table_v1() -> None:
+    from alembic import op
+
+    op.drop_index("ix_idempotency_key_expires_at", table_name="idempotency_key")
+    op.drop_table("idempotency_key")

@@ -11,7 +11,12 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from verbinding_common.migrations import create_backbone_tables_v1, drop_backbone_tables_v1
+from verbinding_common.migrations import (
+    create_backbone_tables_v1,
+    create_idempotency_key_table_v1,
+    drop_backbone_tables_v1,
+    drop_idempotency_key_table_v1,
+)
 
 revision = "0001"
 down_revision = None
@@ -80,26 +85,13 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_webhook_attempt_endpoint_id"), "webhook_attempt", ["endpoint_id"], unique=False)
     op.create_index(op.f("ix_webhook_attempt_attempted_at"), "webhook_attempt", ["attempted_at"], unique=False)
-    op.create_table(
-        "idempotency_key",
-        sa.Column("lookup", sa.LargeBinary(), nullable=False),
-        sa.Column("fingerprint", sa.LargeBinary(), nullable=False),
-        sa.Column("status", sa.SmallInteger(), nullable=False),
-        sa.Column("headers", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("nonce", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("lookup", name=op.f("pk_idempotency_key")),
-    )
-    op.create_index("ix_idempotency_key_expires_at", "idempotency_key", ["expires_at"], unique=False)
+    create_idempotency_key_table_v1()
     create_backbone_tables_v1()
 
 
 def downgrade() -> None:
     drop_backbone_tables_v1()
-    op.drop_index("ix_idempotency_key_expires_at", table_name="idempotency_key")
-    op.drop_table("idempotency_key")
+    drop_idempotency_key_table_v1()
     op.drop_index(op.f("ix_webhook_attempt_attempted_at"), table_name="webhook_attempt")
     op.drop_index(op.f("ix_webhook_attempt_endpoint_id"), table_name="webhook_attempt")
     op.drop_table("webhook_attempt")

@@ -5,9 +5,7 @@ Revises: 0001
 Create Date: 2026-12-07
 """
 
-import sqlalchemy as sa
-from alembic import op
-from sqlalchemy.dialects import postgresql
+from verbinding_common.migrations import create_idempotency_key_table_v1, drop_idempotency_key_table_v1
 
 revision = "0002"
 down_revision = "0001"
@@ -16,21 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "idempotency_key",
-        sa.Column("lookup", sa.LargeBinary(), nullable=False),
-        sa.Column("fingerprint", sa.LargeBinary(), nullable=False),
-        sa.Column("status", sa.SmallInteger(), nullable=False),
-        sa.Column("headers", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("nonce", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("lookup", name=op.f("pk_idempotency_key")),
-    )
-    op.create_index("ix_idempotency_key_expires_at", "idempotency_key", ["expires_at"], unique=False)
+    create_idempotency_key_table_v1()
 
 
 def downgrade() -> None:
-    op.drop_index("ix_idempotency_key_expires_at", table_name="idempotency_key")
-    op.drop_table("idempotency_key")
+    drop_idempotency_key_table_v1()
