@@ -8,12 +8,10 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from aiokafka import AIOKafkaConsumer
 from capacity_hub.main import create_app as create_capacity_hub
 from capacity_hub.settings import CapacityHubSettings
@@ -32,30 +30,11 @@ from verbinding_common.contracts.shelter import ShelterCapacityChanged
 from verbinding_common.events import Envelope
 from verbinding_common.telemetry import setup_telemetry
 from verbinding_devstack.infra.broker import EmbeddedBroker
-from verbinding_devstack.infra.ports import free_port
 from verbinding_testing.fixtures import create_migrated_database, eventually
+from verbinding_testing.serving import serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 SERVICES = Path(__file__).resolve().parents[2] / "services"
-
-
-@contextlib.asynccontextmanager
-async def serving(app: FastAPI, *, lifespan: bool = True) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    async with contextlib.AsyncExitStack() as stack:
-        if lifespan:
-            await stack.enter_async_context(app.router.lifespan_context(app))
-        task = asyncio.create_task(server.serve())
-        try:
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = server.force_exit = True
-            await task
 
 
 async def migrated(postgres_server_url: str, service: str) -> str:
@@ -86,8 +65,8 @@ async def test_one_placement_reaches_webhook_sse_and_kafka_subscribers_in_one_tr
         environment="test", database_url=await migrated(postgres_server_url, "capacity-hub"),
         identity_public_key=identity_keys[1], webhook_allow_insecure_targets=True, webhook_claim_interval_s=0.1,
         capacity_feed_poll_interval_s=0.1, sse_heartbeat_s=1.0, **kafka))
-    async with serving(shelter_placement) as shelter_url, serving(capacity_hub) as hub_url, \
-            serving(receiver, lifespan=False) as receiver_url:
+    async with serving(shelter_placement, lifespan=True) as shelter_url, \
+            serving(capacity_hub, lifespan=True) as hub_url, serving(receiver) as receiver_url:
         gateway = create_gateway(GatewaySettings(
             environment="test", database_url=await migrated(postgres_server_url, "gateway"),
             identity_signing_key=identity_keys[0], shelter_placement_url=shelter_url, capacity_hub_url=hub_url,
@@ -98,7 +77,8 @@ async def test_one_placement_reaches_webhook_sse_and_kafka_subscribers_in_one_tr
             return {"Authorization": f"Bearer {gateway.state.token_issuer.issue(identity)}"}
 
         coordinator, ngo = token(Role.programme_coordinator, "lvv"), token(Role.ngo_partner, "HVO-Querido")
-        async with serving(gateway) as gateway_url, httpx.AsyncClient(base_url=gateway_url, timeout=20) as api:
+        async with serving(gateway, lifespan=True) as gateway_url, \
+                httpx.AsyncClient(base_url=gateway_url, timeout=20) as api:
             shelter = (await api.post("/api/v1/shelter/shelters", headers=coordinator, json={
                 "name": "Shelter Oost", "neighbourhood": "Oost", "operator": "HVO-Querido", "capacity": 3})).json()
             path = f"/api/v1/shelter/shelters/{shelter['shelter_id']}"

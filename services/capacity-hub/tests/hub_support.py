@@ -139,19 +139,3 @@ class Receiver:
             await task
 
 
-@contextlib.asynccontextmanager
-async def served_hub(app: FastAPI) -> AsyncIterator[str]:
-    """The hub with its lifespan (consumer, feed, delivery) behind a real uvicorn server; yields its URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    async with app.router.lifespan_context(app):
-        task = asyncio.create_task(server.serve())
-        try:
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = server.force_exit = True
-            await task

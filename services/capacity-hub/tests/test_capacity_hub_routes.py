@@ -12,13 +12,14 @@ from capacity_hub.main import create_app
 from capacity_hub.webhooks.models import WebhookEndpoint
 from capacity_hub.webhooks.service import open_secrets
 from httpx_sse import aconnect_sse
-from hub_support import FAST_DELIVERY, CapacityPublisher, Shelter, served_hub
+from hub_support import FAST_DELIVERY, CapacityPublisher, Shelter
 from sqlalchemy import select
 
 from verbinding_common.contracts.shelter import Programme
 from verbinding_common.routes import PUBLIC
 from verbinding_common.sealing import Keyring, SealBroken
 from verbinding_testing.fixtures import eventually, running_app
+from verbinding_testing.serving import serving
 
 STREAM = "/stream"
 WEBHOOKS = "/webhooks"
@@ -67,7 +68,7 @@ async def test_outside_development_only_https_to_public_addresses_is_accepted(ma
 @pytest.fixture
 async def stream_hub(make_settings, own_broker, as_ngo):
     app = create_app(make_settings(kafka_bootstrap_servers=own_broker.bootstrap_servers, **FAST_DELIVERY))
-    async with served_hub(app) as url, CapacityPublisher(own_broker.bootstrap_servers) as publisher, \
+    async with serving(app, lifespan=True) as url, CapacityPublisher(own_broker.bootstrap_servers) as publisher, \
             httpx.AsyncClient(base_url=url, timeout=10) as http:
         yield as_ngo, http, publisher
 

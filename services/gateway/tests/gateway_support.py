@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import uvicorn
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 from gateway.access.credentials import hash_secret
@@ -16,6 +15,7 @@ from gateway.settings import ClientConfig, DemoUserConfig, GatewaySettings
 from verbinding_common.auth import CurrentIdentity, Identity, IdentityVerifier, Role, allow
 from verbinding_devstack.infra.ports import free_port
 from verbinding_testing.fixtures import unique_topic
+from verbinding_testing.serving import serving  # noqa: F401 (the gateway tests import it from here)
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 ALEMBIC_INI = SERVICE_DIR / "alembic.ini"
@@ -77,25 +77,6 @@ def bearer(app: FastAPI, *roles: Role | str, subject: str = "tester", organisati
     identity = Identity(subject=subject, kind=kind, roles=[Role(role) for role in roles],  # type: ignore[arg-type]
                         organisation=organisation, team=team)
     return {"Authorization": f"Bearer {app.state.token_issuer.issue(identity)}"}
-
-
-@contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn on a free local port (a real HTTP neighbour); yield its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = server.force_exit = True  # do not wait for a stand-in's deliberately slow answer
-        await task
 
 
 def intake_stand_in(public_identity_pem: str, *, persons: dict[str, dict], recognitions: dict[str, dict]) -> FastAPI:
