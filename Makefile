@@ -69,5 +69,5 @@ lock:  ## re-pin every dependency (versions and hashes, no download addresses); 
 clean:
 	rm -rf $(VENV)
 
-demo: install  ## a guided tour of a running stack (start `make run` first, in another terminal)
-	$(PY) scripts/demo.py
+demo: install  ## the whole story on a running stack (start `make run` first, in another terminal); GATEWAY=<url> for another
+	$(PY) scripts/demo.py $(if $(GATEWAY),--gateway $(GATEWAY))
