@@ -109,7 +109,8 @@ class Tour:
             recognised_on = min(recognised_on, date.fromisoformat(min(w["recognised_on"] for w in waiting))
                                 - timedelta(days=1))
         self.story["recognised_on"] = recognised_on
-        say(f"   {len(waiting)} people wait for a case manager." if waiting else "   Nobody waits for a case manager.")
+        say(f"   {len(waiting)} waiting for a case manager: the demo's newcomer, recognised on {recognised_on}, "
+            "will be first in line." if waiting else "   Nobody waits for a case manager.")
 
     # 2 ---------------------------------------------------------------------------------------------------------
     async def recognition(self) -> None:
@@ -134,8 +135,10 @@ class Tour:
     async def case_manager_assigned(self) -> None:
         status = await until(self._settled, "case for the demo's recognition")
         if status["status"] == "waitlisted":
-            say(f"   waitlisted: every case manager counsels 50 already (position "
-                f"{(status.get('case') or {}).get('waitlist_position')}).")
+            waiting = await self.get("tl-carla", "/api/v1/case-plan/waitlist")
+            position = next((w["position"] for w in waiting if w["person_id"] == status.get("person_id")), "?")
+            say(f"   waitlisted: every case manager is at capacity (50 at most); Sara is number {position} of "
+                f"{len(waiting)} in line (recognised on {self.story['recognised_on']}).")
             await self._close_an_earlier_demo_case()
             status = await until(self._assigned, "case manager after room was made")
         self.story["person_id"] = person = status["person_id"]
