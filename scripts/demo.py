@@ -472,12 +472,13 @@ async def main(gateway_url: str, trace_file: Path) -> int:
         for number, (who, rule, step) in enumerate(STEPS, start=1):
             say(f"\n{number}. As {who}.")
             say(f"   Rule: {rule}")
+            started = time.monotonic()
             try:
                 await step(tour)
             except (StepFailed, httpx.HTTPError, KeyError, TimeoutError) as error:
                 say(f"   STEP {number} FAILED: {type(error).__name__}: {error}")
                 return 1
-            say(f"   step {number} done.")
+            say(f"   step {number} done ({time.monotonic() - started:.1f} s).")
     say(f"\nAll {len(STEPS)} steps reached their end (run {run}).")
     return 0
 

@@ -34,7 +34,8 @@ async def run_demo(stack: RunningStack) -> tuple[int, str]:
 async def test_the_demo_tells_the_whole_story_twice_on_one_stack(stack: RunningStack) -> None:
     for attempt in ("first", "second"):
         code, output = await run_demo(stack)
-        done = [int(n) for n in re.findall(r"^   step (\d+) done\.$", output, re.MULTILINE)]
+        print(output)  # each step's time, for `pytest -s`
+        done = [int(n) for n in re.findall(r"^   step (\d+) done \([\d.]+ s\)\.$", output, re.MULTILINE)]
         assert (code, done) == (0, list(range(1, STEPS + 1))), f"{attempt} run:\n{output}"
         assert f"All {STEPS} steps reached their end" in output, output
         # What a reader is shown: the rules and the outcomes, not only that nothing failed.
