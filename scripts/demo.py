@@ -310,7 +310,9 @@ class Tour:
             snapshot = asyncio.Event()
             stream = asyncio.create_task(self._follow(shelter["shelter_id"], streamed, snapshot))
             try:
-                await asyncio.wait_for(asyncio.shield(snapshot.wait()), WAIT_S)
+                await until(lambda: asyncio.sleep(0, snapshot.is_set() or stream.done()), "snapshot on the stream")
+                if stream.done():
+                    stream.result()  # the stream ended before its snapshot: say why
                 await self.post("pc-pieter", f"{path}/status", {"status": "open"}, 200)
                 resident = await self.post("pc-pieter", "/api/v1/shelter/residents", {
                     "pseudonym": f"K-{self.run}", "programme": "lvv", "operator": operator, "year_of_birth": 1987,
@@ -327,7 +329,11 @@ class Tour:
                     return any(c.get("status") == "open" and c.get("occupied") == 0 for c in changes) and \
                         any(c.get("occupied") == 1 for c in changes)
 
-                await receiver.wait_for(opened_and_taken, WAIT_S)
+                try:
+                    await receiver.wait_for(opened_and_taken, WAIT_S)
+                except TimeoutError:
+                    raise StepFailed(f"no verified webhook delivery of the opening and the placement after "
+                                     f"{WAIT_S:.0f} s (received: {receiver.verified})") from None
                 await until(lambda: asyncio.sleep(0, opened_and_taken(streamed)), "capacity change on the stream")
             finally:
                 stream.cancel()
@@ -475,7 +481,7 @@ async def main(gateway_url: str, trace_file: Path) -> int:
             started = time.monotonic()
             try:
                 await step(tour)
-            except (StepFailed, httpx.HTTPError, KeyError, TimeoutError) as error:
+            except Exception as error:  # any failure ends the tour with its step named
                 say(f"   STEP {number} FAILED: {type(error).__name__}: {error}")
                 return 1
             say(f"   step {number} done ({time.monotonic() - started:.1f} s).")
