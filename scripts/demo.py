@@ -335,6 +335,8 @@ class Tour:
                     raise StepFailed(f"no verified webhook delivery of the opening and the placement after "
                                      f"{WAIT_S:.0f} s (received: {receiver.verified})") from None
                 await until(lambda: asyncio.sleep(0, opened_and_taken(streamed)), "capacity change on the stream")
+                attempts = await until(lambda: self._recorded(hook["endpoint_id"], len(receiver.verified)),
+                                       "delivery attempts recorded by the hub")
             finally:
                 stream.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -347,6 +349,14 @@ class Tour:
                     f"(change {change['sequence']})")
         if receiver.refused:
             raise StepFailed(f"{receiver.refused} deliveries failed their signature check")
+        latencies = ", ".join(f"{a['status_code']} in {a['latency_ms']} ms" for a in reversed(attempts))
+        say(f"   As HVO-Querido: the hub's record of its attempts: {latencies}; then the webhook is deleted.")
+
+    async def _recorded(self, endpoint_id: str, delivered: int) -> list[dict] | None:
+        """The endpoint's attempts once the hub has recorded every delivery the receiver took (deleting it before
+        would leave the hub attempts to record for an endpoint that is gone)."""
+        attempts = await self.get("ngo", f"/api/v1/capacity/webhooks/{endpoint_id}/attempts")
+        return attempts if sum(a["delivered"] for a in attempts) >= delivered else None
 
     async def _follow(self, shelter_id: str, streamed: list[dict], snapshot: asyncio.Event) -> None:
         async with aconnect_sse(self.api, "GET", "/api/v1/capacity/stream", headers=self.tokens["ngo"],
