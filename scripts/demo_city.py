@@ -141,7 +141,7 @@ class CitySteps(Tour):
     # 10 --------------------------------------------------------------------------------------------------------
     async def trace(self) -> None:
         trace_id = self.story["trace_id"]
-        say(f"   As Dave, ops: the COA push's trace {trace_id}")
+        say(f"   The COA push's trace {trace_id}")
         if not self.trace_file.is_file():
             say(f"   (no trace file at {self.trace_file}: paste the id into your tracing UI, e.g. Jaeger)")
             return

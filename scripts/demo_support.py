@@ -48,6 +48,8 @@ def ok(response: httpx.Response, *expected: int) -> Any:
 
 @dataclass
 class Tour:
+    """One run of the demo: a client of the gateway, the demo users' tokens, and what the steps found so far."""
+
     api: httpx.AsyncClient
     run: str
     trace_file: Path
@@ -65,7 +67,7 @@ class Tour:
         return ok(await self.api.get(path, headers=self.tokens[who], params=params), *expected)
 
     async def log_in(self) -> None:
-        for user in ("tl-carla", "cm-anna", "cm-bram", "jh-eva", "pc-pieter", "hc-hana", "ops-dave"):
+        for user in ("tl-carla", "cm-anna", "cm-bram", "jh-eva", "pc-pieter", "hc-hana"):
             self.tokens[user] = await self._token(grant_type="password", username=user, password=DEMO_PASSWORD)
         self.tokens["coa"] = await self._token(grant_type="client_credentials", client_id="coa",
                                                client_secret="coa-demo-secret")
