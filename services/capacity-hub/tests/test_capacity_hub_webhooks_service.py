@@ -269,3 +269,27 @@ async def test_paused_endpoint_gets_nothing_until_resumed_then_everything_in_ord
         await client.post(f"/webhooks/{endpoint_id}/resume", headers=as_ngo())
         await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 5), what="the 3 held back")
     assert receiver.sequences(shelter) == [1, 2, 3, 4, 5]
+
+
+async def test_an_endpoint_deleted_before_its_attempts_are_recorded_holds_up_no_other_record(
+        as_ngo, make_hub, own_broker) -> None:
+    """Attempts are gathered for a while before they are written; the endpoint of some may be deleted meanwhile. Its
+    attempts go with it (the rows would cascade away anyway), and every other endpoint's are still recorded."""
+    app = make_hub(webhook_record_interval_s=3.0)
+    gone, staying = Receiver(), Receiver()
+    shelter = Shelter()
+    async with running_app(app) as client, gone.listening(), staying.listening(), \
+            CapacityPublisher(own_broker.bootstrap_servers) as publisher:
+        gone_id = await register(client, as_ngo, gone)
+        staying_id = await register(client, as_ngo, staying)
+        await publisher.publish(shelter, 5)
+        await eventually(lambda: asyncio.sleep(0, len(gone.received) >= 5 and len(staying.received) >= 5),
+                         what="both endpoints served")
+        assert (await client.delete(f"/webhooks/{gone_id}", headers=as_ngo())).status_code == 204
+        await publisher.publish(shelter, 5)
+
+        async def recorded() -> list[dict]:
+            tried = await attempts(client, as_ngo, staying_id)
+            return tried if len(tried) >= 10 else []
+        tried = await eventually(recorded, what="the staying endpoint's 10 attempts recorded")
+    assert [a["delivered"] for a in tried] == [True] * 10

@@ -356,7 +356,7 @@ class DeliveryWorker:
             self._attempts = [a for a in self._attempts if a["endpoint_id"] != served.id]
             self._cursors.pop(served.id, None)
             async with self.sessionmaker() as session, session.begin():
-                await session.execute(insert(WebhookAttempt.__table__), attempts)
+                await _insert_attempts(session, attempts)
                 await session.execute(update(WebhookEndpoint).where(
                     WebhookEndpoint.id == served.id, WebhookEndpoint.lease_owner == self.owner,
                     WebhookEndpoint.replays == served.replays).values(**values))
@@ -385,8 +385,7 @@ class DeliveryWorker:
         self._attempts, self._cursors = [], {}
         try:
             async with self.sessionmaker() as session, session.begin():
-                if attempts:
-                    await session.execute(insert(WebhookAttempt.__table__), attempts)
+                await _insert_attempts(session, attempts)
                 if cursors:
                     await session.execute(
                         ENDPOINTS.update().where(and_(ENDPOINTS.c.id == bindparam("b_id"),
@@ -398,3 +397,15 @@ class DeliveryWorker:
             for row in cursors:
                 self._cursors.setdefault(row["b_id"], row)
             raise
+
+
+async def _insert_attempts(session: AsyncSession, attempts: list[dict[str, Any]]) -> None:
+    """Insert the attempts of endpoints that still exist: one deleted since its attempts were made takes them with it
+    (its rows would cascade away), instead of failing every later record of every endpoint on the foreign key."""
+    if not attempts:
+        return
+    ids = {attempt["endpoint_id"] for attempt in attempts}
+    existing = set(await session.scalars(  # kept from a delete until the inserts commit
+        select(ENDPOINTS.c.id).where(ENDPOINTS.c.id.in_(ids)).with_for_update(key_share=True)))
+    if kept := [attempt for attempt in attempts if attempt["endpoint_id"] in existing]:
+        await session.execute(insert(WebhookAttempt.__table__), kept)
