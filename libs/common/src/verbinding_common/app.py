@@ -23,6 +23,7 @@ from .idempotency import purge_expired
 from .input_guard import install_input_guard
 from .jobs import Job, JobContext, JobRunner
 from .kafka import cluster_id, new_admin, new_producer, start_with_retry
+from .logs import setup_logging
 from .relay import Relay
 from .settings import ServiceSettings
 from .telemetry import setup_telemetry
@@ -131,6 +132,7 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
     `setup(app)` runs once the app is built (put what routes need on app.state); `lifespan` (the service's own
     start-up, e.g. HTTP clients) runs inside the shared one: after the relay and consumers start, ends before they stop.
     """
+    setup_logging(service_name=settings.service_name, log_format=settings.log_format, level=settings.log_level)
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessionmaker = create_sessionmaker(engine, event_source=settings.service_name,
                                        request_statement_timeout_ms=settings.request_statement_timeout_ms)
