@@ -78,3 +78,12 @@ async def test_a_service_logs_json_at_info_carrying_its_requests_trace_id(capsys
     [line] = [line for line in lines(capsys.readouterr().err) if line["logger"] == "example.cases"]
     assert line["service"] == "logs-test" and line["level"] == "INFO"
     assert line["trace_id"] == response.headers[TRACE_ID_HEADER]
+
+
+def test_http_client_lines_naming_full_urls_are_not_kept_at_info(capsys: pytest.CaptureFixture[str]) -> None:
+    setup_logging(service_name="gateway")
+    logging.getLogger("httpx").info("HTTP Request: GET http://intake/persons/%s", SECRET)
+    logging.getLogger("gateway.overview").info("overview composed")
+
+    err = capsys.readouterr().err
+    assert "overview composed" in err and SECRET not in err

@@ -24,6 +24,8 @@ from .input_guard import install_input_guard
 from .jobs import Job, JobContext, JobRunner
 from .kafka import cluster_id, new_admin, new_producer, start_with_retry
 from .logs import setup_logging
+from .metrics import outbox_gauges, setup_metrics
+from .metrics import router as metrics_router
 from .relay import Relay
 from .settings import ServiceSettings
 from .telemetry import setup_telemetry
@@ -44,7 +46,7 @@ class ServiceRuntime:
         self.engine = engine
         self.sessionmaker = sessionmaker
         self.consumer_specs = tuple(consumers)
-        self.job_specs = (idempotency_key_purge(settings), *jobs)
+        self.job_specs = (idempotency_key_purge(settings), outbox_gauges(), *jobs)
         self.producer: AIOKafkaProducer | None = None
         self.relay: Relay | None = None
         self.consumers: list[IdempotentConsumer] = []
@@ -160,11 +162,14 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
     public_key = settings.identity_public_key_pem()
     app.state.identity_verifier = IdentityVerifier(public_key, audience=settings.audience()) if public_key else None
     app.include_router(health.router)
+    app.include_router(metrics_router)
     for router in routers:
         app.include_router(router)
     _handle_errors(app, settings)
     if setup is not None:
         setup(app)
+    # Before the tracing instrumentation: the HTTP server metrics bind to the meter provider there is then.
+    setup_metrics(service_name=settings.service_name, otlp_endpoint=settings.otlp_endpoint)
     setup_telemetry(service_name=settings.service_name, otlp_endpoint=settings.otlp_endpoint,
                     trace_file=settings.trace_file, app=app, engine=engine,
                     trace_file_max_bytes=settings.trace_file_max_bytes,

@@ -86,8 +86,10 @@ def setup_logging(*, service_name: str, log_format: LogFormat = "json", level: i
         for existing in list(logger.handlers):
             logger.removeHandler(existing)
         logger.propagate = True
-    # aiokafka's INFO is a line per group join and reconnect; its warnings and errors stay.
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # aiokafka's INFO is a line per group join and reconnect; its warnings and errors stay. httpx's INFO is a line per
+    # call naming the full URL (a person's id, a COA number in the path): never at INFO.
+    for name in ("aiokafka", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return handler
 
 

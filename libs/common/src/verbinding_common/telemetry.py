@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 # with inject_headers / context_from_headers.
 
 _PROPAGATOR = TraceContextTextMapPropagator()
-_UNTRACED_URLS = "/healthz$,/readyz$"
+_UNTRACED_URLS = "/healthz$,/readyz$,/metrics$"
 TRACE_ID_HEADER = "X-Trace-Id"
 
 _lock = threading.Lock()

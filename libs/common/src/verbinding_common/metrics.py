@@ -1,0 +1,145 @@
+"""Metrics through OpenTelemetry: the process's meter provider, `/metrics` in Prometheus format, OTLP where configured,
+and the backbone's instruments (consumers, dead letters, relay, outbox). Labels name routes by template, topics,
+consumer groups and programmes: never a value a person sent."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, FastAPI, Response
+from opentelemetry import metrics
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.metrics import Counter, Histogram, Meter
+from opentelemetry.metrics import _Gauge as Gauge  # synchronous gauge: still marked experimental in the API
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.view import DropAggregation, ExplicitBucketHistogramAggregation, View
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from sqlalchemy import func, select
+
+from .db import outbox_table
+from .jobs import Job, JobContext
+
+_lock = threading.Lock()
+_provider: MeterProvider | None = None
+
+# The HTTP server instrumentation's attributes are cut to these three: method, status, and `http.target`, which the
+# ASGI instrumentation fills on its metrics with the route template of a matched route (`/persons/{person_id}`) and
+# leaves out otherwise, never the path. Host, port, scheme and the client's address never become a label.
+HTTP_LABELS = frozenset({"http.target", "http.method", "http.status_code"})
+HTTP_DURATION = "http.server.duration"
+# Seconds-scale buckets for batches and jobs (the SDK's defaults are for milliseconds).
+_SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/metrics", include_in_schema=False)
+def prometheus_metrics() -> Response:
+    """Every metric of this process in the Prometheus text format (what a PodMonitor scrapes)."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_router_for_tests() -> FastAPI:
+    """A bare app serving only `/metrics` (what a scrape of any service answers)."""
+    app = FastAPI()
+    app.include_router(router)
+    return app
+
+
+def setup_metrics(*, service_name: str, otlp_endpoint: str | None = None) -> MeterProvider:
+    """Set the process's meter provider once: read by `/metrics`, and exported by OTLP when an endpoint is named
+    (or OTEL_EXPORTER_OTLP_ENDPOINT). Later calls return the same provider."""
+    global _provider
+    otlp_endpoint = otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
+    with _lock:
+        if _provider is not None:
+            return _provider
+        readers: list[MetricReader] = [PrometheusMetricReader()]
+        if otlp_endpoint:
+            readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=_metrics_url(otlp_endpoint))))
+        _provider = MeterProvider(
+            resource=Resource.create({SERVICE_NAME: service_name}), metric_readers=readers, views=[
+                View(instrument_name=HTTP_DURATION, attribute_keys=set(HTTP_LABELS)),
+                # Sizes and in-flight counts carry host and port labels and tell an operator little: not kept.
+                View(instrument_name="http.server.request.size", aggregation=DropAggregation()),
+                View(instrument_name="http.server.response.size", aggregation=DropAggregation()),
+                View(instrument_name="http.server.active_requests", aggregation=DropAggregation()),
+                View(instrument_name="verbinding.*.duration",
+                     aggregation=ExplicitBucketHistogramAggregation(_SECONDS_BUCKETS)),
+            ], shutdown_on_exit=False)
+        metrics.set_meter_provider(_provider)
+        return _provider
+
+
+def meter() -> Meter:
+    """The meter every module of ours records with (the no-op meter until setup_metrics ran)."""
+    return metrics.get_meter("verbinding")
+
+
+class _Backbone:
+    """The library's instruments, made on first use so they bind to the provider setup_metrics set."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, object] = {}
+
+    def _get(self, name: str, make: str, **kwargs: str) -> object:
+        if name not in self._made:
+            self._made[name] = getattr(meter(), make)(name, **kwargs)
+        return self._made[name]
+
+    @property
+    def consumer_lag(self) -> Gauge:
+        return self._get("verbinding.consumer.lag", "create_gauge", unit="{message}",  # type: ignore[return-value]
+                         description="Messages on a partition not yet fetched by the consumer group")
+
+    @property
+    def consumer_batch_duration(self) -> Histogram:
+        return self._get("verbinding.consumer.batch.duration", "create_histogram", unit="s",  # type: ignore[return-value]
+                         description="Time to apply one fetch of events, per consumer group and topic")
+
+    @property
+    def dead_letters(self) -> Counter:
+        return self._get("verbinding.dead_letters", "create_counter", unit="{message}",  # type: ignore[return-value]
+                         description="Events set aside on <topic>.dlq, per topic and consumer group")
+
+    @property
+    def relay_publish_failures(self) -> Counter:
+        return self._get("verbinding.relay.publish_failures", "create_counter",  # type: ignore[return-value]
+                         unit="{failure}", description="Outbox relay publish attempts that failed (retried)")
+
+    @property
+    def outbox_backlog(self) -> Gauge:
+        return self._get("verbinding.outbox.backlog", "create_gauge", unit="{event}",  # type: ignore[return-value]
+                         description="Outbox rows committed and not yet published")
+
+    @property
+    def outbox_oldest_age(self) -> Gauge:
+        return self._get("verbinding.outbox.oldest_age", "create_gauge", unit="s",  # type: ignore[return-value]
+                         description="Age of the oldest unpublished outbox row (0 when none waits)")
+
+
+backbone = _Backbone()
+
+
+def outbox_gauges(*, interval_s: float = 15.0) -> Job:
+    """The library's job: sample the outbox's backlog and the age of its oldest unpublished row."""
+
+    async def sample(context: JobContext) -> None:
+        async with context.engine.connect() as conn:
+            count, oldest = (await conn.execute(
+                select(func.count(), func.min(outbox_table.c.created_at))
+                .where(outbox_table.c.published_at.is_(None)))).one()
+        backbone.outbox_backlog.set(count)
+        backbone.outbox_oldest_age.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0)
+
+    return Job(name="outbox-metrics", run=sample, interval_s=interval_s)
+
+
+def _metrics_url(endpoint: str) -> str:
+    endpoint = endpoint.rstrip("/")
+    return endpoint if endpoint.endswith("/v1/metrics") else f"{endpoint.removesuffix('/v1/traces')}/v1/metrics"
