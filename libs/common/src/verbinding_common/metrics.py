@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, FastAPI, Response
@@ -20,6 +21,7 @@ from opentelemetry.sdk.metrics.view import DropAggregation, ExplicitBucketHistog
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .db import outbox_table
 from .jobs import Job, JobContext
@@ -59,7 +61,7 @@ def setup_metrics(*, service_name: str, otlp_endpoint: str | None = None) -> Met
     with _lock:
         if _provider is not None:
             return _provider
-        readers: list[MetricReader] = [PrometheusMetricReader()]
+        readers: list[MetricReader] = [PrometheusMetricReader(scope_info_enabled=False)]
         if otlp_endpoint:
             readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=_metrics_url(otlp_endpoint))))
         _provider = MeterProvider(
@@ -138,6 +140,21 @@ def outbox_gauges(*, interval_s: float = 15.0) -> Job:
         backbone.outbox_oldest_age.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0)
 
     return Job(name="outbox-metrics", run=sample, interval_s=interval_s)
+
+
+def gauge(name: str, *, unit: str, description: str) -> Gauge:
+    """A synchronous gauge of this process (a service's own: waitlists, free beds, caseload fill)."""
+    return meter().create_gauge(name, unit=unit, description=description)
+
+
+def sampled(*, name: str, sample: Callable[[AsyncConnection], Awaitable[None]], interval_s: float = 15.0) -> Job:
+    """A job that reads figures from the service's database and sets its gauges, every `interval_s`."""
+
+    async def run(context: JobContext) -> None:
+        async with context.engine.connect() as conn:
+            await sample(conn)
+
+    return Job(name=name, run=run, interval_s=interval_s)
 
 
 def _metrics_url(endpoint: str) -> str:
