@@ -67,6 +67,11 @@ def setup_metrics(*, service_name: str, otlp_endpoint: str | None = None) -> Met
         _provider = MeterProvider(
             resource=Resource.create({SERVICE_NAME: service_name}), metric_readers=readers, views=[
                 View(instrument_name=HTTP_DURATION, attribute_keys=set(HTTP_LABELS)),
+                # Outgoing calls (the gateway's to services, the hub's webhooks) by method and status, not by host;
+                # the database pool by state, not by its URL.
+                View(instrument_name="http.client.duration", attribute_keys={"http.method", "http.status_code"}),
+                View(instrument_name="http.client.*size", aggregation=DropAggregation()),
+                View(instrument_name="db.client.connections.usage", attribute_keys={"state"}),
                 # Sizes and in-flight counts carry host and port labels and tell an operator little: not kept.
                 View(instrument_name="http.server.request.size", aggregation=DropAggregation()),
                 View(instrument_name="http.server.response.size", aggregation=DropAggregation()),
