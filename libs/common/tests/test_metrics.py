@@ -55,13 +55,15 @@ async def test_requests_are_counted_per_route_template_method_and_status_never_p
         assert (await client.get(f"/nowhere/{SENTINEL}")).status_code == 404
 
     text = await scrape(app)
-    [count] = [line for line in samples(text, "http_server_duration_milliseconds")
-               if "_count{" in line and 'http_target="/persons/{person_id}"' in line]
-    assert 'http_method="GET"' in count and 'http_status_code="200"' in count and float(count.split()[-1]) >= 1
-    assert any('http_status_code="404"' in line for line in samples(text, "http_server_duration_milliseconds"))
-    labels = {label.split("=")[0] for line in samples(text, "http_server_duration_milliseconds")
+    [count] = [line for line in samples(text, "http_server_request_duration_seconds")
+               if "_count{" in line and 'http_route="/persons/{person_id}"' in line]
+    assert 'http_request_method="GET"' in count and 'http_response_status_code="200"' in count
+    assert float(count.split()[-1]) >= 1
+    assert any('http_response_status_code="404"' in line and 'http_route="(no route)"' in line
+               for line in samples(text, "http_server_request_duration_seconds"))
+    labels = {label.split("=")[0] for line in samples(text, "http_server_request_duration_seconds")
               for label in line[line.index("{") + 1:line.index("}")].split(",")}
-    assert labels <= {"http_target", "http_method", "http_status_code", "le"}, labels
+    assert labels <= {"http_route", "http_request_method", "http_response_status_code", "le"}, labels
     assert_no_sentinel(text)
 
 

@@ -24,7 +24,7 @@ from .input_guard import install_input_guard
 from .jobs import Job, JobContext, JobRunner
 from .kafka import cluster_id, new_admin, new_producer, start_with_retry
 from .logs import setup_logging
-from .metrics import outbox_gauges, setup_metrics
+from .metrics import RequestMetrics, outbox_gauges, setup_metrics
 from .metrics import router as metrics_router
 from .relay import Relay
 from .settings import ServiceSettings
@@ -166,6 +166,8 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
     for router in routers:
         app.include_router(router)
     _handle_errors(app, settings)
+    # Outside the error answers: a 500 they make is counted as one.
+    app.add_middleware(RequestMetrics)
     if setup is not None:
         setup(app)
     # Before the tracing instrumentation: the HTTP server metrics bind to the meter provider there is then.
