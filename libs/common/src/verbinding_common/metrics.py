@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI, Response
 from opentelemetry import metrics
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.metrics import Counter, Histogram, Meter
+from opentelemetry.metrics import Meter
 from opentelemetry.metrics import _Gauge as Gauge  # synchronous gauge: still marked experimental in the API
 from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
@@ -108,45 +108,27 @@ def meter() -> Meter:
 
 
 class _Backbone:
-    """The library's instruments, made on first use so they bind to the provider setup_metrics set."""
+    """The library's instruments (the API's proxies until setup_metrics sets the provider, then the real ones)."""
 
     def __init__(self) -> None:
-        self._made: dict[str, object] = {}
-
-    def _get(self, name: str, make: str, **kwargs: str) -> object:
-        if name not in self._made:
-            self._made[name] = getattr(meter(), make)(name, **kwargs)
-        return self._made[name]
-
-    @property
-    def consumer_lag(self) -> Gauge:
-        return self._get("verbinding.consumer.lag", "create_gauge", unit="{message}",  # type: ignore[return-value]
-                         description="Messages on a partition not yet fetched by the consumer group")
-
-    @property
-    def consumer_batch_duration(self) -> Histogram:
-        return self._get("verbinding.consumer.batch.duration", "create_histogram", unit="s",  # type: ignore[return-value]
-                         description="Time to apply one fetch of events, per consumer group and topic")
-
-    @property
-    def dead_letters(self) -> Counter:
-        return self._get("verbinding.dead_letters", "create_counter", unit="{message}",  # type: ignore[return-value]
-                         description="Events set aside on <topic>.dlq, per topic and consumer group")
-
-    @property
-    def relay_publish_failures(self) -> Counter:
-        return self._get("verbinding.relay.publish_failures", "create_counter",  # type: ignore[return-value]
-                         unit="{failure}", description="Outbox relay publish attempts that failed (retried)")
-
-    @property
-    def outbox_backlog(self) -> Gauge:
-        return self._get("verbinding.outbox.backlog", "create_gauge", unit="{event}",  # type: ignore[return-value]
-                         description="Outbox rows committed and not yet published")
-
-    @property
-    def outbox_oldest_age(self) -> Gauge:
-        return self._get("verbinding.outbox.oldest_age", "create_gauge", unit="s",  # type: ignore[return-value]
-                         description="Age of the oldest unpublished outbox row (0 when none waits)")
+        made = meter()
+        self.consumer_lag = made.create_gauge(
+            "verbinding.consumer.lag", unit="{message}",
+            description="Messages on a partition not yet fetched by the consumer group")
+        self.consumer_batch_duration = made.create_histogram(
+            "verbinding.consumer.batch.duration", unit="s",
+            description="Time to apply one fetch of events, per consumer group")
+        self.dead_letters = made.create_counter(
+            "verbinding.dead_letters", unit="{message}",
+            description="Events set aside on <topic>.dlq, per topic and consumer group")
+        self.relay_publish_failures = made.create_counter(
+            "verbinding.relay.publish_failures", unit="{failure}",
+            description="Outbox relay publish attempts that failed (retried)")
+        self.outbox_backlog = made.create_gauge(
+            "verbinding.outbox.backlog", unit="{event}", description="Outbox rows committed and not yet published")
+        self.outbox_oldest_age = made.create_gauge(
+            "verbinding.outbox.oldest_age", unit="s",
+            description="Age of the oldest unpublished outbox row (0 when none waits)")
 
 
 backbone = _Backbone()
