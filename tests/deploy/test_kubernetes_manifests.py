@@ -3,6 +3,7 @@ manifests agree with the code (each service's parts, ports and probes, Kafka ACL
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import yaml
 from deploy_support import K8S, OVERLAYS, ROOT, SERVICES, find, service_ids, setting_variables
 
 from verbinding_common import health
+from verbinding_common.settings import ServiceSettings
 from verbinding_devstack import catalogue, manifests
 from verbinding_devstack.stack import ServiceSpec
 
@@ -333,3 +335,24 @@ def test_the_outside_parties_topics_and_users_are_what_make_manifests_writes(eve
     expected = manifests.external(ROOT, event_catalogue, SERVICE_NAMES)
     assert list(yaml.safe_load_all(path.read_text())) == list(yaml.safe_load_all(expected)), (
         f"{path.relative_to(ROOT)} is out of date with the event catalogue: run `make manifests`")
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_each_serving_pod_pauses_before_stopping_and_its_grace_period_covers_the_drain(kustomize: Render,
+                                                                                        name: str) -> None:
+    spec = importlib.util.spec_from_file_location("entrypoint", ROOT / "deploy" / "docker" / "entrypoint.py")
+    assert spec is not None and spec.loader is not None
+    entrypoint = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(entrypoint)
+    fields = ServiceSettings.model_fields
+    drain_s = fields["shutdown_drain_s"].default
+    # preStop, uvicorn's wait for connections, the jobs, the relay's last flush, the consumers (drained together).
+    needed = (manifests.PRE_STOP_S + int(entrypoint.GRACEFUL_SHUTDOWN_S) + drain_s
+              + fields["kafka_request_timeout_ms"].default / 1000 + drain_s)
+    for deployment in [item for item in overlay(kustomize, name) if item["kind"] == "Deployment"
+                       and item["metadata"]["labels"].get("app.kubernetes.io/part-of") == "verbinding"
+                       and item["metadata"]["name"] in SERVICE_NAMES]:
+        pod = deployment["spec"]["template"]["spec"]
+        [container] = pod["containers"]
+        assert container["lifecycle"]["preStop"]["sleep"]["seconds"] == manifests.PRE_STOP_S
+        assert pod["terminationGracePeriodSeconds"] > needed, deployment["metadata"]["name"]

@@ -75,8 +75,9 @@ class ServiceRuntime:
         await self.stop_jobs()
         if self.relay is not None:
             await self.relay.stop()
-        for consumer in self.consumers:
-            await consumer.stop(drain_seconds=self.settings.shutdown_drain_s)
+        # Together: one after another, three consumers could take three drain periods, past the pod's grace period.
+        await asyncio.gather(*(consumer.stop(drain_seconds=self.settings.shutdown_drain_s)
+                               for consumer in self.consumers))
         if self.producer is not None:
             with contextlib.suppress(Exception):
                 await self.producer.stop()
