@@ -8,7 +8,7 @@ SOURCES := $(wildcard libs/*/src) $(wildcard services/*)
 PROJECTS := pyproject.toml $(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)
 RUNTIME_PROJECTS := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install run migrate test lint bench traces dlq schemas routes manifests lock demo clean fuzz soak
+.PHONY: install run migrate test lint bench traces metrics dlq schemas routes manifests lock demo clean fuzz soak
 
 install: $(VENV)/.installed
 
@@ -45,6 +45,9 @@ bench: install  ## benchmarks: print figures, never fail on timings
 
 traces: install  ## list recorded traces, or show one: make traces TRACE=<id>
 	$(PY) -m verbinding_devstack.cli traces $(TRACE)
+
+metrics: install  ## one screen of every running service's /metrics (start `make run` first)
+	$(PY) -m verbinding_devstack.metrics_summary
 
 dlq: install  ## dead letters: make dlq ARGS="list <topic>" or ARGS="replay <topic> --event-id ID|--all"
 	$(PY) -m verbinding_devstack.cli dlq $(ARGS)

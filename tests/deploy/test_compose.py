@@ -144,6 +144,16 @@ def test_images_are_pinned_in_dot_env_and_traces_reach_jaeger() -> None:
     assert pinned["JAEGER_IMAGE"].startswith("jaegertracing/jaeger:2.")
 
 
+def test_the_infrastructure_restarts_by_itself_and_the_collector_takes_metrics_for_prometheus() -> None:
+    for name in INFRASTRUCTURE - {"dev-secrets"}:
+        assert BLOCKS[name].get("restart") == "unless-stopped", f"{name} has no restart policy"
+    collector = yaml.safe_load((ROOT / "deploy" / "compose" / "otel-collector.yaml").read_text())
+    metrics = collector["service"]["pipelines"]["metrics"]
+    assert metrics["receivers"] == ["otlp"] and metrics["exporters"] == ["prometheus"]
+    port = collector["exporters"]["prometheus"]["endpoint"].rsplit(":", 1)[1]
+    assert any(published.endswith(f":{port}") for published in BLOCKS["otel-collector"]["ports"])
+
+
 def test_the_image_installs_only_the_runtime_lock_with_hashes_and_runs_as_a_numeric_user() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "--require-hashes" in dockerfile and "requirements-runtime.lock" in dockerfile

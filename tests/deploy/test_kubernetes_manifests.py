@@ -3,6 +3,7 @@ manifests agree with the code (each service's parts, ports and probes, Kafka ACL
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import yaml
 from deploy_support import K8S, OVERLAYS, ROOT, SERVICES, find, service_ids, setting_variables
 
 from verbinding_common import health
+from verbinding_common.settings import ServiceSettings
 from verbinding_devstack import catalogue, manifests
 from verbinding_devstack.stack import ServiceSpec
 
@@ -29,7 +31,12 @@ CUSTOM_SCHEMAS = {
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"): "strimzi-kafkatopic.json",
     ("kafka.strimzi.io/v1beta2", "KafkaUser"): "strimzi-kafkauser.json",
     ("postgresql.cnpg.io/v1", "Cluster"): "cnpg-cluster.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "prometheus-operator-podmonitor.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheus-operator-prometheusrule.json",
 }
+# Vendored from the operators' own CRDs (deploy/schemas/README.md): an object there is open unless closed here the
+# way the API server treats it (unknown fields pruned, refused by `kubectl apply --validate=strict`).
+UPSTREAM_SCHEMAS = {"prometheus-operator-podmonitor.json", "prometheus-operator-prometheusrule.json"}
 SERVICE_FOLDERS = sorted(path.name for path in (K8S / "base" / "services").iterdir() if path.is_dir())
 SERVICE_NAMES = {spec.name for spec in SERVICES}
 
@@ -43,7 +50,26 @@ def overlay(render: Render, name: str) -> list[dict[str, Any]]:
 
 
 def is_custom(item: dict[str, Any]) -> bool:
-    return item["apiVersion"].split("/")[0].endswith((".strimzi.io", ".cnpg.io"))
+    return item["apiVersion"].split("/")[0].endswith((".strimzi.io", ".cnpg.io", "monitoring.coreos.com"))
+
+
+def custom_schema(schema_file: str) -> dict[str, Any]:
+    schema = json.loads((ROOT / "deploy" / "schemas" / schema_file).read_text())
+    return closed(schema) if schema_file in UPSTREAM_SCHEMAS else schema
+
+
+def closed(schema: Any) -> Any:
+    """A CRD's structural schema as the API server applies it: an object with properties admits no other field
+    (unless it says x-kubernetes-preserve-unknown-fields); `metadata` is the server's to check."""
+    if isinstance(schema, list):
+        return [closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {key: closed(value) for key, value in schema.items()}
+    if ("properties" in schema and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")):
+        schema["additionalProperties"] = False
+    return schema
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
@@ -72,14 +98,25 @@ def test_strict_validation_refuses_a_field_kubernetes_does_not_know() -> None:
 @pytest.mark.parametrize("name", OVERLAYS)
 def test_every_custom_resource_matches_the_schema_the_project_writes_for_it(kustomize: Render, name: str) -> None:
     custom = [item for item in overlay(kustomize, name) if is_custom(item)]
-    assert {item["kind"] for item in custom} == {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "Cluster"}
+    assert {item["kind"] for item in custom} == {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "Cluster",
+                                                 "PodMonitor", "PrometheusRule"}
     for item in custom:
         schema_file = CUSTOM_SCHEMAS.get((item["apiVersion"], item["kind"]))
         assert schema_file, f"no schema under deploy/schemas/ for {item['apiVersion']} {item['kind']}"
-        schema = json.loads((ROOT / "deploy" / "schemas" / schema_file).read_text())
+        schema = custom_schema(schema_file)
         errors = [f"{list(error.absolute_path)}: {error.message}"
                   for error in jsonschema.Draft202012Validator(schema).iter_errors(item)]
         assert not errors, f"overlay {name}: {item['kind']} {item['metadata']['name']}: {errors}"
+
+
+def test_a_monitoring_resource_with_an_unknown_field_is_refused_by_the_upstream_schema(kustomize: Render) -> None:
+    [monitor] = [item for item in overlay(kustomize, "local") if item["kind"] == "PodMonitor"
+                 and item["metadata"]["name"] == "verbinding-services"]
+    schema = custom_schema("prometheus-operator-podmonitor.json")
+    jsonschema.Draft202012Validator(schema).validate(monitor)
+    monitor["spec"]["podMetricsEndpoints"][0]["scrapeInterval"] = "30s"  # the operator calls it interval
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate(monitor)
 
 
 def test_a_custom_resource_with_an_unknown_field_is_refused() -> None:
@@ -298,3 +335,24 @@ def test_the_outside_parties_topics_and_users_are_what_make_manifests_writes(eve
     expected = manifests.external(ROOT, event_catalogue, SERVICE_NAMES)
     assert list(yaml.safe_load_all(path.read_text())) == list(yaml.safe_load_all(expected)), (
         f"{path.relative_to(ROOT)} is out of date with the event catalogue: run `make manifests`")
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_each_serving_pod_pauses_before_stopping_and_its_grace_period_covers_the_drain(kustomize: Render,
+                                                                                        name: str) -> None:
+    spec = importlib.util.spec_from_file_location("entrypoint", ROOT / "deploy" / "docker" / "entrypoint.py")
+    assert spec is not None and spec.loader is not None
+    entrypoint = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(entrypoint)
+    fields = ServiceSettings.model_fields
+    drain_s = fields["shutdown_drain_s"].default
+    # preStop, uvicorn's wait for connections, the jobs, the relay's last flush, the consumers (drained together).
+    needed = (manifests.PRE_STOP_S + int(entrypoint.GRACEFUL_SHUTDOWN_S) + drain_s
+              + fields["kafka_request_timeout_ms"].default / 1000 + drain_s)
+    for deployment in [item for item in overlay(kustomize, name) if item["kind"] == "Deployment"
+                       and item["metadata"]["labels"].get("app.kubernetes.io/part-of") == "verbinding"
+                       and item["metadata"]["name"] in SERVICE_NAMES]:
+        pod = deployment["spec"]["template"]["spec"]
+        [container] = pod["containers"]
+        assert container["lifecycle"]["preStop"]["sleep"]["seconds"] == manifests.PRE_STOP_S
+        assert pod["terminationGracePeriodSeconds"] > needed, deployment["metadata"]["name"]

@@ -131,12 +131,12 @@ async def test_the_app_runs_its_jobs_with_its_lifespan_and_shows_them_on_readyz(
     settings = test_settings(database_url=database_url, bootstrap_servers=kafka_server.bootstrap_servers,
                              shutdown_drain_s=1.0)
     app = create_service_app(settings=settings, title="example", jobs=[Job(name="note", run=note, interval_s=0.05)])
-    assert [job.name for job in jobs_of(app)] == ["idempotency-key-purge", "note"]
+    assert [job.name for job in jobs_of(app)] == ["idempotency-key-purge", "outbox-metrics", "note"]
     async with running_app(app) as client:
         await eventually(lambda: _at_least(seen, 2), timeout=20, what="two runs")
         jobs = (await client.get("/readyz")).json()["jobs"]
     assert jobs["note"]["last_success_at"] is not None and jobs["note"]["last_failure"] is None
-    assert set(jobs) == {"idempotency-key-purge", "note"}
+    assert set(jobs) == {"idempotency-key-purge", "outbox-metrics", "note"}
     runs = len(seen)
     await asyncio.sleep(0.2)
     assert len(seen) == runs, "no run after shutdown"

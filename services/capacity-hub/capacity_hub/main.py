@@ -10,6 +10,7 @@ from .changes.consumers import capacity_changes
 from .changes.feed import capacity_feed
 from .changes.retention import capacity_retention
 from .changes.stream import router as stream_router
+from .metrics import endpoint_gauges
 from .settings import CapacityHubSettings
 from .webhooks.delivery import webhook_delivery
 from .webhooks.views import router as webhooks_router
@@ -26,7 +27,7 @@ def create_app(settings: CapacityHubSettings | None = None) -> FastAPI:
                     "(Standard Webhooks, in order per endpoint, retried, replayable) and server-sent events.",
         routers=[stream_router, webhooks_router],
         consumers=[capacity_changes],
-        jobs=[capacity_feed(), webhook_delivery(settings), capacity_retention(settings)],
+        jobs=[capacity_feed(), webhook_delivery(settings), capacity_retention(settings), endpoint_gauges],
         setup=setup,
     )
 

@@ -129,12 +129,22 @@ async def test_receiver_answering_410_is_disabled_and_re_enabling_replays_what_i
     assert receiver.sequences(shelter) == list(range(1, 7))
 
 
+async def metric(client: httpx.AsyncClient, sample: str, *, never: tuple[str, ...] = ()) -> float:
+    """One sample of the hub's /metrics (0 before it first moved); none of `never` anywhere in it."""
+    text = (await client.get("/metrics")).text
+    assert not [value for value in never if value in text], "no endpoint, URL or address in any metric"
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.rsplit(" ", 1)[0] == sample)
+
+
 async def test_endpoint_failing_past_the_limit_is_disabled_with_its_reason(as_ngo, make_hub, own_broker) -> None:
     app = make_hub(webhook_max_failures=3)
     receiver = Receiver()
     receiver.answer = 503
+    failed, disabled_ = ('verbinding_webhook_attempts_total{outcome="failed"}',
+                         'verbinding_webhook_disablements_total{reason="failures"}')
     async with running_app(app) as client, receiver.listening(), \
             CapacityPublisher(own_broker.bootstrap_servers) as publisher:
+        before = (await metric(client, failed), await metric(client, disabled_))
         endpoint_id = await register(client, as_ngo, receiver)
         await publisher.publish(Shelter(), 1)
 
@@ -143,7 +153,10 @@ async def test_endpoint_failing_past_the_limit_is_disabled_with_its_reason(as_ng
             return endpoint if endpoint["status"] == "disabled" else None
         endpoint = await eventually(disabled, what="the endpoint disabled")
         tried = await attempts(client, as_ngo, endpoint_id)
+        never = (endpoint_id, receiver.url, "127.0.0.1")
+        after = (await metric(client, failed, never=never), await metric(client, disabled_))
     assert endpoint["disabled_reason"] == "3 delivery attempts in a row failed"
+    assert (after[0] - before[0], after[1] - before[1]) == (3, 1), "the failures and the disablement are counted"
     assert [a["status_code"] for a in tried] == [503, 503, 503]
 
 

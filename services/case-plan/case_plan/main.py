@@ -10,6 +10,7 @@ from .cases.consumers import person_events
 from .cases.views import internal as cases_internal_router
 from .cases.views import router as cases_router
 from .employment.consumers import placement_events
+from .metrics import caseload_gauges
 from .settings import CasePlanSettings
 
 
@@ -21,6 +22,7 @@ def create_app(settings: CasePlanSettings | None = None) -> FastAPI:
         description="Case managers and their caseloads (at most 50 each), cases, the waitlist, action plans.",
         routers=[case_managers_router, cases_router, action_plans_router, cases_internal_router],
         consumers=[person_events, placement_events],
+        jobs=[caseload_gauges],
     )
 
 

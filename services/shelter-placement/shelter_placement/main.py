@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from verbinding_common.app import create_service_app
 
+from .metrics import shelter_gauges
 from .placements.views import router as placements_router
 from .placements.warnings import stay_warnings
 from .residents.views import router as residents_router
@@ -21,7 +22,7 @@ def create_app(settings: ShelterPlacementSettings | None = None) -> FastAPI:
         title="shelter-placement",
         description="Programmes, shelters run by NGOs, residents (pseudonymous), placements and the waitlist.",
         routers=[shelters_router, residents_router, placements_router],
-        jobs=[stay_warnings(settings)],
+        jobs=[stay_warnings(settings), shelter_gauges],
     )
 
 

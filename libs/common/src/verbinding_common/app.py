@@ -23,6 +23,9 @@ from .idempotency import purge_expired
 from .input_guard import install_input_guard
 from .jobs import Job, JobContext, JobRunner
 from .kafka import cluster_id, new_admin, new_producer, start_with_retry
+from .logs import setup_logging
+from .metrics import RequestMetrics, outbox_gauges, setup_metrics
+from .metrics import router as metrics_router
 from .relay import Relay
 from .settings import ServiceSettings
 from .telemetry import setup_telemetry
@@ -43,7 +46,7 @@ class ServiceRuntime:
         self.engine = engine
         self.sessionmaker = sessionmaker
         self.consumer_specs = tuple(consumers)
-        self.job_specs = (idempotency_key_purge(settings), *jobs)
+        self.job_specs = (idempotency_key_purge(settings), outbox_gauges(), *jobs)
         self.producer: AIOKafkaProducer | None = None
         self.relay: Relay | None = None
         self.consumers: list[IdempotentConsumer] = []
@@ -72,8 +75,9 @@ class ServiceRuntime:
         await self.stop_jobs()
         if self.relay is not None:
             await self.relay.stop()
-        for consumer in self.consumers:
-            await consumer.stop(drain_seconds=self.settings.shutdown_drain_s)
+        # Together: one after another, three consumers could take three drain periods, past the pod's grace period.
+        await asyncio.gather(*(consumer.stop(drain_seconds=self.settings.shutdown_drain_s)
+                               for consumer in self.consumers))
         if self.producer is not None:
             with contextlib.suppress(Exception):
                 await self.producer.stop()
@@ -131,6 +135,7 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
     `setup(app)` runs once the app is built (put what routes need on app.state); `lifespan` (the service's own
     start-up, e.g. HTTP clients) runs inside the shared one: after the relay and consumers start, ends before they stop.
     """
+    setup_logging(service_name=settings.service_name, log_format=settings.log_format, level=settings.log_level)
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessionmaker = create_sessionmaker(engine, event_source=settings.service_name,
                                        request_statement_timeout_ms=settings.request_statement_timeout_ms)
@@ -158,11 +163,16 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
     public_key = settings.identity_public_key_pem()
     app.state.identity_verifier = IdentityVerifier(public_key, audience=settings.audience()) if public_key else None
     app.include_router(health.router)
+    app.include_router(metrics_router)
     for router in routers:
         app.include_router(router)
     _handle_errors(app, settings)
+    # Outside the error answers: a 500 they make is counted as one.
+    app.add_middleware(RequestMetrics)
     if setup is not None:
         setup(app)
+    # Before the tracing instrumentation: the HTTP server metrics bind to the meter provider there is then.
+    setup_metrics(service_name=settings.service_name, otlp_endpoint=settings.otlp_endpoint)
     setup_telemetry(service_name=settings.service_name, otlp_endpoint=settings.otlp_endpoint,
                     trace_file=settings.trace_file, app=app, engine=engine,
                     trace_file_max_bytes=settings.trace_file_max_bytes,

@@ -24,6 +24,7 @@ from .deadletter import dead_letter_headers
 from .events import Envelope
 from .failures import ContractViolation, PoisonMessage, is_permanent, outage_of, safe_description, validation_problems
 from .kafka import dlq_topic, ensure_topics, new_admin, new_consumer, start_with_retry
+from .metrics import backbone
 from .outbox import Cause, applying
 from .settings import ServiceSettings
 from .telemetry import context_from_headers, get_tracer, traceparent_of
@@ -121,15 +122,27 @@ class IdempotentConsumer:
             self.waiting_on = None
             if batches:
                 async with self._batch_lock:
+                    began = time.perf_counter()
                     try:
                         await self._process(batches)
                     except _Stopped:
                         return
+                    self._measure(batches, time.perf_counter() - began)
             elif self._drain_until is not None and await self._caught_up():
                 return
             if self._drain_until is not None and time.monotonic() > self._drain_until:
                 log.warning("consumer %s: drain time is up with lag left", self.group_id)
                 return
+
+    def _measure(self, batches: dict[TopicPartition, list[ConsumerRecord]], seconds: float) -> None:
+        """The fetch's duration, and per partition how far the group is behind what the broker holds."""
+        assert self._consumer is not None
+        backbone.consumer_batch_duration.record(seconds, {"consumer_group": self.group_id})
+        for tp, partition in batches.items():
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None:
+                backbone.consumer_lag.set(max(highwater - partition[-1].offset - 1, 0), {
+                    "consumer_group": self.group_id, "topic": tp.topic, "partition": str(tp.partition)})
 
     async def _caught_up(self) -> bool:
         assert self._consumer is not None
@@ -358,6 +371,7 @@ class IdempotentConsumer:
                     await self._sleep(1.0)
         self.waiting_on = None
         self.stats.dead_lettered += 1
+        backbone.dead_letters.add(1, {"topic": record.topic, "consumer_group": self.group_id})
         log.error("consumer %s: %s[%d]@%d dead-lettered: %s", self.group_id, record.topic, record.partition,
                   record.offset, description)
 

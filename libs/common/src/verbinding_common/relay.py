@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .db import outbox_table, relay_state_table
 from .kafka import cluster_id, ensure_topics, new_admin, new_producer, start_with_retry
+from .metrics import backbone
 from .outbox import OUTBOX_STAGED
 from .settings import ServiceSettings
 from .telemetry import context_from_traceparent, get_tracer, inject_headers
@@ -114,6 +115,7 @@ class Relay:
                 backoff = self.settings.relay_poll_interval_s
             except Exception as exc:
                 self.stats.failures += 1
+                backbone.relay_publish_failures.add(1, {"relay": self.name})
                 self._epoch_checked_at = 0.0
                 log.warning("outbox relay %s: publish failed (%s); retrying in %.1fs", self.name,
                             exc.__class__.__name__, backoff)

@@ -108,6 +108,9 @@ class ServiceSettings(BaseSettings):
         return None
 
     otlp_endpoint: str | None = None
+    # Log lines: JSON (one object a line, for a collector) or `console` (readable, for a developer's terminal).
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     trace_file: Path | None = None
     trace_file_max_bytes: int = 20 * 1024 * 1024
     trace_file_max_age_hours: int = 24

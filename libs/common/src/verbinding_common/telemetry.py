@@ -20,6 +20,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.propagators import ResponsePropagator, set_global_response_propagator
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -34,7 +35,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 # with inject_headers / context_from_headers.
 
 _PROPAGATOR = TraceContextTextMapPropagator()
-_UNTRACED_URLS = "/healthz$,/readyz$"
+# The instrumentations' own metrics (sizes, in-flight counts, pool events, with host and port attributes) cost CPU on
+# every request and call; verbinding_common.metrics records the one request metric that matters, by route template.
+_NO_METRICS = NoOpMeterProvider()
+_UNTRACED_URLS = "/healthz$,/readyz$,/metrics$"
 TRACE_ID_HEADER = "X-Trace-Id"
 
 _lock = threading.Lock()
@@ -85,13 +89,14 @@ def setup_telemetry(
         if span_processor is not None:
             provider.add_span_processor(span_processor)
         if not HTTPXClientInstrumentor().is_instrumented_by_opentelemetry:
-            HTTPXClientInstrumentor().instrument(tracer_provider=provider)
+            HTTPXClientInstrumentor().instrument(tracer_provider=provider, meter_provider=_NO_METRICS)
         if app is not None and not getattr(app, "_is_instrumented_by_opentelemetry", False):
             # The ASGI middleware hands every response to this propagator inside the server span and
             # after all error handlers, so even a 500 names its trace; a Starlette middleware would not.
             set_global_response_propagator(_TraceIdResponsePropagator())
             FastAPIInstrumentor.instrument_app(
-                app, tracer_provider=provider, excluded_urls=_UNTRACED_URLS, exclude_spans=["receive", "send"]
+                app, tracer_provider=provider, excluded_urls=_UNTRACED_URLS, exclude_spans=["receive", "send"],
+                meter_provider=_NO_METRICS,
             )
         if engine is not None and engine.sync_engine not in _engines:
             _instrument_engine(engine.sync_engine, provider)
@@ -294,7 +299,8 @@ def _instrument_engine(engine: Engine, provider: TracerProvider) -> None:
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
     # The package declares sqlalchemy < 2.1 and silently does nothing on 2.1 unless told to skip the check.
-    instrumentor.instrument(engines=list(_engines), tracer_provider=provider, skip_dep_check=True)
+    instrumentor.instrument(engines=list(_engines), tracer_provider=provider, meter_provider=_NO_METRICS,
+                            skip_dep_check=True)
 
 
 def _traces_url(endpoint: str) -> str:

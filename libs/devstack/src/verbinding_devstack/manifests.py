@@ -149,9 +149,20 @@ def _pod(unit: Unit, *, component: str, args: list[str], probes: bool) -> dict[s
     }
 
 
+# Shutdown of a serving pod: the preStop pause lets the endpoints drop it before uvicorn stops accepting; then uvicorn's
+# graceful wait for open connections, the jobs (each within shutdown_drain_s), the relay's last flush (within the
+# Kafka request timeout) and the consumers' drain (together, within shutdown_drain_s). The grace period covers them.
+PRE_STOP_S = 5
+UVICORN_GRACEFUL_S = 5
+SHUTDOWN_DRAIN_S = 10
+RELAY_FLUSH_S = 10
+TERMINATION_GRACE_S = PRE_STOP_S + UVICORN_GRACEFUL_S + 2 * SHUTDOWN_DRAIN_S + RELAY_FLUSH_S + 5
+
+
 def deployment(unit: Unit) -> dict[str, Any]:
     pod = _pod(unit, component="server", args=["serve"], probes=True)
-    pod["spec"]["terminationGracePeriodSeconds"] = 30
+    pod["spec"]["terminationGracePeriodSeconds"] = TERMINATION_GRACE_S
+    pod["spec"]["containers"][0]["lifecycle"] = {"preStop": {"sleep": {"seconds": PRE_STOP_S}}}
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(unit.name, unit),
             "spec": {"selector": {"matchLabels": labels(unit.name, "server")}, "template": pod}}
 

@@ -24,6 +24,7 @@ from verbinding_common.errors import Unavailable
 from verbinding_common.routes import PublicRoute
 from verbinding_common.telemetry import get_tracer
 
+from ..metrics import sse_clients
 from .feed import CapacityFeed, Change
 from .models import CapacityChange
 
@@ -71,23 +72,27 @@ async def capacity_stream(
     wanted = StreamFilter(programme, shelter_id)
 
     async def events() -> AsyncIterator[ServerSentEvent | bytes]:
-        position = last_event_id
-        if position is None:
-            position, shelters = await snapshot(request.app.state.sessionmaker, wanted)
-            yield ServerSentEvent(data=json.dumps(shelters), event="snapshot", id=str(position))
-        while True:
-            changes = await feed.changes_after(position)
-            for change in changes:
-                position = change.position
-                if not wanted.passes(change):
-                    continue
-                span = tracer.start_span("sse write", context=change.trace_context,
-                                         kind=SpanKind.PRODUCER, attributes={"sse.event_id": change.position})
-                try:
-                    yield change.sse_bytes
-                finally:
-                    span.end()
-            if not changes:
-                await feed.wait_beyond(position, settings.sse_heartbeat_s)
+        sse_clients.add(1)
+        try:
+            position = last_event_id
+            if position is None:
+                position, shelters = await snapshot(request.app.state.sessionmaker, wanted)
+                yield ServerSentEvent(data=json.dumps(shelters), event="snapshot", id=str(position))
+            while True:
+                changes = await feed.changes_after(position)
+                for change in changes:
+                    position = change.position
+                    if not wanted.passes(change):
+                        continue
+                    span = tracer.start_span("sse write", context=change.trace_context,
+                                             kind=SpanKind.PRODUCER, attributes={"sse.event_id": change.position})
+                    try:
+                        yield change.sse_bytes
+                    finally:
+                        span.end()
+                if not changes:
+                    await feed.wait_beyond(position, settings.sse_heartbeat_s)
+        finally:
+            sse_clients.add(-1)
 
     return EventSourceResponse(events(), ping=settings.sse_heartbeat_s, send_timeout=settings.sse_send_timeout_s)

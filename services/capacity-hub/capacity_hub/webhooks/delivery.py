@@ -40,6 +40,7 @@ from verbinding_common.jobs import Job, JobContext
 from verbinding_common.telemetry import get_tracer
 
 from ..changes.feed import WORKER_RESTART_S, CapacityFeed, Change
+from ..metrics import webhook_attempts, webhook_endpoints_disabled
 from ..settings import CapacityHubSettings
 from .models import EndpointStatus, WebhookAttempt, WebhookEndpoint
 from .service import Secrets, open_secrets
@@ -291,6 +292,7 @@ class DeliveryWorker:
         self._in_flight.add(current)
         try:
             attempt = await self._post(served, change)
+            webhook_attempts.add(1, {"outcome": "delivered" if attempt["delivered"] else "failed"})
             if not attempt["delivered"]:
                 await self._failed(served, attempt)
                 return False
@@ -348,9 +350,11 @@ class DeliveryWorker:
                                   "cursor": served.cursor}
         if attempt["status_code"] == 410:
             values.update(status=EndpointStatus.disabled, disabled_reason="the endpoint answered 410 Gone")
+            webhook_endpoints_disabled.add(1, {"reason": "gone"})
         elif served.failures >= self.settings.webhook_max_failures:
             values.update(status=EndpointStatus.disabled,
                           disabled_reason=f"{served.failures} delivery attempts in a row failed")
+            webhook_endpoints_disabled.add(1, {"reason": "failures"})
         async with self._writing:
             attempts = [a for a in self._attempts if a["endpoint_id"] == served.id] + [attempt]
             self._attempts = [a for a in self._attempts if a["endpoint_id"] != served.id]

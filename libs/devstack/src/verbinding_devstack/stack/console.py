@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -26,6 +27,7 @@ class Console:
             self._colours["verbinding"] = 1
 
     def line(self, who: str, text: str) -> None:
+        text = readable(text)
         prefix = f"{who:<{self.width}} |"
         if who in self._colours:
             prefix = f"\x1b[{self._colours[who]}m{prefix}\x1b[0m"
@@ -53,3 +55,20 @@ def exit_status(code: int | None) -> str:
 
 def seconds(since: float) -> str:
     return f"{time.monotonic() - since:.1f} s"
+
+
+def readable(text: str) -> str:
+    """A service's JSON log line as `LEVEL logger: message [trace …]` for the terminal (its log file keeps the JSON);
+    any other line as it is."""
+    if not text.startswith("{"):
+        return text
+    try:
+        line = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(line, dict) or "message" not in line:
+        return text
+    error = f" ({line['error']})" if line.get("error") else ""
+    trace = f" [trace {line['trace_id']}]" if line.get("trace_id") else ""
+    return f"{line.get('level', ''):<7} {line.get('logger', '')}: {line['message']}{error}{trace}"
+

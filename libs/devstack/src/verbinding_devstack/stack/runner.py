@@ -246,6 +246,7 @@ class Stack:
             ("PostgreSQL", config.postgres_url, f"data in {config.pg_dir}"),
             ("broker", config.broker_address, "memory only: a restart empties every topic"),
             ("traces", str(config.trace_file), "read them with: make traces"),
+            ("metrics", "<service URL>/metrics", "Prometheus format on every service; one screen: make metrics"),
             ("logs", str(config.log_dir), "kept across runs and restarts"),
         ]
         width = max(len(row[0]) for row in rows)

@@ -1,0 +1,95 @@
+"""Metrics: `/metrics` in Prometheus format shows each backbone metric once the action that moves it happened, with
+route templates, topics and groups as labels and never a value a person sent (a sentinel scan)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from example_service import ThingHappened
+from fastapi import APIRouter, FastAPI
+
+from conftest import Backbone
+from verbinding_common.app import create_service_app
+from verbinding_common.events import build_envelope
+from verbinding_common.kafka import new_producer, start_with_retry
+from verbinding_common.metrics import metrics_router_for_tests, setup_metrics
+from verbinding_testing.fixtures import eventually, test_settings
+
+SENTINEL = "V-998877-Noor-Haddad"
+router = APIRouter()
+
+
+@router.get("/persons/{person_id}")
+async def person(person_id: str) -> dict[str, str]:
+    return {"ok": "yes"}
+
+
+def scrape_app() -> FastAPI:
+    settings = test_settings(database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none",
+                             bootstrap_servers="127.0.0.1:1", service_name="metrics-test")
+    return create_service_app(settings=settings, title="metrics", routers=[router])
+
+
+async def scrape(app: FastAPI | None = None) -> str:
+    app = app or metrics_router_for_tests()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        response = await client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return response.text
+
+
+def samples(text: str, name: str) -> list[str]:
+    return [line for line in text.splitlines() if re.match(rf"{name}(_bucket|_count|_sum|_total)?{{", line)]
+
+
+def assert_no_sentinel(text: str) -> None:
+    labels = "".join(re.findall(r"\{[^}]*\}", text))
+    assert SENTINEL not in labels and "998877" not in text
+
+
+async def test_requests_are_counted_per_route_template_method_and_status_never_per_path() -> None:
+    app = scrape_app()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        assert (await client.get(f"/persons/{SENTINEL}")).status_code == 200
+        assert (await client.get(f"/nowhere/{SENTINEL}")).status_code == 404
+
+    text = await scrape(app)
+    [count] = [line for line in samples(text, "http_server_request_duration_seconds")
+               if "_count{" in line and 'http_route="/persons/{person_id}"' in line]
+    assert 'http_request_method="GET"' in count and 'http_response_status_code="200"' in count
+    assert float(count.split()[-1]) >= 1
+    assert any('http_response_status_code="404"' in line and 'http_route="(no route)"' in line
+               for line in samples(text, "http_server_request_duration_seconds"))
+    labels = {label.split("=")[0] for line in samples(text, "http_server_request_duration_seconds")
+              for label in line[line.index("{") + 1:line.index("}")].split(",")}
+    assert labels <= {"http_route", "http_request_method", "http_response_status_code", "le"}, labels
+    assert_no_sentinel(text)
+
+
+async def test_a_consumed_fetch_moves_lag_and_batch_duration_and_a_dead_letter_its_topics_counter(
+        backbone: Backbone) -> None:
+    setup_metrics(service_name="metrics-test")
+    consumer = await backbone.start_consumer(group="metrics-group")
+    producer = new_producer(backbone.settings)
+    await start_with_retry(producer)
+    try:
+        good = build_envelope(ThingHappened(key="fine", seq=1), source="example")
+        await producer.send_and_wait(backbone.topic, value=good.to_bytes(), key=SENTINEL.encode())
+        await producer.send_and_wait(backbone.topic, value=f'{{"{SENTINEL}": '.encode(), key=SENTINEL.encode())
+    finally:
+        await producer.stop()
+
+    async def dead_lettered() -> bool:
+        return consumer.stats.dead_lettered == 1
+
+    await eventually(dead_lettered, what="one dead letter")
+    await backbone.wait_for_effects(1)
+    text = await scrape()
+    [dead] = [line for line in samples(text, "verbinding_dead_letters") if f'topic="{backbone.topic}"' in line]
+    assert 'consumer_group="metrics-group"' in dead and float(dead.split()[-1]) == 1
+    assert any('consumer_group="metrics-group"' in line and f'topic="{backbone.topic}"' in line
+               for line in samples(text, "verbinding_consumer_lag"))
+    assert any('consumer_group="metrics-group"' in line and "_count{" in line
+               for line in samples(text, "verbinding_consumer_batch_duration_seconds"))
+    assert_no_sentinel(text)
