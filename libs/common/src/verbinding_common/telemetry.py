@@ -110,9 +110,11 @@ def current_traceparent() -> str | None:
 
 def traceparent_of(span: Span) -> str | None:
     """The W3C traceparent of `span` (current or not), or None when it is not a valid span."""
-    carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span))
-    return carrier.get("traceparent")
+    # What the W3C propagator writes, without building a context and a carrier for every event on the hot path.
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
 
 
 def context_from_traceparent(traceparent: str | None) -> Context:
@@ -122,10 +124,16 @@ def context_from_traceparent(traceparent: str | None) -> Context:
     return _PROPAGATOR.extract({"traceparent": traceparent}, context=Context())
 
 
-def inject_headers(headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
-    """A new list of Kafka headers carrying the current trace context (a list: a tuple gets none)."""
-    carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier)
+def inject_headers(headers: list[tuple[str, bytes]], span: Span | None = None) -> list[tuple[str, bytes]]:
+    """A new list of Kafka headers carrying the trace context of `span` (else the current one): a list, as a
+    tuple gets none."""
+    span = trace.get_current_span() if span is None else span
+    traceparent = traceparent_of(span)
+    if traceparent is None:
+        return list(headers)
+    carrier = {"traceparent": traceparent}
+    if trace_state := span.get_span_context().trace_state:
+        carrier["tracestate"] = trace_state.to_header()
     kept = [(key, value) for key, value in headers if key not in carrier]
     return kept + [(key, value.encode()) for key, value in carrier.items()]
 
@@ -167,7 +175,11 @@ class PrivateSpanExporter(SpanExporter):
 
 
 def private_span(span: ReadableSpan) -> ReadableSpan:
-    """A copy of `span` without the attributes that identify a person or a client."""
+    """A copy of `span` without the attributes that identify a person or a client (the span itself when it has
+    none of them: most spans, and copying each one cost more than making it)."""
+    if (span.status.description is None and _PRIVATE_ATTRIBUTES.isdisjoint(span.attributes or ())
+            and all(_PRIVATE_ATTRIBUTES.isdisjoint(event.attributes or ()) for event in span.events)):
+        return span
     events = [Event(event.name, _public(event.attributes), event.timestamp) for event in span.events]
     return ReadableSpan(
         name=span.name, context=span.context, parent=span.parent, resource=span.resource,

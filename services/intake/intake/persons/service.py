@@ -57,7 +57,7 @@ async def register_recognised_persons(*, session: AsyncSession, recognitions: Se
     if not registered:
         return []
     await create_households(session=session, household_ids=new_households)
-    await session.execute(insert(Person), [row for row, _ in registered])
+    await session.execute(insert(Person.__table__), [row for row, _ in registered])
     # The unique COA number is the last line of defence behind the advisory locks; if it ever trips, the consumer
     # applies the events again one by one and finds the person registered.
     await add_events(session, [(_registration_of(row), str(row["id"]), recognition)

@@ -4,8 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseWaitlisted
@@ -50,21 +49,31 @@ async def note_registrations(*, session: AsyncSession, registered: Sequence[tupl
         for number, person_id in registered])
 
 
+# Constant text, one row per number from the arrays: compiled and prepared once (a multi-row VALUES is compiled
+# anew for every batch, which cost more than the rest of the write).
+_MOVE = text(f"""
+    INSERT INTO recognition_progress AS progress (coa_registration_number, status, stage, reason, person_id)
+    SELECT * FROM unnest(CAST(:numbers AS text[]), CAST(:statuses AS text[]), CAST(:stages AS smallint[]),
+                         CAST(:reasons AS text[]), CAST(:person_ids AS uuid[]))
+    ON CONFLICT (coa_registration_number) DO UPDATE
+    SET status = excluded.status, stage = excluded.stage, reason = excluded.reason, updated_at = now(),
+        person_id = coalesce(excluded.person_id, progress.person_id)
+    WHERE excluded.stage > progress.stage
+       OR (excluded.stage = {STAGES["rejected"]} AND progress.stage = {STAGES["rejected"]})
+""")
+
+
 async def _move(*, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert or move forward (a later rejection of a still rejected number refreshes its reason); the last row of
     a number wins within one call."""
-    latest = {row["coa_registration_number"]: {**row, "stage": STAGES[row["status"]]} for row in rows}
+    latest = {row["coa_registration_number"]: row for row in rows}
     if not latest:
         return
-    statement = pg_insert(RecognitionProgress).values(list(latest.values()))
-    table = RecognitionProgress
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=[table.coa_registration_number],
-        set_={"status": statement.excluded.status, "stage": statement.excluded.stage,
-              "reason": statement.excluded.reason, "updated_at": func.now(),
-              "person_id": func.coalesce(statement.excluded.person_id, table.person_id)},
-        where=or_(statement.excluded.stage > table.stage,
-                  (statement.excluded.stage == STAGES["rejected"]) & (table.stage == STAGES["rejected"]))))
+    await session.execute(_MOVE, {
+        "numbers": list(latest), "statuses": [row["status"] for row in latest.values()],
+        "stages": [STAGES[row["status"]] for row in latest.values()],
+        "reasons": [row["reason"] for row in latest.values()],
+        "person_ids": [row["person_id"] for row in latest.values()]})
 
 
 async def follow_cases(*, session: AsyncSession, facts: Sequence[object]) -> None:
