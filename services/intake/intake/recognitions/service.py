@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseWaitlisted
@@ -76,22 +76,34 @@ async def _move(*, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         "person_ids": [row["person_id"] for row in latest.values()]})
 
 
+# Statuses only move forward, so a fetch's facts applied in order leave each person at the first of their facts of
+# the highest stage: that one fact per person, all in one statement.
+_FOLLOW_CASES = text("""
+    UPDATE recognition_progress AS progress
+    SET status = moved.status, stage = moved.stage, case_id = moved.case_id, updated_at = now()
+    FROM unnest(CAST(:person_ids AS uuid[]), CAST(:case_ids AS uuid[]), CAST(:statuses AS text[]),
+                CAST(:stages AS smallint[])) AS moved(person_id, case_id, status, stage)
+    WHERE progress.person_id = moved.person_id AND progress.stage < moved.stage
+""")
+
+
 async def follow_cases(*, session: AsyncSession, facts: Sequence[object]) -> None:
     """Move the status of each person's recognition along with their case: waitlisted, assigned, closed (case-plan's
     facts, in their order; one of an earlier stage than the status changes nothing)."""
-    moves = [{"person": fact.person_id, "case": fact.case_id, "new_status": _CASE_STATUS[type(fact)],
-              "new_stage": STAGES[_CASE_STATUS[type(fact)]]}
-             for fact in facts if isinstance(fact, CaseManagerAssigned | CaseWaitlisted | CaseClosed)]
-    if not moves:
+    furthest: dict[UUID, tuple[UUID, str]] = {}
+    for fact in facts:
+        if isinstance(fact, CaseManagerAssigned | CaseWaitlisted | CaseClosed):
+            status = _CASE_STATUS[type(fact)]
+            known = furthest.get(fact.person_id)
+            if known is None or STAGES[status] > STAGES[known[1]]:
+                furthest[fact.person_id] = (fact.case_id, status)
+    if not furthest:
         return
-    table = RecognitionProgress.__table__
-    # Core, not ORM: one statement executed per fact, in their order.
-    await session.execute(
-        update(table)
-        .where(table.c.person_id == bindparam("person"), table.c.stage < bindparam("new_stage"))
-        .values(status=bindparam("new_status"), stage=bindparam("new_stage"), case_id=bindparam("case"),
-                updated_at=func.now()),
-        moves)
+    people = sorted(furthest)
+    await session.execute(_FOLLOW_CASES, {
+        "person_ids": people, "case_ids": [furthest[person][0] for person in people],
+        "statuses": [furthest[person][1] for person in people],
+        "stages": [STAGES[furthest[person][1]] for person in people]})
 
 
 async def recognition_status(*, session: AsyncSession, coa_registration_number: str) -> RecognitionStatusRead | None:
