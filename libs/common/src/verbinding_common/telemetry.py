@@ -22,7 +22,16 @@ from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.trace import Span, Status, Tracer, format_span_id, format_trace_id
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    Status,
+    TraceFlags,
+    Tracer,
+    format_span_id,
+    format_trace_id,
+)
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pydantic_core import to_json
 from sqlalchemy import Engine
@@ -121,7 +130,23 @@ def context_from_traceparent(traceparent: str | None) -> Context:
     """A context whose parent is the given traceparent (an empty context if it is missing or invalid)."""
     if not traceparent:
         return Context()
-    return _PROPAGATOR.extract({"traceparent": traceparent}, context=Context())
+    return _simple_parent(traceparent) or _PROPAGATOR.extract({"traceparent": traceparent}, context=Context())
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _simple_parent(traceparent: str) -> Context | None:
+    """The context of a version-00 traceparent as this backbone writes it, parsed without the propagator's regular
+    expressions (once per event on the hot path); None for anything else, which the propagator then reads."""
+    if len(traceparent) != 55 or not traceparent.startswith("00-") or traceparent[35] != "-" \
+            or traceparent[52] != "-" or not _HEX.issuperset(traceparent[3:35] + traceparent[36:52] + traceparent[53:]):
+        return None
+    trace_id, span_id = int(traceparent[3:35], 16), int(traceparent[36:52], 16)
+    if not trace_id or not span_id:
+        return None
+    parent = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(int(traceparent[53:], 16)))
+    return trace.set_span_in_context(NonRecordingSpan(parent), Context())
 
 
 def inject_headers(headers: list[tuple[str, bytes]], span: Span | None = None) -> list[tuple[str, bytes]]:
@@ -145,6 +170,8 @@ def context_from_headers(headers: Sequence[tuple[str, bytes]] | None) -> Context
         for key, value in headers or ()
         if key in _PROPAGATOR.fields and value is not None
     }
+    if "tracestate" not in carrier and (simple := _simple_parent(carrier.get("traceparent", ""))) is not None:
+        return simple
     return _PROPAGATOR.extract(carrier, context=Context())
 
 
