@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from employment.job_seekers.models import JobSeeker
 from employment.main import create_app
 from employment_support import learn_events, person_events
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from verbinding_common.contracts.case_plan import CaseClosed, CaseOpened
 from verbinding_common.contracts.intake import PersonRegistered
@@ -84,3 +84,31 @@ async def test_a_closed_case_takes_the_job_seeker_off_the_lists_but_keeps_them_f
     assert (await api.get("/job-seekers", headers=as_role("team_lead"))).json() == []
     async with sessionmaker() as session:
         assert (await session.get_one(JobSeeker, person_id)).case_closed_on == date(2025, 1, 1)
+
+
+async def test_a_fetch_of_people_is_learnt_in_one_statement_per_set_of_fields_and_each_persons_later_fact_wins(
+        sessionmaker) -> None:
+    people = [uuid.uuid4() for _ in range(50)]
+    events = [fact for person_id in people for fact in person_events(person_id)]
+    closing = CaseClosed(case_id=events[2].case_id, person_id=people[0], closed_on=date(2025, 3, 1), reason="moved")
+    reopened = CaseOpened(case_id=uuid.uuid4(), person_id=people[0], recognised_on=date(2024, 1, 15),
+                          support_until=date(2027, 1, 15))
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    engine = sessionmaker.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await learn_events(sessionmaker, [*events, closing, reopened])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    # 153 events, 50 people, two sets of fields (the first person's case closed too): two upserts, not 153.
+    assert len([s for s in statements if "job_seeker" in s]) == 2
+    async with sessionmaker() as session:
+        first = await session.get_one(JobSeeker, people[0])
+        last = await session.get_one(JobSeeker, people[-1])
+    assert (first.case_id, first.case_closed_on) == (reopened.case_id, date(2025, 3, 1))
+    assert (last.recognised_on, last.education_level, last.case_id) == (date(2024, 1, 15), 6, events[-1].case_id)

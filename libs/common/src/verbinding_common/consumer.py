@@ -14,7 +14,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from pydantic import ValidationError
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
@@ -36,6 +36,16 @@ log = logging.getLogger(__name__)
 tracer = get_tracer(__name__)
 
 OUTAGE_BACKOFF_MAX_S = 2.0
+
+# The fetch's event ids in one statement of constant text: compiled and prepared once, whatever the fetch's size
+# (a multi-row VALUES is compiled anew for every fetch, which cost more than the rest of the insert).
+_RECORD_PROCESSED = text(f"""
+    INSERT INTO {processed_event_table.name} (consumer_group, event_id, topic, outcome)
+    SELECT :group, fetched.event_id, fetched.topic, 'handled'
+    FROM unnest(CAST(:event_ids AS text[]), CAST(:topics AS text[])) AS fetched(event_id, topic)
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
+""")
 
 class _Stopped(Exception):
     """The consumer was told to stop while waiting: leave the fetch uncommitted for whoever comes next."""
@@ -278,13 +288,8 @@ class IdempotentConsumer:
         async with self.sessionmaker() as session, session.begin():
             ids = list(dict.fromkeys(event.id for event in events))
             topic_of = {event.id: event.record.topic for event in events}
-            new = set(await session.scalars(
-                pg_insert(processed_event_table)
-                .values([{"consumer_group": self.group_id, "event_id": event_id, "topic": topic_of[event_id],
-                          "outcome": "handled"} for event_id in ids])
-                .on_conflict_do_nothing()
-                .returning(processed_event_table.c.event_id)
-            ))
+            new = set(await session.scalars(_RECORD_PROCESSED, {
+                "group": self.group_id, "event_ids": ids, "topics": [topic_of[event_id] for event_id in ids]}))
             fresh = []
             for event in events:
                 if event.id in new:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -13,9 +12,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Text, cast, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -145,8 +143,10 @@ class Relay:
             if not locked:
                 return 0
             rows = (await conn.execute(
+                # The envelope as PostgreSQL's text of it: published as it is, never decoded and encoded again.
                 select(outbox_table.c.id, outbox_table.c.topic, outbox_table.c.key, outbox_table.c.event_id,
-                       outbox_table.c.event_type, outbox_table.c.envelope, outbox_table.c.traceparent)
+                       outbox_table.c.event_type, cast(outbox_table.c.envelope, Text).label("envelope"),
+                       outbox_table.c.traceparent)
                 .where(outbox_table.c.published_at.is_(None))
                 .order_by(outbox_table.c.id)
                 .limit(self.settings.relay_batch_size)
@@ -177,17 +177,16 @@ class Relay:
         """
         pending = []
         for row in rows:
+            # No message key on the span: keys are aggregate ids, and the gateway's are COA numbers.
             span = tracer.start_span(
                 f"{row.topic} publish", context=context_from_traceparent(row.traceparent), kind=SpanKind.PRODUCER,
                 attributes={"messaging.system": "kafka", "messaging.destination.name": row.topic,
-                            "messaging.message.id": row.event_id, "messaging.kafka.message.key": row.key,
-                            "verbinding.event_type": row.event_type},
+                            "messaging.message.id": row.event_id, "verbinding.event_type": row.event_type},
             )
-            with trace.use_span(span, end_on_exit=False):
-                headers = inject_headers([("ce_id", row.event_id.encode()), ("ce_type", row.event_type.encode())])
+            headers = inject_headers([("ce_id", row.event_id.encode()), ("ce_type", row.event_type.encode())], span)
             try:
-                future = await self.producer.send(row.topic, value=json.dumps(row.envelope).encode(),
-                                                  key=row.key.encode(), headers=headers)
+                future = await self.producer.send(row.topic, value=row.envelope.encode(), key=row.key.encode(),
+                                                  headers=headers)
             except Exception as exc:
                 future = asyncio.get_running_loop().create_future()
                 future.set_exception(exc)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import TextClause, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,10 +21,41 @@ from .models import CaseManager, JobHunter, JobHunterRead, JobSeeker
 
 async def learn(*, session: AsyncSession, person_id: UUID, **known: Any) -> None:
     """Create the job seeker if new and set what an event told about them (events may come in any order)."""
-    await session.execute(
-        pg_insert(JobSeeker).values({"languages": [], "hours_wanted": 32, **known, "person_id": person_id})
-        .on_conflict_do_update(index_elements=[JobSeeker.person_id], set_=known or {"person_id": person_id})
-    )
+    await learn_many(session=session, facts=[(person_id, known)])
+
+
+async def learn_many(*, session: AsyncSession, facts: Sequence[tuple[UUID, dict[str, Any]]]) -> None:
+    """`learn` for each (person id, what an event told about them), in their order: a later fact's value wins.
+
+    One statement per set of fields told (a fetch has a few): the facts of a person merged in order, rows in
+    person order (transactions lock the rows they share in the same order), typed by the table itself."""
+    merged: dict[UUID, dict[str, Any]] = {}
+    for person_id, known in facts:
+        merged.setdefault(person_id, {}).update(known)
+    by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for person_id in sorted(merged):
+        known = merged[person_id]
+        by_fields.setdefault(tuple(sorted(known)), []).append({**known, "person_id": person_id})
+    for fields, rows in by_fields.items():
+        await session.execute(_learn_statement(fields), {"rows": json.dumps(rows, default=str)})
+
+
+@functools.cache
+def _learn_statement(fields: tuple[str, ...]) -> TextClause:
+    columns = JobSeeker.__table__.c
+    unknown = [name for name in fields if name not in columns or name == "person_id"]
+    if unknown:
+        raise ValueError(f"not a job seeker's field: {unknown}")
+    defaults = {"languages": "'{}'", "hours_wanted": "32"}
+    inserted = ["person_id", *fields, *(name for name in defaults if name not in fields)]
+    values = ["person_id", *fields, *(value for name, value in defaults.items() if name not in fields)]
+    update = (f"DO UPDATE SET {', '.join(f'{name} = excluded.{name}' for name in fields)}" if fields
+              else "DO NOTHING")
+    return text(f"""
+        INSERT INTO job_seeker ({", ".join(inserted)})
+        SELECT {", ".join(values)} FROM jsonb_populate_recordset(NULL::job_seeker, CAST(:rows AS jsonb))
+        ON CONFLICT (person_id) {update}
+    """)
 
 
 async def case_manager_joined(*, session: AsyncSession, case_manager_id: UUID, subject: str, team: str | None) -> None:

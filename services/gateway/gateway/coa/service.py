@@ -15,8 +15,7 @@ import asyncpg
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from verbinding_common.auth import Identity
@@ -135,18 +134,24 @@ async def accept_recognitions(*, session: AsyncSession, recognitions: list[Statu
     return accepted
 
 
+# Constant text (numbers in order, so row locks are taken in number order): compiled and prepared once, where a
+# multi-row VALUES was compiled anew for every push.
+_RECORD_RECEIPTS = text("""
+    INSERT INTO coa_receipt AS receipt (coa_registration_number, event_id, deliveries)
+    SELECT * FROM unnest(CAST(:numbers AS text[]), CAST(:event_ids AS text[]), CAST(:deliveries AS integer[]))
+    ON CONFLICT (coa_registration_number) DO UPDATE
+    SET event_id = excluded.event_id, last_received_at = excluded.last_received_at,
+        deliveries = receipt.deliveries + excluded.deliveries
+""")
+
+
 async def _record_receipts(*, session: AsyncSession, accepted: list[AcceptedRecognition]) -> None:
     """Count one more delivery per COA number (first and last time, latest event id)."""
     deliveries = Counter(item.coa_registration_number for item in accepted)
     latest = {item.coa_registration_number: item.event_id for item in accepted}
-    rows = [{"coa_registration_number": number, "event_id": latest[number], "deliveries": count}
-            for number, count in sorted(deliveries.items())]
-    statement = pg_insert(CoaReceipt).values(rows)
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=[CoaReceipt.coa_registration_number],
-        set_={"event_id": statement.excluded.event_id, "last_received_at": statement.excluded.last_received_at,
-              "deliveries": CoaReceipt.deliveries + statement.excluded.deliveries},
-    ))
+    numbers = sorted(deliveries)
+    await session.execute(_RECORD_RECEIPTS, {"numbers": numbers, "event_ids": [latest[n] for n in numbers],
+                                             "deliveries": [deliveries[n] for n in numbers]})
 
 
 async def recognition_status(*, sessionmaker: async_sessionmaker[AsyncSession], intake: Downstream,

@@ -64,10 +64,12 @@ async def push_recognitions(request: Request, session: PushSessionDep) -> Recogn
     recognitions = service.parse_recognitions(await request.body())
     produced = await service.accept_recognitions(session=session, recognitions=recognitions,
                                                  topic=request.app.state.settings.coa_topic)
+    # The route's path resolved once (a COA number is letters, digits and dashes: nothing to escape), not for
+    # each of up to 1000 recognitions.
+    status_path = request.app.url_path_for("recognition_status", coa_registration_number="_")[:-1]
     return RecognitionsAccepted(accepted=len(produced), recognitions=[
         RecognitionAccepted(coa_registration_number=item.coa_registration_number, event_id=item.event_id,
-                            status_url=request.app.url_path_for("recognition_status",
-                                                                coa_registration_number=item.coa_registration_number))
+                            status_url=status_path + item.coa_registration_number)
         for item in produced
     ])
 

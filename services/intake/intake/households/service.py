@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import insert, select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..persons.models import Person
@@ -21,7 +21,8 @@ async def create_household(*, session: AsyncSession) -> UUID:
 async def create_households(*, session: AsyncSession, household_ids: Sequence[UUID]) -> None:
     """New, empty households under the given ids, in one statement."""
     if household_ids:
-        await session.execute(insert(Household), [{"id": household_id} for household_id in household_ids])
+        await session.execute(text("INSERT INTO household (id) SELECT unnest(CAST(:ids AS uuid[]))"),
+                              {"ids": list(household_ids)})
 
 
 async def household_members(*, session: AsyncSession, household_id: UUID) -> list[Person]:

@@ -1,11 +1,12 @@
 """Registering recognised refugees (once per COA number) and reading their records."""
 
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -57,7 +58,7 @@ async def register_recognised_persons(*, session: AsyncSession, recognitions: Se
     if not registered:
         return []
     await create_households(session=session, household_ids=new_households)
-    await session.execute(insert(Person), [row for row, _ in registered])
+    await session.execute(_INSERT_PERSONS, {"rows": json.dumps([row for row, _ in registered], default=str)})
     # The unique COA number is the last line of defence behind the advisory locks; if it ever trips, the consumer
     # applies the events again one by one and finds the person registered.
     await add_events(session, [(_registration_of(row), str(row["id"]), recognition)
@@ -65,6 +66,17 @@ async def register_recognised_persons(*, session: AsyncSession, recognitions: Se
     await note_registrations(session=session, registered=[(row["coa_registration_number"], row["id"])
                                                           for row, _ in registered])
     return [row["id"] for row, _ in registered]
+
+
+# One statement of constant text for a fetch's persons, typed by the table itself (row by row, each was an
+# execution of its own).
+_PERSON_COLUMNS = ("id, coa_registration_number, family_name, given_names, date_of_birth, gender, country_of_origin, "
+                   "languages, reception_centre, recognised_on, household_id, family_reunification, "
+                   "family_reunification_with, status")
+_INSERT_PERSONS = text(f"""
+    INSERT INTO person ({_PERSON_COLUMNS})
+    SELECT {_PERSON_COLUMNS} FROM jsonb_populate_recordset(NULL::person, CAST(:rows AS jsonb))
+""")
 
 
 async def reject_broken_recognitions(*, session: AsyncSession, broken: Sequence[tuple[str, object]]) -> None:

@@ -4,8 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseWaitlisted
@@ -50,39 +49,61 @@ async def note_registrations(*, session: AsyncSession, registered: Sequence[tupl
         for number, person_id in registered])
 
 
+# Constant text, one row per number from the arrays: compiled and prepared once (a multi-row VALUES is compiled
+# anew for every batch, which cost more than the rest of the write).
+_MOVE = text(f"""
+    INSERT INTO recognition_progress AS progress (coa_registration_number, status, stage, reason, person_id)
+    SELECT * FROM unnest(CAST(:numbers AS text[]), CAST(:statuses AS text[]), CAST(:stages AS smallint[]),
+                         CAST(:reasons AS text[]), CAST(:person_ids AS uuid[]))
+    ON CONFLICT (coa_registration_number) DO UPDATE
+    SET status = excluded.status, stage = excluded.stage, reason = excluded.reason, updated_at = now(),
+        person_id = coalesce(excluded.person_id, progress.person_id)
+    WHERE excluded.stage > progress.stage
+       OR (excluded.stage = {STAGES["rejected"]} AND progress.stage = {STAGES["rejected"]})
+""")
+
+
 async def _move(*, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert or move forward (a later rejection of a still rejected number refreshes its reason); the last row of
     a number wins within one call."""
-    latest = {row["coa_registration_number"]: {**row, "stage": STAGES[row["status"]]} for row in rows}
+    latest = {row["coa_registration_number"]: row for row in rows}
     if not latest:
         return
-    statement = pg_insert(RecognitionProgress).values(list(latest.values()))
-    table = RecognitionProgress
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=[table.coa_registration_number],
-        set_={"status": statement.excluded.status, "stage": statement.excluded.stage,
-              "reason": statement.excluded.reason, "updated_at": func.now(),
-              "person_id": func.coalesce(statement.excluded.person_id, table.person_id)},
-        where=or_(statement.excluded.stage > table.stage,
-                  (statement.excluded.stage == STAGES["rejected"]) & (table.stage == STAGES["rejected"]))))
+    await session.execute(_MOVE, {
+        "numbers": list(latest), "statuses": [row["status"] for row in latest.values()],
+        "stages": [STAGES[row["status"]] for row in latest.values()],
+        "reasons": [row["reason"] for row in latest.values()],
+        "person_ids": [row["person_id"] for row in latest.values()]})
+
+
+# Statuses only move forward, so a fetch's facts applied in order leave each person at the first of their facts of
+# the highest stage: that one fact per person, all in one statement.
+_FOLLOW_CASES = text("""
+    UPDATE recognition_progress AS progress
+    SET status = moved.status, stage = moved.stage, case_id = moved.case_id, updated_at = now()
+    FROM unnest(CAST(:person_ids AS uuid[]), CAST(:case_ids AS uuid[]), CAST(:statuses AS text[]),
+                CAST(:stages AS smallint[])) AS moved(person_id, case_id, status, stage)
+    WHERE progress.person_id = moved.person_id AND progress.stage < moved.stage
+""")
 
 
 async def follow_cases(*, session: AsyncSession, facts: Sequence[object]) -> None:
     """Move the status of each person's recognition along with their case: waitlisted, assigned, closed (case-plan's
     facts, in their order; one of an earlier stage than the status changes nothing)."""
-    moves = [{"person": fact.person_id, "case": fact.case_id, "new_status": _CASE_STATUS[type(fact)],
-              "new_stage": STAGES[_CASE_STATUS[type(fact)]]}
-             for fact in facts if isinstance(fact, CaseManagerAssigned | CaseWaitlisted | CaseClosed)]
-    if not moves:
+    furthest: dict[UUID, tuple[UUID, str]] = {}
+    for fact in facts:
+        if isinstance(fact, CaseManagerAssigned | CaseWaitlisted | CaseClosed):
+            status = _CASE_STATUS[type(fact)]
+            known = furthest.get(fact.person_id)
+            if known is None or STAGES[status] > STAGES[known[1]]:
+                furthest[fact.person_id] = (fact.case_id, status)
+    if not furthest:
         return
-    table = RecognitionProgress.__table__
-    # Core, not ORM: one statement executed per fact, in their order.
-    await session.execute(
-        update(table)
-        .where(table.c.person_id == bindparam("person"), table.c.stage < bindparam("new_stage"))
-        .values(status=bindparam("new_status"), stage=bindparam("new_stage"), case_id=bindparam("case"),
-                updated_at=func.now()),
-        moves)
+    people = sorted(furthest)
+    await session.execute(_FOLLOW_CASES, {
+        "person_ids": people, "case_ids": [furthest[person][0] for person in people],
+        "statuses": [furthest[person][1] for person in people],
+        "stages": [STAGES[furthest[person][1]] for person in people]})
 
 
 async def recognition_status(*, session: AsyncSession, coa_registration_number: str) -> RecognitionStatusRead | None:
