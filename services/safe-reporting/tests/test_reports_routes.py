@@ -71,6 +71,13 @@ async def test_a_text_holding_a_v_number_or_bsn_is_refused_with_a_request_to_lea
     assert await _count(sessionmaker, Report) == 0
 
 
+async def test_a_phone_number_or_iban_as_contact_is_taken_and_a_spaced_bsn_is_not(api, reporter, sessionmaker) -> None:
+    for contact in ("0612345678", "My phone 06-12345678", "NL91 ABNA 0417 1643 00"):
+        assert (await api.post("/reports", json=a_report(contact=contact), headers=reporter)).status_code == 201
+    assert (await api.post("/reports", json=a_report(contact="111 222 333"), headers=reporter)).status_code == 422
+    assert await _count(sessionmaker, Report) == 3
+
+
 async def test_the_receipt_follows_the_report_up_and_a_wrong_one_answers_like_a_missing_one(api, reporter) -> None:
     receipt = await _submit(api, reporter)
     seen = await api.post("/reports/follow-up", json={"receipt": receipt.replace("-", " ")}, headers=reporter)
