@@ -11,7 +11,7 @@ from verbinding_common.limits import shared_limits_purge
 
 from .reports.service import purge_closed_reports
 from .settings import SafeReportingSettings
-from .statistics.service import publish_changed_weeks, recent_weeks
+from .statistics.service import closed_weeks, publish_changed_weeks
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def scheduled(settings: SafeReportingSettings) -> list[Job]:
 
     async def publish_statistics(context: JobContext) -> None:
         async with context.sessionmaker() as session, session.begin():
-            weeks = await publish_changed_weeks(session=session, weeks=recent_weeks(settings.statistics_weeks))
+            weeks = await publish_changed_weeks(session=session, weeks=closed_weeks(settings.statistics_weeks))
         if weeks:
             log.info("statistics published for %d week(s)", len(weeks))
 
