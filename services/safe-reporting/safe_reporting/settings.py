@@ -35,6 +35,12 @@ class SafeReportingSettings(ServiceSettings):
     receipt_failures_per_window: int = Field(default=30, ge=1)
     receipt_window_s: float = Field(default=60.0, gt=0)
 
+    # Admission control: at most this many new reports in flight per process; past it, 503 + Retry-After at once.
+    report_submissions_in_flight: int = Field(default=8, ge=1)
+    # A retried report answers with its receipt (Idempotency-Key) within this window only: the receipt is kept,
+    # sealed under a key derived from the client's Idempotency-Key, no longer than needed, then purged.
+    idempotency_retention_hours: int = Field(default=1, ge=1)
+
     statistics_interval_s: float = Field(default=300.0, gt=0)
     statistics_weeks: int = Field(default=8, ge=1, le=520)
     closed_report_retention_days: int = Field(default=180, ge=1)

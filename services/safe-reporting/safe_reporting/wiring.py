@@ -11,14 +11,15 @@ from fastapi import FastAPI
 from verbinding_common.limits import SharedLimits
 from verbinding_common.sealing import Keyring
 
+from .reports.admission import SubmissionGate
 from .reports.service import Secrets
 from .reports.throttle import GuessThrottle
 from .settings import SafeReportingSettings
 
 
 def setup(app: FastAPI) -> None:
-    """The keys only this service holds, and the city-wide guess budget (in the database: every replica spends the
-    same one)."""
+    """The keys only this service holds, the city-wide guess budget (in the database: every replica spends the
+    same one) and the gate that admits new reports a few at a time."""
     settings: SafeReportingSettings = app.state.settings
     keys = {settings.report_key_id: settings.report_key_bytes()[:32]}
     keys.update({kid: base64.b64decode(value.get_secret_value())[:32]
@@ -29,6 +30,7 @@ def setup(app: FastAPI) -> None:
     app.state.guess_throttle = GuessThrottle(limits=app.state.shared_limits,
                                              failures_per_window=settings.receipt_failures_per_window,
                                              window_s=settings.receipt_window_s)
+    app.state.submission_gate = SubmissionGate(limit=settings.report_submissions_in_flight)
 
 
 @contextlib.asynccontextmanager

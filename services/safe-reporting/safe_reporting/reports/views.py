@@ -18,6 +18,7 @@ from verbinding_common.sealing import open_text
 
 from ..audit.models import AccessAuditTable
 from . import referrals
+from .admission import admitted
 from .models import (
     ConsentGive,
     ConsentWithdraw,
@@ -107,7 +108,10 @@ async def _follow_up(session: SessionDep, request: Request, receipt: str) -> Rep
 
 
 @reporter.post("", status_code=status.HTTP_201_CREATED, response_model=ReportReceipt,
-               openapi_extra=_body_doc(ReportCreate), summary="Report a crime, anonymously")
+               openapi_extra=_body_doc(ReportCreate), summary="Report a crime, anonymously",
+               dependencies=[Depends(admitted, scope="function")],
+               responses={503: {"description": "too many reports in flight: nothing was stored; send it again after "
+                                               "`Retry-After` with the same Idempotency-Key"}})
 async def create_report(request: Request, session: SessionDep) -> ReportReceipt:
     body = await parsed(request, ReportCreate)
     try:
