@@ -31,9 +31,12 @@ class SafeReportingSettings(ServiceSettings):
     receipt_pepper: SecretStr | None = None
     receipt_pepper_file: Path | None = None
 
-    # Guessing receipts is slow for everyone: at most this many failed look-ups per window, city-wide.
+    # Guessing receipts is slowed per receipt prefix (reports/throttle.py): at most this many failed look-ups per
+    # window in a prefix's bucket; a bucket counts at most `receipt_failures_per_day` in any 24 h, which bounds how
+    # long anyone can keep a reporter locked out (failures_per_day x window / failures_per_window + one window).
     receipt_failures_per_window: int = Field(default=30, ge=1)
     receipt_window_s: float = Field(default=60.0, gt=0)
+    receipt_failures_per_day: int = Field(default=300, ge=1)
 
     # Admission control: at most this many new reports in flight per process; past it, 503 + Retry-After at once.
     report_submissions_in_flight: int = Field(default=8, ge=1)

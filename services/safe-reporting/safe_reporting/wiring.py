@@ -18,7 +18,7 @@ from .settings import SafeReportingSettings
 
 
 def setup(app: FastAPI) -> None:
-    """The keys only this service holds, the city-wide guess budget (in the database: every replica spends the
+    """The keys only this service holds, the per-prefix guess budget (in the database: every replica spends the
     same one) and the gate that admits new reports a few at a time."""
     settings: SafeReportingSettings = app.state.settings
     keys = {settings.report_key_id: settings.report_key_bytes()[:32]}
@@ -29,7 +29,9 @@ def setup(app: FastAPI) -> None:
     app.state.shared_limits = SharedLimits.on(settings.database_url)
     app.state.guess_throttle = GuessThrottle(limits=app.state.shared_limits,
                                              failures_per_window=settings.receipt_failures_per_window,
-                                             window_s=settings.receipt_window_s)
+                                             window_s=settings.receipt_window_s,
+                                             failures_per_day=settings.receipt_failures_per_day,
+                                             pepper=app.state.report_secrets.pepper)
     app.state.submission_gate = SubmissionGate(limit=settings.report_submissions_in_flight)
 
 

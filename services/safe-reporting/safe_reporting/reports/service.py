@@ -80,16 +80,19 @@ async def submit_report(*, session: AsyncSession, report: ReportCreate, secrets:
 
 async def report_by_receipt(*, session: AsyncSession, receipt: str, secrets: Secrets,
                             throttle: GuessThrottle) -> Report:
-    """The report this receipt belongs to. A wrong receipt answers like a missing one and spends the guess budget."""
-    wait = await throttle.wait_s()
+    """The report this receipt belongs to. A wrong receipt answers like a missing one and spends its prefix's budget."""
+    typed = receipts.normalise(receipt)
+    bucket = throttle.bucket(typed)
+    wait = await throttle.wait_s(bucket)
     if wait:
-        raise TooManyGuesses("too many receipts were tried; try again later", retry_after_s=wait)
-    digits = receipts.normalise(receipt) or "0" * receipts.DIGITS
+        raise TooManyGuesses("too many wrong receipts were tried in a short time; try again later",
+                             retry_after_s=wait)
+    digits = typed or "0" * receipts.DIGITS
     report = await session.scalar(select(Report).where(
         Report.receipt_lookup == receipts.lookup_key(digits, secrets.pepper)).with_for_update())
     matches = await receipts.verify(digits, report.receipt_verifier if report is not None else None)
-    if report is None or not matches or receipts.normalise(receipt) is None:
-        await throttle.failed()
+    if report is None or not matches or typed is None:
+        await throttle.failed(bucket)
         raise NotFound("no report with this receipt")
     return report
 
