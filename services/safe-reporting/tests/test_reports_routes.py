@@ -90,7 +90,8 @@ async def test_the_receipt_follows_the_report_up_and_a_wrong_one_answers_like_a_
     assert answers[0].json()["detail"] == "no report with this receipt"
 
 
-async def test_guessing_receipts_slows_down_for_everyone(service_database, identity_keys, reporter) -> None:
+async def test_guessing_receipts_slows_down_every_look_up_in_the_guessed_prefix(service_database, identity_keys,
+                                                                               reporter) -> None:
     import httpx
     from safe_reporting.main import create_app
     from safe_support import safe_reporting_settings
@@ -99,14 +100,16 @@ async def test_guessing_receipts_slows_down_for_everyone(service_database, ident
                                              receipt_failures_per_window=5, receipt_window_s=600))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as api:
         receipt = await _submit(api, reporter)
-        for _ in range(5):
-            assert (await api.post("/reports/follow-up", json={"receipt": "9" * 20}, headers=reporter)).status_code \
+        prefix = receipt.replace("-", "")[:3]
+        wrong = [prefix + str(n) * 17 for n in range(7) if prefix + str(n) * 17 != receipt.replace("-", "")]
+        for guessed in wrong[:5]:
+            assert (await api.post("/reports/follow-up", json={"receipt": guessed}, headers=reporter)).status_code \
                 == 404
-        guess = await api.post("/reports/follow-up", json={"receipt": "8" * 20}, headers=reporter)
+        guess = await api.post("/reports/follow-up", json={"receipt": wrong[5]}, headers=reporter)
         right = await api.post("/reports/follow-up", json={"receipt": receipt}, headers=reporter)
     await app.state.engine.dispose()
     await app.state.shared_limits.engine.dispose()
-    # Once the budget is spent, a right receipt waits as a wrong one does: the throttle is no oracle.
+    # Once the prefix's budget is spent, a right receipt waits as a wrong one does: the throttle is no oracle.
     assert guess.status_code == right.status_code == 429
     assert int(right.headers["retry-after"]) > 0
 

@@ -15,7 +15,7 @@ from verbinding_common.errors import Conflict, NotFound
 
 from ..audit.models import AccessAuditTable
 from ..errors import TooManyGuesses
-from . import receipts
+from . import receipts, sealed
 from .models import (
     ConsentRead,
     MessageRead,
@@ -64,10 +64,11 @@ async def submit_report(*, session: AsyncSession, report: ReportCreate, secrets:
     session.add(Report(
         id=report_id, reporter_role=report.role, category=report.category, district=report.district,
         occurred_on=report.occurred_on, part_of_day=report.part_of_day, answer_language=report.answer_language,
-        state=ReportState.new, iso_week=week, wrapped_key=data_key.wrapped, kek_id=data_key.kek_id,
-        description_sealed=sealing.seal_text(data_key.key, report.description, owner_id=str(report_id),
+        state=ReportState.new, iso_week=week, created_at=sealed.day_of(), wrapped_key=data_key.wrapped,
+        kek_id=data_key.kek_id,
+        description_sealed=sealed.seal_text(data_key.key, report.description, owner_id=str(report_id),
                                              field="description"),
-        contact_sealed=sealing.seal_text(data_key.key, report.contact, owner_id=str(report_id), field="contact"),
+        contact_sealed=sealed.seal_text(data_key.key, report.contact, owner_id=str(report_id), field="contact"),
         receipt_lookup=receipts.lookup_key(digits, secrets.pepper),
         receipt_verifier=await receipts.make_verifier(digits),
     ))
@@ -105,14 +106,14 @@ async def messages_of(*, session: AsyncSession, report: Report, data_key: bytes)
     rows = await session.scalars(select(ReportMessage).where(ReportMessage.report_id == report.id)
                                  .order_by(ReportMessage.id))
     return [MessageRead(author=row.author, at=row.created_at,  # type: ignore[arg-type]
-                        text=sealing.open_text(data_key, row.body_sealed, owner_id=str(report.id),
+                        text=sealed.open_text(data_key, row.body_sealed, owner_id=str(report.id),
                                                field=f"message:{row.author}") or "")
             for row in rows]
 
 
 async def consents_of(*, session: AsyncSession, report: Report) -> list[ConsentRead]:
     rows = await session.scalars(select(ReferralConsent).where(ReferralConsent.report_id == report.id)
-                                 .order_by(ReferralConsent.given_at))
+                                 .order_by(ReferralConsent.given_at, ReferralConsent.id))
     return [ConsentRead(kind=row.kind, fields=row.fields, given_at=row.given_at,  # type: ignore[arg-type]
                         withdrawn_at=row.withdrawn_at, used_at=row.used_at) for row in rows]
 
@@ -123,8 +124,9 @@ async def add_message(*, session: AsyncSession, report: Report, author: str, tex
         raise Conflict("this report is closed")
     if author == "reporter":
         screen_texts([("text", text)])
-    session.add(ReportMessage(report_id=report.id, author=author, body_sealed=sealing.seal_text(
-        data_key_of(report, secrets), text, owner_id=str(report.id), field=f"message:{author}")))
+    session.add(ReportMessage(report_id=report.id, author=author, created_at=sealed.day_of(),
+                              body_sealed=sealed.seal_text(data_key_of(report, secrets), text, owner_id=str(report.id),
+                                                           field=f"message:{author}")))
 
 
 async def list_reports(*, session: AsyncSession, state: ReportState | None, limit: int,
@@ -157,7 +159,7 @@ async def change_state(*, session: AsyncSession, report: Report, state: ReportSt
         raise Conflict(f"a report in state {report.state} cannot move to {state}")
     report.state = state
     if state == ReportState.closed:
-        report.closed_at = datetime.now(UTC)
+        report.closed_at = sealed.day_of()
 
 
 async def purge_closed_reports(*, session: AsyncSession, retention: timedelta) -> int:
