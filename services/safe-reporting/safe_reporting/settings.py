@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
+from verbinding_common.sealing import Keyring
 from verbinding_common.settings import ServiceSettings
 
 # Development-only keys: derived from a public phrase, so refused anywhere else (see _keys_outside_development).
@@ -51,6 +52,13 @@ class SafeReportingSettings(ServiceSettings):
 
     def report_key_bytes(self) -> bytes:
         return _key(self.report_key, self.report_key_file, self._fallback(_DEV_REPORT_KEY, "report_key"), "report_key")
+
+    def report_keyring(self) -> Keyring:
+        """The current key-encryption key and the previous ones still readable, by id."""
+        keys = {self.report_key_id: self.report_key_bytes()[:32]}
+        keys.update({kid: base64.b64decode(value.get_secret_value())[:32]
+                     for kid, value in self.previous_report_keys.items()})
+        return Keyring(keys=keys, current=self.report_key_id)
 
     def receipt_pepper_bytes(self) -> bytes:
         return _key(self.receipt_pepper, self.receipt_pepper_file, self._fallback(_DEV_PEPPER, "receipt_pepper"),
