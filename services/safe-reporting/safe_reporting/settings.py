@@ -48,6 +48,8 @@ class SafeReportingSettings(ServiceSettings):
     statistics_interval_s: float = Field(default=300.0, gt=0)
     statistics_weeks: int = Field(default=8, ge=1, le=520)
     closed_report_retention_days: int = Field(default=180, ge=1)
+    # Open reports with no activity for this long are closed (then purged after the retention above).
+    inactive_report_days: int = Field(default=365, ge=1)
     purge_interval_s: float = Field(default=3600.0, gt=0)
 
     def report_key_bytes(self) -> bytes:

@@ -253,3 +253,28 @@ def test_the_development_keys_are_refused_outside_development(service_database) 
         safe_reporting_settings(service_database, "k", report_key=_DEV_REPORT_KEY)
     with pytest.raises(ValueError, match="at least 32 bytes"):
         safe_reporting_settings(service_database, "k", receipt_pepper=base64.b64encode(b"short").decode())
+
+
+async def test_open_reports_without_activity_are_closed_with_notice_to_the_hub_and_then_purged(
+        api, reporter, counsellor, sessionmaker) -> None:
+    from safe_reporting.reports.service import close_inactive_reports
+
+    quiet, talking = await _submit(api, reporter), await _submit(api, reporter)
+    await api.post("/reports/follow-up/messages", json={"receipt": talking, "text": "any news?"}, headers=reporter)
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(Report).values(created_at=long_ago))  # both taken in long ago
+    async with sessionmaker() as session, session.begin():
+        assert await close_inactive_reports(session=session, inactive_for=timedelta(days=365)) == 1
+    states = {(await api.post("/reports/follow-up", json={"receipt": r}, headers=reporter)).json()["state"]
+              for r in (quiet, talking)}
+    assert states == {"closed", "new"}  # the one with a recent message stays open
+    async with sessionmaker() as session:
+        notice = (await session.execute(select(audit.c.subject, audit.c.action, audit.c.outcome)
+                                        .where(audit.c.action == "close_inactive"))).all()
+    assert notice == [("retention", "close_inactive", "closed_inactive")]
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(Report).where(Report.state == "closed")
+                              .values(closed_at=datetime.now(UTC) - timedelta(days=200)))
+        assert await purge_closed_reports(session=session, retention=timedelta(days=180)) == 1
+    assert (await api.post("/reports/follow-up", json={"receipt": quiet}, headers=reporter)).status_code == 404

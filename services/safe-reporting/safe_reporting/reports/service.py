@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -175,6 +175,27 @@ async def purge_closed_reports(*, session: AsyncSession, retention: timedelta) -
             {"subject": "retention", "roles": [], "action": "purge", "record_kind": "report", "record_id": report_id,
              "outcome": "purged"} for report_id in purged])
     return len(purged)
+
+
+async def close_inactive_reports(*, session: AsyncSession, inactive_for: timedelta) -> int:
+    """Close open reports with no activity (taken in, a message either way, a consent) for `inactive_for`, so that
+    the retention of closed reports purges them in turn; the hub is told by one audit line per report (subject
+    `retention`, outcome `closed_inactive`) and sees them closed in its list."""
+    cutoff = sealed.day_of() - inactive_for
+    last_message = (select(func.max(ReportMessage.created_at)).where(ReportMessage.report_id == Report.id)
+                    .scalar_subquery())
+    last_consent = (select(func.max(ReferralConsent.given_at)).where(ReferralConsent.report_id == Report.id)
+                    .scalar_subquery())
+    activity = func.greatest(Report.created_at, func.coalesce(last_message, Report.created_at),
+                             func.coalesce(last_consent, Report.created_at))
+    closed = list(await session.scalars(
+        update(Report).where(Report.state != ReportState.closed, activity < cutoff)
+        .values(state=ReportState.closed, closed_at=sealed.day_of()).returning(Report.id)))
+    if closed:
+        await session.execute(insert(AccessAuditTable), [
+            {"subject": "retention", "roles": [], "action": "close_inactive", "record_kind": "report",
+             "record_id": report_id, "outcome": "closed_inactive"} for report_id in closed])
+    return len(closed)
 
 
 async def count_reports(*, session: AsyncSession) -> int:
