@@ -28,7 +28,6 @@ GUESSES = 6
 SETTINGS = {"token_failure_limit": f"{TOKEN_FAILURES}/hour", "receipt_failures_per_window": str(GUESSES),
             "receipt_window_s": "3600"}
 WRONG_PASSWORD = {"grant_type": "password", "username": "cm-anna", "password": "guess"}
-WRONG_RECEIPT = {"receipt": "9" * 20}
 
 
 @contextlib.contextmanager
@@ -79,6 +78,9 @@ async def test_the_token_and_guess_limits_hold_across_two_processes_and_their_re
             "description": "My employer keeps my wages and threatens me."})
         assert created.status_code == 201, created.text
         right_receipt = {"receipt": created.json()["receipt"]}
+        # Wrong, in the same prefix bucket as the right one (the budget is per receipt prefix).
+        digits = right_receipt["receipt"].replace("-", "")
+        wrong_receipt = {"receipt": digits[:3] + ("0" * 17 if digits[3:] != "0" * 17 else "1" * 17)}
         right_password = {**WRONG_PASSWORD, "password": "demo"}
 
         # Half the failures to each process; the one past the limit is refused by a process that saw only half.
@@ -86,8 +88,8 @@ async def test_the_token_and_guess_limits_hold_across_two_processes_and_their_re
         assert await token_answers(stack, "gateway#2", TOKEN_FAILURES // 2 + 1, WRONG_PASSWORD) == [400, 400, 429]
         assert await token_answers(stack, "gateway", 1, right_password) == [429]
 
-        assert await guess_answers(stack, "safe-reporting", GUESSES // 2, WRONG_RECEIPT) == [404] * 3
-        assert await guess_answers(stack, "safe-reporting#2", GUESSES // 2 + 1, WRONG_RECEIPT) == [404] * 3 + [429]
+        assert await guess_answers(stack, "safe-reporting", GUESSES // 2, wrong_receipt) == [404] * 3
+        assert await guess_answers(stack, "safe-reporting#2", GUESSES // 2 + 1, wrong_receipt) == [404] * 3 + [429]
         assert await guess_answers(stack, "safe-reporting", 1, right_receipt) == [429]
 
         # The processes that counted the first hits are killed; the new ones, answering alone, start with empty
@@ -112,8 +114,8 @@ async def test_the_token_and_guess_limits_hold_across_two_processes_and_their_re
 
     assert sorted((row["limit_name"], len(row["hits"])) for row in gateway_rows) \
         == [("anonymous-reports", 1), ("token-failures", TOKEN_FAILURES)]
-    assert [(row["limit_name"], row["bucket_key"], len(row["hits"])) for row in safe_rows] \
-        == [("receipt-guesses", "city", GUESSES)]
+    assert sorted((row["limit_name"], len(row["hits"])) for row in safe_rows) \
+        == [("receipt-guesses", GUESSES), ("receipt-guesses-day", GUESSES)]
     stored = repr(gateway_rows) + repr(safe_rows)
     for identifier in ("cm-anna", "127.0.0.1", right_receipt["receipt"]):
         assert identifier not in stored

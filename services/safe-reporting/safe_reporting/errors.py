@@ -6,7 +6,7 @@ from verbinding_common.errors import DomainError
 
 
 class TooManyGuesses(DomainError):
-    """The city-wide budget of failed receipt look-ups is spent: 429, try again after `retry_after_s`."""
+    """The budget of failed receipt look-ups of this receipt's prefix is spent: 429, try again after `retry_after_s`."""
 
     status_code = HTTPStatus.TOO_MANY_REQUESTS
 

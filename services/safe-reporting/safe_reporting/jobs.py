@@ -9,9 +9,9 @@ from datetime import timedelta
 from verbinding_common.jobs import Job, JobContext
 from verbinding_common.limits import shared_limits_purge
 
-from .reports.service import purge_closed_reports
+from .reports.service import close_inactive_reports, purge_closed_reports
 from .settings import SafeReportingSettings
-from .statistics.service import publish_changed_weeks, recent_weeks
+from .statistics.service import closed_weeks, publish_changed_weeks
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +21,16 @@ def scheduled(settings: SafeReportingSettings) -> list[Job]:
 
     async def publish_statistics(context: JobContext) -> None:
         async with context.sessionmaker() as session, session.begin():
-            weeks = await publish_changed_weeks(session=session, weeks=recent_weeks(settings.statistics_weeks))
+            weeks = await publish_changed_weeks(session=session, weeks=closed_weeks(settings.statistics_weeks))
         if weeks:
             log.info("statistics published for %d week(s)", len(weeks))
 
     async def purge(context: JobContext) -> None:
+        async with context.sessionmaker() as session, session.begin():
+            closed = await close_inactive_reports(session=session,
+                                                  inactive_for=timedelta(days=settings.inactive_report_days))
+        if closed:
+            log.info("closed %d report(s) without activity", closed)
         async with context.sessionmaker() as session, session.begin():
             purged = await purge_closed_reports(
                 session=session, retention=timedelta(days=settings.closed_report_retention_days))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
+from verbinding_common.sealing import Keyring
 from verbinding_common.settings import ServiceSettings
 
 # Development-only keys: derived from a public phrase, so refused anywhere else (see _keys_outside_development).
@@ -31,17 +32,35 @@ class SafeReportingSettings(ServiceSettings):
     receipt_pepper: SecretStr | None = None
     receipt_pepper_file: Path | None = None
 
-    # Guessing receipts is slow for everyone: at most this many failed look-ups per window, city-wide.
+    # Guessing receipts is slowed per receipt prefix (reports/throttle.py): at most this many failed look-ups per
+    # window in a prefix's bucket; a bucket counts at most `receipt_failures_per_day` in any 24 h, which bounds how
+    # long anyone can keep a reporter locked out (failures_per_day x window / failures_per_window + one window).
     receipt_failures_per_window: int = Field(default=30, ge=1)
     receipt_window_s: float = Field(default=60.0, gt=0)
+    receipt_failures_per_day: int = Field(default=300, ge=1)
+
+    # Admission control: at most this many new reports in flight per process; past it, 503 + Retry-After at once.
+    report_submissions_in_flight: int = Field(default=8, ge=1)
+    # A retried report answers with its receipt (Idempotency-Key) within this window only: the receipt is kept,
+    # sealed under a key derived from the client's Idempotency-Key, no longer than needed, then purged.
+    idempotency_retention_hours: int = Field(default=1, ge=1)
 
     statistics_interval_s: float = Field(default=300.0, gt=0)
     statistics_weeks: int = Field(default=8, ge=1, le=520)
     closed_report_retention_days: int = Field(default=180, ge=1)
+    # Open reports with no activity for this long are closed (then purged after the retention above).
+    inactive_report_days: int = Field(default=365, ge=1)
     purge_interval_s: float = Field(default=3600.0, gt=0)
 
     def report_key_bytes(self) -> bytes:
         return _key(self.report_key, self.report_key_file, self._fallback(_DEV_REPORT_KEY, "report_key"), "report_key")
+
+    def report_keyring(self) -> Keyring:
+        """The current key-encryption key and the previous ones still readable, by id."""
+        keys = {self.report_key_id: self.report_key_bytes()[:32]}
+        keys.update({kid: base64.b64decode(value.get_secret_value())[:32]
+                     for kid, value in self.previous_report_keys.items()})
+        return Keyring(keys=keys, current=self.report_key_id)
 
     def receipt_pepper_bytes(self) -> bytes:
         return _key(self.receipt_pepper, self.receipt_pepper_file, self._fallback(_DEV_PEPPER, "receipt_pepper"),

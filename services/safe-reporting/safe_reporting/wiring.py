@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
 from verbinding_common.limits import SharedLimits
-from verbinding_common.sealing import Keyring
 
+from .reports.admission import SubmissionGate
 from .reports.service import Secrets
 from .reports.throttle import GuessThrottle
 from .settings import SafeReportingSettings
 
 
 def setup(app: FastAPI) -> None:
-    """The keys only this service holds, and the city-wide guess budget (in the database: every replica spends the
-    same one)."""
+    """The keys only this service holds, the per-prefix guess budget (in the database: every replica spends the
+    same one) and the gate that admits new reports a few at a time."""
     settings: SafeReportingSettings = app.state.settings
-    keys = {settings.report_key_id: settings.report_key_bytes()[:32]}
-    keys.update({kid: base64.b64decode(value.get_secret_value())[:32]
-                 for kid, value in settings.previous_report_keys.items()})
-    app.state.report_secrets = Secrets(keyring=Keyring(keys=keys, current=settings.report_key_id),
-                                       pepper=settings.receipt_pepper_bytes())
+    app.state.report_secrets = Secrets(keyring=settings.report_keyring(), pepper=settings.receipt_pepper_bytes())
     app.state.shared_limits = SharedLimits.on(settings.database_url)
     app.state.guess_throttle = GuessThrottle(limits=app.state.shared_limits,
                                              failures_per_window=settings.receipt_failures_per_window,
-                                             window_s=settings.receipt_window_s)
+                                             window_s=settings.receipt_window_s,
+                                             failures_per_day=settings.receipt_failures_per_day,
+                                             pepper=app.state.report_secrets.pepper)
+    app.state.submission_gate = SubmissionGate(limit=settings.report_submissions_in_flight)
 
 
 @contextlib.asynccontextmanager

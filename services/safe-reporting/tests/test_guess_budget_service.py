@@ -1,5 +1,6 @@
-"""The city-wide receipt-guess budget is one budget for every safe-reporting replica, survives a restart, passes
-with its window, stores nothing of who guessed, and refuses look-ups when it cannot be counted."""
+"""The receipt-guess budget (per receipt prefix) is one budget for every safe-reporting replica, survives a restart,
+passes with its window, stores nothing of who guessed nor any digit of a receipt, refuses look-ups when it cannot be
+counted, and cannot keep a reporter locked out for more than its bound."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ from verbinding_common.db import create_engine
 from verbinding_common.limits import SharedLimits
 
 WRONG = "9" * 20
+
+
+def _same_prefix_wrong(receipt: str) -> str:
+    """A wrong receipt in the same prefix bucket as `receipt`."""
+    digits = receipt.replace("-", "")
+    return digits[:3] + ("0" * 17 if digits[3:] != "0" * 17 else "1" * 17)
 
 
 @pytest.fixture
@@ -51,7 +58,8 @@ async def test_the_budget_plus_first_guess_is_refused_whichever_replica_answers_
     first, second = replicas(2, receipt_failures_per_window=5, receipt_window_s=600)
     created = await first.post("/reports", json=a_report(), headers=reporter)
     receipt = created.json()["receipt"]
-    answers = [(await follow_up((first, second)[i % 2], WRONG, reporter)).status_code for i in range(7)]
+    wrong = _same_prefix_wrong(receipt)
+    answers = [(await follow_up((first, second)[i % 2], wrong, reporter)).status_code for i in range(7)]
     assert answers == [404] * 5 + [429] * 2
     (restarted,) = replicas(1, receipt_failures_per_window=5, receipt_window_s=600)
     right = await follow_up(restarted, receipt, reporter)
@@ -63,8 +71,9 @@ async def test_the_budget_plus_first_guess_is_refused_whichever_replica_answers_
             rows = (await conn.execute(select(rate_limit_bucket))).all()
     finally:
         await engine.dispose()
-    assert [(row.limit_name, row.bucket_key, len(row.hits)) for row in rows] == [("receipt-guesses", "city", 5)]
-    assert WRONG not in repr(rows) and receipt not in repr(rows)
+    assert sorted((row.limit_name, len(row.hits)) for row in rows) == [("receipt-guesses", 5),
+                                                                       ("receipt-guesses-day", 5)]
+    assert wrong not in repr(rows) and receipt not in repr(rows) and receipt[:3] not in {r.bucket_key for r in rows}
 
 
 async def test_the_budget_refills_once_its_window_passes(replicas, reporter, sessionmaker) -> None:
@@ -91,7 +100,7 @@ async def test_without_its_database_the_budget_refuses_every_look_up(replicas, r
 
 async def test_a_wrong_guess_that_cannot_be_counted_is_refused_not_answered(sessionmaker) -> None:
     class CountingFails(GuessThrottle):
-        async def failed(self) -> None:
+        async def failed(self, bucket: str) -> None:
             raise ConnectionRefusedError("the database went away")
 
     engine = sessionmaker.kw["bind"]
@@ -100,3 +109,44 @@ async def test_a_wrong_guess_that_cannot_be_counted_is_refused_not_answered(sess
         with pytest.raises(ConnectionRefusedError):
             await report_by_receipt(session=session, receipt=WRONG, throttle=throttle,
                                     secrets=Secrets(keyring=None, pepper=b"p" * 32))  # type: ignore[arg-type]
+
+
+async def _a_day_of_windows_passes(sessionmaker, seconds: int) -> None:
+    async with sessionmaker() as session, session.begin():
+        await session.execute(text(f"UPDATE {rate_limit_bucket.name} SET expires_at = expires_at - "
+                                   f"interval '{seconds} s', hits = ARRAY(SELECT hit - interval '{seconds} s' "
+                                   "FROM unnest(hits) AS hit)"))
+
+
+async def test_an_attacker_locks_out_only_the_prefix_it_guesses_in_and_only_for_the_bounded_time(
+        replicas, reporter, sessionmaker) -> None:
+    """An attacking client guesses in the bucket of a genuine reporter's receipt as fast as it can, window after
+    window (stored times moved on, no clock waited for): the reporter is locked out in at most failures_per_day /
+    failures_per_window windows of the day, every 429 carries Retry-After, and a reporter of another prefix is
+    never locked out."""
+    per_window, per_day, window_s = 3, 9, 60
+    (api,) = replicas(1, receipt_failures_per_window=per_window, receipt_failures_per_day=per_day,
+                      receipt_window_s=window_s)
+    mine = (await api.post("/reports", json=a_report(), headers=reporter)).json()["receipt"]
+    other = mine
+    while other[:3] == mine[:3]:
+        other = (await api.post("/reports", json=a_report(), headers=reporter)).json()["receipt"]
+    wrong = _same_prefix_wrong(mine)
+
+    locked_windows = 0
+    for _ in range(2 * per_day // per_window + 2):  # more windows than the day allows the attacker to hold
+        for _ in range(per_window + 2):  # the attacker, faster than the window
+            answer = await follow_up(api, wrong, reporter)
+            assert answer.status_code in (404, 429)
+            if answer.status_code == 429:
+                assert int(answer.headers["Retry-After"]) >= 1
+        genuine = await follow_up(api, mine, reporter)
+        if genuine.status_code == 429:
+            locked_windows += 1
+            assert 1 <= int(genuine.headers["Retry-After"]) <= window_s
+        else:
+            assert genuine.status_code == 200
+        assert (await follow_up(api, other, reporter)).status_code == 200  # another prefix: never locked out
+        await _a_day_of_windows_passes(sessionmaker, window_s + 1)
+    assert locked_windows == per_day // per_window  # the bound, reached and not passed
+    assert (await follow_up(api, mine, reporter)).status_code == 200  # the attack goes on; the reporter is served

@@ -71,6 +71,13 @@ async def test_a_text_holding_a_v_number_or_bsn_is_refused_with_a_request_to_lea
     assert await _count(sessionmaker, Report) == 0
 
 
+async def test_a_phone_number_or_iban_as_contact_is_taken_and_a_spaced_bsn_is_not(api, reporter, sessionmaker) -> None:
+    for contact in ("0612345678", "My phone 06-12345678", "NL91 ABNA 0417 1643 00"):
+        assert (await api.post("/reports", json=a_report(contact=contact), headers=reporter)).status_code == 201
+    assert (await api.post("/reports", json=a_report(contact="111 222 333"), headers=reporter)).status_code == 422
+    assert await _count(sessionmaker, Report) == 3
+
+
 async def test_the_receipt_follows_the_report_up_and_a_wrong_one_answers_like_a_missing_one(api, reporter) -> None:
     receipt = await _submit(api, reporter)
     seen = await api.post("/reports/follow-up", json={"receipt": receipt.replace("-", " ")}, headers=reporter)
@@ -83,7 +90,8 @@ async def test_the_receipt_follows_the_report_up_and_a_wrong_one_answers_like_a_
     assert answers[0].json()["detail"] == "no report with this receipt"
 
 
-async def test_guessing_receipts_slows_down_for_everyone(service_database, identity_keys, reporter) -> None:
+async def test_guessing_receipts_slows_down_every_look_up_in_the_guessed_prefix(service_database, identity_keys,
+                                                                               reporter) -> None:
     import httpx
     from safe_reporting.main import create_app
     from safe_support import safe_reporting_settings
@@ -92,14 +100,16 @@ async def test_guessing_receipts_slows_down_for_everyone(service_database, ident
                                              receipt_failures_per_window=5, receipt_window_s=600))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as api:
         receipt = await _submit(api, reporter)
-        for _ in range(5):
-            assert (await api.post("/reports/follow-up", json={"receipt": "9" * 20}, headers=reporter)).status_code \
+        prefix = receipt.replace("-", "")[:3]
+        wrong = [prefix + str(n) * 17 for n in range(7) if prefix + str(n) * 17 != receipt.replace("-", "")]
+        for guessed in wrong[:5]:
+            assert (await api.post("/reports/follow-up", json={"receipt": guessed}, headers=reporter)).status_code \
                 == 404
-        guess = await api.post("/reports/follow-up", json={"receipt": "8" * 20}, headers=reporter)
+        guess = await api.post("/reports/follow-up", json={"receipt": wrong[5]}, headers=reporter)
         right = await api.post("/reports/follow-up", json={"receipt": receipt}, headers=reporter)
     await app.state.engine.dispose()
     await app.state.shared_limits.engine.dispose()
-    # Once the budget is spent, a right receipt waits as a wrong one does: the throttle is no oracle.
+    # Once the prefix's budget is spent, a right receipt waits as a wrong one does: the throttle is no oracle.
     assert guess.status_code == right.status_code == 429
     assert int(right.headers["retry-after"]) > 0
 
@@ -243,3 +253,28 @@ def test_the_development_keys_are_refused_outside_development(service_database) 
         safe_reporting_settings(service_database, "k", report_key=_DEV_REPORT_KEY)
     with pytest.raises(ValueError, match="at least 32 bytes"):
         safe_reporting_settings(service_database, "k", receipt_pepper=base64.b64encode(b"short").decode())
+
+
+async def test_open_reports_without_activity_are_closed_with_notice_to_the_hub_and_then_purged(
+        api, reporter, counsellor, sessionmaker) -> None:
+    from safe_reporting.reports.service import close_inactive_reports
+
+    quiet, talking = await _submit(api, reporter), await _submit(api, reporter)
+    await api.post("/reports/follow-up/messages", json={"receipt": talking, "text": "any news?"}, headers=reporter)
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(Report).values(created_at=long_ago))  # both taken in long ago
+    async with sessionmaker() as session, session.begin():
+        assert await close_inactive_reports(session=session, inactive_for=timedelta(days=365)) == 1
+    states = {(await api.post("/reports/follow-up", json={"receipt": r}, headers=reporter)).json()["state"]
+              for r in (quiet, talking)}
+    assert states == {"closed", "new"}  # the one with a recent message stays open
+    async with sessionmaker() as session:
+        notice = (await session.execute(select(audit.c.subject, audit.c.action, audit.c.outcome)
+                                        .where(audit.c.action == "close_inactive"))).all()
+    assert notice == [("retention", "close_inactive", "closed_inactive")]
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(Report).where(Report.state == "closed")
+                              .values(closed_at=datetime.now(UTC) - timedelta(days=200)))
+        assert await purge_closed_reports(session=session, retention=timedelta(days=180)) == 1
+    assert (await api.post("/reports/follow-up", json={"receipt": quiet}, headers=reporter)).status_code == 404

@@ -1,4 +1,4 @@
-"""The buckets of the limits every safe-reporting replica shares: the city-wide receipt-guess budget.
+"""The buckets of the limits every safe-reporting replica shares: the receipt-guess budget (per prefix).
 
 Revision ID: 0003
 Revises: 0002

@@ -18,13 +18,15 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Uuid,
-    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import Base
 
+# Times are stored at the day's grain (00:00 UTC): see sealed.py.
+_TODAY = text("date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'")
 
 class Category(enum.StrEnum):
     violence = "violence"
@@ -92,7 +94,7 @@ class Report(Base):
     answer_language: Mapped[str] = mapped_column(String(8))
     state: Mapped[str] = mapped_column(String(16), default=ReportState.new)
     iso_week: Mapped[str] = mapped_column(String(8))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_TODAY)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Envelope encryption: the report's data key wrapped by the service's key `kek_id`.
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
@@ -110,7 +112,7 @@ class ReportMessage(Base):
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
     author: Mapped[str] = mapped_column(String(16))  # reporter | counsellor
     body_sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_TODAY)
 
 
 class ReferralConsent(Base):
@@ -120,7 +122,7 @@ class ReferralConsent(Base):
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     fields: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
-    given_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    given_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_TODAY)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -133,7 +135,7 @@ class Referral(Base):
     consent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referral_consent.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     made_by: Mapped[str] = mapped_column(String(128))
-    made_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    made_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_TODAY)
     package_sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 

@@ -11,9 +11,11 @@ import asyncio
 import hashlib
 import hmac
 import math
+import os
 import re
 import secrets
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 
 DIGITS = 20
 GROUP = 4
@@ -23,6 +25,10 @@ ENTROPY_BITS = DIGITS * math.log2(10)  # 66.4
 # holding the table and the pepper still pays one scrypt per guess of 2^66.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 1 << 13, 8, 1
 _SCRYPT_MAXMEM = 64 * 1024 * 1024
+# The slow hash runs off the event loop in a pool of its own, one thread per core (scrypt releases the GIL): bounded,
+# so a burst queues here instead of taking every thread of the loop's default pool, and the rest of the service
+# (health, the hub, jobs) keeps its threads. Submissions are also admitted only a few at a time (admission.py).
+_HASHING = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="receipt-scrypt")
 
 
 def new_receipt() -> str:
@@ -50,9 +56,9 @@ def _scrypt(digits: str, salt: bytes) -> bytes:
 
 
 async def make_verifier(digits: str) -> bytes:
-    """`salt || scrypt(code, salt)`, computed off the event loop."""
+    """`salt || scrypt(code, salt)`, computed off the event loop in the bounded hashing pool."""
     salt = secrets.token_bytes(16)
-    return salt + await asyncio.to_thread(_scrypt, digits, salt)
+    return salt + await asyncio.get_running_loop().run_in_executor(_HASHING, _scrypt, digits, salt)
 
 
 _DUMMY = b"\x00" * 16 + b"\x00" * 32
@@ -61,5 +67,5 @@ _DUMMY = b"\x00" * 16 + b"\x00" * 32
 async def verify(digits: str, verifier: bytes | None) -> bool:
     """Constant work: a missing verifier costs the same scrypt as a real one, so timing says nothing."""
     stored = verifier if verifier is not None else _DUMMY
-    computed = await asyncio.to_thread(_scrypt, digits, stored[:16])
+    computed = await asyncio.get_running_loop().run_in_executor(_HASHING, _scrypt, digits, stored[:16])
     return verifier is not None and hmac.compare_digest(computed, stored[16:])

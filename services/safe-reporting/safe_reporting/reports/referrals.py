@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from verbinding_common import sealing
 from verbinding_common.errors import Conflict
 
+from . import sealed
 from .models import Referral, ReferralConsent, ReferralField, ReferralKind, ReferralRead, Report, ReportState
 from .service import Secrets, data_key_of
 
@@ -28,8 +27,9 @@ async def give_consent(*, session: AsyncSession, report: Report, kind: ReferralK
         raise Conflict("this report is closed")
     earlier = await _active_consent(session, report, kind)
     if earlier is not None:
-        earlier.withdrawn_at = datetime.now(UTC)
-    session.add(ReferralConsent(report_id=report.id, kind=kind, fields=sorted({str(f) for f in fields})))
+        earlier.withdrawn_at = sealed.day_of()
+    session.add(ReferralConsent(report_id=report.id, kind=kind, fields=sorted({str(f) for f in fields}),
+                                given_at=sealed.day_of()))
 
 
 async def withdraw_consent(*, session: AsyncSession, report: Report, kind: ReferralKind) -> None:
@@ -40,7 +40,7 @@ async def withdraw_consent(*, session: AsyncSession, report: Report, kind: Refer
             ReferralConsent.report_id == report.id, ReferralConsent.kind == kind,
             ReferralConsent.used_at.is_not(None)))
         raise Conflict("the referral has already been made" if used else "there is no consent to withdraw")
-    consent.withdrawn_at = datetime.now(UTC)
+    consent.withdrawn_at = sealed.day_of()
 
 
 async def make_referral(*, session: AsyncSession, report: Report, kind: ReferralKind, actor: str,
@@ -58,16 +58,16 @@ async def make_referral(*, session: AsyncSession, report: Report, kind: Referral
         ReferralField.district: report.district,
         ReferralField.approximate_time: report.occurred_on.isoformat()
         + (f" ({report.part_of_day})" if report.part_of_day else ""),
-        ReferralField.description: sealing.open_text(data_key, report.description_sealed, owner_id=rid,
+        ReferralField.description: sealed.open_text(data_key, report.description_sealed, owner_id=rid,
                                                      field="description"),
-        ReferralField.contact: sealing.open_text(data_key, report.contact_sealed, owner_id=rid, field="contact"),
+        ReferralField.contact: sealed.open_text(data_key, report.contact_sealed, owner_id=rid, field="contact"),
         ReferralField.answer_language: report.answer_language,
     }
     package = {str(field): values[ReferralField(field)] for field in consent.fields}
-    now = datetime.now(UTC)
+    now = sealed.day_of()
     consent.used_at = now
     referral = Referral(report_id=report.id, consent_id=consent.id, kind=kind, made_by=actor, made_at=now,
-                        package_sealed=sealing.seal_text(data_key, json.dumps(package), owner_id=rid,
+                        package_sealed=sealed.seal_text(data_key, json.dumps(package), owner_id=rid,
                                                          field=f"referral:{kind}"))
     session.add(referral)
     report.state = ReportState.referred

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +15,7 @@ from verbinding_common.errors import Conflict, NotFound
 
 from ..audit.models import AccessAuditTable
 from ..errors import TooManyGuesses
-from . import receipts
+from . import receipts, sealed
 from .models import (
     ConsentRead,
     MessageRead,
@@ -64,10 +64,11 @@ async def submit_report(*, session: AsyncSession, report: ReportCreate, secrets:
     session.add(Report(
         id=report_id, reporter_role=report.role, category=report.category, district=report.district,
         occurred_on=report.occurred_on, part_of_day=report.part_of_day, answer_language=report.answer_language,
-        state=ReportState.new, iso_week=week, wrapped_key=data_key.wrapped, kek_id=data_key.kek_id,
-        description_sealed=sealing.seal_text(data_key.key, report.description, owner_id=str(report_id),
+        state=ReportState.new, iso_week=week, created_at=sealed.day_of(), wrapped_key=data_key.wrapped,
+        kek_id=data_key.kek_id,
+        description_sealed=sealed.seal_text(data_key.key, report.description, owner_id=str(report_id),
                                              field="description"),
-        contact_sealed=sealing.seal_text(data_key.key, report.contact, owner_id=str(report_id), field="contact"),
+        contact_sealed=sealed.seal_text(data_key.key, report.contact, owner_id=str(report_id), field="contact"),
         receipt_lookup=receipts.lookup_key(digits, secrets.pepper),
         receipt_verifier=await receipts.make_verifier(digits),
     ))
@@ -80,16 +81,19 @@ async def submit_report(*, session: AsyncSession, report: ReportCreate, secrets:
 
 async def report_by_receipt(*, session: AsyncSession, receipt: str, secrets: Secrets,
                             throttle: GuessThrottle) -> Report:
-    """The report this receipt belongs to. A wrong receipt answers like a missing one and spends the guess budget."""
-    wait = await throttle.wait_s()
+    """The report this receipt belongs to. A wrong receipt answers like a missing one and spends its prefix's budget."""
+    typed = receipts.normalise(receipt)
+    bucket = throttle.bucket(typed)
+    wait = await throttle.wait_s(bucket)
     if wait:
-        raise TooManyGuesses("too many receipts were tried; try again later", retry_after_s=wait)
-    digits = receipts.normalise(receipt) or "0" * receipts.DIGITS
+        raise TooManyGuesses("too many wrong receipts were tried in a short time; try again later",
+                             retry_after_s=wait)
+    digits = typed or "0" * receipts.DIGITS
     report = await session.scalar(select(Report).where(
         Report.receipt_lookup == receipts.lookup_key(digits, secrets.pepper)).with_for_update())
     matches = await receipts.verify(digits, report.receipt_verifier if report is not None else None)
-    if report is None or not matches or receipts.normalise(receipt) is None:
-        await throttle.failed()
+    if report is None or not matches or typed is None:
+        await throttle.failed(bucket)
         raise NotFound("no report with this receipt")
     return report
 
@@ -102,14 +106,14 @@ async def messages_of(*, session: AsyncSession, report: Report, data_key: bytes)
     rows = await session.scalars(select(ReportMessage).where(ReportMessage.report_id == report.id)
                                  .order_by(ReportMessage.id))
     return [MessageRead(author=row.author, at=row.created_at,  # type: ignore[arg-type]
-                        text=sealing.open_text(data_key, row.body_sealed, owner_id=str(report.id),
+                        text=sealed.open_text(data_key, row.body_sealed, owner_id=str(report.id),
                                                field=f"message:{row.author}") or "")
             for row in rows]
 
 
 async def consents_of(*, session: AsyncSession, report: Report) -> list[ConsentRead]:
     rows = await session.scalars(select(ReferralConsent).where(ReferralConsent.report_id == report.id)
-                                 .order_by(ReferralConsent.given_at))
+                                 .order_by(ReferralConsent.given_at, ReferralConsent.id))
     return [ConsentRead(kind=row.kind, fields=row.fields, given_at=row.given_at,  # type: ignore[arg-type]
                         withdrawn_at=row.withdrawn_at, used_at=row.used_at) for row in rows]
 
@@ -120,8 +124,9 @@ async def add_message(*, session: AsyncSession, report: Report, author: str, tex
         raise Conflict("this report is closed")
     if author == "reporter":
         screen_texts([("text", text)])
-    session.add(ReportMessage(report_id=report.id, author=author, body_sealed=sealing.seal_text(
-        data_key_of(report, secrets), text, owner_id=str(report.id), field=f"message:{author}")))
+    session.add(ReportMessage(report_id=report.id, author=author, created_at=sealed.day_of(),
+                              body_sealed=sealed.seal_text(data_key_of(report, secrets), text, owner_id=str(report.id),
+                                                           field=f"message:{author}")))
 
 
 async def list_reports(*, session: AsyncSession, state: ReportState | None, limit: int,
@@ -154,7 +159,7 @@ async def change_state(*, session: AsyncSession, report: Report, state: ReportSt
         raise Conflict(f"a report in state {report.state} cannot move to {state}")
     report.state = state
     if state == ReportState.closed:
-        report.closed_at = datetime.now(UTC)
+        report.closed_at = sealed.day_of()
 
 
 async def purge_closed_reports(*, session: AsyncSession, retention: timedelta) -> int:
@@ -170,6 +175,27 @@ async def purge_closed_reports(*, session: AsyncSession, retention: timedelta) -
             {"subject": "retention", "roles": [], "action": "purge", "record_kind": "report", "record_id": report_id,
              "outcome": "purged"} for report_id in purged])
     return len(purged)
+
+
+async def close_inactive_reports(*, session: AsyncSession, inactive_for: timedelta) -> int:
+    """Close open reports with no activity (taken in, a message either way, a consent) for `inactive_for`, so that
+    the retention of closed reports purges them in turn; the hub is told by one audit line per report (subject
+    `retention`, outcome `closed_inactive`) and sees them closed in its list."""
+    cutoff = sealed.day_of() - inactive_for
+    last_message = (select(func.max(ReportMessage.created_at)).where(ReportMessage.report_id == Report.id)
+                    .scalar_subquery())
+    last_consent = (select(func.max(ReferralConsent.given_at)).where(ReferralConsent.report_id == Report.id)
+                    .scalar_subquery())
+    activity = func.greatest(Report.created_at, func.coalesce(last_message, Report.created_at),
+                             func.coalesce(last_consent, Report.created_at))
+    closed = list(await session.scalars(
+        update(Report).where(Report.state != ReportState.closed, activity < cutoff)
+        .values(state=ReportState.closed, closed_at=sealed.day_of()).returning(Report.id)))
+    if closed:
+        await session.execute(insert(AccessAuditTable), [
+            {"subject": "retention", "roles": [], "action": "close_inactive", "record_kind": "report",
+             "record_id": report_id, "outcome": "closed_inactive"} for report_id in closed])
+    return len(closed)
 
 
 async def count_reports(*, session: AsyncSession) -> int:

@@ -14,10 +14,10 @@ from verbinding_common.auth import CurrentIdentity, Role, allow
 from verbinding_common.db import SessionDep
 from verbinding_common.errors import Conflict, NotFound, RuleViolated
 from verbinding_common.routes import PublicRoute
-from verbinding_common.sealing import open_text
 
 from ..audit.models import AccessAuditTable
-from . import referrals
+from . import referrals, sealed
+from .admission import admitted
 from .models import (
     ConsentGive,
     ConsentWithdraw,
@@ -107,7 +107,10 @@ async def _follow_up(session: SessionDep, request: Request, receipt: str) -> Rep
 
 
 @reporter.post("", status_code=status.HTTP_201_CREATED, response_model=ReportReceipt,
-               openapi_extra=_body_doc(ReportCreate), summary="Report a crime, anonymously")
+               openapi_extra=_body_doc(ReportCreate), summary="Report a crime, anonymously",
+               dependencies=[Depends(admitted, scope="function")],
+               responses={503: {"description": "too many reports in flight: nothing was stored; send it again after "
+                                               "`Retry-After` with the same Idempotency-Key"}})
 async def create_report(request: Request, session: SessionDep) -> ReportReceipt:
     body = await parsed(request, ReportCreate)
     try:
@@ -182,8 +185,9 @@ async def open_report(report_id: uuid.UUID, request: Request, session: SessionDe
     key = data_key_of(report, _secrets(request))
     return ReportRead(
         **summary_of(report).model_dump(), occurred_on=report.occurred_on, part_of_day=report.part_of_day,
-        description=open_text(key, report.description_sealed, owner_id=str(report.id), field="description") or "",
-        contact=open_text(key, report.contact_sealed, owner_id=str(report.id), field="contact"),
+        description=sealed.open_text(key, report.description_sealed, owner_id=str(report.id),
+                                     field="description") or "",
+        contact=sealed.open_text(key, report.contact_sealed, owner_id=str(report.id), field="contact"),
         messages=await messages_of(session=session, report=report, data_key=key),
         consents=await consents_of(session=session, report=report))
 

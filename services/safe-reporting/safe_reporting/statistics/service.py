@@ -15,6 +15,7 @@ from verbinding_common.contracts.safe_reporting import (
     DistrictCount,
     ReportStatisticsPublished,
 )
+from verbinding_common.errors import NotFound
 from verbinding_common.outbox import add_event
 
 from ..reports.models import Category, District, ReportTally
@@ -40,15 +41,41 @@ async def week_statistics(*, session: AsyncSession, week: str) -> ReportStatisti
     )
 
 
-def recent_weeks(count: int, today: date | None = None) -> list[str]:
-    today = today or datetime.now(UTC).date()
-    return sorted({iso_week(today - timedelta(weeks=back)) for back in range(count)})
+# A week's figures are final once it has ended and a report taken in its last moments has surely committed.
+CLOSING_GRACE = timedelta(hours=1)
+
+
+def is_closed(week: str, now: datetime | None = None) -> bool:
+    """Whether the ISO week has ended (plus the grace): only then are its figures computed and published."""
+    now = now or datetime.now(UTC)
+    year, number = week.split("-W")
+    try:
+        monday = date.fromisocalendar(int(year), int(number), 1)
+    except ValueError:
+        return False
+    ends = datetime(monday.year, monday.month, monday.day, tzinfo=UTC) + timedelta(weeks=1)
+    return now >= ends + CLOSING_GRACE
+
+
+def closed_weeks(count: int, now: datetime | None = None) -> list[str]:
+    """The `count` most recent weeks that have closed, oldest first; never the week still open, whose figures
+    would move by one with each new report (differencing over time)."""
+    now = now or datetime.now(UTC)
+    weeks = {iso_week((now - timedelta(weeks=back)).date()) for back in range(count + 2)}
+    return sorted(week for week in weeks if is_closed(week, now))[-count:]
+
+
+async def closed_week_statistics(*, session: AsyncSession, week: str) -> ReportStatisticsPublished:
+    """The week's figures, once it has closed; before that there are none (404)."""
+    if not is_closed(week):
+        raise NotFound(f"{week} has not closed yet: a week's figures exist only once it has ended")
+    return await week_statistics(session=session, week=week)
 
 
 async def publish_changed_weeks(*, session: AsyncSession, weeks: list[str]) -> list[str]:
     """Stage a statistics event for every given week whose figures changed since they were last published."""
     published = []
-    for week in weeks:
+    for week in (week for week in weeks if is_closed(week)):
         statistics = await week_statistics(session=session, week=week)
         figures = statistics.model_dump_json(exclude={"computed_at"})
         digest = hashlib.sha256(figures.encode()).hexdigest()

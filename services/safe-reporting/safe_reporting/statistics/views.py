@@ -11,7 +11,7 @@ from verbinding_common.contracts.safe_reporting import ReportStatisticsPublished
 from verbinding_common.db import SessionDep
 from verbinding_common.routes import PublicRoute
 
-from .service import recent_weeks, week_statistics
+from .service import closed_week_statistics, closed_weeks
 
 router = APIRouter(route_class=PublicRoute, prefix="/statistics", tags=["statistics"],
                    dependencies=[Depends(allow(Role.team_lead, Role.ops))])
@@ -19,12 +19,12 @@ router = APIRouter(route_class=PublicRoute, prefix="/statistics", tags=["statist
 Week = Annotated[str, Path(pattern=r"^\d{4}-W\d{2}$", description="an ISO week, e.g. 2026-W49")]
 
 
-@router.get("/weeks/{iso_week}", response_model=ReportStatisticsPublished, summary="One ISO week's counts")
+@router.get("/weeks/{iso_week}", response_model=ReportStatisticsPublished, summary="One closed ISO week's counts")
 async def one_week(iso_week: Week, session: SessionDep) -> ReportStatisticsPublished:
-    return await week_statistics(session=session, week=iso_week)
+    return await closed_week_statistics(session=session, week=iso_week)
 
 
-@router.get("", response_model=list[ReportStatisticsPublished], summary="The most recent weeks' counts")
+@router.get("", response_model=list[ReportStatisticsPublished], summary="The most recent closed weeks' counts")
 async def recent(session: SessionDep,
                  weeks: Annotated[int, Query(ge=1, le=52)] = 4) -> list[ReportStatisticsPublished]:
-    return [await week_statistics(session=session, week=week) for week in recent_weeks(weeks)]
+    return [await closed_week_statistics(session=session, week=week) for week in closed_weeks(weeks)]
