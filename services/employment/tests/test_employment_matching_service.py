@@ -92,3 +92,17 @@ async def test_a_better_fitting_permanent_vacancy_ranks_above_a_quicker_temporar
         ranked = await rank_vacancies(session=session, seeker=await session.get_one(JobSeeker, person_id))
     assert [r.vacancy.vacancy_id for r in ranked] == [lasting.id, quick.id]
     assert [r.score.total for r in ranked] == [100, 85]
+
+
+async def test_a_one_digit_profession_scores_its_major_group(sessionmaker) -> None:
+    # "7" (craft and related trades): an electrician's vacancy (7411) shares the major group: 12, not 0 nor 25.
+    person_id = uuid.uuid4()
+    await learn_events(sessionmaker, person_events(person_id, occupation="7", education=4, years=8, dutch="A2"))
+    async with sessionmaker() as session, session.begin():
+        employer = await add_employer(session=session, employer=EmployerCreate(name="Installer", sector="construction"))
+        common = dict(education_level=4, dutch_level="A2", hours_per_week=32, contract_type="permanent")
+        await add_vacancy(session=session, vacancy=vacancy(employer.id, "electrician", occupation="7411", **common))
+        await add_vacancy(session=session, vacancy=vacancy(employer.id, "driver", occupation="8322", **common))
+    async with sessionmaker() as session:
+        ranked = await rank_vacancies(session=session, seeker=await session.get_one(JobSeeker, person_id))
+    assert [(r.vacancy.title, r.score.education_profession) for r in ranked] == [("electrician", 22), ("driver", 10)]

@@ -138,3 +138,44 @@ async def test_bad_input_is_a_4xx_that_names_what_was_wrong(api, sessionmaker, a
     assert (await api.get("/reports/participation", params={"as_of": "yesterday"}, headers=tl)).status_code == 422
     assert (await api.get("/reports/participation", headers=as_role("job_hunter"))).status_code == 403
     assert (await api.get("/job-seekers")).status_code == 401
+
+
+async def test_someone_elses_placement_or_retention_check_answers_exactly_like_one_that_does_not_exist(
+        api, sessionmaker, as_role) -> None:
+    theirs = uuid.uuid4()
+    await learn_events(sessionmaker, person_events(theirs))
+    tl = as_role("team_lead")
+    hunters = {}
+    for subject in ("jh-eva", "jh-finn"):
+        hunters[subject] = (await api.post("/job-hunters", headers=tl, json={"subject": subject, "name": "x"})
+                            ).json()["job_hunter_id"]
+    await api.put(f"/job-seekers/{theirs}/job-hunter", headers=tl, json={"job_hunter_id": hunters["jh-finn"]})
+    finn, eva = as_role("job_hunter", "jh-finn"), as_role("job_hunter", "jh-eva")
+    employer = (await api.post("/employers", headers=finn, json={"name": "Hotel", "sector": "hospitality_food"})
+                ).json()["employer_id"]
+    placed = await api.post(f"/job-seekers/{theirs}/placements", headers=finn, json={
+        "employer_id": employer, "contract_type": "permanent", "hours_per_week": 32, "sector": "care",
+        "started_on": "2024-01-01"})
+    assert placed.status_code == 201, placed.text
+    placement = placed.json()["placement_id"]
+    check = placed.json()["retention_checks"][0]["retention_check_id"]
+
+    for path, record, body in (("/placements/{}/end", placement, {"ended_on": "2025-01-01", "reason": "resigned"}),
+                               ("/retention-checks/{}/outcome", check, {"outcome": "same_employer"})):
+        nobody = str(uuid.uuid4())
+        answers = [await api.post(path.format(record_id), headers=eva, json=body) for record_id in (record, nobody)]
+        assert [a.status_code for a in answers] == [404, 404], path
+        first, second = (a.json() for a in answers)
+        assert first["detail"].replace(record, "?") == second["detail"].replace(nobody, "?"), path
+        assert {k: v for k, v in first.items() if k not in ("detail", "instance")} == \
+            {k: v for k, v in second.items() if k not in ("detail", "instance")}, path
+        assert str(theirs) not in answers[0].text, "no foreign id in the answer"
+    # the job hunter who holds the person still can
+    assert (await api.post(f"/placements/{placement}/end", headers=finn,
+                           json={"ended_on": "2025-01-01", "reason": "resigned"})).status_code == 200
+
+    async with sessionmaker() as session:
+        audit = {(row.record_kind, row.outcome) for row in (await session.execute(text(
+            "SELECT record_kind, outcome FROM access_audit WHERE subject = 'jh-eva'"))).all()}
+    assert audit == {("placement", "refused"), ("placement", "not_found"), ("retention_check", "refused"),
+                     ("retention_check", "not_found")}

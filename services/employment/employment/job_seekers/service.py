@@ -100,6 +100,23 @@ async def authorise_job_seeker(*, session: AsyncSession, audit: AccessAudit, per
     raise NotFound(f"no job seeker {person_id}")
 
 
+async def authorise_record(*, session: AsyncSession, audit: AccessAudit, kind: str, record_id: UUID,
+                           person_id: UUID | None) -> JobSeeker:
+    """The job seeker a record of theirs (a placement, a retention check) belongs to, if the caller may see them. A
+    record of someone else's job seeker answers exactly like one that does not exist: "no <kind> <id>", naming
+    neither the person nor anything else of theirs."""
+    missing = NotFound(f"no {kind.replace('_', ' ')} {record_id}")
+    seeker = await session.get(JobSeeker, person_id) if person_id is not None else None
+    if seeker is None or seeker.recognised_on is None:
+        await audit.refused(kind=kind, record_id=record_id, outcome="not_found")
+        raise missing
+    if await _may_see(session=session, seeker=seeker, identity=audit.caller):
+        await audit.allowed(session, kind="person", record_ids=[seeker.person_id])
+        return seeker
+    await audit.refused(kind=kind, record_id=record_id)
+    raise missing
+
+
 async def _may_see(*, session: AsyncSession, seeker: JobSeeker, identity: Identity) -> bool:
     if Role.team_lead in identity.roles:
         return True

@@ -24,7 +24,7 @@ from verbinding_common.contracts.employment import (
     RetentionOutcome,
     Sector,
 )
-from verbinding_common.errors import Conflict, NotFound, RuleViolated
+from verbinding_common.errors import Conflict, RuleViolated
 from verbinding_common.outbox import add_event
 
 from ..job_seekers.models import JobSeeker
@@ -119,20 +119,14 @@ async def due_checks(*, session: AsyncSession, identity: Identity, today: date) 
     return [RetentionCheckRead.of(check, overdue=check.due_on + OVERDUE_AFTER < today) for check in checks]
 
 
-async def get_placement(*, session: AsyncSession, placement_id: UUID) -> Placement:
-    """A placement, or NotFound."""
-    placement = await session.get(Placement, placement_id)
-    if placement is None:
-        raise NotFound(f"no placement {placement_id}")
-    return placement
+async def find_placement(*, session: AsyncSession, placement_id: UUID) -> Placement | None:
+    """A placement, or None."""
+    return await session.get(Placement, placement_id)
 
 
-async def get_check(*, session: AsyncSession, retention_check_id: UUID) -> RetentionCheck:
-    """A retention check, or NotFound."""
-    check = await session.get(RetentionCheck, retention_check_id)
-    if check is None:
-        raise NotFound(f"no retention check {retention_check_id}")
-    return check
+async def find_check(*, session: AsyncSession, retention_check_id: UUID) -> RetentionCheck | None:
+    """A retention check, or None."""
+    return await session.get(RetentionCheck, retention_check_id)
 
 
 async def placements_of(*, session: AsyncSession, person_id: UUID, today: date) -> list[PlacementRead]:

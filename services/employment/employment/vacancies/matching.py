@@ -20,6 +20,8 @@ def occupation_points(occupation: str | None) -> ColumnElement[int]:
     """0-25: the vacancy is in the person's ISCO-08 sub-major group (25) or at least its major group (12)."""
     if not occupation:
         return literal(0)
+    if len(occupation) < 2:  # the interview named the major group only
+        return case((func.left(Vacancy.occupation, 1) == occupation, SAME_MAJOR_GROUP), else_=0)
     return case((func.left(Vacancy.occupation, 2) == occupation[:2], SAME_SUB_MAJOR_GROUP),
                 (func.left(Vacancy.occupation, 1) == occupation[:1], SAME_MAJOR_GROUP), else_=0)
 
