@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import date, timedelta
 
 from employment.job_seekers.models import JobSeeker
-from employment.vacancies.matching import rank_vacancies
-from employment.vacancies.models import EmployerCreate, VacancyCreate
+from employment.vacancies.matching import rank_candidates, rank_vacancies
+from employment.vacancies.models import EmployerCreate, Vacancy, VacancyCreate
 from employment.vacancies.service import add_employer, add_vacancy
 from employment_support import learn_events, person_events
+from sqlalchemy import select
 
 TODAY = date.today()
 
@@ -106,3 +108,45 @@ async def test_a_one_digit_profession_scores_its_major_group(sessionmaker) -> No
     async with sessionmaker() as session:
         ranked = await rank_vacancies(session=session, seeker=await session.get_one(JobSeeker, person_id))
     assert [(r.vacancy.title, r.score.education_profession) for r in ranked] == [("electrician", 22), ("driver", 10)]
+
+
+async def test_candidates_for_a_vacancy_are_ranked_by_the_same_formula_as_matches(sessionmaker) -> None:
+    # Every (person, vacancy) pair scores the same both ways, on varied people and vacancies, unknowns included.
+    rng = random.Random(19)
+    people = [uuid.uuid4() for _ in range(12)]
+    events = []
+    for person_id in people:
+        events += person_events(person_id, education=rng.randint(0, 8), years=rng.randint(0, 12),
+                                occupation=rng.choice((None, "7", "22", "53", "74")),
+                                dutch=rng.choice(("A0", "A1", "A2", "B1", "B2", "C1")))
+    await learn_events(sessionmaker, events)
+    async with sessionmaker() as session, session.begin():
+        employer = await add_employer(session=session, employer=EmployerCreate(name="Mixed", sector="other"))
+        for n in range(8):
+            contract = rng.choice(("temporary", "fixed_term", "permanent"))
+            await add_vacancy(session=session, vacancy=vacancy(
+                employer.id, f"v{n}", occupation=rng.choice(("2221", "5321", "7411", "74", "8")),
+                education_level=rng.randint(0, 8), dutch_level=rng.choice(("A1", "A2", "B1", "B2")),
+                years_of_experience=rng.randint(0, 10), hours_per_week=rng.choice((16, 24, 32, 40)),
+                contract_type=contract, duration_months=None if contract == "permanent" else rng.choice((3, 12))))
+    async with sessionmaker() as session:
+        forward = {}
+        for person_id in people:
+            seeker = await session.get_one(JobSeeker, person_id)
+            for r in await rank_vacancies(session=session, seeker=seeker, limit=50):
+                forward[(person_id, r.vacancy.vacancy_id)] = r.score
+        backward = {}
+        for row in (await session.scalars(select(Vacancy))).all():
+            ranked = await rank_candidates(session=session, vacancy=row, job_hunter_id=None, everyone=True, limit=50)
+            assert [c.score.total for c in ranked] == sorted((c.score.total for c in ranked), reverse=True)
+            for c in ranked:
+                backward[(c.job_seeker.person_id, row.id)] = c.score
+    assert len(forward) == 12 * 8
+    assert backward == forward
+    # the employer's name travels with each match
+    assert {r.vacancy.employer_name for r in await _ranked(sessionmaker, people[0])} == {"Mixed"}
+
+
+async def _ranked(sessionmaker, person_id):
+    async with sessionmaker() as session:
+        return await rank_vacancies(session=session, seeker=await session.get_one(JobSeeker, person_id))

@@ -26,6 +26,10 @@ ALLOW_LISTS = {
     ("GET", "/employers"): {JH, TL},
     ("POST", "/vacancies"): {JH, TL},
     ("GET", "/vacancies"): {JH, TL},
+    ("GET", "/vacancies/{vacancy_id}"): {JH, TL},
+    ("PATCH", "/vacancies/{vacancy_id}"): {JH, TL},
+    ("POST", "/vacancies/{vacancy_id}/close"): {JH, TL},
+    ("GET", "/vacancies/{vacancy_id}/candidates"): {JH, TL},
     ("GET", "/job-seekers/{person_id}/matches"): {JH, TL},
     ("POST", "/job-seekers/{person_id}/placements"): {JH},
     ("GET", "/job-seekers/{person_id}/placements"): {JH, TL},
@@ -179,3 +183,61 @@ async def test_someone_elses_placement_or_retention_check_answers_exactly_like_o
             "SELECT record_kind, outcome FROM access_audit WHERE subject = 'jh-eva'"))).all()}
     assert audit == {("placement", "refused"), ("placement", "not_found"), ("retention_check", "refused"),
                      ("retention_check", "not_found")}
+
+
+async def test_vacancies_are_paged_by_cursor_filtered_edited_and_closed(api, as_role) -> None:
+    jh = as_role("job_hunter", "jh-eva")
+    employers = [(await api.post("/employers", headers=jh, json={"name": name, "sector": "care"})).json()
+                 ["employer_id"] for name in ("OLVG", "Hotel Arena")]
+    base = {"title": "nurse", "sector": "care", "occupation": "2221", "education_level": 6, "dutch_level": "B1",
+            "hours_per_week": 32, "contract_type": "permanent", "location": "Amsterdam", "starts_on": "2027-01-01"}
+    made = []
+    for n in range(7):
+        body = {**base, "employer_id": employers[n % 2], "title": f"{'nurse' if n < 4 else 'cook'} {n}",
+                "occupation": "2221" if n < 4 else "5120", "hours_per_week": 24 + 4 * n,
+                "district": "zuidoost" if n % 3 == 0 else "west", "dutch_level": "A2" if n == 6 else "B1"}
+        response = await api.post("/vacancies", headers=jh, json=body)
+        assert response.status_code == 201, response.text
+        made.append(response.json())
+    assert made[1]["employer_name"] == "Hotel Arena" and made[0]["open"] is True
+
+    async def walk(**params) -> list[str]:
+        titles, cursor = [], None
+        for _ in range(10):
+            page = await api.get("/vacancies", headers=jh, params={**params, **({"cursor": cursor} if cursor else {})})
+            assert page.status_code == 200, page.text
+            titles += [v["title"] for v in page.json()["vacancies"]]
+            cursor = page.json()["next_cursor"]
+            if cursor is None:
+                return titles
+        raise AssertionError("the pages never ended")
+
+    newest_first = [f"{'nurse' if n < 4 else 'cook'} {n}" for n in reversed(range(7))]
+    assert await walk(limit=3) == newest_first, "every vacancy once, newest first, across pages"
+    first = (await api.get("/vacancies", headers=jh)).json()
+    assert len(first["vacancies"]) == 7 and first["next_cursor"] is None, "default page size 50"
+    assert (await api.get("/vacancies", headers=jh, params={"limit": 201})).status_code == 422
+    assert (await api.get("/vacancies", headers=jh, params={"cursor": "not-a-cursor"})).status_code == 422
+
+    assert await walk(q="NURSE", limit=2) == ["nurse 3", "nurse 2", "nurse 1", "nurse 0"]
+    assert await walk(isco="51") == ["cook 6", "cook 5", "cook 4"]
+    assert await walk(isco="2", district="zuidoost") == ["nurse 3", "nurse 0"]
+    assert await walk(hours_min=30, hours_max=40) == ["cook 4", "nurse 3", "nurse 2"]
+    assert await walk(dutch_level="A2") == ["cook 6"]
+    assert await walk(employer_id=employers[1]) == ["cook 5", "nurse 3", "nurse 1"]
+    assert await walk(q="%") == [], "wildcards are searched for, not expanded"
+
+    edited = await api.patch(f"/vacancies/{made[0]['vacancy_id']}", headers=jh,
+                             json={"title": "nurse, nights", "hours_per_week": 36})
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["title"], edited.json()["hours_per_week"]) == ("nurse, nights", 36)
+    assert (await api.patch(f"/vacancies/{made[0]['vacancy_id']}", headers=jh, json={"title": None})
+            ).status_code == 422
+    closed = await api.post(f"/vacancies/{made[0]['vacancy_id']}/close", headers=jh)
+    assert closed.status_code == 200 and closed.json()["open"] is False and closed.json()["closed_on"]
+    assert "nurse, nights" not in await walk()
+    assert await walk(status="closed") == ["nurse, nights"]
+    assert len(await walk(status="all")) == 7
+    assert (await api.patch(f"/vacancies/{made[0]['vacancy_id']}", headers=jh, json={"openings": 2})
+            ).status_code == 409
+    assert (await api.get(f"/vacancies/{uuid.uuid4()}", headers=jh)).status_code == 404
