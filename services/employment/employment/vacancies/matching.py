@@ -10,6 +10,7 @@ reproducible); each component is returned beside the total so that a job hunter 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
@@ -31,20 +32,27 @@ class PersonSide:
     occupation: Any
     education_level: Any
     years_of_experience: Any
-    dutch_level: Any
+    dutch_level: Any  # unknown counts as A0
+    dutch_one_step_up: Any  # the CEFR level above it (null above C2)
     hours_wanted: Any
 
     @classmethod
     def bound(cls, seeker: JobSeeker) -> PersonSide:
-        return cls(occupation=literal(seeker.occupation, String), education_level=literal(seeker.education_level,
-                                                                                          Integer),
+        has = CEFR_LEVELS.index(seeker.dutch_level) if seeker.dutch_level in CEFR_LEVELS else 0
+        up = CEFR_LEVELS[has + 1] if has + 1 < len(CEFR_LEVELS) else None
+        return cls(occupation=literal(seeker.occupation, String),
+                   education_level=literal(seeker.education_level, Integer),
                    years_of_experience=literal(seeker.years_of_experience, Integer),
-                   dutch_level=literal(seeker.dutch_level, String), hours_wanted=literal(seeker.hours_wanted, Integer))
+                   dutch_level=literal(CEFR_LEVELS[has], String), dutch_one_step_up=literal(up, String),
+                   hours_wanted=literal(seeker.hours_wanted, Integer))
 
     @classmethod
     def columns(cls) -> PersonSide:
         return cls(occupation=JobSeeker.occupation, education_level=JobSeeker.education_level,
-                   years_of_experience=JobSeeker.years_of_experience, dutch_level=JobSeeker.dutch_level,
+                   years_of_experience=JobSeeker.years_of_experience,
+                   dutch_level=func.coalesce(JobSeeker.dutch_level, CEFR_LEVELS[0]),
+                   dutch_one_step_up=case(dict(pairwise(CEFR_LEVELS)),
+                                          value=func.coalesce(JobSeeker.dutch_level, CEFR_LEVELS[0]), else_=None),
                    hours_wanted=JobSeeker.hours_wanted)
 
 
@@ -97,14 +105,11 @@ def experience_points(person: PersonSide, vacancy: VacancySide) -> ColumnElement
     return case((vacancy.years_of_experience <= years, 15), else_=(15 * years) // vacancy.years_of_experience)
 
 
-def _cefr_rank(level: Any) -> ColumnElement[int]:
-    return case({code: n for n, code in enumerate(CEFR_LEVELS)}, value=level, else_=0)
-
-
 def language_points(person: PersonSide, vacancy: VacancySide) -> ColumnElement[int]:
     """0-20: the Dutch level asked (20), or one CEFR step below it (10: a language course alongside the job)."""
-    has, asked = _cefr_rank(person.dutch_level), _cefr_rank(vacancy.dutch_level)
-    return case((asked <= has, 20), (asked == has + 1, 10), else_=0)
+    # CEFR codes sort as text in their own order (A0 < A1 < ... < C2).
+    return case((vacancy.dutch_level <= person.dutch_level, 20), (vacancy.dutch_level == person.dutch_one_step_up, 10),
+                else_=0)
 
 
 def hours_points(person: PersonSide, vacancy: VacancySide) -> ColumnElement[int]:
