@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from verbinding_common.app import create_service_app
 
+from .applications.views import router as applications_router
 from .job_seekers.consumers import people_events
 from .job_seekers.views import router as job_seekers_router
 from .monitoring.views import router as monitoring_router
@@ -20,7 +21,7 @@ def create_app(settings: EmploymentSettings | None = None) -> FastAPI:
         title="employment",
         description="Job hunters and their job seekers, vacancies ranked by fit, placements, retention checks, "
                     "participation figures.",
-        routers=[job_seekers_router, vacancies_router, placements_router, monitoring_router,
+        routers=[job_seekers_router, vacancies_router, applications_router, placements_router, monitoring_router,
                  placements_internal_router],
         consumers=[people_events],
     )

@@ -42,6 +42,15 @@ class SectorFigures(BaseModel):
     suppressed: bool
 
 
+class StageFigures(BaseModel):
+    """Applications that reached a stage of the way forward by the report date, and the share of the stage before
+    that went on to it."""
+
+    stage: str
+    reached: int | None = Field(description="applications that reached this stage; under 5 hidden")
+    conversion: float | None = Field(description="reached / reached at the stage before (null for proposed)")
+
+
 class Reference(BaseModel):
     aim_sustainable_within_3_years: float = 0.50
     participation_2020: float = 0.37
@@ -55,6 +64,9 @@ class ParticipationReport(BaseModel):
     by_cohort: list[CohortFigures]
     by_gender: list[GenderFigures]
     by_sector: list[SectorFigures]
+    applications: list[StageFigures] = Field(default_factory=list,
+                                             description="conversion per stage: proposed, applied, interview, "
+                                                         "offer, placed")
     reference: Reference = Field(default_factory=Reference)
     min_cell: int = MIN_CELL
 

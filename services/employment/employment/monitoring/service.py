@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .models import MIN_CELL, CohortFigures, Figures, GenderFigures, ParticipationReport, SectorFigures
+from ..applications.models import PIPELINE, ApplicationStepRow
+from .models import (
+    MIN_CELL,
+    CohortFigures,
+    Figures,
+    GenderFigures,
+    ParticipationReport,
+    SectorFigures,
+    StageFigures,
+)
 from .suppression import Equation, suppress
 
 SUSTAINABLE_MIN_HOURS = 20
@@ -95,7 +104,20 @@ async def participation_report(*, session: AsyncSession, as_of: date) -> Partici
     return ParticipationReport(as_of=as_of, overall=Figures(**figures("overall", None)),
                                by_cohort=[CohortFigures(cohort=c, **figures("cohort", c)) for c in cohorts],
                                by_gender=[GenderFigures(gender=g, **figures("gender", g)) for g in genders],
-                               by_sector=by_sector)
+                               by_sector=by_sector, applications=await _conversion(session=session, as_of=as_of))
+
+
+async def _conversion(*, session: AsyncSession, as_of: date) -> list[StageFigures]:
+    """Applications per stage reached by `as_of`, and the conversion from the stage before; a count under 5 is
+    hidden with the conversions built on it (the counts are not sums of one another: nothing to complement)."""
+    reached = dict((await session.execute(
+        select(ApplicationStepRow.stage, func.count()).where(ApplicationStepRow.stepped_on <= as_of,
+                                                             ApplicationStepRow.stage.in_(PIPELINE))
+        .group_by(ApplicationStepRow.stage))).all())
+    shown = [(stage, n if (n := reached.get(stage, 0)) >= MIN_CELL else None) for stage in PIPELINE]
+    return [StageFigures(stage=stage, reached=n,
+                         conversion=round(n / shown[k - 1][1], 4) if k and n is not None and shown[k - 1][1] else None)
+            for k, (stage, n) in enumerate(shown)]
 
 
 MEASURES = ("people", "working", "sustainable")
