@@ -75,6 +75,14 @@ async def test_rankings_equal_hand_computed_ones_and_lasting_fit_beats_a_quicker
                                               "hours": 12, "lasting_work": 15, "total": 70}
     assert by_title["care assistant, temporary, starts tomorrow"] == {
         "education_profession": 5, "experience": 15, "language": 20, "hours": 15, "lasting_work": 0, "total": 55}
+    # what the nurse lacks, per vacancy: what to work on with the case manager
+    lacking = {r.vacancy.title: r.missing for r in ranked}
+    assert lacking["nurse, permanent"] == []
+    assert lacking["nurse, 6-month contract"] == ["6 years of experience needed, 5 now", "Dutch B2 needed, B1 now",
+                                                  "24 hours a week offered, 32 wanted"]
+    assert lacking["midwife, permanent"] == ["ISCED 7 needed, ISCED 6 now", "Dutch C1 needed, B1 now",
+                                             "36 hours a week offered, 32 wanted"]
+    assert lacking["care assistant, temporary, starts tomorrow"] == ["ISCO-08 group 53 asked, 22 now"]
 
 
 async def test_a_better_fitting_permanent_vacancy_ranks_above_a_quicker_temporary_one_with_equal_other_fit(
@@ -143,6 +151,14 @@ async def test_candidates_for_a_vacancy_are_ranked_by_the_same_formula_as_matche
                 backward[(c.job_seeker.person_id, row.id)] = c.score
     assert len(forward) == 12 * 8
     assert backward == forward
+    async with sessionmaker() as session:
+        row = (await session.scalars(select(Vacancy).order_by(Vacancy.id))).first()
+        seeker = await session.get_one(JobSeeker, people[0])
+        [match] = [m for m in await rank_vacancies(session=session, seeker=seeker, limit=50)
+                   if m.vacancy.vacancy_id == row.id]
+        [candidate] = [c for c in await rank_candidates(session=session, vacancy=row, job_hunter_id=None,
+                                                        everyone=True, limit=50) if c.job_seeker.person_id == people[0]]
+    assert match.missing == candidate.missing, "what is missing reads the same both ways"
     # the employer's name travels with each match
     assert {r.vacancy.employer_name for r in await _ranked(sessionmaker, people[0])} == {"Mixed"}
 

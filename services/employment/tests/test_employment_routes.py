@@ -22,6 +22,7 @@ ALLOW_LISTS = {
     ("GET", "/job-seekers/{person_id}"): {JH, TL},
     ("PATCH", "/job-seekers/{person_id}"): {JH},
     ("PUT", "/job-seekers/{person_id}/job-hunter"): {TL},
+    ("POST", "/job-hunters/{job_hunter_id}/job-seekers"): {TL},
     ("POST", "/employers"): {JH, TL},
     ("GET", "/employers"): {JH, TL},
     ("POST", "/vacancies"): {JH, TL},
@@ -245,3 +246,23 @@ async def test_vacancies_are_paged_by_cursor_filtered_edited_and_closed(api, as_
     assert (await api.patch(f"/vacancies/{made[0]['vacancy_id']}", headers=jh, json={"openings": 2})
             ).status_code == 409
     assert (await api.get(f"/vacancies/{uuid.uuid4()}", headers=jh)).status_code == 404
+
+
+async def test_a_team_lead_reassigns_many_job_seekers_at_once_all_or_none(api, sessionmaker, as_role) -> None:
+    people = [uuid.uuid4() for _ in range(4)]
+    await learn_events(sessionmaker, [e for p in people for e in person_events(p)])
+    tl = as_role("team_lead")
+    a, b, c = [(await api.post("/job-hunters", headers=tl, json={"subject": s, "name": s})).json()["job_hunter_id"]
+               for s in ("jh-a", "jh-b", "jh-c")]
+    named = await api.post(f"/job-hunters/{a}/job-seekers", headers=tl, json={"person_ids": [str(p) for p in people]})
+    assert named.json() == {"job_hunter_id": a, "reassigned": 4}
+    unknown = await api.post(f"/job-hunters/{b}/job-seekers", headers=tl,
+                             json={"person_ids": [str(people[0]), str(uuid.uuid4())]})
+    assert unknown.status_code == 404
+    loads = {h["subject"]: h["job_seekers"] for h in (await api.get("/job-hunters", headers=tl)).json()}
+    assert loads == {"jh-a": 4, "jh-b": 0, "jh-c": 0}, "all or none"
+    leaving = await api.post(f"/job-hunters/{c}/job-seekers", headers=tl, json={"from_job_hunter_id": a})
+    assert leaving.json() == {"job_hunter_id": c, "reassigned": 4}
+    assert (await api.post(f"/job-hunters/{c}/job-seekers", headers=tl, json={})).status_code == 422
+    assert (await api.post(f"/job-hunters/{c}/job-seekers", headers=as_role("job_hunter", "jh-c"),
+                           json={"from_job_hunter_id": a})).status_code == 403

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,6 +67,25 @@ async def assign_job_hunter(*, session: AsyncSession, person_id: UUID, job_hunte
     seeker.job_hunter_id = job_hunter_id
     await session.flush()
     return seeker
+
+
+async def reassign(*, session: AsyncSession, job_hunter_id: UUID, person_ids: Sequence[UUID],
+                   from_job_hunter_id: UUID | None) -> int:
+    """Give many job seekers to one job hunter at once, all or none: those named (each must exist), or every one of
+    another job hunter. The number given."""
+    if await session.get(JobHunter, job_hunter_id) is None:
+        raise NotFound(f"no job hunter {job_hunter_id}")
+    if from_job_hunter_id is not None:
+        moved = await session.execute(update(JobSeeker).where(JobSeeker.job_hunter_id == from_job_hunter_id)
+                                      .values(job_hunter_id=job_hunter_id))
+        return moved.rowcount
+    wanted = set(person_ids)
+    known = set((await session.scalars(select(JobSeeker.person_id).where(
+        JobSeeker.person_id.in_(wanted), JobSeeker.recognised_on.is_not(None)))).all())
+    if unknown := sorted(wanted - known, key=str):
+        raise NotFound(f"no job seeker {unknown[0]}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
+    await session.execute(update(JobSeeker).where(JobSeeker.person_id.in_(wanted)).values(job_hunter_id=job_hunter_id))
+    return len(wanted)
 
 
 async def update_job_seeker(*, session: AsyncSession, seeker: JobSeeker, hours_wanted: int) -> JobSeeker:

@@ -134,6 +134,23 @@ def fit(person: PersonSide, vacancy: VacancySide) -> list[ColumnElement[int]]:
             lasting_work_points(vacancy).label("lasting_work")]
 
 
+def missing(seeker: JobSeeker, vacancy: Vacancy) -> list[str]:
+    """What the person lacks for the vacancy, component by component, in the job hunter's words."""
+    gaps = []
+    if not seeker.occupation or vacancy.occupation[:2] != seeker.occupation[:2]:
+        gaps.append(f"ISCO-08 group {vacancy.occupation[:2]} asked, {seeker.occupation or 'none known'} now")
+    if seeker.education_level is None or seeker.education_level < vacancy.education_level:
+        now = "unknown" if seeker.education_level is None else f"ISCED {seeker.education_level}"
+        gaps.append(f"ISCED {vacancy.education_level} needed, {now} now")
+    if (seeker.years_of_experience or 0) < vacancy.years_of_experience:
+        gaps.append(f"{vacancy.years_of_experience} years of experience needed, {seeker.years_of_experience or 0} now")
+    if (seeker.dutch_level or "A0") < vacancy.dutch_level:  # CEFR codes sort as text in their own order
+        gaps.append(f"Dutch {vacancy.dutch_level} needed, {seeker.dutch_level or 'unknown'} now")
+    if vacancy.hours_per_week != seeker.hours_wanted:
+        gaps.append(f"{vacancy.hours_per_week} hours a week offered, {seeker.hours_wanted} wanted")
+    return gaps
+
+
 def _score(row: Any) -> FitScore:
     return FitScore(**{name: getattr(row, name) for name in (*COMPONENTS, "total")})
 
@@ -150,7 +167,8 @@ async def rank_vacancies(*, session: AsyncSession, seeker: JobSeeker, limit: int
         .join(ranked, ranked.c.vacancy_id == Vacancy.id).join(Employer, Employer.id == Vacancy.employer_id)
         .order_by(ranked.c.total.desc(), ranked.c.lasting_work.desc(), ranked.c.education_profession.desc(),
                   ranked.c.vacancy_id))).all()
-    return [RankedVacancy(rank=n, vacancy=VacancyRead.of(row.Vacancy, row.employer_name), score=_score(row))
+    return [RankedVacancy(rank=n, vacancy=VacancyRead.of(row.Vacancy, row.employer_name), score=_score(row),
+                          missing=missing(seeker, row.Vacancy))
             for n, row in enumerate(rows, start=1)]
 
 
@@ -171,5 +189,6 @@ async def rank_candidates(*, session: AsyncSession, vacancy: Vacancy, job_hunter
     rows = (await session.execute(
         select(JobSeeker, ranked).join(ranked, ranked.c.person_id == JobSeeker.person_id)
         .order_by(ranked.c.total.desc(), ranked.c.education_profession.desc(), ranked.c.person_id))).all()
-    return [RankedCandidate(rank=n, job_seeker=JobSeekerRead.of(row.JobSeeker), score=_score(row))
+    return [RankedCandidate(rank=n, job_seeker=JobSeekerRead.of(row.JobSeeker), score=_score(row),
+                            missing=missing(row.JobSeeker, vacancy))
             for n, row in enumerate(rows, start=1)]

@@ -158,10 +158,15 @@ class FitScore(BaseModel):
     total: int = Field(description="0-100: the sum; vacancies are ranked by it")
 
 
+MISSING = Field(default_factory=list, description="what the person lacks for this vacancy, in words, e.g. \"Dutch B1 "
+                                                  "needed, A2 now\": what to work on with the case manager")
+
+
 class RankedVacancy(BaseModel):
     rank: int
     vacancy: VacancyRead
     score: FitScore
+    missing: list[str] = MISSING
 
 
 class RankedCandidate(BaseModel):
@@ -170,3 +175,4 @@ class RankedCandidate(BaseModel):
     rank: int
     job_seeker: JobSeekerRead
     score: FitScore
+    missing: list[str] = MISSING
