@@ -55,8 +55,9 @@ async def end_placement(placement_id: UUID, body: PlacementEnd, audit: AuditDep,
 
 @router.get("/retention-checks/due", dependencies=[Depends(allow(Role.job_hunter, Role.team_lead))])
 async def due_retention_checks(identity: CurrentIdentity, audit: AuditDep, session: SessionDep,
-                               as_of: date | None = None) -> list[RetentionCheckRead]:
-    due = await service.due_checks(session=session, identity=identity, today=as_of or date.today())
+                               as_of: date | None = None, overdue_only: bool = False) -> list[RetentionCheckRead]:
+    due = await service.due_checks(session=session, identity=identity, today=as_of or date.today(),
+                                   overdue_only=overdue_only)
     await audit.allowed(session, kind="person", record_ids=[check.person_id for check in due])
     return due
 

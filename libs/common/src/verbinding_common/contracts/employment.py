@@ -153,3 +153,35 @@ class ApplicationStepped(EventContract):
     stage: ApplicationStage = Field(description="the stage reached by this step")
     reason: ApplicationEndReason | None = Field(default=None, description="why, when rejected or withdrawn")
     stepped_on: date = Field(description="the day of the step")
+
+
+@contract
+class RetentionCheckDue(EventContract):
+    """A retention check came due: its job hunter has it on their list until an outcome is recorded."""
+
+    event_type: ClassVar[str] = "employment.retention-check-due.v1"
+    topic: ClassVar[str] = TOPIC
+    key_field: ClassVar[str] = "person_id"
+
+    retention_check_id: UUID = Field(description="the check: its outcome is recorded by this id")
+    placement_id: UUID = PLACEMENT_ID
+    person_id: UUID = PERSON_ID
+    job_hunter_id: UUID | None = Field(description="the job hunter whose list it is on (null: nobody holds them)")
+    months: int = Field(description="6, 12 or 24: months after the placement started")
+    due_on: date = Field(description="the day the check came due")
+
+
+@contract
+class RetentionCheckOverdue(EventContract):
+    """A retention check is still open 30 days after it came due: escalated to the team leads."""
+
+    event_type: ClassVar[str] = "employment.retention-check-overdue.v1"
+    topic: ClassVar[str] = TOPIC
+    key_field: ClassVar[str] = "person_id"
+
+    retention_check_id: UUID = Field(description="the check: its outcome is recorded by this id")
+    placement_id: UUID = PLACEMENT_ID
+    person_id: UUID = PERSON_ID
+    job_hunter_id: UUID | None = Field(description="the job hunter whose list it has been on")
+    months: int = Field(description="6, 12 or 24: months after the placement started")
+    due_on: date = Field(description="the day the check came due")
