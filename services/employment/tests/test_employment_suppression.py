@@ -78,14 +78,14 @@ def test_the_example_of_the_issue_is_no_longer_recomputable() -> None:
 def test_no_hidden_cell_is_recomputable_from_any_total_on_many_random_tables() -> None:
     rng = random.Random(19)
     complemented = 0
-    for _ in range(500):
+    for _ in range(300):
         values, equations = report_table(rng)
         hidden = suppress(values, equations)
         primary = {cell for cell, n in values.items() if n < 5}
         assert primary <= hidden
         assert not determined(equations, values, hidden), values
         complemented += bool(hidden - primary)
-    assert complemented > 100, "the tables exercised complementary suppression"
+    assert complemented > 60, "the tables exercised complementary suppression"
 
 
 def test_a_hidden_cell_joining_two_groups_of_hidden_cells_is_protected_too() -> None:
