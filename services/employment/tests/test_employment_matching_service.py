@@ -166,3 +166,24 @@ async def test_candidates_for_a_vacancy_are_ranked_by_the_same_formula_as_matche
 async def _ranked(sessionmaker, person_id):
     async with sessionmaker() as session:
         return await rank_vacancies(session=session, seeker=await session.get_one(JobSeeker, person_id))
+
+
+async def test_a_language_the_vacancy_accepts_instead_of_dutch_counts_as_the_dutch_asked(sessionmaker) -> None:
+    # person_events: speaks Arabic and English, Dutch B1. A vacancy asking C1 scores 0 for Dutch, unless the work
+    # can be done in English; then 20, and Dutch is not missing.
+    person_id = uuid.uuid4()
+    await learn_events(sessionmaker, person_events(person_id))
+    async with sessionmaker() as session, session.begin():
+        employer = await add_employer(session=session, employer=EmployerCreate(name="Booking", sector="technology"))
+        common = dict(occupation="2512", education_level=6, dutch_level="C1", hours_per_week=32,
+                      contract_type="permanent")
+        await add_vacancy(session=session, vacancy=vacancy(employer.id, "Dutch only", **common))
+        english = await add_vacancy(session=session, vacancy=vacancy(employer.id, "English accepted",
+                                                                     accepted_languages=["en"], **common))
+    async with sessionmaker() as session:
+        seeker = await session.get_one(JobSeeker, person_id)
+        ranked = await rank_vacancies(session=session, seeker=seeker)
+        [candidate] = await rank_candidates(session=session, vacancy=english, job_hunter_id=None, everyone=True)
+    scores = {r.vacancy.title: (r.score.language, [m for m in r.missing if "Dutch" in m]) for r in ranked}
+    assert scores == {"English accepted": (20, []), "Dutch only": (0, ["Dutch C1 needed, B1 now"])}
+    assert candidate.score.language == 20

@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Integer, String, and_, case, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..job_seekers.models import CEFR_LEVELS, JobSeeker, JobSeekerRead
@@ -34,6 +35,7 @@ class PersonSide:
     years_of_experience: Any
     dutch_level: Any  # unknown counts as A0
     dutch_one_step_up: Any  # the CEFR level above it (null above C2)
+    languages: Any  # spoken, ISO 639-1
     hours_wanted: Any
 
     @classmethod
@@ -44,6 +46,7 @@ class PersonSide:
                    education_level=literal(seeker.education_level, Integer),
                    years_of_experience=literal(seeker.years_of_experience, Integer),
                    dutch_level=literal(CEFR_LEVELS[has], String), dutch_one_step_up=literal(up, String),
+                   languages=literal(list(seeker.languages or []), ARRAY(String)),
                    hours_wanted=literal(seeker.hours_wanted, Integer))
 
     @classmethod
@@ -53,6 +56,7 @@ class PersonSide:
                    dutch_level=func.coalesce(JobSeeker.dutch_level, CEFR_LEVELS[0]),
                    dutch_one_step_up=case(dict(pairwise(CEFR_LEVELS)),
                                           value=func.coalesce(JobSeeker.dutch_level, CEFR_LEVELS[0]), else_=None),
+                   languages=JobSeeker.languages,
                    hours_wanted=JobSeeker.hours_wanted)
 
 
@@ -65,6 +69,8 @@ class VacancySide:
     hours_per_week: Any
     contract_type: Any
     duration_months: Any
+    accepted_languages: Any
+
 
     @classmethod
     def bound(cls, vacancy: Vacancy) -> VacancySide:
@@ -74,14 +80,15 @@ class VacancySide:
                    dutch_level=literal(vacancy.dutch_level, String),
                    hours_per_week=literal(vacancy.hours_per_week, Integer),
                    contract_type=literal(vacancy.contract_type, String),
-                   duration_months=literal(vacancy.duration_months, Integer))
+                   duration_months=literal(vacancy.duration_months, Integer),
+                   accepted_languages=literal(list(vacancy.accepted_languages or []), ARRAY(String)))
 
     @classmethod
     def columns(cls) -> VacancySide:
         return cls(occupation=Vacancy.occupation, education_level=Vacancy.education_level,
                    years_of_experience=Vacancy.years_of_experience, dutch_level=Vacancy.dutch_level,
                    hours_per_week=Vacancy.hours_per_week, contract_type=Vacancy.contract_type,
-                   duration_months=Vacancy.duration_months)
+                   duration_months=Vacancy.duration_months, accepted_languages=Vacancy.accepted_languages)
 
 
 def occupation_points(person: PersonSide, vacancy: VacancySide) -> ColumnElement[int]:
@@ -106,10 +113,12 @@ def experience_points(person: PersonSide, vacancy: VacancySide) -> ColumnElement
 
 
 def language_points(person: PersonSide, vacancy: VacancySide) -> ColumnElement[int]:
-    """0-20: the Dutch level asked (20), or one CEFR step below it (10: a language course alongside the job)."""
+    """0-20: the Dutch level asked, or a language the vacancy accepts instead of Dutch (20); one CEFR step below
+    the Dutch asked (10: a language course alongside the job)."""
     # CEFR codes sort as text in their own order (A0 < A1 < ... < C2).
-    return case((vacancy.dutch_level <= person.dutch_level, 20), (vacancy.dutch_level == person.dutch_one_step_up, 10),
-                else_=0)
+    return case((vacancy.dutch_level <= person.dutch_level, 20),
+                (vacancy.accepted_languages.overlap(person.languages), 20),
+                (vacancy.dutch_level == person.dutch_one_step_up, 10), else_=0)
 
 
 def hours_points(person: PersonSide, vacancy: VacancySide) -> ColumnElement[int]:
@@ -144,7 +153,8 @@ def missing(seeker: JobSeeker, vacancy: Vacancy) -> list[str]:
         gaps.append(f"ISCED {vacancy.education_level} needed, {now} now")
     if (seeker.years_of_experience or 0) < vacancy.years_of_experience:
         gaps.append(f"{vacancy.years_of_experience} years of experience needed, {seeker.years_of_experience or 0} now")
-    if (seeker.dutch_level or "A0") < vacancy.dutch_level:  # CEFR codes sort as text in their own order
+    accepted = set(vacancy.accepted_languages or []) & set(seeker.languages or [])
+    if (seeker.dutch_level or "A0") < vacancy.dutch_level and not accepted:  # CEFR codes sort as text in order
         gaps.append(f"Dutch {vacancy.dutch_level} needed, {seeker.dutch_level or 'unknown'} now")
     if vacancy.hours_per_week != seeker.hours_wanted:
         gaps.append(f"{vacancy.hours_per_week} hours a week offered, {seeker.hours_wanted} wanted")

@@ -2,11 +2,12 @@
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, SmallInteger, String, func, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from verbinding_common.contracts.employment import ContractType, Sector
@@ -14,6 +15,8 @@ from verbinding_common.routes import RequestModel
 
 from ..database import Base
 from ..job_seekers.models import CefrLevel, IscedLevel, IscoCode, JobSeekerRead
+
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 
 
 class District(StrEnum):
@@ -67,6 +70,9 @@ class Vacancy(Base):
     starts_on: Mapped[date] = mapped_column(Date)
     openings: Mapped[int] = mapped_column(SmallInteger, default=1)
     district: Mapped[str | None] = mapped_column(String(16))
+    # Languages other than Dutch the work can be done in (ISO 639-1): speaking one counts as the Dutch asked.
+    accepted_languages: Mapped[list[str]] = mapped_column(ARRAY(String(2)), server_default=text("'{}'"),
+                                                          default=list)
     closed_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -96,6 +102,10 @@ class VacancyCreate(RequestModel):
                                         description="length of a temporary or fixed-term contract")
     location: str = Field(min_length=1, max_length=100)
     district: District | None = Field(default=None, description="the Amsterdam district of the workplace")
+    accepted_languages: list[LanguageCode] = Field(
+        default_factory=list, max_length=10,
+        description="languages other than Dutch the work can be done in (ISO 639-1): speaking one counts as the "
+                    "Dutch asked")
     starts_on: date
     openings: int = Field(default=1, ge=1, le=1000)
 
@@ -114,6 +124,7 @@ class VacancyUpdate(RequestModel):
     duration_months: int | None = Field(default=None, ge=1, le=120)
     location: str | None = Field(default=None, min_length=1, max_length=100)
     district: District | None = None
+    accepted_languages: list[LanguageCode] | None = Field(default=None, max_length=10)
     starts_on: date | None = None
     openings: int | None = Field(default=None, ge=0, le=1000)
 
@@ -133,6 +144,7 @@ class VacancyRead(VacancyCreate):
                    years_of_experience=vacancy.years_of_experience, hours_per_week=vacancy.hours_per_week,
                    contract_type=ContractType(vacancy.contract_type), duration_months=vacancy.duration_months,
                    location=vacancy.location, district=District(vacancy.district) if vacancy.district else None,
+                   accepted_languages=vacancy.accepted_languages or [],
                    starts_on=vacancy.starts_on, openings=vacancy.openings, closed_on=vacancy.closed_on,
                    open=vacancy.closed_on is None and vacancy.openings > 0)
 
