@@ -1,9 +1,10 @@
-"""Participation and sustainable-work figures equal a hand count on seeded data; cells under 5 are suppressed."""
+"""Participation and sustainable-work figures equal a hand count on seeded data; cells under 5 are suppressed, with
+complements so that none can be worked out from the totals."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, timedelta
 
 from employment.job_seekers.models import JobSeeker
 from employment.monitoring.service import participation_report
@@ -12,7 +13,7 @@ from employment.placements.service import end_placement, start_placement
 from employment.vacancies.models import EmployerCreate
 from employment.vacancies.service import add_employer
 from employment_support import learn_events, person_events
-from sqlalchemy import update
+from sqlalchemy import DateTime, func, update
 
 AS_OF = date(2026, 6, 30)
 C21, C22, C23 = date(2021, 3, 1), date(2022, 9, 1), date(2023, 5, 1)
@@ -54,10 +55,11 @@ async def seed(sessionmaker) -> None:
                                                       hours_per_week=hours, sector=sector, started_on=started_on))
                 if ended_on:
                     await end_placement(session=session, placement=placement, ended_on=ended_on, reason="resigned")
-                if outcome:
+                if outcome:  # recorded on the day the 12-month check came due
                     await session.execute(update(RetentionCheck).where(
                         RetentionCheck.placement_id == placement.id, RetentionCheck.months == 12)
-                        .values(outcome=outcome, recorded_at=datetime.now(UTC), recorded_by="jh-eva"))
+                        .values(outcome=outcome, recorded_by="jh-eva", recorded_at=func.cast(
+                            RetentionCheck.due_on, DateTime(timezone=True)) + timedelta(hours=12)))
 
 
 async def test_participation_and_sustainable_work_equal_a_hand_count_with_small_cells_suppressed(
@@ -68,24 +70,27 @@ async def test_participation_and_sustainable_work_equal_a_hand_count_with_small_
 
     assert report["overall"] == {"people": 21, "working": 14, "participation": 0.6667, "sustainable": 10,
                                  "sustainable_share": 0.4762, "suppressed": False}
+    # Primary: every count under 5. Complementary: 2023's 3 people would be 21 - 10 - 8, so 2022's 8 goes too; its
+    # working (6) goes with 2023's 1; 2023's 0 sustainable would be 10 - 5 - 5, and the women's 3 would be 10 - 7.
     assert report["by_cohort"] == [
-        {"cohort": 2021, "people": 10, "working": 7, "participation": 0.7, "sustainable": 5,
-         "sustainable_share": 0.5, "suppressed": False},
-        {"cohort": 2022, "people": 8, "working": 6, "participation": 0.75, "sustainable": 5,
-         "sustainable_share": 0.625, "suppressed": False},
+        {"cohort": 2021, "people": 10, "working": 7, "participation": 0.7, "sustainable": None,
+         "sustainable_share": None, "suppressed": True},
+        {"cohort": 2022, "people": None, "working": None, "participation": None, "sustainable": 5,
+         "sustainable_share": None, "suppressed": True},
         {"cohort": 2023, "people": None, "working": None, "participation": None, "sustainable": None,
          "sustainable_share": None, "suppressed": True},
     ]
     assert report["by_gender"] == [
         {"gender": "female", "people": 10, "working": 7, "participation": 0.7, "sustainable": None,
          "sustainable_share": None, "suppressed": True},
-        {"gender": "male", "people": 11, "working": 7, "participation": 0.6364, "sustainable": 7,
-         "sustainable_share": 0.6364, "suppressed": False},
+        {"gender": "male", "people": 11, "working": 7, "participation": 0.6364, "sustainable": None,
+         "sustainable_share": None, "suppressed": True},
     ]
+    # care's 3 would be 14 - 6 - 5
     assert report["by_sector"] == [
         {"sector": "care", "working": None, "share_of_working": None, "suppressed": True},
         {"sector": "hospitality_food", "working": 6, "share_of_working": 0.4286, "suppressed": False},
-        {"sector": "logistics", "working": 5, "share_of_working": 0.3571, "suppressed": False},
+        {"sector": "logistics", "working": None, "share_of_working": None, "suppressed": True},
     ]
     assert report["reference"] == {"aim_sustainable_within_3_years": 0.5, "participation_2020": 0.37,
                                    "participation_women_2020": 0.19, "hospitality_food_share_of_working_2020": 0.39}
@@ -98,3 +103,20 @@ async def test_a_report_before_anyone_was_recognised_shows_nothing_but_suppresse
         report = await participation_report(session=session, as_of=date(2020, 12, 31))
     assert report.overall.people is None and report.overall.suppressed
     assert (report.by_cohort, report.by_gender, report.by_sector) == ([], [], [])
+
+
+async def test_sustainable_work_counts_only_outcomes_recorded_by_the_report_date(sessionmaker) -> None:
+    await seed(sessionmaker)
+    async with sessionmaker() as session:
+        # Every 12-month outcome of the seed is recorded on its due day: the latest 2022-05 sustainable starts came
+        # due 2023-05-01, the logistics ones 2024-01-01.
+        before = await participation_report(session=session, as_of=date(2023, 12, 31))
+        after = await participation_report(session=session, as_of=date(2024, 1, 1))
+        # Recorded later than it came due: a report dated before the recording does not count it yet.
+        await session.execute(update(RetentionCheck).where(RetentionCheck.due_on == date(2024, 1, 1))
+                              .values(recorded_at=func.cast(date(2024, 3, 1), DateTime(timezone=True))))
+        late = await participation_report(session=session, as_of=date(2024, 2, 1))
+    # by then: 4 women and men of 2021 in hospitality, 1 ended placement (2021-06 + 12 months), none of logistics
+    assert before.overall.sustainable == 5
+    assert after.overall.sustainable == 10
+    assert late.overall.sustainable == 5

@@ -80,8 +80,10 @@ async def test_retention_checks_come_due_on_their_dates_once_each_across_a_resta
 
     async with sessionmaker() as session:
         events = (await session.execute(select(outbox_table.c.event_type, outbox_table.c.envelope)
-                                        .where(outbox_table.c.key == str(person_id))
+                                        .where(outbox_table.c.key == str(person_id),
+                                               outbox_table.c.event_type.not_like("%retention-check-%due.v1"))
                                         .order_by(outbox_table.c.id))).all()
+    # (the running app also announced the checks come due and overdue: tested on their own)
     assert [e.event_type for e in events] == ["employment.placement-started.v1", "employment.retention-checked.v1"]
     assert events[1].envelope["data"] | {"placement_id": None} == {
         "placement_id": None, "person_id": str(person_id), "months": 6, "due_on": "2025-02-28",

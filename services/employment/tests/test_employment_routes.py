@@ -22,10 +22,19 @@ ALLOW_LISTS = {
     ("GET", "/job-seekers/{person_id}"): {JH, TL},
     ("PATCH", "/job-seekers/{person_id}"): {JH},
     ("PUT", "/job-seekers/{person_id}/job-hunter"): {TL},
+    ("POST", "/job-hunters/{job_hunter_id}/job-seekers"): {TL},
     ("POST", "/employers"): {JH, TL},
     ("GET", "/employers"): {JH, TL},
     ("POST", "/vacancies"): {JH, TL},
     ("GET", "/vacancies"): {JH, TL},
+    ("GET", "/vacancies/{vacancy_id}"): {JH, TL},
+    ("PATCH", "/vacancies/{vacancy_id}"): {JH, TL},
+    ("POST", "/vacancies/{vacancy_id}/close"): {JH, TL},
+    ("GET", "/vacancies/{vacancy_id}/candidates"): {JH, TL},
+    ("GET", "/vacancies/{vacancy_id}/applications"): {JH, TL},
+    ("POST", "/job-seekers/{person_id}/applications"): {JH},
+    ("GET", "/job-seekers/{person_id}/applications"): {JH, TL},
+    ("POST", "/applications/{application_id}/steps"): {JH},
     ("GET", "/job-seekers/{person_id}/matches"): {JH, TL},
     ("POST", "/job-seekers/{person_id}/placements"): {JH},
     ("GET", "/job-seekers/{person_id}/placements"): {JH, TL},
@@ -138,3 +147,122 @@ async def test_bad_input_is_a_4xx_that_names_what_was_wrong(api, sessionmaker, a
     assert (await api.get("/reports/participation", params={"as_of": "yesterday"}, headers=tl)).status_code == 422
     assert (await api.get("/reports/participation", headers=as_role("job_hunter"))).status_code == 403
     assert (await api.get("/job-seekers")).status_code == 401
+
+
+async def test_someone_elses_placement_or_retention_check_answers_exactly_like_one_that_does_not_exist(
+        api, sessionmaker, as_role) -> None:
+    theirs = uuid.uuid4()
+    await learn_events(sessionmaker, person_events(theirs))
+    tl = as_role("team_lead")
+    hunters = {}
+    for subject in ("jh-eva", "jh-finn"):
+        hunters[subject] = (await api.post("/job-hunters", headers=tl, json={"subject": subject, "name": "x"})
+                            ).json()["job_hunter_id"]
+    await api.put(f"/job-seekers/{theirs}/job-hunter", headers=tl, json={"job_hunter_id": hunters["jh-finn"]})
+    finn, eva = as_role("job_hunter", "jh-finn"), as_role("job_hunter", "jh-eva")
+    employer = (await api.post("/employers", headers=finn, json={"name": "Hotel", "sector": "hospitality_food"})
+                ).json()["employer_id"]
+    placed = await api.post(f"/job-seekers/{theirs}/placements", headers=finn, json={
+        "employer_id": employer, "contract_type": "permanent", "hours_per_week": 32, "sector": "care",
+        "started_on": "2024-01-01"})
+    assert placed.status_code == 201, placed.text
+    placement = placed.json()["placement_id"]
+    check = placed.json()["retention_checks"][0]["retention_check_id"]
+
+    for path, record, body in (("/placements/{}/end", placement, {"ended_on": "2025-01-01", "reason": "resigned"}),
+                               ("/retention-checks/{}/outcome", check, {"outcome": "same_employer"})):
+        nobody = str(uuid.uuid4())
+        answers = [await api.post(path.format(record_id), headers=eva, json=body) for record_id in (record, nobody)]
+        assert [a.status_code for a in answers] == [404, 404], path
+        first, second = (a.json() for a in answers)
+        assert first["detail"].replace(record, "?") == second["detail"].replace(nobody, "?"), path
+        assert {k: v for k, v in first.items() if k not in ("detail", "instance")} == \
+            {k: v for k, v in second.items() if k not in ("detail", "instance")}, path
+        assert str(theirs) not in answers[0].text, "no foreign id in the answer"
+    # the job hunter who holds the person still can
+    assert (await api.post(f"/placements/{placement}/end", headers=finn,
+                           json={"ended_on": "2025-01-01", "reason": "resigned"})).status_code == 200
+
+    async with sessionmaker() as session:
+        audit = {(row.record_kind, row.outcome) for row in (await session.execute(text(
+            "SELECT record_kind, outcome FROM access_audit WHERE subject = 'jh-eva'"))).all()}
+    assert audit == {("placement", "refused"), ("placement", "not_found"), ("retention_check", "refused"),
+                     ("retention_check", "not_found")}
+
+
+async def test_vacancies_are_paged_by_cursor_filtered_edited_and_closed(api, as_role) -> None:
+    jh = as_role("job_hunter", "jh-eva")
+    employers = [(await api.post("/employers", headers=jh, json={"name": name, "sector": "care"})).json()
+                 ["employer_id"] for name in ("OLVG", "Hotel Arena")]
+    base = {"title": "nurse", "sector": "care", "occupation": "2221", "education_level": 6, "dutch_level": "B1",
+            "hours_per_week": 32, "contract_type": "permanent", "location": "Amsterdam", "starts_on": "2027-01-01"}
+    made = []
+    for n in range(7):
+        body = {**base, "employer_id": employers[n % 2], "title": f"{'nurse' if n < 4 else 'cook'} {n}",
+                "occupation": "2221" if n < 4 else "5120", "hours_per_week": 24 + 4 * n,
+                "district": "zuidoost" if n % 3 == 0 else "west", "dutch_level": "A2" if n == 6 else "B1"}
+        response = await api.post("/vacancies", headers=jh, json=body)
+        assert response.status_code == 201, response.text
+        made.append(response.json())
+    assert made[1]["employer_name"] == "Hotel Arena" and made[0]["open"] is True
+
+    async def walk(**params) -> list[str]:
+        titles, cursor = [], None
+        for _ in range(10):
+            page = await api.get("/vacancies", headers=jh, params={**params, **({"cursor": cursor} if cursor else {})})
+            assert page.status_code == 200, page.text
+            titles += [v["title"] for v in page.json()["vacancies"]]
+            cursor = page.json()["next_cursor"]
+            if cursor is None:
+                return titles
+        raise AssertionError("the pages never ended")
+
+    newest_first = [f"{'nurse' if n < 4 else 'cook'} {n}" for n in reversed(range(7))]
+    assert await walk(limit=3) == newest_first, "every vacancy once, newest first, across pages"
+    first = (await api.get("/vacancies", headers=jh)).json()
+    assert len(first["vacancies"]) == 7 and first["next_cursor"] is None, "default page size 50"
+    assert (await api.get("/vacancies", headers=jh, params={"limit": 201})).status_code == 422
+    assert (await api.get("/vacancies", headers=jh, params={"cursor": "not-a-cursor"})).status_code == 422
+
+    assert await walk(q="NURSE", limit=2) == ["nurse 3", "nurse 2", "nurse 1", "nurse 0"]
+    assert await walk(isco="51") == ["cook 6", "cook 5", "cook 4"]
+    assert await walk(isco="2", district="zuidoost") == ["nurse 3", "nurse 0"]
+    assert await walk(hours_min=30, hours_max=40) == ["cook 4", "nurse 3", "nurse 2"]
+    assert await walk(dutch_level="A2") == ["cook 6"]
+    assert await walk(employer_id=employers[1]) == ["cook 5", "nurse 3", "nurse 1"]
+    assert await walk(q="%") == [], "wildcards are searched for, not expanded"
+
+    edited = await api.patch(f"/vacancies/{made[0]['vacancy_id']}", headers=jh,
+                             json={"title": "nurse, nights", "hours_per_week": 36})
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["title"], edited.json()["hours_per_week"]) == ("nurse, nights", 36)
+    assert (await api.patch(f"/vacancies/{made[0]['vacancy_id']}", headers=jh, json={"title": None})
+            ).status_code == 422
+    closed = await api.post(f"/vacancies/{made[0]['vacancy_id']}/close", headers=jh)
+    assert closed.status_code == 200 and closed.json()["open"] is False and closed.json()["closed_on"]
+    assert "nurse, nights" not in await walk()
+    assert await walk(status="closed") == ["nurse, nights"]
+    assert len(await walk(status="all")) == 7
+    assert (await api.patch(f"/vacancies/{made[0]['vacancy_id']}", headers=jh, json={"openings": 2})
+            ).status_code == 409
+    assert (await api.get(f"/vacancies/{uuid.uuid4()}", headers=jh)).status_code == 404
+
+
+async def test_a_team_lead_reassigns_many_job_seekers_at_once_all_or_none(api, sessionmaker, as_role) -> None:
+    people = [uuid.uuid4() for _ in range(4)]
+    await learn_events(sessionmaker, [e for p in people for e in person_events(p)])
+    tl = as_role("team_lead")
+    a, b, c = [(await api.post("/job-hunters", headers=tl, json={"subject": s, "name": s})).json()["job_hunter_id"]
+               for s in ("jh-a", "jh-b", "jh-c")]
+    named = await api.post(f"/job-hunters/{a}/job-seekers", headers=tl, json={"person_ids": [str(p) for p in people]})
+    assert named.json() == {"job_hunter_id": a, "reassigned": 4}
+    unknown = await api.post(f"/job-hunters/{b}/job-seekers", headers=tl,
+                             json={"person_ids": [str(people[0]), str(uuid.uuid4())]})
+    assert unknown.status_code == 404
+    loads = {h["subject"]: h["job_seekers"] for h in (await api.get("/job-hunters", headers=tl)).json()}
+    assert loads == {"jh-a": 4, "jh-b": 0, "jh-c": 0}, "all or none"
+    leaving = await api.post(f"/job-hunters/{c}/job-seekers", headers=tl, json={"from_job_hunter_id": a})
+    assert leaving.json() == {"job_hunter_id": c, "reassigned": 4}
+    assert (await api.post(f"/job-hunters/{c}/job-seekers", headers=tl, json={})).status_code == 422
+    assert (await api.post(f"/job-hunters/{c}/job-seekers", headers=as_role("job_hunter", "jh-c"),
+                           json={"from_job_hunter_id": a})).status_code == 403

@@ -59,6 +59,19 @@ async def test_interview_round_trip_is_readable_and_announced_in_the_outbox(inta
     }
 
 
+async def test_a_one_digit_profession_is_announced_as_its_major_group(intake) -> None:
+    # "7": craft and related trades workers, the major group alone; matching still gives a vacancy of that major
+    # group its 12 points, so it must not become "no occupation".
+    person = await intake.register()
+    await intake.hold(person.id)
+    response = await intake.client.put(f"/persons/{person.id}/interview", json=interview_body(profession="7"),
+                                       headers=intake.headers("case_manager"))
+    assert response.status_code == 200, response.text
+    [event] = await intake.outbox_events(key=person.id, event_type=COMPLETED)
+    assert event["data"]["occupation_isco_group"] == "7"
+    assert InterviewCompleted.model_validate(event["data"]).occupation_isco_group == "7"
+
+
 async def test_recording_the_interview_again_replaces_it_and_announces_it_again(intake) -> None:
     person = await intake.register()
     await intake.hold(person.id)

@@ -97,6 +97,31 @@ async def test_a_recognised_person_becomes_a_job_seeker_finds_lasting_work_and_k
     assert [(r["vacancy"]["title"], r["score"]["total"]) for r in ranked] == [("nurse", 100),
                                                                               ("care assistant, agency", 55)]
 
+    # A third vacancy; the list pages by cursor; the nurse's post ranks its candidates by the same formula.
+    nights = await gateway.post("/api/v1/employment/vacancies", headers=eva, json={
+        **vacancy, "title": "nurse, nights", "occupation": "2221", "education_level": 6, "contract_type": "fixed_term",
+        "duration_months": 12, "starts_on": today.isoformat(), "district": "oost"})
+    assert nights.status_code == 201, nights.text
+    first = (await gateway.get("/api/v1/employment/vacancies", headers=eva, params={"limit": 2})).json()
+    rest = (await gateway.get("/api/v1/employment/vacancies", headers=eva,
+                              params={"limit": 2, "cursor": first["next_cursor"]})).json()
+    assert [v["title"] for v in first["vacancies"] + rest["vacancies"]] == ["nurse, nights", "nurse",
+                                                                          "care assistant, agency"]
+    assert rest["next_cursor"] is None and first["vacancies"][0]["employer_name"] == "OLVG"
+    lasting_id = lasting.json()["vacancy_id"]
+    candidates = (await gateway.get(f"/api/v1/employment/vacancies/{lasting_id}/candidates", headers=eva)).json()
+    assert [(c["job_seeker"]["person_id"], c["score"]["total"], c["missing"]) for c in candidates] == [
+        (person, 100, [])]
+
+    # The application goes through every stage before the placement is recorded.
+    application = await gateway.post(f"/api/v1/employment/job-seekers/{person}/applications", headers=eva,
+                                     json={"vacancy_id": lasting_id})
+    assert application.status_code == 201, application.text
+    for stage in ("applied", "interview", "offer", "placed"):
+        step = await gateway.post(f"/api/v1/employment/applications/{application.json()['application_id']}/steps",
+                                  headers=eva, json={"stage": stage})
+        assert step.status_code == 200 and step.json()["stage"] == stage, step.text
+
     started_on = today - timedelta(days=380)
     placed = await gateway.post(f"/api/v1/employment/job-seekers/{person}/placements", headers=eva, json={
         "employer_id": employer["employer_id"], "vacancy_id": lasting.json()["vacancy_id"],
@@ -104,6 +129,9 @@ async def test_a_recognised_person_becomes_a_job_seeker_finds_lasting_work_and_k
     assert placed.status_code == 201, placed.text
     due = (await gateway.get("/api/v1/employment/retention-checks/due", headers=eva)).json()
     assert [(c["months"], c["overdue"]) for c in due] == [(6, True), (12, False)]
+    outcome = await gateway.post(f"/api/v1/employment/retention-checks/{due[0]['retention_check_id']}/outcome",
+                                 headers=eva, json={"outcome": "same_employer"})
+    assert outcome.status_code == 200, outcome.text
 
     # case-plan hears of the placement: the case stays open and shows the person employed, coaching going on.
     async def employed_overview() -> dict | None:
@@ -116,7 +144,7 @@ async def test_a_recognised_person_becomes_a_job_seeker_finds_lasting_work_and_k
     assert overview["case"]["employment"] == {"employed": True, "since": started_on.isoformat(),
                                               "contract_type": "permanent", "coaching_continues": True}
     assert overview["employment"]["employed"] is True
-    assert overview["employment"]["next_retention_check"]["months"] == 6
+    assert overview["employment"]["next_retention_check"]["months"] == 12  # the 6-month one is answered
 
     report = await gateway.get("/api/v1/employment/reports/participation", headers=as_["tl-carla"])
     assert report.status_code == 200 and report.json()["overall"]["suppressed"] is True  # 2 people: under 5
@@ -143,7 +171,11 @@ async def _employment_holds_no_personal_data_and_its_events_match_their_schemas(
         schema = json.loads((SCHEMAS / f"{envelope.type}.json").read_text())
         assert list(jsonschema.Draft202012Validator(schema).iter_errors(envelope.data)) == []
         types.add(envelope.type)
-    assert types == {"employment.placement-started.v1"}
+    # retention checks come due or overdue are announced by a periodic job: there when it ran
+    assert {"employment.placement-started.v1", "employment.application-stepped.v1",
+            "employment.retention-checked.v1"} <= types <= {
+        "employment.placement-started.v1", "employment.application-stepped.v1", "employment.retention-checked.v1",
+        "employment.retention-check-due.v1", "employment.retention-check-overdue.v1"}
 
 
 async def test_overview_marks_employment_unavailable_within_its_deadline_while_employment_hangs(

@@ -226,7 +226,7 @@ async def describe(*, session: AsyncSession, case: Case) -> CaseRead:
                     support_until=case.support_until, closed_at=case.closed_at, close_reason=case.close_reason,
                     waitlist_position=position,
                     employment=await employment_of(session=session, person_id=case.person_id,
-                                                   case_open=case.status != CaseStatus.closed))
+                                                   case_open=case.status != CaseStatus.closed, today=date.today()))
 
 
 async def _assign(*, session: AsyncSession, case: Case, case_manager_id: UUID, from_waitlist: bool) -> None:

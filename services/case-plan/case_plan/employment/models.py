@@ -26,7 +26,7 @@ class KnownPlacement(Base):
 class CaseEmployment(BaseModel):
     """Work found does not close the case: the case shows the person employed, with coaching going on."""
 
-    employed: bool = Field(description="holds a placement that has not ended")
+    employed: bool = Field(description="holds a placement today: started on or before it, not ended by it")
     since: date | None = Field(description="start of the earliest placement still held")
     contract_type: str | None = Field(description="of that placement: temporary, fixed_term or permanent")
     coaching_continues: bool = Field(description="true while the case is open, employed or not")

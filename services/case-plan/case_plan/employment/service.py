@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,10 +27,13 @@ async def placement_ended(*, session: AsyncSession, placement_id: UUID, ended_on
                           .values(ended_on=ended_on))
 
 
-async def employment_of(*, session: AsyncSession, person_id: UUID, case_open: bool) -> CaseEmployment:
-    """Whether the person works now, since when, on what contract; coaching continues while the case is open."""
+async def employment_of(*, session: AsyncSession, person_id: UUID, case_open: bool, today: date) -> CaseEmployment:
+    """Whether the person works `today`, since when, on what contract; coaching continues while the case is open.
+    By the dates, as employment counts them: a placement starting later is not held yet, and one whose end is
+    announced for a later day is still held until that day."""
     held = await session.scalar(
-        select(KnownPlacement).where(KnownPlacement.person_id == person_id, KnownPlacement.ended_on.is_(None))
+        select(KnownPlacement).where(KnownPlacement.person_id == person_id, KnownPlacement.started_on <= today,
+                                     or_(KnownPlacement.ended_on.is_(None), KnownPlacement.ended_on > today))
         .order_by(KnownPlacement.started_on, KnownPlacement.placement_id).limit(1))
     return CaseEmployment(employed=held is not None, since=held.started_on if held else None,
                           contract_type=held.contract_type if held else None, coaching_continues=case_open)

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Identity, SmallInteger, String, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
@@ -85,6 +85,24 @@ class JobHunterRead(BaseModel):
 
 class JobHunterAssign(RequestModel):
     job_hunter_id: UUID | None = Field(default=None, description="null: the job hunter with the fewest job seekers")
+
+
+class JobSeekersReassign(RequestModel):
+    """Job seekers given to one job hunter at once: named, or every one of another job hunter (who leaves)."""
+
+    person_ids: list[UUID] = Field(default_factory=list, max_length=500)
+    from_job_hunter_id: UUID | None = Field(default=None, description="every job seeker of this job hunter")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "JobSeekersReassign":
+        if bool(self.person_ids) == (self.from_job_hunter_id is not None):
+            raise ValueError("give either person_ids or from_job_hunter_id")
+        return self
+
+
+class JobSeekersReassigned(BaseModel):
+    job_hunter_id: UUID
+    reassigned: int
 
 
 class JobSeekerUpdate(RequestModel):

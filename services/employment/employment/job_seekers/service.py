@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import TextClause, func, select, text
+from sqlalchemy import TextClause, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,6 +102,25 @@ async def assign_job_hunter(*, session: AsyncSession, person_id: UUID, job_hunte
     return seeker
 
 
+async def reassign(*, session: AsyncSession, job_hunter_id: UUID, person_ids: Sequence[UUID],
+                   from_job_hunter_id: UUID | None) -> int:
+    """Give many job seekers to one job hunter at once, all or none: those named (each must exist), or every one of
+    another job hunter. The number given."""
+    if await session.get(JobHunter, job_hunter_id) is None:
+        raise NotFound(f"no job hunter {job_hunter_id}")
+    if from_job_hunter_id is not None:
+        moved = await session.execute(update(JobSeeker).where(JobSeeker.job_hunter_id == from_job_hunter_id)
+                                      .values(job_hunter_id=job_hunter_id))
+        return moved.rowcount
+    wanted = set(person_ids)
+    known = set((await session.scalars(select(JobSeeker.person_id).where(
+        JobSeeker.person_id.in_(wanted), JobSeeker.recognised_on.is_not(None)))).all())
+    if unknown := sorted(wanted - known, key=str):
+        raise NotFound(f"no job seeker {unknown[0]}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
+    await session.execute(update(JobSeeker).where(JobSeeker.person_id.in_(wanted)).values(job_hunter_id=job_hunter_id))
+    return len(wanted)
+
+
 async def update_job_seeker(*, session: AsyncSession, seeker: JobSeeker, hours_wanted: int) -> JobSeeker:
     """Record what the job seeker told their job hunter: the hours a week they want to work."""
     seeker.hours_wanted = hours_wanted
@@ -131,6 +150,23 @@ async def authorise_job_seeker(*, session: AsyncSession, audit: AccessAudit, per
         return seeker
     await audit.refused(kind="person", record_id=person_id)
     raise NotFound(f"no job seeker {person_id}")
+
+
+async def authorise_record(*, session: AsyncSession, audit: AccessAudit, kind: str, record_id: UUID,
+                           person_id: UUID | None) -> JobSeeker:
+    """The job seeker a record of theirs (a placement, a retention check) belongs to, if the caller may see them. A
+    record of someone else's job seeker answers exactly like one that does not exist: "no <kind> <id>", naming
+    neither the person nor anything else of theirs."""
+    missing = NotFound(f"no {kind.replace('_', ' ')} {record_id}")
+    seeker = await session.get(JobSeeker, person_id) if person_id is not None else None
+    if seeker is None or seeker.recognised_on is None:
+        await audit.refused(kind=kind, record_id=record_id, outcome="not_found")
+        raise missing
+    if await _may_see(session=session, seeker=seeker, identity=audit.caller):
+        await audit.allowed(session, kind="person", record_ids=[seeker.person_id])
+        return seeker
+    await audit.refused(kind=kind, record_id=record_id)
+    raise missing
 
 
 async def _may_see(*, session: AsyncSession, seeker: JobSeeker, identity: Identity) -> bool:

@@ -10,7 +10,15 @@ from verbinding_common.routes import PublicRoute
 
 from ..access import AuditDep
 from . import service
-from .models import JobHunterAssign, JobHunterCreate, JobHunterRead, JobSeekerRead, JobSeekerUpdate
+from .models import (
+    JobHunterAssign,
+    JobHunterCreate,
+    JobHunterRead,
+    JobSeekerRead,
+    JobSeekersReassign,
+    JobSeekersReassigned,
+    JobSeekerUpdate,
+)
 
 router = APIRouter(route_class=PublicRoute, tags=["job seekers"])
 
@@ -51,3 +59,11 @@ async def update_job_seeker(person_id: UUID, body: JobSeekerUpdate, audit: Audit
 async def assign_job_hunter(person_id: UUID, body: JobHunterAssign, session: SessionDep) -> JobSeekerRead:
     seeker = await service.assign_job_hunter(session=session, person_id=person_id, job_hunter_id=body.job_hunter_id)
     return JobSeekerRead.of(seeker)
+
+
+@router.post("/job-hunters/{job_hunter_id}/job-seekers", dependencies=[Depends(allow(Role.team_lead))])
+async def reassign_job_seekers(job_hunter_id: UUID, body: JobSeekersReassign,
+                               session: SessionDep) -> JobSeekersReassigned:
+    moved = await service.reassign(session=session, job_hunter_id=job_hunter_id, person_ids=body.person_ids,
+                                   from_job_hunter_id=body.from_job_hunter_id)
+    return JobSeekersReassigned(job_hunter_id=job_hunter_id, reassigned=moved)

@@ -62,6 +62,8 @@ class RetentionCheck(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str | None] = mapped_column(String(128))
+    announced_on: Mapped[date | None] = mapped_column(Date)  # RetentionCheckDue written
+    escalated_on: Mapped[date | None] = mapped_column(Date)  # RetentionCheckOverdue written
 
 
 # A placement's dates stay where the 6-, 12- and 24-month retention checks can be computed and stored: 9999-12-31
@@ -103,13 +105,15 @@ class RetentionCheckRead(BaseModel):
     outcome: RetentionOutcome | None
     recorded_at: datetime | None
     overdue: bool = Field(default=False, description="open more than 30 days after its due date")
+    job_hunter_id: UUID | None = Field(default=None, description="on the due list: whose list it is on")
 
     @classmethod
-    def of(cls, check: RetentionCheck, *, overdue: bool = False) -> "RetentionCheckRead":
+    def of(cls, check: RetentionCheck, *, overdue: bool = False,
+           job_hunter_id: UUID | None = None) -> "RetentionCheckRead":
         return cls(retention_check_id=check.id, placement_id=check.placement_id, person_id=check.person_id,
                    months=check.months, due_on=check.due_on,
                    outcome=RetentionOutcome(check.outcome) if check.outcome else None,
-                   recorded_at=check.recorded_at, overdue=overdue)
+                   recorded_at=check.recorded_at, overdue=overdue, job_hunter_id=job_hunter_id)
 
 
 class PlacementRead(BaseModel):

@@ -7,6 +7,7 @@ itself, whatever restarts happen in between, and it stays on the job hunter's li
 from __future__ import annotations
 
 import calendar
+import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
@@ -20,15 +21,19 @@ from verbinding_common.contracts.employment import (
     PlacementEnded,
     PlacementEndReason,
     PlacementStarted,
+    RetentionCheckDue,
     RetentionChecked,
+    RetentionCheckOverdue,
     RetentionOutcome,
     Sector,
 )
-from verbinding_common.errors import Conflict, NotFound, RuleViolated
+from verbinding_common.errors import Conflict, RuleViolated
+from verbinding_common.jobs import Job, JobContext
 from verbinding_common.outbox import add_event
 
 from ..job_seekers.models import JobSeeker
 from ..job_seekers.service import job_hunter_of
+from ..settings import EmploymentSettings
 from ..vacancies.models import Employer, Vacancy
 from .models import (
     RETENTION_MONTHS,
@@ -41,6 +46,7 @@ from .models import (
 )
 
 OVERDUE_AFTER = timedelta(days=30)
+log = logging.getLogger(__name__)
 
 
 def add_months(start: date, months: int) -> date:
@@ -105,34 +111,74 @@ async def record_outcome(*, session: AsyncSession, check: RetentionCheck, outcom
     return check
 
 
-async def due_checks(*, session: AsyncSession, identity: Identity, today: date) -> list[RetentionCheckRead]:
+async def due_checks(*, session: AsyncSession, identity: Identity, today: date,
+                     overdue_only: bool = False) -> list[RetentionCheckRead]:
     """Open retention checks due by `today`, oldest first: a job hunter's own job seekers', or, for a team lead,
-    everyone's. Overdue: still open 30 days after the due date."""
-    query = (select(RetentionCheck).join(JobSeeker, JobSeeker.person_id == RetentionCheck.person_id)
-             .where(RetentionCheck.outcome.is_(None), RetentionCheck.due_on <= today))
+    everyone's, each with whose list it is on. Overdue: still open 30 days after the due date (`overdue_only`: the
+    team lead's escalations)."""
+    last_due = today - OVERDUE_AFTER - timedelta(days=1) if overdue_only else today
+    query = (select(RetentionCheck, JobSeeker.job_hunter_id)
+             .join(JobSeeker, JobSeeker.person_id == RetentionCheck.person_id)
+             .where(RetentionCheck.outcome.is_(None), RetentionCheck.due_on <= last_due))
     if Role.team_lead not in identity.roles:
         hunter = await job_hunter_of(session=session, identity=identity)
         if hunter is None:
             return []
         query = query.where(JobSeeker.job_hunter_id == hunter.id)
-    checks = await session.scalars(query.order_by(RetentionCheck.due_on, RetentionCheck.id))
-    return [RetentionCheckRead.of(check, overdue=check.due_on + OVERDUE_AFTER < today) for check in checks]
+    rows = await session.execute(query.order_by(RetentionCheck.due_on, RetentionCheck.id))
+    return [RetentionCheckRead.of(check, overdue=check.due_on + OVERDUE_AFTER < today, job_hunter_id=hunter_id)
+            for check, hunter_id in rows]
 
 
-async def get_placement(*, session: AsyncSession, placement_id: UUID) -> Placement:
-    """A placement, or NotFound."""
-    placement = await session.get(Placement, placement_id)
-    if placement is None:
-        raise NotFound(f"no placement {placement_id}")
-    return placement
+async def announce_checks(*, session: AsyncSession, today: date) -> tuple[int, int]:
+    """Announce, once each, the open checks that came due by `today` (to their job hunter) and those now overdue
+    (escalated to the team leads); rows another process is announcing are skipped. The numbers announced."""
+    due = (await session.execute(
+        select(RetentionCheck, JobSeeker.job_hunter_id).join(JobSeeker, JobSeeker.person_id == RetentionCheck.person_id)
+        .where(RetentionCheck.outcome.is_(None), RetentionCheck.announced_on.is_(None),
+               RetentionCheck.due_on <= today)
+        .order_by(RetentionCheck.due_on, RetentionCheck.id).with_for_update(of=RetentionCheck, skip_locked=True)
+        .limit(1000))).all()
+    for check, hunter_id in due:
+        check.announced_on = today
+        await add_event(session, RetentionCheckDue(
+            retention_check_id=check.id, placement_id=check.placement_id, person_id=check.person_id,
+            job_hunter_id=hunter_id, months=check.months, due_on=check.due_on), key=str(check.person_id))
+    overdue = (await session.execute(
+        select(RetentionCheck, JobSeeker.job_hunter_id).join(JobSeeker, JobSeeker.person_id == RetentionCheck.person_id)
+        .where(RetentionCheck.outcome.is_(None), RetentionCheck.escalated_on.is_(None),
+               RetentionCheck.due_on < today - OVERDUE_AFTER)
+        .order_by(RetentionCheck.due_on, RetentionCheck.id).with_for_update(of=RetentionCheck, skip_locked=True)
+        .limit(1000))).all()
+    for check, hunter_id in overdue:
+        check.escalated_on = today
+        await add_event(session, RetentionCheckOverdue(
+            retention_check_id=check.id, placement_id=check.placement_id, person_id=check.person_id,
+            job_hunter_id=hunter_id, months=check.months, due_on=check.due_on), key=str(check.person_id))
+    await session.flush()
+    return len(due), len(overdue)
 
 
-async def get_check(*, session: AsyncSession, retention_check_id: UUID) -> RetentionCheck:
-    """A retention check, or NotFound."""
-    check = await session.get(RetentionCheck, retention_check_id)
-    if check is None:
-        raise NotFound(f"no retention check {retention_check_id}")
-    return check
+def retention_announcements(settings: EmploymentSettings) -> Job:
+    """Every `retention_announce_interval_s`, announce the retention checks come due or overdue by today."""
+
+    async def announce(context: JobContext) -> None:
+        async with context.sessionmaker() as session, session.begin():
+            due, overdue = await announce_checks(session=session, today=date.today())
+        if due or overdue:
+            log.info("announced %d due and %d overdue retention check(s)", due, overdue)
+
+    return Job(name="retention-announcements", run=announce, interval_s=settings.retention_announce_interval_s)
+
+
+async def find_placement(*, session: AsyncSession, placement_id: UUID) -> Placement | None:
+    """A placement, or None."""
+    return await session.get(Placement, placement_id)
+
+
+async def find_check(*, session: AsyncSession, retention_check_id: UUID) -> RetentionCheck | None:
+    """A retention check, or None."""
+    return await session.get(RetentionCheck, retention_check_id)
 
 
 async def placements_of(*, session: AsyncSession, person_id: UUID, today: date) -> list[PlacementRead]:

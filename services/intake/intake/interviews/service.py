@@ -56,8 +56,9 @@ async def record_interview(*, session: AsyncSession, person_id: UUID, interview:
 
 
 def _sub_major_group(isco_code: str | None) -> str | None:
-    """The 2-digit ISCO-08 sub-major group of a code: as much of the profession as matching needs."""
-    return isco_code[:2] if isco_code and len(isco_code) >= 2 else None
+    """The 2-digit ISCO-08 sub-major group of a code, as much of the profession as matching needs; a 1-digit code
+    (the major group alone) is kept as it is, so matching still knows the major group."""
+    return isco_code[:2] if isco_code else None
 
 
 async def read_interview(*, session: AsyncSession, person_id: UUID) -> Interview | None:

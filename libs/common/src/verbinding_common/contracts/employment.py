@@ -103,3 +103,85 @@ class RetentionChecked(EventContract):
     months: int = Field(description="6, 12 or 24: months after the placement started")
     due_on: date = Field(description="the day the check came due")
     outcome: RetentionOutcome = Field(description="same_employer, other_work, not_working or unknown")
+
+
+APPLICATIONS_TOPIC = "employment.applications.v1"
+
+
+class ApplicationStage(StrEnum):
+    """Between a match and a placement: proposed, applied, interview, offer, placed; or ended, rejected or
+    withdrawn."""
+
+    proposed = "proposed"
+    applied = "applied"
+    interview = "interview"
+    offer = "offer"
+    placed = "placed"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+class ApplicationEndReason(StrEnum):
+    """Why an application was rejected or withdrawn, as a code (no free text)."""
+
+    education = "education"
+    experience = "experience"
+    language = "language"
+    hours = "hours"
+    location = "location"
+    contract = "contract"
+    other_candidate = "other_candidate"
+    other_work = "other_work"
+    vacancy_closed = "vacancy_closed"
+    no_show = "no_show"
+    personal = "personal"
+    other = "other"
+
+
+@contract
+class ApplicationStepped(EventContract):
+    """An application moved a step: proposed by the job hunter, applied, interview, offer, placed, or ended
+    (rejected or withdrawn, with a reason code). Codes only: a front-end shows the pipeline by it."""
+
+    event_type: ClassVar[str] = "employment.application-stepped.v1"
+    topic: ClassVar[str] = APPLICATIONS_TOPIC
+    key_field: ClassVar[str] = "person_id"
+
+    application_id: UUID = Field(description="the application: one per job seeker and vacancy")
+    person_id: UUID = PERSON_ID
+    vacancy_id: UUID = Field(description="the vacancy applied for")
+    stage: ApplicationStage = Field(description="the stage reached by this step")
+    reason: ApplicationEndReason | None = Field(default=None, description="why, when rejected or withdrawn")
+    stepped_on: date = Field(description="the day of the step")
+
+
+@contract
+class RetentionCheckDue(EventContract):
+    """A retention check came due: its job hunter has it on their list until an outcome is recorded."""
+
+    event_type: ClassVar[str] = "employment.retention-check-due.v1"
+    topic: ClassVar[str] = TOPIC
+    key_field: ClassVar[str] = "person_id"
+
+    retention_check_id: UUID = Field(description="the check: its outcome is recorded by this id")
+    placement_id: UUID = PLACEMENT_ID
+    person_id: UUID = PERSON_ID
+    job_hunter_id: UUID | None = Field(description="the job hunter whose list it is on (null: nobody holds them)")
+    months: int = Field(description="6, 12 or 24: months after the placement started")
+    due_on: date = Field(description="the day the check came due")
+
+
+@contract
+class RetentionCheckOverdue(EventContract):
+    """A retention check is still open 30 days after it came due: escalated to the team leads."""
+
+    event_type: ClassVar[str] = "employment.retention-check-overdue.v1"
+    topic: ClassVar[str] = TOPIC
+    key_field: ClassVar[str] = "person_id"
+
+    retention_check_id: UUID = Field(description="the check: its outcome is recorded by this id")
+    placement_id: UUID = PLACEMENT_ID
+    person_id: UUID = PERSON_ID
+    job_hunter_id: UUID | None = Field(description="the job hunter whose list it has been on")
+    months: int = Field(description="6, 12 or 24: months after the placement started")
+    due_on: date = Field(description="the day the check came due")

@@ -70,9 +70,10 @@ class InterviewCompleted(EventContract):
     education_isced_level: IscedLevel = Field(
         description="highest education completed, ISCED 2011 level 0-8; employment matches vacancies by it")
     occupation_isco_group: str | None = Field(
-        default=None, pattern=r"^[0-9]{2}$",
-        description="ISCO-08 sub-major group (2 digits) of the last occupation, null when none; employment ranks "
-                    "vacancies of that group higher (long-term work that fits the profession)")
+        default=None, pattern=r"^[0-9]{1,2}$",
+        description="ISCO-08 sub-major group (2 digits) of the last occupation, or its major group (1 digit) when "
+                    "the interview named only that, null when none; employment ranks vacancies of that group "
+                    "higher (long-term work that fits the profession)")
     years_of_work_experience: int = Field(ge=0, le=80, description="employment: a component of the match")
     dutch_level: CefrLevel = Field(description="CEFR level of Dutch; case-plan plans language training by it, "
                                                "employment matches vacancies' language requirement")
