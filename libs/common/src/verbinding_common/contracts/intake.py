@@ -116,3 +116,21 @@ class RecognitionRejected(EventContract):
         description="COA registration number of the recognition intake could not take in; the COA looks its status "
                     "up by it")
     reason: RejectionReason = Field(description="why, as a code from a closed list")
+
+
+PRIVACY_TOPIC = "intake.privacy.v1"
+
+
+@contract
+class PersonErased(EventContract):
+    """Intake erased a person whose retention ran out: every service erases what it holds about them. Ids only.
+
+    Applying it twice, or before other events about the person, leaves the same result: each service remembers the
+    id (nothing else) and erases again what a late event brings."""
+
+    event_type: ClassVar[str] = "intake.person-erased.v1"
+    topic: ClassVar[str] = PRIVACY_TOPIC
+    key_field: ClassVar[str] = "person_id"
+
+    person_id: UUID = Field(description="the person erased; case-plan and employment erase their copy and every "
+                                        "record about them, keeping only anonymous counts")
