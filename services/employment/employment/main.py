@@ -9,20 +9,24 @@ from .job_seekers.views import router as job_seekers_router
 from .monitoring.views import router as monitoring_router
 from .placements.views import internal as placements_internal_router
 from .placements.views import router as placements_router
+from .privacy.consumers import erasure_events
+from .privacy.jobs import retention_job
 from .settings import EmploymentSettings
 from .vacancies.views import router as vacancies_router
 
 
 def create_app(settings: EmploymentSettings | None = None) -> FastAPI:
     """Employment on the shared plumbing; builds objects only, connects to nothing until its lifespan starts."""
+    settings = settings or EmploymentSettings()
     return create_service_app(
-        settings=settings or EmploymentSettings(),
+        settings=settings,
         title="employment",
         description="Job hunters and their job seekers, vacancies ranked by fit, placements, retention checks, "
                     "participation figures.",
         routers=[job_seekers_router, vacancies_router, placements_router, monitoring_router,
                  placements_internal_router],
-        consumers=[people_events],
+        consumers=[people_events, erasure_events],
+        jobs=[retention_job(settings)],
     )
 
 
