@@ -10,7 +10,7 @@ from .cases.consumers import person_events
 from .cases.views import internal as cases_internal_router
 from .cases.views import router as cases_router
 from .employment.consumers import placement_events
-from .privacy.consumers import erasure_events
+from .privacy.consumers import privacy_events
 from .privacy.jobs import retention_job
 from .settings import CasePlanSettings
 
@@ -23,7 +23,7 @@ def create_app(settings: CasePlanSettings | None = None) -> FastAPI:
         title="case-plan",
         description="Case managers and their caseloads (at most 50 each), cases, the waitlist, action plans.",
         routers=[case_managers_router, cases_router, action_plans_router, cases_internal_router],
-        consumers=[person_events, placement_events, erasure_events],
+        consumers=[person_events, placement_events, privacy_events],
         jobs=[retention_job(settings)],
     )
 

@@ -13,13 +13,13 @@ from case_plan.audit.models import AccessAuditTable
 from case_plan.cases.models import Case
 from case_plan.employment.models import KnownPlacement
 from case_plan.employment.service import placement_started
-from case_plan.privacy.consumers import erase_erased_persons
+from case_plan.privacy.consumers import apply_privacy_events
 from case_plan.privacy.jobs import apply_retention
 from case_plan.privacy.models import CaseHistory, ErasedPersonTable
 from case_plan.settings import CasePlanSettings
 from sqlalchemy import func, insert, select
 
-from verbinding_common.contracts.intake import PersonErased
+from verbinding_common.contracts.intake import PersonCorrected, PersonErased
 from verbinding_common.db import outbox_table
 from verbinding_common.jobs import JobContext
 from verbinding_testing.consuming import apply_as_consumer
@@ -37,7 +37,7 @@ async def count(sessionmaker, table, *where) -> int:
 
 async def erased_at_intake(sessionmaker, *person_ids: uuid.UUID) -> None:
     async with sessionmaker() as session, session.begin():
-        await apply_as_consumer(erase_erased_persons, session, *(PersonErased(person_id=p) for p in person_ids))
+        await apply_as_consumer(apply_privacy_events, session, *(PersonErased(person_id=p) for p in person_ids))
 
 
 async def with_plan_and_placement(sessionmaker, case: Case) -> None:
@@ -114,3 +114,12 @@ async def test_the_access_audit_keeps_its_own_longer_retention(sessionmaker) -> 
     await apply_retention(context(sessionmaker), now=now)
     assert await count(sessionmaker, AccessAuditTable, AccessAuditTable.c.record_id == old) == 0
     assert await count(sessionmaker, AccessAuditTable, AccessAuditTable.c.record_id == recent) == 1
+
+
+async def test_a_correction_of_the_languages_replaces_the_cases_copy(casework, sessionmaker) -> None:
+    await casework.add_manager()
+    case = await casework.open(languages=("ar",))
+    async with sessionmaker() as session, session.begin():
+        await apply_as_consumer(apply_privacy_events, session,
+                                PersonCorrected(person_id=case.person_id, languages=["ti", "ar"]))
+    assert (await casework.case(case.id)).languages == ["ti", "ar"]

@@ -9,7 +9,7 @@ from .job_seekers.views import router as job_seekers_router
 from .monitoring.views import router as monitoring_router
 from .placements.views import internal as placements_internal_router
 from .placements.views import router as placements_router
-from .privacy.consumers import erasure_events
+from .privacy.consumers import privacy_events
 from .privacy.jobs import retention_job
 from .settings import EmploymentSettings
 from .vacancies.views import router as vacancies_router
@@ -25,7 +25,7 @@ def create_app(settings: EmploymentSettings | None = None) -> FastAPI:
                     "participation figures.",
         routers=[job_seekers_router, vacancies_router, placements_router, monitoring_router,
                  placements_internal_router],
-        consumers=[people_events, erasure_events],
+        consumers=[people_events, privacy_events],
         jobs=[retention_job(settings)],
     )
 

@@ -11,7 +11,7 @@ from employment.audit.models import AccessAuditTable
 from employment.job_seekers.models import JobSeeker
 from employment.placements.models import Placement, PlacementCreate, RetentionCheck
 from employment.placements.service import record_outcome, start_placement
-from employment.privacy.consumers import erase_erased_persons
+from employment.privacy.consumers import apply_privacy_events
 from employment.privacy.jobs import apply_retention
 from employment.privacy.models import ErasedPersonTable, ParticipationHistory
 from employment.settings import EmploymentSettings
@@ -21,7 +21,7 @@ from employment_support import learn_events, person_events
 from sqlalchemy import func, insert, select
 
 from verbinding_common.contracts.case_plan import CaseClosed
-from verbinding_common.contracts.intake import PersonErased
+from verbinding_common.contracts.intake import PersonCorrected, PersonErased
 from verbinding_common.db import outbox_table
 from verbinding_common.jobs import JobContext
 from verbinding_testing.consuming import apply_as_consumer
@@ -39,7 +39,7 @@ async def count(sessionmaker, table, *where) -> int:
 
 async def erased_at_intake(sessionmaker, *person_ids: uuid.UUID) -> None:
     async with sessionmaker() as session, session.begin():
-        await apply_as_consumer(erase_erased_persons, session, *(PersonErased(person_id=p) for p in person_ids))
+        await apply_as_consumer(apply_privacy_events, session, *(PersonErased(person_id=p) for p in person_ids))
 
 
 async def placed_in_sustainable_work(sessionmaker, person_id: uuid.UUID) -> None:
@@ -114,3 +114,17 @@ async def test_the_access_audit_keeps_its_own_longer_retention(sessionmaker) -> 
     await apply_retention(context(sessionmaker), now=now)
     assert await count(sessionmaker, AccessAuditTable, AccessAuditTable.c.record_id == old) == 0
     assert await count(sessionmaker, AccessAuditTable, AccessAuditTable.c.record_id == recent) == 1
+
+
+async def test_a_correction_of_the_languages_replaces_the_copy_but_never_brings_an_erased_person_back(
+        sessionmaker) -> None:
+    person_id, erased = uuid.uuid4(), uuid.uuid4()
+    await learn_events(sessionmaker, person_events(person_id))
+    await erased_at_intake(sessionmaker, erased)
+    async with sessionmaker() as session, session.begin():
+        await apply_as_consumer(apply_privacy_events, session,
+                                PersonCorrected(person_id=person_id, languages=["ti"]),
+                                PersonCorrected(person_id=erased, languages=["ti"]))
+    async with sessionmaker() as session:
+        assert (await session.get_one(JobSeeker, person_id)).languages == ["ti"]
+    assert await count(sessionmaker, JobSeeker, JobSeeker.person_id == erased) == 0

@@ -10,6 +10,7 @@ from .interviews.views import router as interviews_router
 from .persons.consumers import recognitions_consumer
 from .persons.views import router as persons_router
 from .privacy.jobs import retention_job
+from .privacy.views import router as privacy_router
 from .recognitions.views import router as recognitions_router
 from .settings import IntakeSettings
 
@@ -22,7 +23,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="Verbinding intake",
         description="Newcomers the COA recognised as refugees: taken into intake while still in a reception "
                     "centre, with their households, intake interviews and consent.",
-        routers=[persons_router, recognitions_router, households_router, interviews_router],
+        routers=[persons_router, recognitions_router, households_router, interviews_router, privacy_router],
         consumers=[recognitions_consumer, case_holders_consumer],
         jobs=[retention_job(settings)],
     )

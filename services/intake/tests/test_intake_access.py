@@ -23,6 +23,7 @@ ALLOW_LISTS = {
     ("GET", "/households/{household_id}"): {"case_manager", "team_lead"},
     ("PUT", "/persons/{person_id}/interview"): {"case_manager"},
     ("GET", "/persons/{person_id}/interview"): {"case_manager", "team_lead"},
+    ("POST", "/persons/{person_id}/corrections"): {"case_manager", "team_lead"},
 }
 
 INTERVIEW = {"education_level": 3, "years_of_work_experience": 2, "dutch_level": "A0",
@@ -51,7 +52,7 @@ def request_for(method: str, path: str) -> tuple[str, str, dict | None]:
            .replace("{coa_registration_number}", "V-0000"))
     if path == "/persons":
         url += "?coa_registration_number=V-0000"
-    return method, url, INTERVIEW if method == "PUT" else None
+    return method, url, {"PUT": INTERVIEW, "POST": {"languages": ["ar"], "reason": "misheard"}}.get(method)
 
 
 @pytest.mark.parametrize(("route", "role"), [

@@ -32,6 +32,12 @@ async def erase_persons(*, session: AsyncSession, person_ids: Sequence[UUID], no
     return await _erase_cases(session=session, person_ids=ids, now=now)
 
 
+async def correct_languages(*, session: AsyncSession, person_id: UUID, languages: list[str]) -> None:
+    """Replace the copy of a person's languages on their case (a waitlisted case is assigned by them)."""
+    await session.execute(update(Case).where(Case.person_id == person_id)
+                          .values(languages=list(dict.fromkeys(language.lower() for language in languages))))
+
+
 async def sweep_erased(*, session: AsyncSession, now: datetime) -> int:
     """Erase again what events that arrived after an erasure brought back (a late registration opens a case)."""
     erased = list(await session.scalars(

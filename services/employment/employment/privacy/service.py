@@ -14,6 +14,7 @@ from verbinding_common.db import outbox_table
 
 from ..audit.models import AccessAuditTable
 from ..job_seekers.models import JobSeeker
+from ..job_seekers.service import learn
 from ..monitoring.service import SUSTAINABLE_MIN_HOURS
 from ..placements.models import Placement, RetentionCheck
 from .models import ErasedPersonTable, ParticipationHistory
@@ -41,6 +42,15 @@ async def erase_persons(*, session: AsyncSession, person_ids: Sequence[UUID]) ->
     await session.execute(pg_insert(ErasedPersonTable).values([{"person_id": person_id} for person_id in ids])
                           .on_conflict_do_nothing())
     return await _erase(session=session, person_ids=ids)
+
+
+async def correct_languages(*, session: AsyncSession, person_id: UUID, languages: list[str]) -> None:
+    """Replace the copy of a person's languages (the job seeker is created if intake's registration is yet to come:
+    events arrive in any order), unless the person was erased."""
+    erased = await session.scalar(select(ErasedPersonTable.c.person_id)
+                                  .where(ErasedPersonTable.c.person_id == person_id))
+    if erased is None:
+        await learn(session=session, person_id=person_id, languages=list(languages))
 
 
 async def sweep_erased(*, session: AsyncSession) -> int:

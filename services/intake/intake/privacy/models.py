@@ -1,7 +1,17 @@
 """Intake's erased-person tombstones, and the purpose, legal ground and retention of every personal column it holds
 (read by the register of processing, `make register`)."""
 
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, String, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
 from verbinding_common.privacy import RecordKind, declare_personal_data, erased_person_table
+from verbinding_common.routes import RequestModel
 
 from ..audit.models import AccessAuditTable
 from ..database import Base
@@ -13,6 +23,58 @@ from ..recognitions import models as _recognitions  # noqa: F401
 
 ErasedPersonTable = erased_person_table(Base.metadata)
 
+CORRECTABLE = ("family_name", "given_names", "date_of_birth", "languages")
+
+
+class Correction(Base):
+    """A correction of a person's record (GDPR Art. 16): which fields, why, by whom, when. Never the old values: the
+    record holds the right ones now, and the audit needs only that it changed."""
+
+    __tablename__ = "correction"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    person_id: Mapped[UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    fields: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    reason: Mapped[str] = mapped_column(Text)
+    corrected_by: Mapped[str] = mapped_column(String(255))
+    corrected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LanguageCode = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-zA-Z]{2}$")]
+
+
+class PersonCorrection(RequestModel):
+    """The corrected values (at least one) and why."""
+
+    family_name: PersonName | None = None
+    given_names: PersonName | None = None
+    date_of_birth: date | None = Field(default=None, ge=date(1900, 1, 1))
+    languages: list[LanguageCode] | None = Field(default=None, max_length=20,
+                                                 description="ISO 639-1 codes, best first; replaces the list")
+    reason: str = Field(min_length=1, max_length=500, description="why the record was wrong (kept with the record)")
+
+    @model_validator(mode="after")
+    def _something_to_correct(self) -> "PersonCorrection":
+        if all(getattr(self, name) is None for name in CORRECTABLE):
+            raise ValueError(f"name at least one of {', '.join(CORRECTABLE)} to correct")
+        if self.date_of_birth is not None and self.date_of_birth > date.today():
+            raise ValueError("date_of_birth is in the future")
+        return self
+
+
+class CorrectionRead(BaseModel):
+    person_id: UUID
+    corrected_fields: list[str] = Field(description="the fields whose value changed (none: it was right already)")
+    reason: str
+    corrected_by: str
+    corrected_at: datetime
+
+    @classmethod
+    def of(cls, correction: Correction) -> "CorrectionRead":
+        return cls(person_id=correction.person_id, corrected_fields=correction.fields, reason=correction.reason,
+                   corrected_by=correction.corrected_by, corrected_at=correction.corrected_at)
+
 PUBLIC_TASK = ("GDPR Art. 6(1)(e) and (c): the municipality's public task and legal duty under the Participatiewet "
                "and the Wet inburgering 2021 (the support of newcomers with refugee status)")
 PERSON_RETENTION = ("until `VERBINDING_PERSON_RETENTION_DAYS` (730) days after support ends: the end of the 3-year "
@@ -23,7 +85,7 @@ PERSONAL_DATA = declare_personal_data(
     not_about_persons={"case_manager": "staff: the case managers case-plan announced (login and team)",
                        AccessAuditTable.name: "the access audit: ids of records and of staff, its own retention"},
     kinds=[
-        RecordKind(name="person", tables=("person", "interview", "consent"), legal_ground=PUBLIC_TASK,
+        RecordKind(name="person", tables=("person", "interview", "consent", "correction"), legal_ground=PUBLIC_TASK,
                    retention=PERSON_RETENTION, retention_setting="person_retention_days"),
         RecordKind(name="case holder", tables=("case_holder",), legal_ground=PUBLIC_TASK,
                    retention="erased with the person", retention_setting="person_retention_days"),
@@ -68,6 +130,14 @@ PERSONAL_DATA = declare_personal_data(
             "person_id": "whose consent it is",
             "organisation": "the partner organisation the person consented to share their intake with",
             "given_at": "when consent was given (proof of consent, GDPR Art. 7(1))",
+        },
+        "correction": {
+            "id": "the correction's id",
+            "person_id": "whose record was corrected",
+            "fields": "which fields were corrected (never their old values)",
+            "reason": "why the record was wrong (GDPR Art. 16; accountability)",
+            "corrected_by": "who corrected it (accountability)",
+            "corrected_at": "when",
         },
         "case_holder": {
             "case_id": "the person's case in case-plan",

@@ -10,16 +10,16 @@ from sqlalchemy import delete, func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from verbinding_common.contracts.intake import PersonErased
+from verbinding_common.contracts.intake import PersonCorrected, PersonErased
 from verbinding_common.db import outbox_table
-from verbinding_common.outbox import add_events
+from verbinding_common.outbox import add_event, add_events
 
 from ..audit.models import AccessAuditTable
 from ..holders.models import CLOSED, CaseHolder
 from ..households.models import Household
 from ..persons.models import Person
 from ..recognitions.models import RecognitionProgress
-from .models import ErasedPersonTable
+from .models import CORRECTABLE, Correction, ErasedPersonTable, PersonCorrection
 
 # Support runs 3 years from recognition (case-plan opens every case with it: docs/domain.md).
 SUPPORT_YEARS = 3
@@ -95,3 +95,25 @@ async def _erase_copies(*, session: AsyncSession, person_ids: list[UUID], coa_nu
         RecognitionProgress.person_id.in_(person_ids), RecognitionProgress.coa_registration_number.in_(coa_numbers))))
     keys = [str(person_id) for person_id in person_ids] + coa_numbers
     await session.execute(delete(outbox_table).where(outbox_table.c.key.in_(keys)))
+
+
+async def correct_person(*, session: AsyncSession, person_id: UUID, correction: PersonCorrection,
+                         corrected_by: str) -> Correction | None:
+    """Correct the person's record, record which fields changed and why (not the old values), and announce the
+    corrected values others copy (languages); None for an unknown person."""
+    person = await session.get(Person, person_id, with_for_update=True, populate_existing=True)
+    if person is None:
+        return None
+    wanted = {name: getattr(correction, name) for name in CORRECTABLE if getattr(correction, name) is not None}
+    if "languages" in wanted:
+        wanted["languages"] = list(dict.fromkeys(wanted["languages"]))
+    changed = [name for name, value in wanted.items() if getattr(person, name) != value]
+    for name in changed:
+        setattr(person, name, wanted[name])
+    row = Correction(person_id=person_id, fields=changed, reason=correction.reason, corrected_by=corrected_by)
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    if "languages" in changed:
+        await add_event(session, PersonCorrected(person_id=person_id, languages=person.languages), key=str(person_id))
+    return row

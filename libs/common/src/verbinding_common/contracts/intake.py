@@ -134,3 +134,17 @@ class PersonErased(EventContract):
 
     person_id: UUID = Field(description="the person erased; case-plan and employment erase their copy and every "
                                         "record about them, keeping only anonymous counts")
+
+
+@contract
+class PersonCorrected(EventContract):
+    """Intake corrected a person's record: every service that copied a corrected value takes the new one. Only the
+    values others copy (languages); names and birth dates never leave intake, and the old value is never sent."""
+
+    event_type: ClassVar[str] = "intake.person-corrected.v1"
+    topic: ClassVar[str] = PRIVACY_TOPIC
+    key_field: ClassVar[str] = "person_id"
+
+    person_id: UUID = Field(description="the person corrected")
+    languages: list[str] = Field(max_length=20, description="the corrected languages, ISO 639-1 codes, best first; "
+                                                            "case-plan and employment replace their copy with them")
