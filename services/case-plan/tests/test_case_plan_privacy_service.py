@@ -19,7 +19,7 @@ from case_plan.privacy.models import CaseHistory, ErasedPersonTable
 from case_plan.settings import CasePlanSettings
 from sqlalchemy import func, insert, select
 
-from verbinding_common.contracts.intake import PersonCorrected, PersonErased
+from verbinding_common.contracts.intake import AccessAnswered, AccessRequested, PersonCorrected, PersonErased
 from verbinding_common.db import outbox_table
 from verbinding_common.jobs import JobContext
 from verbinding_testing.consuming import apply_as_consumer
@@ -123,3 +123,26 @@ async def test_a_correction_of_the_languages_replaces_the_cases_copy(casework, s
         await apply_as_consumer(apply_privacy_events, session,
                                 PersonCorrected(person_id=case.person_id, languages=["ti", "ar"]))
     assert (await casework.case(case.id)).languages == ["ti", "ar"]
+
+
+async def test_an_access_request_is_answered_with_every_record_of_the_person_and_nobody_elses(
+        casework, sessionmaker) -> None:
+    await casework.add_manager()
+    case, other = await casework.open(), await casework.open()
+    await with_plan_and_placement(sessionmaker, case)
+    request_id = uuid.uuid4()
+    async with sessionmaker() as session, session.begin():
+        await apply_as_consumer(apply_privacy_events, session,
+                                AccessRequested(request_id=request_id, person_id=case.person_id))
+    async with sessionmaker() as session:
+        [answer] = (await session.scalars(select(outbox_table.c.envelope).where(
+            outbox_table.c.event_type == AccessAnswered.event_type))).all()
+    data = answer["data"]
+    assert (data["request_id"], data["person_id"], data["service"]) == (str(request_id), str(case.person_id),
+                                                                        "case-plan")
+    tables = {record["table"]: record for record in data["records"]}
+    assert set(tables) == {"case", "action_plan", "objective", "known_placement"}
+    assert tables["objective"]["rows"][0]["description"] == {
+        "value": "Dutch course at A2", "purpose": "what the person and the case manager agreed (free text)"}
+    assert tables["case"]["legal_ground"].startswith("GDPR Art. 6(1)(e)")
+    assert str(other.person_id) not in str(data) and str(other.id) not in str(data)

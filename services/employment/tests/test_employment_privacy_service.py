@@ -21,7 +21,7 @@ from employment_support import learn_events, person_events
 from sqlalchemy import func, insert, select
 
 from verbinding_common.contracts.case_plan import CaseClosed
-from verbinding_common.contracts.intake import PersonCorrected, PersonErased
+from verbinding_common.contracts.intake import AccessAnswered, AccessRequested, PersonCorrected, PersonErased
 from verbinding_common.db import outbox_table
 from verbinding_common.jobs import JobContext
 from verbinding_testing.consuming import apply_as_consumer
@@ -128,3 +128,23 @@ async def test_a_correction_of_the_languages_replaces_the_copy_but_never_brings_
     async with sessionmaker() as session:
         assert (await session.get_one(JobSeeker, person_id)).languages == ["ti"]
     assert await count(sessionmaker, JobSeeker, JobSeeker.person_id == erased) == 0
+
+
+async def test_an_access_request_is_answered_with_every_record_of_the_person_and_nobody_elses(sessionmaker) -> None:
+    person_id, other = uuid.uuid4(), uuid.uuid4()
+    await learn_events(sessionmaker, person_events(person_id) + person_events(other, gender="male"))
+    await placed_in_sustainable_work(sessionmaker, person_id)
+    request_id = uuid.uuid4()
+    async with sessionmaker() as session, session.begin():
+        await apply_as_consumer(apply_privacy_events, session,
+                                AccessRequested(request_id=request_id, person_id=person_id))
+    async with sessionmaker() as session:
+        [answer] = (await session.scalars(select(outbox_table.c.envelope).where(
+            outbox_table.c.event_type == AccessAnswered.event_type))).all()
+    data = answer["data"]
+    assert (data["request_id"], data["service"]) == (str(request_id), "employment")
+    tables = {record["table"]: record for record in data["records"]}
+    assert set(tables) == {"job_seeker", "placement", "retention_check"}
+    assert len(tables["retention_check"]["rows"]) == 3
+    assert tables["placement"]["rows"][0]["sector"] == {"value": "hospitality_food", "purpose": "monitoring by sector"}
+    assert str(other) not in str(data)

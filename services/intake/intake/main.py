@@ -9,6 +9,7 @@ from .households.views import router as households_router
 from .interviews.views import router as interviews_router
 from .persons.consumers import recognitions_consumer
 from .persons.views import router as persons_router
+from .privacy.consumers import access_answers
 from .privacy.jobs import retention_job
 from .privacy.views import router as privacy_router
 from .recognitions.views import router as recognitions_router
@@ -24,7 +25,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         description="Newcomers the COA recognised as refugees: taken into intake while still in a reception "
                     "centre, with their households, intake interviews and consent.",
         routers=[persons_router, recognitions_router, households_router, interviews_router, privacy_router],
-        consumers=[recognitions_consumer, case_holders_consumer],
+        consumers=[recognitions_consumer, case_holders_consumer, access_answers],
         jobs=[retention_job(settings)],
     )
 

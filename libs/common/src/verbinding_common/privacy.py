@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
 
-from sqlalchemy import Column, DateTime, MetaData, Table, Uuid, func
+from pydantic_core import to_jsonable_python
+from sqlalchemy import Column, ColumnElement, DateTime, MetaData, Table, Uuid, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
 # column.info["personal"]: why the service holds this value of a person (the purpose, in one line).
@@ -116,3 +120,48 @@ def create_erased_person_table_v1() -> None:
         sa.Column("erased_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.PrimaryKeyConstraint("person_id", name="pk_erased_person"),
     )
+
+
+async def personal_records(session: AsyncSession, declared: PersonalData, person_id: UUID,
+                           skip: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Everything `declared`'s service holds about one person (GDPR Art. 15), as JSON: per table about persons (but
+    `skip`), its kind of record, legal ground and retention, and each row's every field with its value and purpose."""
+    conditions: dict[str, ColumnElement[bool]] = {}
+
+    def condition(table: Table) -> ColumnElement[bool] | None:
+        if table.name in conditions:
+            return conditions[table.name]
+        found: ColumnElement[bool] | None = None
+        if table.name in declared.subject_tables:
+            found = table.c.id == person_id
+        elif "person_id" in table.c:
+            found = table.c.person_id == person_id
+        else:
+            for fk in table.foreign_keys:
+                parent = condition(fk.column.table)
+                if parent is not None:
+                    found = fk.parent.in_(select(fk.column).where(parent))
+                    break
+        if found is not None:
+            conditions[table.name] = found
+        return found
+
+    sections = []
+    for table in declared.tables_about_persons():
+        if table.name in set(skip):
+            continue
+        where = condition(table)
+        if where is None:
+            continue
+        rows = (await session.execute(select(table).where(where))).mappings().all()
+        if not rows:
+            continue
+        kind = declared.kind_of(table.name)
+        sections.append({
+            "service": declared.service, "table": table.name, "kind": kind.name if kind else None,
+            "legal_ground": kind.legal_ground if kind else None, "retention": kind.retention if kind else None,
+            "rows": [{column.name: {"value": to_jsonable_python(row[column.name]),
+                                    "purpose": column.info.get(PERSONAL)} for column in table.columns}
+                     for row in rows],
+        })
+    return sections

@@ -64,6 +64,8 @@ async def _erase_cases(*, session: AsyncSession, person_ids: list[UUID], now: da
         select(Case.id, Case.status, Case.case_manager_id, Case.closed_at)
         .where(Case.person_id.in_(person_ids)).with_for_update())).all()
     await session.execute(delete(KnownPlacement).where(KnownPlacement.person_id.in_(person_ids)))
+    # Answers to access requests still held for publication name the person.
+    await session.execute(delete(outbox_table).where(outbox_table.c.key.in_([str(p) for p in person_ids])))
     if not cases:
         return 0
     held = [case.case_manager_id for case in cases if case.status == CaseStatus.assigned]

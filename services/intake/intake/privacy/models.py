@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, String, Text, func
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from verbinding_common.privacy import RecordKind, declare_personal_data, erased_person_table
@@ -38,6 +38,38 @@ class Correction(Base):
     reason: Mapped[str] = mapped_column(Text)
     corrected_by: Mapped[str] = mapped_column(String(255))
     corrected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AccessRequest(Base):
+    """A person's request for their data (GDPR Art. 15), made for them by a team lead: its export (intake's records
+    and every other service's answer) can be downloaded until it expires, and is then purged."""
+
+    __tablename__ = "access_request"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    person_id: Mapped[UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(255))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class AccessAnswer(Base):
+    """One service's part of an access request's export (intake's own included)."""
+
+    __tablename__ = "access_answer"
+
+    request_id: Mapped[UUID] = mapped_column(ForeignKey("access_request.id", ondelete="CASCADE"), primary_key=True)
+    service: Mapped[str] = mapped_column(String(64), primary_key=True)
+    records: Mapped[list[dict]] = mapped_column(JSONB)
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AccessRequestRead(BaseModel):
+    request_id: UUID
+    person_id: UUID
+    requested_at: datetime
+    expires_at: datetime = Field(description="the export can be downloaded until then; it is purged after")
+    export_path: str = Field(description="where the requester downloads the export (GET)")
 
 
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -87,6 +119,10 @@ PERSONAL_DATA = declare_personal_data(
     kinds=[
         RecordKind(name="person", tables=("person", "interview", "consent", "correction"), legal_ground=PUBLIC_TASK,
                    retention=PERSON_RETENTION, retention_setting="person_retention_days"),
+        RecordKind(name="access request", tables=("access_request", "access_answer"),
+                   legal_ground="GDPR Art. 6(1)(c) and Art. 15: the person's right of access",
+                   retention="until the export expires: `VERBINDING_ACCESS_EXPORT_DAYS` (30) days after the request",
+                   retention_setting="access_export_days"),
         RecordKind(name="case holder", tables=("case_holder",), legal_ground=PUBLIC_TASK,
                    retention="erased with the person", retention_setting="person_retention_days"),
         RecordKind(name="recognition status", tables=("recognition_progress",), legal_ground=PUBLIC_TASK,
@@ -138,6 +174,19 @@ PERSONAL_DATA = declare_personal_data(
             "reason": "why the record was wrong (GDPR Art. 16; accountability)",
             "corrected_by": "who corrected it (accountability)",
             "corrected_at": "when",
+        },
+        "access_request": {
+            "id": "the access request's id",
+            "person_id": "whose data was asked for",
+            "requested_by": "who asked, for the person (accountability)",
+            "requested_at": "when: the answer is due within a month (GDPR Art. 12(3))",
+            "expires_at": "until when the export can be downloaded",
+        },
+        "access_answer": {
+            "request_id": "the access request answered",
+            "service": "the source of this part of the export",
+            "records": "what that service holds about the person, each field with its purpose",
+            "answered_at": "when it answered",
         },
         "case_holder": {
             "case_id": "the person's case in case-plan",

@@ -19,7 +19,7 @@ from ..holders.models import CLOSED, CaseHolder
 from ..households.models import Household
 from ..persons.models import Person
 from ..recognitions.models import RecognitionProgress
-from .models import CORRECTABLE, Correction, ErasedPersonTable, PersonCorrection
+from .models import CORRECTABLE, AccessRequest, Correction, ErasedPersonTable, PersonCorrection
 
 # Support runs 3 years from recognition (case-plan opens every case with it: docs/domain.md).
 SUPPORT_YEARS = 3
@@ -86,6 +86,7 @@ async def purge_expired_records(*, session: AsyncSession, now: datetime, retenti
         RecognitionProgress.updated_at < now - timedelta(days=retention.rejected_recognition_days)))
     await session.execute(delete(AccessAuditTable).where(
         AccessAuditTable.c.at < now - timedelta(days=retention.access_audit_days)))
+    await session.execute(delete(AccessRequest).where(AccessRequest.expires_at <= now))
 
 
 async def _erase_copies(*, session: AsyncSession, person_ids: list[UUID], coa_numbers: list[str]) -> None:
