@@ -16,5 +16,5 @@ class CasePlanSettings(ServiceSettings):
     # the latest this many days after it closed; the access audit has its own.
     closed_case_retention_days: int = Field(default=730, ge=0)
     access_audit_retention_days: int = Field(default=1826, ge=1)
-    retention_interval_s: float = Field(default=3600.0, gt=0)
+    privacy_retention_interval_s: float = Field(default=3600.0, gt=0)
     retention_batch_size: int = Field(default=200, ge=1)

@@ -14,5 +14,5 @@ class EmploymentSettings(ServiceSettings):
     # latest this many days after their case closed; the access audit has its own.
     job_seeker_retention_days: int = Field(default=730, ge=0)
     access_audit_retention_days: int = Field(default=1826, ge=1)
-    retention_interval_s: float = Field(default=3600.0, gt=0)
+    privacy_retention_interval_s: float = Field(default=3600.0, gt=0)
     retention_batch_size: int = Field(default=200, ge=1)

@@ -19,5 +19,5 @@ class IntakeSettings(ServiceSettings):
     # An access request's export can be downloaded this long, then it is purged; the services expected to answer.
     access_export_days: int = Field(default=30, ge=1)
     access_request_sources: tuple[str, ...] = ("case-plan", "employment")
-    retention_interval_s: float = Field(default=3600.0, gt=0)
+    privacy_retention_interval_s: float = Field(default=3600.0, gt=0)
     retention_batch_size: int = Field(default=200, ge=1)

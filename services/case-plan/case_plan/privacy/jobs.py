@@ -35,5 +35,6 @@ async def apply_retention(context: JobContext, *, now: datetime | None = None) -
 
 
 def retention_job(settings: CasePlanSettings) -> Job:
-    return Job(name="retention", run=apply_retention, interval_s=settings.retention_interval_s,
-               initial_delay_s=settings.retention_interval_s / 10, jitter_s=settings.retention_interval_s / 10)
+    interval = settings.privacy_retention_interval_s
+    return Job(name="retention", run=apply_retention, interval_s=interval, initial_delay_s=interval / 10,
+               jitter_s=interval / 10)
