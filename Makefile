@@ -8,7 +8,7 @@ SOURCES := $(wildcard libs/*/src) $(wildcard services/*)
 PROJECTS := pyproject.toml $(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)
 RUNTIME_PROJECTS := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install run migrate test lint bench traces metrics dlq schemas routes manifests lock demo clean fuzz soak
+.PHONY: install run migrate test lint bench traces metrics dlq schemas routes manifests register lock demo clean fuzz soak
 
 install: $(VENV)/.installed
 
@@ -60,6 +60,9 @@ routes: install  ## the routes each service declares public, as the gateway moun
 
 manifests: install  ## each service's Kubernetes folder (deploy/k8s/base/services/) from its settings and the event catalogue
 	$(PY) -m verbinding_devstack.manifests .
+
+register: install  ## the register of processing (docs/register-of-processing.md) from what each service declares of personal data
+	$(PY) -m verbinding_devstack.register .
 
 lock:  ## re-pin every dependency (versions and hashes, no download addresses); requirements-runtime.lock is what images install
 	$(UV) pip compile $(PROJECTS) --group pyproject.toml:dev --generate-hashes --no-emit-package verbinding-common \

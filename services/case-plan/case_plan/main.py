@@ -11,18 +11,21 @@ from .cases.views import internal as cases_internal_router
 from .cases.views import router as cases_router
 from .employment.consumers import placement_events
 from .metrics import caseload_gauges
+from .privacy.consumers import privacy_events
+from .privacy.jobs import retention_job
 from .settings import CasePlanSettings
 
 
 def create_app(settings: CasePlanSettings | None = None) -> FastAPI:
     """Case-plan on the shared plumbing; builds objects only, connects to nothing until its lifespan starts."""
+    settings = settings or CasePlanSettings()
     return create_service_app(
-        settings=settings or CasePlanSettings(),
+        settings=settings,
         title="case-plan",
         description="Case managers and their caseloads (at most 50 each), cases, the waitlist, action plans.",
         routers=[case_managers_router, cases_router, action_plans_router, cases_internal_router],
-        consumers=[person_events, placement_events],
-        jobs=[caseload_gauges],
+        consumers=[person_events, placement_events, privacy_events],
+        jobs=[caseload_gauges, retention_job(settings)],
     )
 
 

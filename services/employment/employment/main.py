@@ -11,6 +11,8 @@ from .monitoring.views import router as monitoring_router
 from .placements.service import retention_announcements
 from .placements.views import internal as placements_internal_router
 from .placements.views import router as placements_router
+from .privacy.consumers import privacy_events
+from .privacy.jobs import retention_job
 from .settings import EmploymentSettings
 from .vacancies.views import router as vacancies_router
 
@@ -25,8 +27,8 @@ def create_app(settings: EmploymentSettings | None = None) -> FastAPI:
                     "participation figures.",
         routers=[job_seekers_router, vacancies_router, applications_router, placements_router, monitoring_router,
                  placements_internal_router],
-        consumers=[people_events],
-        jobs=[retention_announcements(settings)],
+        consumers=[people_events, privacy_events],
+        jobs=[retention_announcements(settings), retention_job(settings)],
     )
 
 

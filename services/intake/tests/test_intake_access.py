@@ -23,6 +23,9 @@ ALLOW_LISTS = {
     ("GET", "/households/{household_id}"): {"case_manager", "team_lead"},
     ("PUT", "/persons/{person_id}/interview"): {"case_manager"},
     ("GET", "/persons/{person_id}/interview"): {"case_manager", "team_lead"},
+    ("POST", "/persons/{person_id}/corrections"): {"case_manager", "team_lead"},
+    ("POST", "/persons/{person_id}/access-requests"): {"team_lead"},
+    ("GET", "/access-requests/{request_id}"): {"team_lead"},
 }
 
 INTERVIEW = {"education_level": 3, "years_of_work_experience": 2, "dutch_level": "A0",
@@ -47,11 +50,12 @@ def test_every_route_declares_the_agreed_allow_list() -> None:
 
 
 def request_for(method: str, path: str) -> tuple[str, str, dict | None]:
-    url = (path.replace("{person_id}", str(uuid.uuid4())).replace("{household_id}", str(uuid.uuid4()))
+    url = (path.replace("{person_id}", str(uuid.uuid4())).replace("{request_id}", str(uuid.uuid4()))
+           .replace("{household_id}", str(uuid.uuid4()))
            .replace("{coa_registration_number}", "V-0000"))
     if path == "/persons":
         url += "?coa_registration_number=V-0000"
-    return method, url, INTERVIEW if method == "PUT" else None
+    return method, url, {"PUT": INTERVIEW, "POST": {"languages": ["ar"], "reason": "misheard"}}.get(method)
 
 
 @pytest.mark.parametrize(("route", "role"), [

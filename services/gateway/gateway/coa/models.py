@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.contracts.intake import RejectionReason
+from verbinding_common.privacy import RecordKind, declare_personal_data
 
 from ..database import Base
 
@@ -78,3 +79,21 @@ def request_body_schema() -> dict[str, Any]:
              "properties": {"recognitions": {"type": "array", "items": single, "minItems": 1,
                                              "maxItems": MAX_BATCH}}}
     return {"oneOf": [single, batch]}
+
+
+# The register of processing (`make register`): a receipt names a person by their COA number.
+PERSONAL_DATA = declare_personal_data(
+    Base, service="gateway", subject_tables=("coa_receipt",),
+    kinds=[RecordKind(name="COA delivery receipt", tables=("coa_receipt",),
+                      legal_ground="GDPR Art. 6(1)(e): the municipality's public task (taking the COA's "
+                                   "recognitions in exactly once, and answering the COA's look-ups)",
+                      retention="`VERBINDING_COA_RECEIPT_RETENTION_DAYS` (30) days after the last delivery",
+                      retention_setting="coa_receipt_retention_days")],
+    purposes={"coa_receipt": {
+        "coa_registration_number": "takes each recognition in once; the COA looks its status up by it",
+        "event_id": "the event the recognition became: the same for a resend",
+        "first_received_at": "when the COA first sent it",
+        "last_received_at": "when it was last sent: the retention runs from it",
+        "deliveries": "how often the COA sent it",
+    }},
+)

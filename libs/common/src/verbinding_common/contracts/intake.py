@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
@@ -117,3 +117,69 @@ class RecognitionRejected(EventContract):
         description="COA registration number of the recognition intake could not take in; the COA looks its status "
                     "up by it")
     reason: RejectionReason = Field(description="why, as a code from a closed list")
+
+
+PRIVACY_TOPIC = "intake.privacy.v1"
+
+
+@contract
+class PersonErased(EventContract):
+    """Intake erased a person whose retention ran out: every service erases what it holds about them. Ids only.
+
+    Applying it twice, or before other events about the person, leaves the same result: each service remembers the
+    id (nothing else) and erases again what a late event brings."""
+
+    event_type: ClassVar[str] = "intake.person-erased.v1"
+    topic: ClassVar[str] = PRIVACY_TOPIC
+    key_field: ClassVar[str] = "person_id"
+
+    person_id: UUID = Field(description="the person erased; case-plan and employment erase their copy and every "
+                                        "record about them, keeping only anonymous counts")
+
+
+@contract
+class PersonCorrected(EventContract):
+    """Intake corrected a person's record: every service that copied a corrected value takes the new one. Only the
+    values others copy (languages); names and birth dates never leave intake, and the old value is never sent."""
+
+    event_type: ClassVar[str] = "intake.person-corrected.v1"
+    topic: ClassVar[str] = PRIVACY_TOPIC
+    key_field: ClassVar[str] = "person_id"
+
+    person_id: UUID = Field(description="the person corrected")
+    languages: list[str] = Field(max_length=20, description="the corrected languages, ISO 639-1 codes, best first; "
+                                                            "case-plan and employment replace their copy with them")
+
+
+@contract
+class AccessRequested(EventContract):
+    """A person asked what the city holds about them (GDPR Art. 15): every service holding some answers with
+    `intake.access-answered.v1`. Ids only."""
+
+    event_type: ClassVar[str] = "intake.access-requested.v1"
+    topic: ClassVar[str] = PRIVACY_TOPIC
+    key_field: ClassVar[str] = "person_id"
+
+    request_id: UUID = Field(description="the access request; the answers name it")
+    person_id: UUID = Field(description="whose data is asked for; case-plan and employment answer with theirs")
+
+
+ACCESS_ANSWERS_TOPIC = "intake.access-answers.v1"
+
+
+@contract
+class AccessAnswered(EventContract):
+    """One service's answer to an access request: everything it holds about the person, each field with its value
+    and purpose. Personal data by design, for intake alone (the request's owner), which puts the export together."""
+
+    event_type: ClassVar[str] = "intake.access-answered.v1"
+    topic: ClassVar[str] = ACCESS_ANSWERS_TOPIC
+    key_field: ClassVar[str] = "person_id"
+    producers: ClassVar[tuple[str, ...]] = ("case-plan", "employment")
+
+    request_id: UUID = Field(description="the access request answered")
+    person_id: UUID = Field(description="whose data this is")
+    service: str = Field(min_length=1, max_length=64, description="the answering service: a source of the export")
+    records: list[dict[str, Any]] = Field(
+        max_length=1000, description="per table: kind of record, legal ground, retention, and rows of fields, each "
+                                     "{value, purpose}; intake puts them into the export as they are")
