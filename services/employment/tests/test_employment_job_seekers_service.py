@@ -67,7 +67,7 @@ async def test_the_records_about_people_have_no_column_for_a_name_birth_date_or_
     assert {c for t, c in columns if t == "job_seeker"} == {
         "person_id", "recognised_on", "gender", "languages", "education_level", "occupation", "years_of_experience",
         "dutch_level", "hours_wanted", "case_id", "case_manager_id", "case_closed_on", "job_hunter_id",
-        "first_seen_at"}
+        "first_seen_at", "district"}  # district: one of 9 city districts, never an address
     assert [(t, c) for t, c in columns if any(word in c for word in ("name", "birth", "coa", "born", "address"))] \
         == []
 

@@ -187,3 +187,26 @@ async def test_a_language_the_vacancy_accepts_instead_of_dutch_counts_as_the_dut
     scores = {r.vacancy.title: (r.score.language, [m for m in r.missing if "Dutch" in m]) for r in ranked}
     assert scores == {"English accepted": (20, []), "Dutch only": (0, ["Dutch C1 needed, B1 now"])}
     assert candidate.score.language == 20
+
+
+async def test_between_equal_fits_the_vacancy_nearer_the_job_seekers_district_comes_first(sessionmaker) -> None:
+    person_id = uuid.uuid4()
+    await learn_events(sessionmaker, person_events(person_id, occupation="74", education=4, years=8, dutch="A2"))
+    async with sessionmaker() as session, session.begin():
+        seeker = await session.get_one(JobSeeker, person_id)
+        seeker.district = "zuidoost"
+        employer = await add_employer(session=session, employer=EmployerCreate(name="Installer", sector="construction"))
+        common = dict(occupation="7411", education_level=4, dutch_level="A2", contract_type="permanent")
+        for district, title, hours in (("noord", "far", 32), ("weesp", "near", 32), (None, "unknown", 32),
+                                       ("zuidoost", "next door, 40 h", 40)):
+            await add_vacancy(session=session, vacancy=vacancy(employer.id, title, district=district,
+                                                               hours_per_week=hours, **common))
+    async with sessionmaker() as session:
+        seeker = await session.get_one(JobSeeker, person_id)
+        ranked = await rank_vacancies(session=session, seeker=seeker)
+    # three fit alike (100): nearer first, unknown last; the nearest fits less (93) and stays below: fit first
+    assert [(r.vacancy.title, r.score.total) for r in ranked] == [
+        ("near", 100), ("far", 100), ("unknown", 100), ("next door, 40 h", 93)]
+    distances = {r.vacancy.title: r.distance_km for r in ranked}
+    assert distances["next door, 40 h"] == 0.0 and distances["unknown"] is None
+    assert 0 < distances["near"] < distances["far"]

@@ -266,3 +266,16 @@ async def test_a_team_lead_reassigns_many_job_seekers_at_once_all_or_none(api, s
     assert (await api.post(f"/job-hunters/{c}/job-seekers", headers=tl, json={})).status_code == 422
     assert (await api.post(f"/job-hunters/{c}/job-seekers", headers=as_role("job_hunter", "jh-c"),
                            json={"from_job_hunter_id": a})).status_code == 403
+
+
+async def test_a_job_hunter_records_the_district_a_job_seeker_lives_in(api, sessionmaker, as_role) -> None:
+    person = uuid.uuid4()
+    await learn_events(sessionmaker, person_events(person))
+    tl = as_role("team_lead")
+    hunter = (await api.post("/job-hunters", headers=tl, json={"subject": "jh-eva", "name": "Eva"})).json()
+    await api.put(f"/job-seekers/{person}/job-hunter", headers=tl, json={"job_hunter_id": hunter["job_hunter_id"]})
+    eva = as_role("job_hunter", "jh-eva")
+    moved = await api.patch(f"/job-seekers/{person}", headers=eva, json={"district": "nieuw_west"})
+    assert moved.status_code == 200 and (moved.json()["district"], moved.json()["hours_wanted"]) == ("nieuw_west", 32)
+    assert (await api.patch(f"/job-seekers/{person}", headers=eva, json={"district": "Slotervaart 12"})
+            ).status_code == 422, "a district code, never an address"

@@ -60,6 +60,7 @@ class JobSeeker(Base):
     years_of_experience: Mapped[int | None] = mapped_column(SmallInteger)
     dutch_level: Mapped[str | None] = mapped_column(String(2))
     hours_wanted: Mapped[int] = mapped_column(SmallInteger, default=32)
+    district: Mapped[str | None] = mapped_column(String(16))  # where they live, as their job hunter recorded it
     case_id: Mapped[UUID | None]
     case_manager_id: Mapped[UUID | None]
     case_closed_on: Mapped[date | None] = mapped_column(Date)
@@ -106,7 +107,9 @@ class JobSeekersReassigned(BaseModel):
 
 
 class JobSeekerUpdate(RequestModel):
-    hours_wanted: int = Field(ge=1, le=60)
+    hours_wanted: int | None = Field(default=None, ge=1, le=60)
+    district: Literal["centrum", "west", "nieuw_west", "zuid", "oost", "noord", "zuidoost", "westpoort",
+                      "weesp"] | None = Field(default=None, description="the Amsterdam district they live in")
 
 
 class JobSeekerRead(BaseModel):
@@ -119,6 +122,7 @@ class JobSeekerRead(BaseModel):
     years_of_experience: int | None
     dutch_level: str | None
     hours_wanted: int
+    district: str | None
     case_id: UUID | None
     case_open: bool
     job_hunter_id: UUID | None
@@ -128,6 +132,7 @@ class JobSeekerRead(BaseModel):
         return cls(person_id=seeker.person_id, recognised_on=seeker.recognised_on, gender=seeker.gender,
                    languages=seeker.languages or [], education_level=seeker.education_level,
                    occupation=seeker.occupation, years_of_experience=seeker.years_of_experience,
-                   dutch_level=seeker.dutch_level, hours_wanted=seeker.hours_wanted, case_id=seeker.case_id,
+                   dutch_level=seeker.dutch_level, hours_wanted=seeker.hours_wanted, district=seeker.district,
+                   case_id=seeker.case_id,
                    case_open=seeker.case_id is not None and seeker.case_closed_on is None,
                    job_hunter_id=seeker.job_hunter_id)

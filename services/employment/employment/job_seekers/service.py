@@ -121,9 +121,13 @@ async def reassign(*, session: AsyncSession, job_hunter_id: UUID, person_ids: Se
     return len(wanted)
 
 
-async def update_job_seeker(*, session: AsyncSession, seeker: JobSeeker, hours_wanted: int) -> JobSeeker:
-    """Record what the job seeker told their job hunter: the hours a week they want to work."""
-    seeker.hours_wanted = hours_wanted
+async def update_job_seeker(*, session: AsyncSession, seeker: JobSeeker, hours_wanted: int | None,
+                            district: str | None) -> JobSeeker:
+    """Record what the job seeker told their job hunter: the hours a week they want to work, where they live."""
+    if hours_wanted is not None:
+        seeker.hours_wanted = hours_wanted
+    if district is not None:
+        seeker.district = district
     await session.flush()
     return seeker
 

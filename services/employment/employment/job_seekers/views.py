@@ -52,7 +52,8 @@ async def update_job_seeker(person_id: UUID, body: JobSeekerUpdate, audit: Audit
                             session: SessionDep) -> JobSeekerRead:
     seeker = await service.authorise_job_seeker(session=session, person_id=person_id, audit=audit)
     return JobSeekerRead.of(await service.update_job_seeker(session=session, seeker=seeker,
-                                                            hours_wanted=body.hours_wanted))
+                                                            hours_wanted=body.hours_wanted,
+                                                            district=body.district))
 
 
 @router.put("/job-seekers/{person_id}/job-hunter", dependencies=[Depends(allow(Role.team_lead))])

@@ -19,12 +19,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..job_seekers.models import CEFR_LEVELS, JobSeeker, JobSeekerRead
+from .districts import distance_km, distances_from
 from .models import Employer, FitScore, RankedCandidate, RankedVacancy, Vacancy, VacancyRead
 from .service import is_open
 
 # Intake's interview names the occupation by its ISCO-08 sub-major group (2 digits) or, when that is all it knew,
 # its major group (1 digit); vacancies may be finer.
 SAME_SUB_MAJOR_GROUP, SAME_MAJOR_GROUP = 25, 12
+UNKNOWN_DISTANCE = 10_000  # hundreds of metres: after every district of the city
 COMPONENTS = ("education_profession", "experience", "language", "hours", "lasting_work")
 
 
@@ -167,19 +169,29 @@ def _score(row: Any) -> FitScore:
 
 async def rank_vacancies(*, session: AsyncSession, seeker: JobSeeker, limit: int = 20) -> list[RankedVacancy]:
     """The open vacancies that fit the job seeker best, highest total first, with the score per component."""
-    scored = (select(Vacancy.id.label("vacancy_id"), *fit(PersonSide.bound(seeker), VacancySide.columns()))
-              .where(is_open()).subquery())
+    away = _distance(distances_from(seeker.district), Vacancy.district)
+    scored = (select(Vacancy.id.label("vacancy_id"), *fit(PersonSide.bound(seeker), VacancySide.columns()),
+                     away.label("away")).where(is_open()).subquery())
     total = sum((scored.c[name] for name in COMPONENTS), literal(0)).label("total")
-    order = (total.desc(), scored.c.lasting_work.desc(), scored.c.education_profession.desc(), scored.c.vacancy_id)
+    order = (total.desc(), scored.c.lasting_work.desc(), scored.c.education_profession.desc(), scored.c.away,
+             scored.c.vacancy_id)
     ranked = select(scored, total).order_by(*order).limit(limit).subquery()
     rows = (await session.execute(
         select(Vacancy, Employer.name.label("employer_name"), ranked)
         .join(ranked, ranked.c.vacancy_id == Vacancy.id).join(Employer, Employer.id == Vacancy.employer_id)
         .order_by(ranked.c.total.desc(), ranked.c.lasting_work.desc(), ranked.c.education_profession.desc(),
-                  ranked.c.vacancy_id))).all()
+                  ranked.c.away, ranked.c.vacancy_id))).all()
     return [RankedVacancy(rank=n, vacancy=VacancyRead.of(row.Vacancy, row.employer_name), score=_score(row),
-                          missing=missing(seeker, row.Vacancy))
+                          missing=missing(seeker, row.Vacancy),
+                          distance_km=distance_km(seeker.district, row.Vacancy.district))
             for n, row in enumerate(rows, start=1)]
+
+
+def _distance(hundreds_of_metres: dict[str, int], district: Any) -> ColumnElement[int]:
+    """Hundreds of metres to `district`; unknown (either side) sorts after every known distance."""
+    if not hundreds_of_metres:
+        return literal(UNKNOWN_DISTANCE)
+    return case(hundreds_of_metres, value=district, else_=UNKNOWN_DISTANCE)
 
 
 async def rank_candidates(*, session: AsyncSession, vacancy: Vacancy, job_hunter_id: UUID | None,
@@ -188,17 +200,20 @@ async def rank_candidates(*, session: AsyncSession, vacancy: Vacancy, job_hunter
     (`everyone`, for a team lead) all of them. Ties: education and profession, then person id."""
     if not everyone and job_hunter_id is None:
         return []
-    scored = (select(JobSeeker.person_id, *fit(PersonSide.columns(), VacancySide.bound(vacancy)))
+    away = _distance(distances_from(vacancy.district), JobSeeker.district)
+    scored = (select(JobSeeker.person_id, *fit(PersonSide.columns(), VacancySide.bound(vacancy)), away.label("away"))
               .where(JobSeeker.recognised_on.is_not(None), JobSeeker.case_closed_on.is_(None)))
     if not everyone:
         scored = scored.where(JobSeeker.job_hunter_id == job_hunter_id)
     scored = scored.subquery()
     total = sum((scored.c[name] for name in COMPONENTS), literal(0)).label("total")
-    ranked = (select(scored, total).order_by(total.desc(), scored.c.education_profession.desc(),
+    ranked = (select(scored, total).order_by(total.desc(), scored.c.education_profession.desc(), scored.c.away,
                                              scored.c.person_id).limit(limit).subquery())
     rows = (await session.execute(
         select(JobSeeker, ranked).join(ranked, ranked.c.person_id == JobSeeker.person_id)
-        .order_by(ranked.c.total.desc(), ranked.c.education_profession.desc(), ranked.c.person_id))).all()
+        .order_by(ranked.c.total.desc(), ranked.c.education_profession.desc(), ranked.c.away,
+                  ranked.c.person_id))).all()
     return [RankedCandidate(rank=n, job_seeker=JobSeekerRead.of(row.JobSeeker), score=_score(row),
-                            missing=missing(row.JobSeeker, vacancy))
+                            missing=missing(row.JobSeeker, vacancy),
+                            distance_km=distance_km(row.JobSeeker.district, vacancy.district))
             for n, row in enumerate(rows, start=1)]

@@ -174,11 +174,16 @@ MISSING = Field(default_factory=list, description="what the person lacks for thi
                                                   "needed, A2 now\": what to work on with the case manager")
 
 
+DISTANCE = Field(default=None, description="between the job seeker's district and the vacancy's, centre to centre; "
+                                           "null when either is unknown. Only orders equal fits.")
+
+
 class RankedVacancy(BaseModel):
     rank: int
     vacancy: VacancyRead
     score: FitScore
     missing: list[str] = MISSING
+    distance_km: float | None = DISTANCE
 
 
 class RankedCandidate(BaseModel):
@@ -188,3 +193,4 @@ class RankedCandidate(BaseModel):
     job_seeker: JobSeekerRead
     score: FitScore
     missing: list[str] = MISSING
+    distance_km: float | None = DISTANCE
