@@ -14,7 +14,7 @@ from verbinding_common.app import Lifespan
 from verbinding_common.auth import IdentitySigner, generate_signing_key
 from verbinding_common.consumer import ConsumerSpec
 from verbinding_common.jobs import Job, JobContext
-from verbinding_common.limits import SharedLimits, shared_limits_purge
+from verbinding_common.limits import SharedLimits, bucket_secret, shared_limits_purge
 
 from .access import views as access_views
 from .access.service import CredentialStore, FailureThrottle
@@ -22,7 +22,6 @@ from .access.tokens import build_token_authority
 from .coa import views as coa_views
 from .coa.retention import purge_receipts
 from .downstream import Downstream
-from .limits.keys import bucket_secret
 from .mounted import declarations
 from .mounted import router as mounted_router
 from .openapi import document_every_answer
