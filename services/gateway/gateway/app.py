@@ -33,10 +33,11 @@ log = logging.getLogger(__name__)
 
 # The services the gateway's own routes ask (the person overview, the COA status).
 COMPOSED = frozenset({"intake", "case-plan", "employment"})
-# httpx's pool looks at each of its connections whenever a request starts or ends: with a hundred concurrent calls to
-# one service that scan was an eighth of the gateway's CPU. Smaller pools, taken in turn, keep it short.
-CLIENTS_PER_SERVICE = 4
-CONNECTIONS_PER_CLIENT = 50
+# httpx's pool (httpcore 1.0) looks at every connection whenever a request starts or ends, and for each idle one at
+# every connection again (its keep-alive check): quadratic in the pool's size. With a hundred concurrent calls to
+# one service in one pool that was an eighth of the gateway's CPU; small pools, taken in turn, keep it short.
+CLIENTS_PER_SERVICE = 10
+CONNECTIONS_PER_CLIENT = 20
 
 DESCRIPTION = """The one door for every client of Verbinding.
 

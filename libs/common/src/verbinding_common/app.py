@@ -28,8 +28,8 @@ from .settings import ServiceSettings
 from .telemetry import setup_telemetry
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
-# Connections for the relay, the consumers and the jobs (as many again may overflow).
-BACKGROUND_POOL_SIZE = 5
+# Connections for the relay, the consumers and the jobs (create_engine: up to twice this many).
+BACKGROUND_POOL_SIZE = 3
 
 log = logging.getLogger(__name__)
 
