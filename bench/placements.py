@@ -218,8 +218,10 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
                               client_secret="hvo-demo-secret")
             residents = await _pool(gateway, coordinator, ngo, "HVO-Querido")
             profiled = await _pool(gateway, coordinator, ngo, "Bench-Profile")
-            for _ in range(5):  # warm the connections
-                await gateway.get("/api/v1/shelter/shelters", headers=ngo)
+            # Warm every pool on the way (client -> gateway -> shelter-placement -> PostgreSQL) as a running stack's
+            # are: as many reads at once as the burst sends writes, twice.
+            for _ in range(2):
+                await asyncio.gather(*(gateway.get("/api/v1/shelter/shelters", headers=ngo) for _ in range(REQUESTS)))
             await asyncio.sleep(2.0)  # let set-up's events drain before the burst
             result["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
             pids = stack.pids()
