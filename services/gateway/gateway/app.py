@@ -14,7 +14,7 @@ from verbinding_common.app import Lifespan
 from verbinding_common.auth import IdentitySigner, generate_signing_key
 from verbinding_common.consumer import ConsumerSpec
 from verbinding_common.jobs import Job, JobContext
-from verbinding_common.limits import SharedLimits, shared_limits_purge
+from verbinding_common.limits import SharedLimits, bucket_secret, shared_limits_purge
 
 from .access import views as access_views
 from .access.service import CredentialStore, FailureThrottle
@@ -22,7 +22,6 @@ from .access.tokens import build_token_authority
 from .coa import views as coa_views
 from .coa.retention import purge_receipts
 from .downstream import Downstream
-from .limits.keys import bucket_secret
 from .mounted import declarations
 from .mounted import router as mounted_router
 from .openapi import document_every_answer
@@ -34,6 +33,11 @@ log = logging.getLogger(__name__)
 
 # The services the gateway's own routes ask (the person overview, the COA status).
 COMPOSED = frozenset({"intake", "case-plan", "employment"})
+# httpx's pool (httpcore 1.0) looks at every connection whenever a request starts or ends, and for each idle one at
+# every connection again (its keep-alive check): quadratic in the pool's size. With a hundred concurrent calls to
+# one service in one pool that was an eighth of the gateway's CPU; small pools, taken in turn, keep it short.
+CLIENTS_PER_SERVICE = 10
+CONNECTIONS_PER_CLIENT = 20
 
 DESCRIPTION = """The one door for every client of Verbinding.
 
@@ -102,21 +106,26 @@ def setup(app: FastAPI) -> None:
 
 
 def lifespan_of(settings: GatewaySettings) -> Lifespan:
-    """The gateway's own start-up: one HTTP client to the services behind it, the capacity hub; the shared limits'
-    pool closes at shutdown."""
+    """The gateway's own start-up: HTTP clients to the services behind it; the shared limits' pool closes at
+    shutdown."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with (
-            httpx.AsyncClient(timeout=httpx.Timeout(settings.downstream_timeout_s),
-                              limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)) as http,
-            contextlib.aclosing(app.state.shared_limits),
-        ):
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(contextlib.aclosing(app.state.shared_limits))
+
+            async def clients() -> tuple[httpx.AsyncClient, ...]:
+                return tuple([await stack.enter_async_context(httpx.AsyncClient(
+                    timeout=httpx.Timeout(settings.downstream_timeout_s),
+                    limits=httpx.Limits(max_connections=CONNECTIONS_PER_CLIENT,
+                                        max_keepalive_connections=CONNECTIONS_PER_CLIENT)))
+                    for _ in range(CLIENTS_PER_SERVICE)])
+
             # Every service behind the door (those that publish routes, and those the overview and the COA status
             # ask), each at the URL its settings name (VERBINDING_<SERVICE>_URL).
             names = {declaration["service"] for declaration in declarations()} | COMPOSED
             app.state.downstreams = {
-                name: Downstream(name, getattr(settings, f"{name.replace('-', '_')}_url"), http,
+                name: Downstream(name, getattr(settings, f"{name.replace('-', '_')}_url"), await clients(),
                                  app.state.identity_signer, settings.downstream_timeout_s) for name in sorted(names)}
             yield
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -52,13 +54,18 @@ class OutcomeUnknown(ServiceUnavailable):
 
 @dataclass(frozen=True)
 class Downstream:
-    """One service behind the gateway, reached through the gateway's shared HTTP client."""
+    """One service behind the gateway, reached through a few HTTP clients taken in turn."""
 
     name: str
     base_url: str
-    http: httpx.AsyncClient
+    clients: tuple[httpx.AsyncClient, ...]
     signer: IdentitySigner
     timeout_s: float
+    _turn: Iterator[int] = field(default_factory=itertools.count, repr=False)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self.clients[next(self._turn) % len(self.clients)]
 
     async def request(self, method: str, path: str, *, identity: Identity, json: Any = None,
                       content: bytes | None = None, params: Any = None, timeout_s: float | None = None,
@@ -86,12 +93,13 @@ class Downstream:
     async def open_stream(self, path: str, *, identity: Identity, params: Any = None) -> httpx.Response:
         """Open a GET whose answer is a stream (server-sent events): its status and headers within the deadline, its
         body as it comes, for as long as both ends stay. The caller closes it (`aclose`)."""
-        request = self.http.build_request("GET", self.base_url.rstrip("/") + path, params=params,
+        http = self.http
+        request = http.build_request("GET", self.base_url.rstrip("/") + path, params=params,
                                           headers=self.signer.headers(identity, audience=self.name),
                                           timeout=httpx.Timeout(self.timeout_s, read=None))
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await self.http.send(request, stream=True)
+                return await http.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise ServiceUnavailable(self.name, exc.__class__.__name__) from None
         except TimeoutError:

@@ -10,9 +10,8 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 
 from verbinding_common.auth import Role
 from verbinding_common.contracts.coa import StatusRecognised
+from verbinding_common.credentials import hash_secret, is_hash, verify_secret
 from verbinding_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
-
-from .access.credentials import hash_secret, is_hash, verify_secret
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +25,7 @@ class ClientConfig(BaseModel):
     """A system that gets tokens with client credentials: the COA integration, an NGO."""
 
     client_id: str = Field(min_length=1)
-    secret_hash: str = Field(description="hash made by `python -m gateway.access.credentials`")
+    secret_hash: str = Field(description="hash made by `python -m verbinding_common.credentials`")
     roles: list[Role] = Field(min_length=1)
     organisation: str | None = None
     name: str | None = None
@@ -169,25 +168,22 @@ def demo_clients() -> list[ClientConfig]:
     ]
 
 
+# The embedded stack's demo users: user name, role, team (a team lead acts on that team's cases), organisation (a
+# programme coordinator's names the programme), display name.
+_DEMO_USERS = [
+    ("cm-anna", Role.case_manager, "west", None, "Anna"), ("cm-bram", Role.case_manager, "west", None, "Bram"),
+    ("jh-eva", Role.job_hunter, "west", None, "Eva"), ("tl-carla", Role.team_lead, "west", None, "Carla"),
+    ("tl-dirk", Role.team_lead, "oost", None, "Dirk"), ("ops-dave", Role.ops, None, None, "Dave"),
+    ("pc-pieter", Role.programme_coordinator, None, "lvv", "Pieter"),
+    ("hc-hana", Role.hub_counsellor, None, None, "Hana"),
+]
+
+
 def demo_users() -> list[DemoUserConfig]:
     password = _demo_hash(DEMO_PASSWORD)
-    return [
-        DemoUserConfig(username="cm-anna", password_hash=password, roles=[Role.case_manager], team="west",
-                       name="Anna"),
-        DemoUserConfig(username="cm-bram", password_hash=password, roles=[Role.case_manager], team="west",
-                       name="Bram"),
-        DemoUserConfig(username="jh-eva", password_hash=password, roles=[Role.job_hunter], team="west",
-                       name="Eva"),
-        DemoUserConfig(username="tl-carla", password_hash=password, roles=[Role.team_lead], team="west",
-                       name="Carla"),
-        DemoUserConfig(username="tl-dirk", password_hash=password, roles=[Role.team_lead], team="oost",
-                       name="Dirk"),
-        DemoUserConfig(username="ops-dave", password_hash=password, roles=[Role.ops], name="Dave"),
-        # A municipal coordinator of the LVV programme: the organisation claim names the programme.
-        DemoUserConfig(username="pc-pieter", password_hash=password, roles=[Role.programme_coordinator],
-                       organisation="lvv", name="Pieter"),
-        DemoUserConfig(username="hc-hana", password_hash=password, roles=[Role.hub_counsellor], name="Hana"),
-    ]
+    return [DemoUserConfig(username=username, password_hash=password, roles=[role], team=team,
+                           organisation=organisation, name=name)
+            for username, role, team, organisation, name in _DEMO_USERS]
 
 
 def _demo_hash(secret: str) -> str:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import JSONResponse
-from gateway.access.credentials import hash_secret
 from gateway.settings import ClientConfig, DemoUserConfig, GatewaySettings
 
 from verbinding_common.auth import CurrentIdentity, Identity, IdentityVerifier, Role, allow
+from verbinding_common.credentials import hash_secret
 from verbinding_devstack.infra.ports import free_port
 from verbinding_testing.fixtures import unique_topic
 from verbinding_testing.serving import serving  # noqa: F401 (the gateway tests import it from here)

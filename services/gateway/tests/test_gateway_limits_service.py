@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-from gateway.limits.keys import bucket_secret
 from gateway.limits.models import rate_limit_bucket
 from gateway.main import create_app
 from gateway.reports.limiter import ROTATE_S, AnonymousLimiter
@@ -16,7 +15,7 @@ from gateway_support import TEST_USERS, USER_PASSWORD
 from sqlalchemy import select, text
 
 from verbinding_common.db import create_engine
-from verbinding_common.limits import SharedLimits
+from verbinding_common.limits import SharedLimits, bucket_secret
 
 ADDRESS = "203.0.113.7"
 

@@ -10,7 +10,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
-from gateway.access.credentials import hash_secret, verify_secret
 from gateway.access.tokens import InvalidToken, build_token_authority
 from gateway.main import create_app
 from gateway.settings import GatewaySettings
@@ -18,6 +17,7 @@ from gateway_support import gateway_settings, serving
 from pydantic import ValidationError
 
 from verbinding_common.auth import Identity, Role, generate_signing_key
+from verbinding_common.credentials import hash_secret, verify_secret
 from verbinding_testing.fixtures import running_app
 
 

@@ -172,7 +172,7 @@ async def test_repeated_failures_for_one_client_are_429_with_retry_after(make_se
 
 
 async def test_an_unknown_name_costs_the_same_hash_work_as_a_known_one(gateway, monkeypatch) -> None:
-    from gateway.access import credentials
+    from verbinding_common import credentials
 
     _, client = gateway
     work: list[int] = []

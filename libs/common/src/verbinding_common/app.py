@@ -31,6 +31,8 @@ from .settings import ServiceSettings
 from .telemetry import setup_telemetry
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+# Connections for the relay, the consumers and the jobs (create_engine: up to twice this many).
+BACKGROUND_POOL_SIZE = 3
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +138,15 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
     start-up, e.g. HTTP clients) runs inside the shared one: after the relay and consumers start, ends before they stop.
     """
     setup_logging(service_name=settings.service_name, log_format=settings.log_format, level=settings.log_level)
-    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
-    sessionmaker = create_sessionmaker(engine, event_source=settings.service_name,
-                                       request_statement_timeout_ms=settings.request_statement_timeout_ms)
-    runtime = ServiceRuntime(settings=settings, engine=engine, sessionmaker=sessionmaker, consumers=consumers,
-                             jobs=jobs)
+    # Requests and background work use pools of their own: a request's statements are bounded (its caller waits, see
+    # get_session); the relay's, the consumers' and the jobs' are not.
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size,
+                           statement_timeout_ms=settings.request_statement_timeout_ms)
+    sessionmaker = create_sessionmaker(engine, event_source=settings.service_name)
+    background = create_engine(settings.database_url, pool_size=BACKGROUND_POOL_SIZE)
+    runtime = ServiceRuntime(settings=settings, engine=background,
+                             sessionmaker=create_sessionmaker(background, event_source=settings.service_name),
+                             consumers=consumers, jobs=jobs)
 
     @contextlib.asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
@@ -154,6 +160,7 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
                     await runtime.stop_jobs()
         finally:
             await runtime.stop()
+            await engine.dispose()
 
     app = FastAPI(title=title, description=description, lifespan=run)
     app.state.settings = settings
@@ -177,6 +184,7 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
                     trace_file=settings.trace_file, app=app, engine=engine,
                     trace_file_max_bytes=settings.trace_file_max_bytes,
                     trace_file_max_age_s=settings.trace_file_max_age_hours * 3600)
+    setup_telemetry(service_name=settings.service_name, engine=background)
     return app
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import (
@@ -19,17 +20,20 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 # Where a session keeps the CloudEvents `source` of the events it stages (see outbox.add_event).
 EVENT_SOURCE = "verbinding_event_source"
-# Where a session keeps how long one statement of a request's transaction may run (see get_session).
-REQUEST_STATEMENT_TIMEOUT_MS = "verbinding_request_statement_timeout_ms"
+# A pooled connection unused for longer than this is pinged before it is handed out (see create_engine).
+IDLE_PING_S = 10.0
+_LAST_USED = "verbinding_last_used"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -104,12 +108,42 @@ idempotency_key_table = Table(
 Index("ix_idempotency_key_expires_at", idempotency_key_table.c.expires_at)
 
 
-def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An asyncpg engine; a plain postgresql:// URL is rewritten to the asyncpg driver."""
+def create_engine(database_url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0) -> AsyncEngine:
+    """An asyncpg engine; a plain postgresql:// URL is rewritten to the asyncpg driver.
+
+    `statement_timeout_ms` bounds every statement on the engine's connections (PostgreSQL's statement_timeout, sent
+    when a connection opens, so a transaction pays no round trip for it); 0 leaves them unbounded."""
+    connect_args: dict[str, Any] = {}
+    if statement_timeout_ms:
+        connect_args["server_settings"] = {"statement_timeout": str(int(statement_timeout_ms))}
+    # Up to twice `pool_size` connections, each kept once opened: overflow connections closed after every burst were
+    # opened again by the next (a new backend and a TLS attempt each: 3% of shelter-placement's CPU in a burst).
     # hide_parameters: a database error's text would otherwise quote the statement's values (names, birth
     # dates) into logs, span events and dead letters.
-    return create_async_engine(asyncpg_url(database_url), pool_size=pool_size, max_overflow=pool_size,
-                               pool_pre_ping=True, hide_parameters=True)
+    engine = create_async_engine(asyncpg_url(database_url), pool_size=2 * pool_size, max_overflow=0,
+                                 hide_parameters=True, connect_args=connect_args)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Hand out a pooled connection that sat unused past IDLE_PING_S only once it answers a ping (a restarted
+    database has closed it; the pool then opens a new one). SQLAlchemy's pool_pre_ping would ping on every checkout,
+    three round trips with asyncpg (BEGIN, the ping, ROLLBACK): a connection in use a moment ago needs none."""
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "connect")
+    @event.listens_for(pool, "checkin")
+    def used(dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) > IDLE_PING_S:
+            try:
+                dbapi_connection.ping()
+            except Exception as exc:
+                raise DisconnectionError("an idle connection did not answer its ping") from exc
 
 
 def asyncpg_url(database_url: str) -> str:
@@ -124,39 +158,27 @@ def libpq_dsn(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_sessionmaker(engine: AsyncEngine, *, event_source: str | None = None,
-                        request_statement_timeout_ms: int | None = None) -> async_sessionmaker[AsyncSession]:
-    """Sessions on `engine`; events staged in them carry `event_source` (the service's name) as their source; a
-    request's statements (get_session) are cancelled after `request_statement_timeout_ms`."""
+def create_sessionmaker(engine: AsyncEngine, *, event_source: str | None = None) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `engine`; events staged in them carry `event_source` (the service's name) as their source."""
     info: dict[str, object] = {EVENT_SOURCE: event_source} if event_source else {}
-    if request_statement_timeout_ms:
-        info[REQUEST_STATEMENT_TIMEOUT_MS] = int(request_statement_timeout_ms)
     return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session and one transaction per request: committed when the route returns, else rolled back.
 
-    With an Idempotency-Key (verbinding_common.idempotency) the key is claimed first and its answer stored last, both
-    in this transaction: a replay or a refusal is raised before the route runs."""
+    Its statements are bounded by the request engine's statement_timeout (create_service_app): the caller, the
+    gateway, has given up by then, so the work stops and rolls back (a 503, nothing done) instead of committing for
+    nobody. With an Idempotency-Key (verbinding_common.idempotency) the key is claimed first and its answer stored
+    last, both in this transaction: a replay or a refusal is raised before the route runs."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     idempotency = getattr(request.state, "idempotency", None)
     async with sessionmaker() as session, session.begin():
-        await bound_request_statements(session)
         if idempotency is not None:
             await idempotency.claim(session)
         yield session
         if idempotency is not None:
             await idempotency.store(session)
-
-
-async def bound_request_statements(session: AsyncSession) -> None:
-    """Cancel a statement of this transaction that runs longer than the service allows a request (waiting on a lock
-    included): its caller, the gateway, has given up by then, so the work stops and rolls back (a 503, nothing done)
-    instead of committing for nobody. Consumers and jobs are not bounded: their caller is not waiting."""
-    timeout_ms = session.info.get(REQUEST_STATEMENT_TIMEOUT_MS)
-    if timeout_ms:
-        await session.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
 
 
 # scope="function": commit before the response is sent, so a failed commit answers an error (503 when the database

@@ -16,6 +16,8 @@ which suits limits up to a few thousand per window, not a million.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import math
 from dataclasses import dataclass
 
@@ -55,6 +57,18 @@ def rate_limit_table(metadata: MetaData) -> Table:
     )
     Index(f"ix_{TABLE}_expires_at", table.c.expires_at)
     return table
+
+
+def bucket_secret(key_material: str) -> bytes:
+    """A key for hashing bucket keys, derived from a secret every replica already holds (the gateway: its identity
+    signing key) and the database never sees: replicas hash alike, and the table alone cannot be matched against
+    candidate names or addresses."""
+    return hmac.new(key_material.encode(), b"verbinding rate-limit buckets", hashlib.sha256).digest()
+
+
+def keyed(secret: bytes, *parts: str) -> str:
+    """A bucket key that names no one: HMAC-SHA256 of `parts` under `secret`, hex."""
+    return hmac.new(secret, "\0".join(parts).encode("utf-8", "replace"), hashlib.sha256).hexdigest()
 
 
 def create_rate_limit_table_v1() -> None:

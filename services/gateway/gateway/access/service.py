@@ -8,11 +8,10 @@ import logging
 from limits import parse
 
 from verbinding_common.auth import Identity
-from verbinding_common.limits import SharedLimits, SlidingWindow
+from verbinding_common.credentials import DEFAULT_ITERATIONS, dummy_hash, iterations_of, verify_secret
+from verbinding_common.limits import SharedLimits, SlidingWindow, keyed
 
-from ..limits.keys import keyed
 from ..settings import ClientConfig, DemoUserConfig
-from .credentials import DEFAULT_ITERATIONS, dummy_hash, iterations_of, verify_secret
 
 log = logging.getLogger(__name__)
 

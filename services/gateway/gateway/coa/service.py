@@ -11,17 +11,15 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from verbinding_common.auth import Identity
 from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.db import outbox_table
-from verbinding_common.errors import Unavailable
+from verbinding_common.errors import Unavailable, is_unavailable
 from verbinding_common.outbox import add_events
 
 from ..downstream import Downstream, ServiceUnavailable, segment
@@ -30,12 +28,6 @@ from .models import CoaReceipt, RecognitionBatch, RecognitionStatus
 # Event ids are uuid5(namespace, "<COA number>|<recognised_on>"): a resend makes the same event, which
 # intake's idempotent consumer then skips.
 EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:verbinding:coa.status-recognised.v1")
-
-# What an unreachable, restarting or stopping database raises (asyncpg raw at connect, wrapped by SQLAlchemy once
-# connected); anything else is a bug and stays one.
-_UNREACHABLE = (OSError, TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
-                sa_exc.DisconnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                asyncpg.CannotConnectNowError, asyncpg.OperatorInterventionError)
 
 
 class DatabaseUnavailable(Unavailable):
@@ -74,32 +66,15 @@ def parse_recognitions(raw: bytes) -> list[StatusRecognised]:
         raise RequestValidationError(errors) from None
 
 
-def _is_unreachable(error: BaseException) -> bool:
-    """True for the database being away; SQLAlchemy wraps asyncpg's own error (e.g. "the database system is
-    starting up") in a generic DBAPIError, so its causes are looked at too."""
-    seen: list[BaseException] = []
-    pending: list[BaseException | None] = [error]
-    while pending and len(seen) < 8:
-        current = pending.pop()
-        if current is None or any(current is known for known in seen):
-            continue
-        seen.append(current)
-        if isinstance(current, _UNREACHABLE):
-            return True
-        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
-            return True
-        pending += [getattr(current, "orig", None), current.__cause__, current.__context__]
-    return False
-
-
 @contextlib.asynccontextmanager
 async def reachable(transaction: AbstractAsyncContextManager[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """`transaction`, with DatabaseUnavailable when the database cannot be reached (its commit included)."""
+    """`transaction`, with DatabaseUnavailable when the database cannot be reached or cannot serve now (its commit
+    included): the library's test of an outage, the one the services' 503s use."""
     try:
         async with transaction as session:
             yield session
     except Exception as error:
-        if _is_unreachable(error):
+        if is_unavailable(error):
             raise DatabaseUnavailable() from error
         raise
 

@@ -15,9 +15,7 @@ import hmac
 import logging
 import time
 
-from verbinding_common.limits import SharedLimits, SlidingWindow
-
-from ..limits.keys import keyed
+from verbinding_common.limits import SharedLimits, SlidingWindow, keyed
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
-"""Secrets of clients and demo users, stored only as PBKDF2 hashes and compared in constant time.
+"""Secrets of clients and users (the gateway's token issuer), stored only as PBKDF2 hashes and compared in constant
+time.
 
 Make a hash for VERBINDING_CLIENTS / VERBINDING_DEMO_USERS with:
-    python -m gateway.access.credentials            (reads the secret from stdin)
+    python -m verbinding_common.credentials          (reads the secret from stdin)
 """
 
 from __future__ import annotations
