@@ -1,8 +1,8 @@
 """Erasure: the ids of erased persons (tombstones) and the anonymous participation history that outlives erased
 job seekers.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 from verbinding_common.privacy import create_erased_person_table_v1
 
-revision = "0005"
-down_revision = "0004"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
