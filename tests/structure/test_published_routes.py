@@ -23,7 +23,7 @@ SERVICES = discover_services(ROOT / "services")
 # What only the door does, written in the gateway: tokens and their keys, the COA push and its status, the composed
 # overview.
 OWN_MODULES = ("gateway.access.views", "gateway.coa.views", "gateway.persons.views")
-OPEN = {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+OPEN = {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 
 
 def gateway_routes() -> list[tuple[str, str, APIRoute]]:

@@ -22,6 +22,16 @@ sse_clients = meter().create_up_down_counter("verbinding.sse.clients", unit="{cl
                                              description="Server-sent-event streams open now")
 
 
+def count_attempt(*, delivered: bool) -> None:
+    webhook_attempts.add(1, {"outcome": "delivered" if delivered else "failed"})
+
+
+def count_disablement(values: dict[str, object], *, gone: bool) -> None:
+    """Count the endpoint's disablement when the update about to be written disables it."""
+    if values.get("status") == EndpointStatus.disabled:
+        webhook_endpoints_disabled.add(1, {"reason": "gone" if gone else "failures"})
+
+
 async def sample(conn: AsyncConnection) -> None:
     counts = dict((await conn.execute(
         select(WebhookEndpoint.status, func.count()).group_by(WebhookEndpoint.status))).all())

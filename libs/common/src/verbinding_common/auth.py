@@ -25,7 +25,7 @@ NOT_AUTHENTICATED = "not authenticated"
 NOT_ALLOWED = "not allowed"
 
 log = logging.getLogger(__name__)
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
 class Role(StrEnum):

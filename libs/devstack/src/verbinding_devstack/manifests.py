@@ -149,14 +149,10 @@ def _pod(unit: Unit, *, component: str, args: list[str], probes: bool) -> dict[s
     }
 
 
-# Shutdown of a serving pod: the preStop pause lets the endpoints drop it before uvicorn stops accepting; then uvicorn's
-# graceful wait for open connections, the jobs (each within shutdown_drain_s), the relay's last flush (within the
-# Kafka request timeout) and the consumers' drain (together, within shutdown_drain_s). The grace period covers them.
+# Stopping a serving pod: a preStop pause (the endpoints drop it first), uvicorn's wait for connections (5 s), the jobs
+# and the consumers (each within shutdown_drain_s, 10 s), the relay's last flush (within the Kafka request timeout).
 PRE_STOP_S = 5
-UVICORN_GRACEFUL_S = 5
-SHUTDOWN_DRAIN_S = 10
-RELAY_FLUSH_S = 10
-TERMINATION_GRACE_S = PRE_STOP_S + UVICORN_GRACEFUL_S + 2 * SHUTDOWN_DRAIN_S + RELAY_FLUSH_S + 5
+TERMINATION_GRACE_S = PRE_STOP_S + 5 + 2 * 10 + 10 + 5
 
 
 def deployment(unit: Unit) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from verbinding_common.jobs import Job, JobContext
 from verbinding_common.telemetry import get_tracer
 
 from ..changes.feed import WORKER_RESTART_S, CapacityFeed, Change
-from ..metrics import webhook_attempts, webhook_endpoints_disabled
+from ..metrics import count_attempt, count_disablement
 from ..settings import CapacityHubSettings
 from .models import EndpointStatus, WebhookAttempt, WebhookEndpoint
 from .service import Secrets, open_secrets
@@ -197,9 +197,8 @@ class DeliveryWorker:
         # Under the write lock: the recorder updates the same rows, and two transactions locking them in different
         # orders would deadlock.
         async with self._writing, self.sessionmaker() as session, session.begin():
-            held = dict((await session.execute(
-                update(WebhookEndpoint).where(WebhookEndpoint.lease_owner == self.owner,
-                                              WebhookEndpoint.id.in_(list(self.served)))
+            held = dict((await session.execute(update(WebhookEndpoint).where(
+                WebhookEndpoint.lease_owner == self.owner, WebhookEndpoint.id.in_(list(self.served)))
                 .values(lease_until=func.now() + timedelta(seconds=self.settings.webhook_lease_s))
                 .returning(WebhookEndpoint.id, WebhookEndpoint.revision))).all())
         self._renewed = time.monotonic()
@@ -222,8 +221,7 @@ class DeliveryWorker:
         async with self.sessionmaker() as session, session.begin():
             claimed = list(await session.scalars(
                 update(WebhookEndpoint).where(WebhookEndpoint.id.in_(free.scalar_subquery()))
-                .values(lease_owner=self.owner,
-                        lease_until=now + timedelta(seconds=self.settings.webhook_lease_s))
+                .values(lease_owner=self.owner, lease_until=now + timedelta(seconds=self.settings.webhook_lease_s))
                 .returning(WebhookEndpoint)))
         for endpoint in claimed:
             served = Served(id=endpoint.id, replays=endpoint.replays)
@@ -292,7 +290,6 @@ class DeliveryWorker:
         self._in_flight.add(current)
         try:
             attempt = await self._post(served, change)
-            webhook_attempts.add(1, {"outcome": "delivered" if attempt["delivered"] else "failed"})
             if not attempt["delivered"]:
                 await self._failed(served, attempt)
                 return False
@@ -336,6 +333,7 @@ class DeliveryWorker:
             delivered = status_code is not None and 200 <= status_code < 300
             if not delivered:
                 span.set_status(Status(StatusCode.ERROR, error or f"answered {status_code}"))
+        count_attempt(delivered=delivered)
         return {"endpoint_id": served.id, "position": change.position, "message_id": change.event_id,
                 "attempted_at": at, "status_code": status_code, "latency_ms": latency_ms, "error": error,
                 "delivered": delivered}
@@ -350,11 +348,10 @@ class DeliveryWorker:
                                   "cursor": served.cursor}
         if attempt["status_code"] == 410:
             values.update(status=EndpointStatus.disabled, disabled_reason="the endpoint answered 410 Gone")
-            webhook_endpoints_disabled.add(1, {"reason": "gone"})
         elif served.failures >= self.settings.webhook_max_failures:
             values.update(status=EndpointStatus.disabled,
                           disabled_reason=f"{served.failures} delivery attempts in a row failed")
-            webhook_endpoints_disabled.add(1, {"reason": "failures"})
+        count_disablement(values, gone=attempt["status_code"] == 410)
         async with self._writing:
             attempts = [a for a in self._attempts if a["endpoint_id"] == served.id] + [attempt]
             self._attempts = [a for a in self._attempts if a["endpoint_id"] != served.id]
@@ -391,10 +388,9 @@ class DeliveryWorker:
             async with self.sessionmaker() as session, session.begin():
                 await _insert_attempts(session, attempts)
                 if cursors:
-                    await session.execute(
-                        ENDPOINTS.update().where(and_(ENDPOINTS.c.id == bindparam("b_id"),
-                                                      ENDPOINTS.c.lease_owner == self.owner,
-                                                      ENDPOINTS.c.replays == bindparam("b_replays")))
+                    await session.execute(ENDPOINTS.update().where(and_(ENDPOINTS.c.id == bindparam("b_id"),
+                                                                        ENDPOINTS.c.lease_owner == self.owner,
+                                                                        ENDPOINTS.c.replays == bindparam("b_replays")))
                         .values(cursor=bindparam("b_cursor"), failures=0, next_attempt_at=None), cursors)
         except BaseException:
             self._attempts = attempts + self._attempts
