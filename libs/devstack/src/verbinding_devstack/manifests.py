@@ -52,7 +52,7 @@ class Unit:
     topics: tuple[str, ...]  # the topics it owns: KafkaTopics in its folder
     dead_letters_read: tuple[str, ...] = ()  # those of its topics whose dead letters a consumer group reads
     neighbours: tuple[tuple[str, int], ...] = ()  # the gateway's: the services it calls
-    keys: tuple[str, ...] = ()  # settings only this service holds ([tool.verbinding] keys): Secret <name>-keys
+    keys: tuple[str, ...] = ()  # settings only this service holds ([tool.verbinding] keys): a Secret each
 
     @property
     def database_cluster(self) -> str:
@@ -108,10 +108,17 @@ def _secret_volume(unit: Unit) -> dict[str, Any]:
     if unit.name == GATEWAY:
         sources.append({"secret": {"name": "verbinding-identity-signing",
                                    "items": [{"key": "identity.key", "path": "identity.key"}]}})
-    if unit.keys:  # e.g. safe-reporting's report key and receipt pepper, read as settings from the secrets dir
-        sources.append({"secret": {"name": f"{unit.name}-keys",
-                                   "items": [{"key": key, "path": f"verbinding_{key}"} for key in unit.keys]}})
+    # e.g. safe-reporting's report key and receipt pepper, read as settings from the secrets dir. One Secret per key
+    # (<name>-<key>), so that each can be held, granted and rotated apart: whoever reads one does not get the other.
+    for key in unit.keys:
+        sources.append({"secret": {"name": key_secret_name(unit.name, key),
+                                   "items": [{"key": key, "path": f"verbinding_{key}"}]}})
     return {"name": "secrets", "projected": {"defaultMode": FileMode(0o440), "sources": sources}}
+
+
+def key_secret_name(service: str, key: str) -> str:
+    """The Secret holding one of a service's own keys: e.g. safe-reporting-report-key."""
+    return f"{service}-{key.replace('_', '-')}"
 
 
 def _pod(unit: Unit, *, component: str, args: list[str], probes: bool) -> dict[str, Any]:
