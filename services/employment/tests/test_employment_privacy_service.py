@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+from employment.applications.models import Application, ApplicationStage, ApplicationStepRow
+from employment.applications.service import propose, step
 from employment.audit.models import AccessAuditTable
 from employment.job_seekers.models import JobSeeker
 from employment.placements.models import Placement, PlacementCreate, RetentionCheck
@@ -15,8 +17,8 @@ from employment.privacy.consumers import apply_privacy_events
 from employment.privacy.jobs import apply_retention
 from employment.privacy.models import ErasedPersonTable, ParticipationHistory
 from employment.settings import EmploymentSettings
-from employment.vacancies.models import EmployerCreate
-from employment.vacancies.service import add_employer
+from employment.vacancies.models import EmployerCreate, VacancyCreate
+from employment.vacancies.service import add_employer, add_vacancy
 from employment_support import learn_events, person_events
 from sqlalchemy import func, insert, select
 
@@ -46,6 +48,14 @@ async def placed_in_sustainable_work(sessionmaker, person_id: uuid.UUID) -> None
     async with sessionmaker() as session, session.begin():
         employer = await add_employer(session=session, employer=EmployerCreate(name="Hotel", sector="hospitality_food"))
         seeker = await session.get_one(JobSeeker, person_id)
+        vacancy = await add_vacancy(session=session, vacancy=VacancyCreate(
+            employer_id=employer.id, title="Cook", sector="hospitality_food", occupation="51", education_level=2,
+            dutch_level="A2", hours_per_week=32, contract_type="permanent", location="Amsterdam",
+            starts_on=date(2024, 2, 1)))
+        application = await propose(session=session, seeker=seeker, vacancy_id=vacancy.id, recorded_by="jh",
+                                    today=date(2024, 1, 10))
+        await step(session=session, application=application, stage=ApplicationStage.applied, reason=None,
+                   recorded_by="jh", today=date(2024, 1, 12))
         placement = await start_placement(session=session, seeker=seeker, recorded_by="jh", placement=PlacementCreate(
             employer_id=employer.id, contract_type="permanent", hours_per_week=32, sector="hospitality_food",
             started_on=date(2024, 2, 1)))
@@ -69,11 +79,14 @@ async def test_intakes_erasure_erases_the_job_seeker_and_placements_keeping_anon
     await learn_events(sessionmaker, person_events(idle, recognised_on=date(2023, 5, 1), gender="male"))
     await placed_in_sustainable_work(sessionmaker, placed)
 
+    assert await count(sessionmaker, ApplicationStepRow) > 0
     await erased_at_intake(sessionmaker, placed, idle)
+    assert await count(sessionmaker, ApplicationStepRow) == 0
     for person_id in (placed, idle):
         assert await count(sessionmaker, JobSeeker, JobSeeker.person_id == person_id) == 0
         assert await count(sessionmaker, Placement, Placement.person_id == person_id) == 0
         assert await count(sessionmaker, RetentionCheck, RetentionCheck.person_id == person_id) == 0
+        assert await count(sessionmaker, Application, Application.person_id == person_id) == 0
         assert await count(sessionmaker, outbox_table, outbox_table.c.key == str(person_id)) == 0
         assert await count(sessionmaker, ErasedPersonTable, ErasedPersonTable.c.person_id == person_id) == 1
     assert await history(sessionmaker) == [(2023, "male", False, False, 1), (2023, "female", True, True, 1)]
@@ -144,7 +157,7 @@ async def test_an_access_request_is_answered_with_every_record_of_the_person_and
     data = answer["data"]
     assert (data["request_id"], data["service"]) == (str(request_id), "employment")
     tables = {record["table"]: record for record in data["records"]}
-    assert set(tables) == {"job_seeker", "placement", "retention_check"}
+    assert set(tables) == {"job_seeker", "application", "application_step", "placement", "retention_check"}
     assert len(tables["retention_check"]["rows"]) == 3
     assert tables["placement"]["rows"][0]["sector"] == {"value": "hospitality_food", "purpose": "monitoring by sector"}
     assert str(other) not in str(data)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.db import outbox_table
 
+from ..applications.models import Application, ApplicationStepRow
 from ..audit.models import AccessAuditTable
 from ..job_seekers.models import JobSeeker
 from ..job_seekers.service import learn
@@ -88,6 +89,9 @@ async def _erase(*, session: AsyncSession, person_ids: list[UUID]) -> int:
             set_={"people": ParticipationHistory.people + statement.excluded.people}))
     placements = list(await session.scalars(select(Placement.id).where(Placement.person_id.in_(person_ids))))
     await session.execute(delete(RetentionCheck).where(RetentionCheck.person_id.in_(person_ids)))
+    applications = select(Application.id).where(Application.person_id.in_(person_ids)).scalar_subquery()
+    await session.execute(delete(ApplicationStepRow).where(ApplicationStepRow.application_id.in_(applications)))
+    await session.execute(delete(Application).where(Application.person_id.in_(person_ids)))
     await session.execute(delete(Placement).where(Placement.person_id.in_(person_ids)))
     erased = (await session.execute(delete(JobSeeker).where(JobSeeker.person_id.in_(person_ids)))).rowcount
     keys = [str(person_id) for person_id in person_ids] + [str(placement_id) for placement_id in placements]
