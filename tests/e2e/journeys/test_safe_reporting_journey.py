@@ -69,6 +69,8 @@ async def test_a_hundred_anonymous_reports_leave_no_network_identifier_or_conten
     week = await eventually(published_week, timeout=30, what="the week's statistics")
     cells = {(c["category"], c["district"]): c["reports"] for c in week["cells"]}
     assert cells[("labour_exploitation", "zuidoost")] == REPORTS
+    # Read Kafka once the relay has sent the closed week's event (the topic exists only from then on).
+    await eventually(lambda: _statistics_relayed(stack), timeout=60, what="the statistics event relayed")
     records = await eventually(lambda: _statistics_records(stack), timeout=30, what="a statistics event on Kafka")
     assert records
 
@@ -101,6 +103,15 @@ async def test_an_ngo_system_cannot_reach_the_reports(gateway: httpx.AsyncClient
                            client_secret="hvo-demo-secret")
     assert (await gateway.get("/api/v1/safe-reporting/reports", headers=headers)).status_code == 403
     assert (await gateway.get("/api/v1/safe-reporting/statistics", headers=headers)).status_code == 403
+
+
+async def _statistics_relayed(stack: RunningStack) -> bool:
+    connection = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{stack.ports.postgres}/safe_reporting")
+    try:
+        return bool(await connection.fetchval("SELECT count(*) FROM outbox WHERE topic = "
+                                              "'safe-reporting.statistics.v1' AND published_at IS NOT NULL"))
+    finally:
+        await connection.close()
 
 
 async def _close_the_week(stack: RunningStack) -> None:
