@@ -9,8 +9,9 @@ import httpx
 import pytest
 from capacity_hub.changes.feed import Change
 from capacity_hub.main import create_app
-from capacity_hub.webhooks.delivery import backoff_s, signed_headers
+from capacity_hub.webhooks.delivery import backoff_s
 from capacity_hub.webhooks.service import Secrets
+from capacity_hub.webhooks.signing import signed_headers
 from capacity_hub.webhooks.targets import forbidden, webhook_client
 from hub_support import FAST_DELIVERY, CapacityPublisher, Receiver, Shelter
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError

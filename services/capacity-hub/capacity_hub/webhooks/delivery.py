@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import random
 import time
@@ -32,7 +31,6 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from standardwebhooks.webhooks import Webhook
 
 from verbinding_common import sealing
 from verbinding_common.contracts.shelter import ShelterCapacityChanged
@@ -44,6 +42,7 @@ from ..metrics import count_attempt, count_disablement
 from ..settings import CapacityHubSettings
 from .models import EndpointStatus, WebhookAttempt, WebhookEndpoint
 from .service import Secrets, open_secrets
+from .signing import signed_headers
 from .targets import GuardedTransport
 
 log = logging.getLogger(__name__)
@@ -56,18 +55,6 @@ IN_FLIGHT_SHARE_OF_DRAIN = 0.8
 def backoff_s(failures: int, *, base_s: float, max_s: float) -> float:
     """The wait after `failures` failures in a row: base * 2^(failures - 1), at most max_s, jittered to 50-100%."""
     return min(max_s, base_s * 2 ** min(failures - 1, 40)) * random.uniform(0.5, 1.0)
-
-
-@functools.lru_cache(maxsize=4096)
-def _signer(secret: str) -> Webhook:
-    return Webhook(secret)  # decodes the secret once, not on every delivery
-
-
-def signed_headers(secrets: Sequence[str], *, message_id: str, body: str, at: datetime) -> dict[str, str]:
-    """Standard Webhooks headers; during a rotation the signature header carries both secrets' signatures."""
-    signatures = " ".join(_signer(secret).sign(message_id, at, body) for secret in secrets)
-    return {"webhook-id": message_id, "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": signatures, "content-type": "application/json"}
 
 
 @dataclass
