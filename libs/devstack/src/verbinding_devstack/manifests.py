@@ -19,12 +19,15 @@ import yaml
 from verbinding_common.kafka import DEFAULT_PARTITIONS, dlq_topic
 from verbinding_common.settings import ServiceSettings
 
-from . import catalogue
+from . import catalogue, databases
 from .stack import discover_services, find_project_root
 
 BASE = Path("deploy/k8s/base")
 KAFKA_CLUSTER = "verbinding"
+STRIMZI_API = "kafka.strimzi.io/v1"  # Strimzi 1.0 serves only v1
 KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:9093"
+# A placeholder that can never resolve (RFC 2606): an overlay that forgets images[].newName fails to pull, loudly.
+IMAGE_REGISTRY = "registry.invalid"
 COLLECTOR_NAME = "otel-collector"
 COLLECTOR_PORT = 4318
 USER_ID = 10001
@@ -117,7 +120,7 @@ def _secret_volume(unit: Unit) -> dict[str, Any]:
 def _pod(unit: Unit, *, component: str, args: list[str], probes: bool) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": unit.name,
-        "image": f"verbinding/{unit.name}",
+        "image": f"{IMAGE_REGISTRY}/verbinding/{unit.name}",
         "args": args,
         "envFrom": [{"configMapRef": {"name": f"{unit.name}-config"}}],
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
@@ -242,15 +245,9 @@ def database_network_policy(unit: Unit) -> dict[str, Any]:
                      ]}}
 
 
-def database_cluster(unit: Unit) -> dict[str, Any]:
-    return {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": _meta(unit.database_cluster, unit),
-            "spec": {"instances": 1, "enableSuperuserAccess": False,
-                     "storage": {"size": "5Gi"},
-                     "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
-                     "bootstrap": {"initdb": {
-                         "database": unit.database, "owner": unit.database,
-                         "postInitApplicationSQL": [f"REVOKE CONNECT ON DATABASE {unit.database} FROM PUBLIC"],
-                     }}}}
+def database(unit: Unit) -> list[dict[str, Any]]:
+    return [databases.cluster(unit.database_cluster, unit.database, _meta(unit.database_cluster, unit)),
+            databases.scheduled_backup(unit.database_cluster, _meta(f"{unit.database_cluster}-daily", unit))]
 
 
 def kafka_user(name: str, acl: dict[str, list[str]], *, service: bool = True) -> dict[str, Any]:
@@ -259,7 +256,7 @@ def kafka_user(name: str, acl: dict[str, list[str]], *, service: bool = True) ->
     rules += [_acl("group", group, ["Read"]) for group in acl["groups"]]
     meta = {"name": name, "labels": {"strimzi.io/cluster": KAFKA_CLUSTER,
                                      **(labels(name) if service else {"app.kubernetes.io/part-of": "verbinding"})}}
-    return {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaUser", "metadata": meta,
+    return {"apiVersion": STRIMZI_API, "kind": "KafkaUser", "metadata": meta,
             "spec": {"authentication": {"type": "scram-sha-512"},
                      "authorization": {"type": "simple", "acls": rules}}}
 
@@ -277,7 +274,7 @@ def kafka_topics(topics: tuple[str, ...], dead_letters_read: tuple[str, ...] = (
         if topic in dead_letters_read:
             names.append((dlq_topic(dlq_topic(topic)), DEAD_LETTER_RETENTION_MS))
         for name, retention in names:
-            found.append({"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
+            found.append({"apiVersion": STRIMZI_API, "kind": "KafkaTopic",
                           "metadata": {"name": name, "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},
                           "spec": {"topicName": name, "partitions": DEFAULT_PARTITIONS, "replicas": 1,
                                    "config": {"retention.ms": retention, "cleanup.policy": "delete",
@@ -294,7 +291,7 @@ def folder(unit: Unit) -> dict[str, list[dict[str, Any]]]:
         "service.yaml": [service(unit)],
         "autoscaling.yaml": [autoscaler(unit), disruption_budget(unit)],
         "networkpolicy.yaml": [network_policy(unit), database_network_policy(unit)],
-        "database.yaml": [database_cluster(unit)],
+        "database.yaml": database(unit),
         "kafkauser.yaml": [kafka_user(unit.name, unit.acl)],
     }
     if unit.migrations:
