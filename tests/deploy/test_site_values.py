@@ -139,3 +139,11 @@ def test_every_secret_read_is_created_by_the_overlay_written_by_an_operator_or_d
         missing = {secret for _, secret in read if secret in documented_secrets() - created
                    and f"create secret generic {secret}" not in steps}
         assert not missing, f"docs/deployment.md's local steps do not create {sorted(missing)}"
+
+
+def test_kafka_runs_compose_s_version_which_the_stated_strimzi_supports(kustomize: Render) -> None:
+    compose_kafka = re.search(r"^KAFKA_IMAGE=apache/kafka:(\S+)$", (ROOT / ".env").read_text(), re.MULTILINE)
+    for name in OVERLAYS:
+        [kafka] = [item for item in kustomize(K8S / "overlays" / name) if item["kind"] == "Kafka"]
+        assert compose_kafka and kafka["spec"]["kafka"]["version"] == compose_kafka[1]
+        assert f"Kafka **{compose_kafka[1]}**" in DOCS, "docs/deployment.md states the Kafka version with Strimzi's"
