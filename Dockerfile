@@ -2,7 +2,7 @@
 # One image per service from one file: docker build --build-arg SERVICE=intake -t verbinding/intake .
 # Only the hash-checked runtime lock, the runtime library and that service go in; it runs as user 10001 and
 # writes nothing outside /tmp, so it works with a read-only root filesystem.
-ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
+ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm@sha256:86adf8dbadc3d6e82ee5dd2c74bec2e1c2467cdad47886280501df722372d2e1
 
 FROM ${PYTHON_IMAGE} AS dependencies
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1

@@ -162,6 +162,10 @@ def test_the_image_installs_only_the_runtime_lock_with_hashes_and_runs_as_a_nume
     assert re.search(r"^HEALTHCHECK ", dockerfile, re.MULTILINE)
     default_python = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, re.MULTILINE)
     assert default_python and default_python.group(1) == dot_env()["PYTHON_IMAGE"], "one base image in both"
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", default_python.group(1)), (
+        "the base image is pinned by digest as well as by tag (docs/deployment.md, Images: how to read the digest)")
+    bases = re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)
+    assert bases and all(base == "${PYTHON_IMAGE}" or "@sha256:" in base for base in bases), bases
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert ignored[ignored.index("*") + 1:][:1] == ["!requirements-runtime.lock"], "the context starts empty"
 

@@ -96,7 +96,7 @@ def setup(app: FastAPI) -> None:
     identity_signing_key = _identity_signing_key(settings)
     app.state.identity_signer = IdentitySigner(identity_signing_key)
     # The throttle and the limiter count in the gateway's database: every replica shares them, a restart keeps them.
-    app.state.shared_limits = SharedLimits.on(settings.database_url)
+    app.state.shared_limits = SharedLimits.on(settings.database_url, timeout_s=settings.shared_limits_timeout_s)
     secret = bucket_secret(identity_signing_key)
     app.state.token_throttle = FailureThrottle(limits=app.state.shared_limits, secret=secret,
                                                limit=settings.token_failure_limit)

@@ -20,7 +20,7 @@ def setup(app: FastAPI) -> None:
     same one) and the gate that admits new reports a few at a time."""
     settings: SafeReportingSettings = app.state.settings
     app.state.report_secrets = Secrets(keyring=settings.report_keyring(), pepper=settings.receipt_pepper_bytes())
-    app.state.shared_limits = SharedLimits.on(settings.database_url)
+    app.state.shared_limits = SharedLimits.on(settings.database_url, timeout_s=settings.shared_limits_timeout_s)
     app.state.guess_throttle = GuessThrottle(limits=app.state.shared_limits,
                                              failures_per_window=settings.receipt_failures_per_window,
                                              window_s=settings.receipt_window_s,

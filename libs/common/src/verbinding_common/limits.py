@@ -156,7 +156,7 @@ class SharedLimits:
         self.timeout_s = timeout_s
 
     @classmethod
-    def on(cls, database_url: str, *, pool_size: int = 3) -> SharedLimits:
+    def on(cls, database_url: str, *, pool_size: int = 3, timeout_s: float = 2.0) -> SharedLimits:
         """Limits on a small pool of their own: a request that holds one of the app's connections and then counts
         a failure must never wait for a second one from the same pool (every request doing so would deadlock it).
 
@@ -164,7 +164,7 @@ class SharedLimits:
         pool then replaces it), which each limit answers as it answers any outage.
         """
         return cls(engine=create_async_engine(asyncpg_url(database_url), pool_size=pool_size, max_overflow=pool_size,
-                                              pool_pre_ping=False, hide_parameters=True))
+                                              pool_pre_ping=False, hide_parameters=True), timeout_s=timeout_s)
 
     async def _execute(self, statement, **params):
         async with asyncio.timeout(self.timeout_s):

@@ -53,6 +53,12 @@ class ServiceSettings(BaseSettings):
     # whose caller is gone stops. Consumers and jobs are not bounded by it. 0 turns it off.
     request_statement_timeout_ms: int = Field(default=1_000, ge=0)
 
+    @property
+    def shared_limits_timeout_s(self) -> float:
+        """How long a shared limit's check may take before the limit answers as it answers an outage (the guess budget
+        refuses, 503): 2 s, or a request's statement bound where that is longer (tests on a busy machine)."""
+        return max(2.0, self.request_statement_timeout_ms / 1000)
+
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # The embedded broker fails InitProducerId, so idempotence and transactions stay off unless asked for.
     kafka_enable_idempotence: bool = False

@@ -14,17 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from verbinding_common.kafka import DEFAULT_PARTITIONS, dlq_topic
 from verbinding_common.settings import ServiceSettings
 
-from . import catalogue
+from . import catalogue, databases
 from .stack import discover_services, find_project_root
+from .yaml_files import FileMode, dump
 
 BASE = Path("deploy/k8s/base")
 KAFKA_CLUSTER = "verbinding"
+STRIMZI_API = "kafka.strimzi.io/v1"  # Strimzi 1.0 serves only v1
 KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:9093"
+# A placeholder that can never resolve (RFC 2606): an overlay that forgets images[].newName fails to pull, loudly.
+IMAGE_REGISTRY = "registry.invalid"
 COLLECTOR_NAME = "otel-collector"
 COLLECTOR_PORT = 4318
 USER_ID = 10001
@@ -124,7 +126,7 @@ def key_secret_name(service: str, key: str) -> str:
 def _pod(unit: Unit, *, component: str, args: list[str], probes: bool) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": unit.name,
-        "image": f"verbinding/{unit.name}",
+        "image": f"{IMAGE_REGISTRY}/verbinding/{unit.name}",
         "args": args,
         "envFrom": [{"configMapRef": {"name": f"{unit.name}-config"}}],
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
@@ -249,15 +251,9 @@ def database_network_policy(unit: Unit) -> dict[str, Any]:
                      ]}}
 
 
-def database_cluster(unit: Unit) -> dict[str, Any]:
-    return {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": _meta(unit.database_cluster, unit),
-            "spec": {"instances": 1, "enableSuperuserAccess": False,
-                     "storage": {"size": "5Gi"},
-                     "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
-                     "bootstrap": {"initdb": {
-                         "database": unit.database, "owner": unit.database,
-                         "postInitApplicationSQL": [f"REVOKE CONNECT ON DATABASE {unit.database} FROM PUBLIC"],
-                     }}}}
+def database(unit: Unit) -> list[dict[str, Any]]:
+    return [databases.cluster(unit.database_cluster, unit.database, _meta(unit.database_cluster, unit)),
+            databases.scheduled_backup(unit.database_cluster, _meta(f"{unit.database_cluster}-daily", unit))]
 
 
 def kafka_user(name: str, acl: dict[str, list[str]], *, service: bool = True) -> dict[str, Any]:
@@ -266,7 +262,7 @@ def kafka_user(name: str, acl: dict[str, list[str]], *, service: bool = True) ->
     rules += [_acl("group", group, ["Read"]) for group in acl["groups"]]
     meta = {"name": name, "labels": {"strimzi.io/cluster": KAFKA_CLUSTER,
                                      **(labels(name) if service else {"app.kubernetes.io/part-of": "verbinding"})}}
-    return {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaUser", "metadata": meta,
+    return {"apiVersion": STRIMZI_API, "kind": "KafkaUser", "metadata": meta,
             "spec": {"authentication": {"type": "scram-sha-512"},
                      "authorization": {"type": "simple", "acls": rules}}}
 
@@ -284,7 +280,7 @@ def kafka_topics(topics: tuple[str, ...], dead_letters_read: tuple[str, ...] = (
         if topic in dead_letters_read:
             names.append((dlq_topic(dlq_topic(topic)), DEAD_LETTER_RETENTION_MS))
         for name, retention in names:
-            found.append({"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
+            found.append({"apiVersion": STRIMZI_API, "kind": "KafkaTopic",
                           "metadata": {"name": name, "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},
                           "spec": {"topicName": name, "partitions": DEFAULT_PARTITIONS, "replicas": 1,
                                    "config": {"retention.ms": retention, "cleanup.policy": "delete",
@@ -301,7 +297,7 @@ def folder(unit: Unit) -> dict[str, list[dict[str, Any]]]:
         "service.yaml": [service(unit)],
         "autoscaling.yaml": [autoscaler(unit), disruption_budget(unit)],
         "networkpolicy.yaml": [network_policy(unit), database_network_policy(unit)],
-        "database.yaml": [database_cluster(unit)],
+        "database.yaml": database(unit),
         "kafkauser.yaml": [kafka_user(unit.name, unit.acl)],
     }
     if unit.migrations:
@@ -309,23 +305,6 @@ def folder(unit: Unit) -> dict[str, list[dict[str, Any]]]:
     if unit.topics:
         files["topics.yaml"] = kafka_topics(unit.topics, unit.dead_letters_read)
     return files
-
-
-class FileMode(int):
-    """A file mode, written in octal as people read them (0440, not 288)."""
-
-
-class _Dumper(yaml.SafeDumper):
-    def ignore_aliases(self, data: Any) -> bool:
-        return True  # no &id001 anchors: every manifest reads on its own
-
-
-_Dumper.add_representer(FileMode, lambda dumper, mode: dumper.represent_scalar("tag:yaml.org,2002:int", f"0{mode:o}"))
-
-
-def dump(documents: list[dict[str, Any]], header: str = "") -> str:
-    return header + "---\n".join(yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=120)
-                                  for document in documents)
 
 
 def write_folder(root: Path, unit: Unit) -> Path:

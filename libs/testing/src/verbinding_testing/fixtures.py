@@ -36,9 +36,9 @@ from .templates import (
     run_directory,
 )
 
-# Settings have no default environment; tests import services' apps (built at import) as the `test` environment.
+# Settings have no default environment: tests import services' apps (built at import) as the `test` environment; many
+# tests at a time on a small machine: a request's statement (and a shared limit's check) get 30 s, not 1 s.
 os.environ.setdefault("VERBINDING_ENVIRONMENT", "test")
-# Tests run many at a time on a small machine: a request's statement gets 30 s, not the production 1 s.
 os.environ.setdefault("VERBINDING_REQUEST_STATEMENT_TIMEOUT_MS", "30000")
 
 log = logging.getLogger(__name__)
