@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from safe_reporting.reports.sealed import BUCKETS, open_text, padded_size, seal_text
@@ -69,3 +69,14 @@ async def test_a_scan_of_the_database_finds_no_time_finer_than_the_day_and_only_
     day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     assert {moment.astimezone(UTC) for moment in times} <= {day}, "no time finer than the day"
     assert {length - SEAL_OVERHEAD for length in lengths} <= set(BUCKETS), sorted(set(lengths))
+
+
+async def test_a_keyed_submissions_stored_answer_tells_its_time_to_the_hour_only(api, as_role, sessionmaker) -> None:
+    reporter = {**as_role("reporter", "anonymous-reporter"), "Idempotency-Key": "grain-0123456789abcdef"}
+    assert (await api.post("/reports", json=a_report(), headers=reporter)).status_code == 201
+    async with sessionmaker() as session:
+        rows = (await session.execute(text("SELECT created_at, expires_at FROM idempotency_key"))).all()
+    moments = [moment for row in rows for moment in row]
+    assert len(moments) == 2 and all((m.minute, m.second, m.microsecond) == (0, 0, 0) for m in moments), moments
+    created, expires = rows[0]
+    assert expires - created >= timedelta(hours=1)  # at least the retention (1 h here)

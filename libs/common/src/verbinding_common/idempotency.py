@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Depends, Header, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from .auth import Identity, Role, current_identity
@@ -176,7 +176,10 @@ class IdempotentRequest:
             lookup=self.lookup, fingerprint=self.fingerprint, status=response.status_code,
             headers={name: response.headers[name] for name in KEPT_HEADERS if name in response.headers},
             body=AESGCM(_derived(self.key, b"body")).encrypt(nonce, body, self.lookup), nonce=nonce,
-            expires_at=func.now() + self.retention))
+            # Kept to the hour: a key's row tells no finer when its request came (safe reporting stores its reports by
+            # the day); it expires at the hour after its retention ran out.
+            created_at=func.date_trunc("hour", func.now()),
+            expires_at=func.date_trunc("hour", func.now() + self.retention) + text("interval '1 hour'")))
 
 
 async def idempotency_key(
