@@ -291,6 +291,46 @@ def test_traffic_is_denied_by_default_except_dns(kustomize: Render) -> None:
         assert {(port["protocol"], port["port"]) for port in dns} == {("UDP", 53), ("TCP", 53)}
 
 
+# The ports PodMonitors name that a policy gives by number (CloudNativePG's exporter).
+PORT_NUMBERS = {"metrics": 9187}
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_the_monitoring_namespace_may_scrape_exactly_the_pods_and_port_of_every_pod_monitor(kustomize: Render,
+                                                                                             name: str) -> None:
+    objects = overlay(kustomize, name)
+    monitors = [item for item in objects if item["kind"] == "PodMonitor"]
+    assert {item["metadata"]["name"] for item in monitors} >= {"verbinding-services", "verbinding-postgres",
+                                                                "verbinding-kafka"}
+    admitted = [(spec["podSelector"], port["port"]) for spec in policies(objects).values()
+                for rule in spec.get("ingress", [])
+                if {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+                in rule.get("from", []) for port in rule.get("ports", [])]
+    for monitor in monitors:
+        for endpoint in monitor["spec"]["podMetricsEndpoints"]:
+            ports = {endpoint["port"], PORT_NUMBERS.get(endpoint["port"])}
+            assert any(selector == monitor["spec"]["selector"] and port in ports for selector, port in admitted), (
+                f"overlay {name}: nothing lets the monitoring namespace scrape {monitor['metadata']['name']}")
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_kafka_serves_its_jmx_metrics_with_rules_from_a_config_map_the_overlay_holds(kustomize: Render,
+                                                                                      name: str) -> None:
+    """The CRD's own rule (a CEL expression, which the JSON schema check cannot run): jmxPrometheusExporter needs
+    valueFrom; and the ConfigMap it names must exist beside the Kafka, or the operator stops reconciling it."""
+    objects = overlay(kustomize, name)
+    kafka = next(item for item in objects if item["kind"] == "Kafka")
+    config = kafka["spec"]["kafka"]["metricsConfig"]
+    assert config["type"] == "jmxPrometheusExporter" and "valueFrom" in config
+    reference = config["valueFrom"]["configMapKeyRef"]
+    config_map = find(objects, "ConfigMap", reference["name"])
+    assert config_map is not None, f"overlay {name}: no ConfigMap {reference['name']} for the Kafka metrics"
+    rules = yaml.safe_load(config_map["data"][reference["key"]])
+    assert rules["lowercaseOutputName"] is True and rules["rules"]
+    assert all(re.compile(rule["pattern"]) and rule["name"].startswith("kafka_") for rule in rules["rules"])
+    assert kafka["spec"]["kafkaExporter"], "consumer lag as the broker sees it"
+
+
 @pytest.mark.parametrize("spec", SERVICES, ids=service_ids(SERVICES))
 def test_only_the_gateway_is_reachable_from_outside_and_each_service_reaches_only_its_own_database(
         kustomize: Render, spec: ServiceSpec) -> None:
