@@ -144,12 +144,15 @@ def test_images_are_pinned_in_dot_env_and_traces_reach_jaeger() -> None:
     assert pinned["JAEGER_IMAGE"].startswith("jaegertracing/jaeger:2.")
 
 
-def test_the_infrastructure_restarts_by_itself_and_the_collector_takes_metrics_for_prometheus() -> None:
+def test_the_infrastructure_restarts_by_itself_and_the_collector_takes_metrics_for_prometheus_and_logs() -> None:
     for name in INFRASTRUCTURE - {"dev-secrets"}:
         assert BLOCKS[name].get("restart") == "unless-stopped", f"{name} has no restart policy"
     collector = yaml.safe_load((ROOT / "deploy" / "compose" / "otel-collector.yaml").read_text())
     metrics = collector["service"]["pipelines"]["metrics"]
     assert metrics["receivers"] == ["otlp"] and metrics["exporters"] == ["prometheus"]
+    # the services send their log records to the same endpoint: without a logs pipeline the collector refuses them
+    logs = collector["service"]["pipelines"]["logs"]
+    assert logs["receivers"] == ["otlp"] and all(name in collector["exporters"] for name in logs["exporters"])
     port = collector["exporters"]["prometheus"]["endpoint"].rsplit(":", 1)[1]
     assert any(published.endswith(f":{port}") for published in BLOCKS["otel-collector"]["ports"])
 

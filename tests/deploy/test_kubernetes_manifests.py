@@ -291,6 +291,21 @@ def test_traffic_is_denied_by_default_except_dns(kustomize: Render) -> None:
         assert {(port["protocol"], port["port"]) for port in dns} == {("UDP", 53), ("TCP", 53)}
 
 
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_the_collector_the_services_send_to_takes_their_traces_and_their_logs(kustomize: Render, name: str) -> None:
+    objects = overlay(kustomize, name)
+    endpoints = {item["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"] for item in objects
+                 if item["kind"] == "ConfigMap" and "OTEL_EXPORTER_OTLP_ENDPOINT" in item.get("data", {})}
+    assert endpoints == {"http://otel-collector:4318"}
+    collector = find(objects, "ConfigMap", "otel-collector")
+    assert collector is not None
+    config = yaml.safe_load(collector["data"]["config.yaml"])
+    for signal in ("traces", "logs"):
+        pipeline = config["service"]["pipelines"][signal]
+        assert pipeline["receivers"] == ["otlp"] and all(exporter in config["exporters"]
+                                                         for exporter in pipeline["exporters"]), signal
+
+
 # The ports PodMonitors name that a policy gives by number (CloudNativePG's exporter).
 PORT_NUMBERS = {"metrics": 9187}
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import logging
+import threading
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from fastapi import APIRouter
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from verbinding_common.app import create_service_app
-from verbinding_common.logs import setup_logging
+from verbinding_common.logs import OtlpLogHandler, setup_logging
 from verbinding_common.telemetry import TRACE_ID_HEADER, get_tracer, setup_telemetry
 from verbinding_testing.fixtures import test_settings
 
@@ -87,3 +91,67 @@ def test_http_client_lines_naming_full_urls_are_not_kept_at_info(capsys: pytest.
 
     err = capsys.readouterr().err
     assert "overview composed" in err and SECRET not in err
+
+
+@pytest.fixture
+def collector() -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
+    """A collector's OTLP/HTTP receiver on loopback: what each POST brought, by path."""
+    received: list[tuple[str, bytes]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", received
+    finally:
+        server.shutdown()
+
+
+def test_with_a_collector_configured_each_line_also_leaves_by_otlp_with_its_trace_and_no_exception_text(
+        collector: tuple[str, list[tuple[str, bytes]]], monkeypatch: pytest.MonkeyPatch) -> None:
+    endpoint, received = collector
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+    setup_logging(service_name="intake")  # the standard variable, as compose and the manifests set it
+    try:
+        with get_tracer("test").start_as_current_span("work") as span:
+            logging.getLogger("intake.persons").info("registered %d person(s)", 2)
+            try:
+                raise ValueError(f"no person named {SECRET}")
+            except ValueError:
+                logging.getLogger("intake.persons").exception("registration failed")
+        logging.getLogger("opentelemetry.exporter.otlp").warning("export failed")  # never fed back to the exporter
+        [handler] = [h for h in logging.getLogger().handlers if isinstance(h, OtlpLogHandler)]
+        handler.flush()
+    finally:
+        monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+        setup_logging(service_name="intake")
+    assert not [h for h in logging.getLogger().handlers if isinstance(h, OtlpLogHandler)], "a second call replaces it"
+
+    assert {path for path, _ in received} == {"/v1/logs"}
+    assert all(SECRET.encode() not in body for _, body in received)
+    records, services = [], set()
+    for _, body in received:
+        request = ExportLogsServiceRequest.FromString(body)
+        for resource_logs in request.resource_logs:
+            services |= {a.value.string_value for a in resource_logs.resource.attributes if a.key == "service.name"}
+            records += [(scope.scope.name, record)
+                        for scope in resource_logs.scope_logs for record in scope.log_records]
+    assert services == {"intake"}
+    ours = {record.body.string_value: (scope, record) for scope, record in records}
+    assert set(ours) == {"registered 2 person(s)", "registration failed"}, "the exporter's own lines stay out"
+    scope, info = ours["registered 2 person(s)"]
+    assert scope == "intake.persons" and info.severity_text == "INFO"
+    assert info.trace_id.hex() == f"{span.get_span_context().trace_id:032x}"
+    assert info.span_id.hex() == f"{span.get_span_context().span_id:016x}"
+    _, failed = ours["registration failed"]
+    assert {a.key: a.value.string_value for a in failed.attributes} == {"error.type": "ValueError"}
+    assert failed.severity_text == "ERROR"

@@ -137,7 +137,8 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
     `setup(app)` runs once the app is built (put what routes need on app.state); `lifespan` (the service's own
     start-up, e.g. HTTP clients) runs inside the shared one: after the relay and consumers start, ends before they stop.
     """
-    setup_logging(service_name=settings.service_name, log_format=settings.log_format, level=settings.log_level)
+    setup_logging(service_name=settings.service_name, log_format=settings.log_format, level=settings.log_level,
+                  otlp_endpoint=settings.otlp_endpoint)
     # Requests and background work use pools of their own: a request's statements are bounded (its caller waits, see
     # get_session); the relay's, the consumers' and the jobs' are not.
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size,
