@@ -1,19 +1,24 @@
-"""Metrics: `/metrics` in Prometheus format shows each backbone metric once the action that moves it happened, with
-route templates, topics and groups as labels and never a value a person sent (a sentinel scan)."""
+"""Metrics: `/metrics` in Prometheus format shows each backbone metric once the action that moves it happened (a
+request, a consumed fetch, a dead letter, an event waiting in the outbox, a failed publish), with route templates,
+topics and groups as labels and never a value a person sent (a sentinel scan)."""
 
 from __future__ import annotations
 
 import re
 
 import httpx
+from aiokafka.errors import KafkaConnectionError
 from example_service import ThingHappened
 from fastapi import APIRouter, FastAPI
+from sqlalchemy import func, text, update
 
 from conftest import Backbone
 from verbinding_common.app import create_service_app
+from verbinding_common.db import outbox_table
 from verbinding_common.events import build_envelope
+from verbinding_common.jobs import JobContext
 from verbinding_common.kafka import new_producer, start_with_retry
-from verbinding_common.metrics import metrics_router_for_tests, setup_metrics
+from verbinding_common.metrics import metrics_router_for_tests, outbox_gauges, setup_metrics
 from verbinding_testing.fixtures import eventually, test_settings
 
 SENTINEL = "V-998877-Noor-Haddad"
@@ -40,7 +45,7 @@ async def scrape(app: FastAPI | None = None) -> str:
 
 
 def samples(text: str, name: str) -> list[str]:
-    return [line for line in text.splitlines() if re.match(rf"{name}(_bucket|_count|_sum|_total)?{{", line)]
+    return [line for line in text.splitlines() if re.match(rf"{name}(_bucket|_count|_sum|_total)?[{{ ]", line)]
 
 
 def assert_no_sentinel(text: str) -> None:
@@ -101,3 +106,57 @@ async def test_a_consumed_fetch_moves_lag_and_batch_duration_and_a_dead_letter_i
     assert any('consumer_group="metrics-group"' in line and "_count{" in line
                for line in samples(text, "verbinding_consumer_batch_duration_seconds"))
     assert_no_sentinel(text)
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples carrying `labels` (0 when none shows yet)."""
+    wanted = [f'{key}="{label}"' for key, label in labels.items()]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in samples(text, name) if all(w in line for w in wanted))
+
+
+async def test_the_outbox_gauges_show_the_backlog_and_its_oldest_rows_age_until_the_relay_publishes(
+        backbone: Backbone) -> None:
+    setup_metrics(service_name="metrics-test")
+    job = outbox_gauges()
+    context = JobContext(settings=backbone.settings, engine=backbone.engine, sessionmaker=backbone.sessionmaker,
+                         state=None)
+    for seq in range(3):
+        await backbone.record(SENTINEL, seq)
+    async with backbone.engine.begin() as conn:  # one row waits for 90 s already: the age is the oldest row's
+        unpublished = (outbox_table.c.key == SENTINEL) & outbox_table.c.published_at.is_(None)
+        await conn.execute(update(outbox_table).where(unpublished)
+                           .values(created_at=func.now() - text("interval '90 s'")))
+    await job.run(context)
+    waiting = await scrape()
+    assert value(waiting, "verbinding_outbox_backlog") >= 3
+    assert value(waiting, "verbinding_outbox_oldest_age_seconds") >= 90
+
+    await backbone.start_relay()
+    await backbone.wait_until_published()
+    await job.run(context)
+    published = await scrape()
+    assert (value(published, "verbinding_outbox_backlog"), value(published, "verbinding_outbox_oldest_age_seconds")) \
+        == (0, 0)
+    assert_no_sentinel(published)
+
+
+async def test_a_failed_publish_counts_on_the_relays_failures(backbone: Backbone) -> None:
+    """The relay's first publish meets a broker error (raised where the send's error is): the failure is counted per
+    relay, and the retry publishes the event."""
+    setup_metrics(service_name="metrics-test")
+    before = value(await scrape(), "verbinding_relay_publish_failures_total", relay="metrics-relay")
+    relay = await backbone.start_relay("metrics-relay")
+    publish_once = relay.publish_once
+
+    async def refused_once() -> int:
+        if not relay.stats.failures:
+            raise KafkaConnectionError("the broker went away")
+        return await publish_once()
+
+    relay.publish_once = refused_once  # type: ignore[method-assign]
+    await backbone.record(SENTINEL, 1)
+    await backbone.wait_until_published()
+    scraped = await scrape()
+    assert relay.stats.failures == 1
+    assert value(scraped, "verbinding_relay_publish_failures_total", relay="metrics-relay") - before == 1
+    assert_no_sentinel(scraped)
