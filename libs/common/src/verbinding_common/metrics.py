@@ -53,9 +53,14 @@ def metrics_router_for_tests() -> FastAPI:
 
 def setup_metrics(*, service_name: str, otlp_endpoint: str | None = None) -> MeterProvider:
     """Set the process's meter provider once: read by `/metrics`, and exported by OTLP when an endpoint is named
-    (or OTEL_EXPORTER_OTLP_ENDPOINT). Later calls return the same provider."""
+    (or OTEL_EXPORTER_OTLP_ENDPOINT, unless OTEL_METRICS_EXPORTER leaves out otlp). Later calls return the same
+    provider."""
     global _provider
     otlp_endpoint = otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
+    # The standard OTEL_METRICS_EXPORTER=none keeps metrics off OTLP where Prometheus scrapes `/metrics` (Kubernetes):
+    # its collector has no metrics pipeline, and every export would be refused.
+    if "otlp" not in os.environ.get("OTEL_METRICS_EXPORTER", "otlp").split(","):
+        otlp_endpoint = None
     with _lock:
         if _provider is not None:
             return _provider

@@ -88,6 +88,8 @@ def config_map(unit: Unit) -> dict[str, Any]:
         "VERBINDING_KAFKA_ENABLE_IDEMPOTENCE": "true",
         "VERBINDING_IDENTITY_PUBLIC_KEY_FILE": f"{SECRETS_DIR}/identity.pub",
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{COLLECTOR_NAME}:{COLLECTOR_PORT}",
+        # traces and logs go to the collector; metrics are scraped from /metrics by a PodMonitor
+        "OTEL_METRICS_EXPORTER": "none",
     }
     if unit.name == GATEWAY:
         data["VERBINDING_IDENTITY_SIGNING_KEY_FILE"] = f"{SECRETS_DIR}/identity.key"
