@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, str] = {
     "placements": "bench.placements",
     "employment": "bench.employment",
     "safe_reporting": "bench.safe_reporting",
+    "working_names": "bench.working_names",
 }
 
 

@@ -26,6 +26,7 @@ ALLOW_LISTS = {
     ("POST", "/persons/{person_id}/corrections"): {"case_manager", "team_lead"},
     ("POST", "/persons/{person_id}/access-requests"): {"team_lead"},
     ("GET", "/access-requests/{request_id}"): {"team_lead"},
+    ("GET", "/working-names"): {"job_hunter"},
 }
 
 INTERVIEW = {"education_level": 3, "years_of_work_experience": 2, "dutch_level": "A0",
@@ -55,6 +56,8 @@ def request_for(method: str, path: str) -> tuple[str, str, dict | None]:
            .replace("{coa_registration_number}", "V-0000"))
     if path == "/persons":
         url += "?coa_registration_number=V-0000"
+    if path == "/working-names":
+        url += f"?person_id={uuid.uuid4()}"
     return method, url, {"PUT": INTERVIEW, "POST": {"languages": ["ar"], "reason": "misheard"}}.get(method)
 
 

@@ -81,6 +81,23 @@ async def test_a_recognised_person_becomes_a_job_seeker_finds_lasting_work_and_k
     other = await gateway.get(f"/api/v1/employment/job-seekers/{person_ids[1]}/matches", headers=eva)
     assert other.status_code == 404
 
+    # Her list names each of her job seekers by their working name: intake keeps it and gives it to her alone, once
+    # it has heard from employment that she serves them; the name never reaches employment (checked at the end).
+    async def named() -> dict | None:
+        listed = (await gateway.get("/api/v1/job-seekers", headers=eva)).json()
+        return listed if [s["working_name"] for s in listed["job_seekers"]] == [SENTINELS["given_names"]] else None
+
+    listed = await eventually(named, timeout=60, what="intake to learn who serves whom", interval=0.5)
+    assert [s["person_id"] for s in listed["job_seekers"]] == [person] and listed["working_names"]["available"]
+    theirs = await gateway.get("/api/v1/intake/working-names", headers=eva, params={"person_id": person_ids[1]})
+    assert theirs.status_code == 200 and theirs.json() == []
+    for_lead = (await gateway.get("/api/v1/job-seekers", headers=as_["tl-carla"])).json()
+    assert for_lead["working_names"]["available"] is False
+    assert {s["working_name"] for s in for_lead["job_seekers"]} == {None}
+    # (her list may have asked before intake heard of her: refused then, audited too)
+    audit = await _intake_audit(stack, person_ids)
+    assert {(person, "allowed"), (person_ids[1], "refused")} <= audit and (person_ids[1], "allowed") not in audit
+
     employer = (await gateway.post("/api/v1/employment/employers", headers=eva,
                                    json={"name": "OLVG", "sector": "care"})).json()
     vacancy = {"employer_id": employer["employer_id"], "sector": "care", "location": "Amsterdam Oost",
@@ -152,6 +169,17 @@ async def test_a_recognised_person_becomes_a_job_seeker_finds_lasting_work_and_k
     await _employment_holds_no_personal_data_and_its_events_match_their_schemas(stack)
 
 
+async def _intake_audit(stack: RunningStack, person_ids: list[str]) -> set[tuple[str, str]]:
+    """What intake's access audit holds of jh-eva's working-name reads of these persons."""
+    conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{stack.ports.postgres}/intake")
+    try:
+        rows = await conn.fetch("SELECT record_id::text AS id, outcome FROM access_audit WHERE subject = 'jh-eva' "
+                                "AND action = 'GET /working-names' AND record_id::text = ANY($1)", person_ids)
+    finally:
+        await conn.close()
+    return {(row["id"], row["outcome"]) for row in rows}
+
+
 async def _employment_holds_no_personal_data_and_its_events_match_their_schemas(stack: RunningStack) -> None:
     conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{stack.ports.postgres}/employment")
     try:
@@ -175,7 +203,8 @@ async def _employment_holds_no_personal_data_and_its_events_match_their_schemas(
     assert {"employment.placement-started.v1", "employment.application-stepped.v1",
             "employment.retention-checked.v1"} <= types <= {
         "employment.placement-started.v1", "employment.application-stepped.v1", "employment.retention-checked.v1",
-        "employment.retention-check-due.v1", "employment.retention-check-overdue.v1"}
+        "employment.retention-check-due.v1", "employment.retention-check-overdue.v1",
+        "employment.job-hunter-assigned.v1"}
 
 
 async def test_overview_marks_employment_unavailable_within_its_deadline_while_employment_hangs(
@@ -194,3 +223,18 @@ async def test_overview_marks_employment_unavailable_within_its_deadline_while_e
     assert overview["employment"]["unavailable"] is True
     assert overview["employment"]["reason"] == "employment unavailable: no answer in time"
     assert overview["case"]["status"] == "assigned" and overview["person"]["person_id"] == person["person_id"]
+
+
+async def test_the_job_seeker_list_answers_with_names_unavailable_while_intake_hangs(
+        stack: RunningStack, gateway: httpx.AsyncClient) -> None:
+    eva = await token(gateway, grant_type="password", username="jh-eva", password="demo")
+    intake = stack.pids()["intake"]
+    os.kill(intake, signal.SIGSTOP)
+    try:
+        response = await gateway.get("/api/v1/job-seekers", headers=eva)
+    finally:
+        os.kill(intake, signal.SIGCONT)
+    assert response.status_code == 200, response.text
+    assert response.json()["working_names"] == {"available": False,
+                                                "reason": "intake unavailable: no answer in time"}
+    assert {seeker["working_name"] for seeker in response.json()["job_seekers"]} <= {None}

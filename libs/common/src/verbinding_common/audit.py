@@ -58,8 +58,14 @@ class AccessAudit:
 
     async def refused(self, *, kind: str, record_id: UUID, outcome: Outcome = "refused") -> None:
         """Record a refused attempt ("not yours", or "not_found"), committed whatever the request does next."""
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(insert(self.table), self._rows(kind, [record_id], outcome))
+        await self.refused_many(kind=kind, record_ids=[record_id], outcome=outcome)
+
+    async def refused_many(self, *, kind: str, record_ids: Iterable[UUID], outcome: Outcome = "refused") -> None:
+        """`refused` for a batch of records (a page's lookup), in one transaction of its own."""
+        rows = self._rows(kind, record_ids, outcome)
+        if rows:
+            async with self.sessionmaker() as session, session.begin():
+                await session.execute(insert(self.table), rows)
 
 
 def access_audit(table: Table) -> Callable[[Request], AccessAudit]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.audit import AccessAudit
 from verbinding_common.auth import Identity, Role
+from verbinding_common.contracts.employment import JobHunterAssigned
 from verbinding_common.errors import Conflict, NotFound
+from verbinding_common.outbox import add_events
 
 from .models import CaseManager, JobHunter, JobHunterRead, JobSeeker
 
@@ -95,10 +97,12 @@ async def assign_job_hunter(*, session: AsyncSession, person_id: UUID, job_hunte
         job_hunter_id = await session.scalar(select(JobHunter.id).order_by(load, JobHunter.joined_seq).limit(1))
         if job_hunter_id is None:
             raise Conflict("there is no job hunter yet")
-    elif await session.get(JobHunter, job_hunter_id) is None:
+    hunter = await session.get(JobHunter, job_hunter_id)
+    if hunter is None:
         raise NotFound(f"no job hunter {job_hunter_id}")
     seeker.job_hunter_id = job_hunter_id
     await session.flush()
+    await _announce(session=session, hunter=hunter, person_ids=[person_id])
     return seeker
 
 
@@ -106,19 +110,30 @@ async def reassign(*, session: AsyncSession, job_hunter_id: UUID, person_ids: Se
                    from_job_hunter_id: UUID | None) -> int:
     """Give many job seekers to one job hunter at once, all or none: those named (each must exist), or every one of
     another job hunter. The number given."""
-    if await session.get(JobHunter, job_hunter_id) is None:
+    hunter = await session.get(JobHunter, job_hunter_id)
+    if hunter is None:
         raise NotFound(f"no job hunter {job_hunter_id}")
     if from_job_hunter_id is not None:
-        moved = await session.execute(update(JobSeeker).where(JobSeeker.job_hunter_id == from_job_hunter_id)
-                                      .values(job_hunter_id=job_hunter_id))
-        return moved.rowcount
+        moved = (await session.scalars(update(JobSeeker).where(JobSeeker.job_hunter_id == from_job_hunter_id)
+                                       .values(job_hunter_id=job_hunter_id).returning(JobSeeker.person_id))).all()
+        await _announce(session=session, hunter=hunter, person_ids=moved)
+        return len(moved)
     wanted = set(person_ids)
     known = set((await session.scalars(select(JobSeeker.person_id).where(
         JobSeeker.person_id.in_(wanted), JobSeeker.recognised_on.is_not(None)))).all())
     if unknown := sorted(wanted - known, key=str):
         raise NotFound(f"no job seeker {unknown[0]}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
     await session.execute(update(JobSeeker).where(JobSeeker.person_id.in_(wanted)).values(job_hunter_id=job_hunter_id))
+    await _announce(session=session, hunter=hunter, person_ids=wanted)
     return len(wanted)
+
+
+async def _announce(*, session: AsyncSession, hunter: JobHunter, person_ids: Iterable[UUID]) -> None:
+    """Tell intake who serves these persons now (ids and the login only), in the assignment's transaction: intake
+    shows a person's working name to their own job hunter alone, and learns who that is from this."""
+    await add_events(session, [(JobHunterAssigned(person_id=person_id, job_hunter_id=hunter.id,
+                                                  job_hunter_subject=hunter.subject), str(person_id))
+                               for person_id in sorted(person_ids, key=str)])
 
 
 async def update_job_seeker(*, session: AsyncSession, seeker: JobSeeker, hours_wanted: int | None,

@@ -1,5 +1,5 @@
-"""Intake's copy of case-plan's facts it needs: the case of each person with its holder, and each case manager's
-login and team."""
+"""Intake's copy of the facts its access rules need: from case-plan, the case of each person with its holder and each
+case manager's login and team; from employment, the job hunter who serves each person."""
 
 from datetime import datetime
 from uuid import UUID
@@ -36,3 +36,16 @@ class KnownCaseManager(Base):
     id: Mapped[UUID] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(128), index=True)
     team: Mapped[str | None] = mapped_column(String(64))
+
+
+class ServingJobHunter(Base):
+    """The job hunter employment last gave a person to: they alone may read the person's working name."""
+
+    __tablename__ = "serving_job_hunter"
+
+    # No foreign key: employment's events may arrive before intake registered the person's own record.
+    person_id: Mapped[UUID] = mapped_column(primary_key=True)
+    job_hunter_id: Mapped[UUID]
+    subject: Mapped[str] = mapped_column(String(128), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())

@@ -8,8 +8,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseManagerJoined, CaseWaitlisted
+from verbinding_common.contracts.employment import JobHunterAssigned
 
-from .models import ASSIGNED, CLOSED, CaseHolder, KnownCaseManager
+from .models import ASSIGNED, CLOSED, CaseHolder, KnownCaseManager, ServingJobHunter
 
 CaseFact = CaseManagerAssigned | CaseWaitlisted | CaseClosed | CaseManagerJoined
 
@@ -43,3 +44,17 @@ async def apply_case_facts(*, session: AsyncSession, facts: Sequence[CaseFact]) 
             index_elements=[KnownCaseManager.id],
             set_={"subject": statement.excluded.subject, "team": statement.excluded.team},
         ), list(managers.values()))
+
+
+async def apply_job_hunters(*, session: AsyncSession, assignments: Sequence[JobHunterAssigned]) -> None:
+    """Who serves each person now: the last assignment of a fetch per person wins (events of a person come in order,
+    on one partition)."""
+    latest = {fact.person_id: {"person_id": fact.person_id, "job_hunter_id": fact.job_hunter_id,
+                               "subject": fact.job_hunter_subject} for fact in assignments}
+    if latest:
+        statement = pg_insert(ServingJobHunter)
+        await session.execute(statement.on_conflict_do_update(
+            index_elements=[ServingJobHunter.person_id],
+            set_={"job_hunter_id": statement.excluded.job_hunter_id, "subject": statement.excluded.subject,
+                  "updated_at": func.now()},
+        ), [latest[person_id] for person_id in sorted(latest, key=str)])

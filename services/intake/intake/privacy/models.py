@@ -125,6 +125,8 @@ PERSONAL_DATA = declare_personal_data(
                    retention_setting="access_export_days"),
         RecordKind(name="case holder", tables=("case_holder",), legal_ground=PUBLIC_TASK,
                    retention="erased with the person", retention_setting="person_retention_days"),
+        RecordKind(name="job hunter", tables=("serving_job_hunter",), legal_ground=PUBLIC_TASK,
+                   retention="erased with the person", retention_setting="person_retention_days"),
         RecordKind(name="recognition status", tables=("recognition_progress",), legal_ground=PUBLIC_TASK,
                    retention="erased with the person; a rejected recognition (no person) after "
                              "`VERBINDING_REJECTED_RECOGNITION_RETENTION_DAYS` (90) days",
@@ -138,7 +140,8 @@ PERSONAL_DATA = declare_personal_data(
             "id": "the person's id: the key every service uses for them (pseudonymous)",
             "coa_registration_number": "takes each COA recognition in once; the COA looks its status up by it",
             "family_name": "identifies the person to their case manager",
-            "given_names": "identifies the person to their case manager",
+            "given_names": "identifies the person to their case manager; the first is the working name their own "
+                           "job hunter sees",
             "date_of_birth": "identifies the person; age-dependent support",
             "gender": "gender-sensitive coaching; participation monitoring by gender",
             "country_of_origin": "the intake interview's context (language, education abroad)",
@@ -194,6 +197,12 @@ PERSONAL_DATA = declare_personal_data(
             "case_manager_id": "who may see the person: the case's holder and their team lead",
             "status": "whether the case is open: support ends at closure",
             "updated_at": "when the case last changed: its closure starts the retention period",
+        },
+        "serving_job_hunter": {
+            "person_id": "whom the job hunter serves",
+            "job_hunter_id": "the job hunter employment gave the person to",
+            "subject": "who may read the person's working name: that job hunter alone (their login)",
+            "updated_at": "when the person was last given to a job hunter",
         },
         "recognition_progress": {
             "coa_registration_number": "the COA looks up whether its recognition was taken in",

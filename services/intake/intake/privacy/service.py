@@ -15,7 +15,7 @@ from verbinding_common.db import outbox_table
 from verbinding_common.outbox import add_event, add_events
 
 from ..audit.models import AccessAuditTable
-from ..holders.models import CLOSED, CaseHolder
+from ..holders.models import CLOSED, CaseHolder, ServingJobHunter
 from ..households.models import Household
 from ..persons.models import Person
 from ..recognitions.models import RecognitionProgress
@@ -73,9 +73,11 @@ async def erase_persons(*, session: AsyncSession, person_ids: Sequence[UUID]) ->
 
 
 async def sweep_erased(*, session: AsyncSession) -> None:
-    """Erase again what events that arrived after an erasure brought back (case-plan's late case facts)."""
+    """Erase again what events that arrived after an erasure brought back (case-plan's late case facts, employment's
+late assignments)."""
     erased = select(ErasedPersonTable.c.person_id)
     await session.execute(delete(CaseHolder).where(CaseHolder.person_id.in_(erased)))
+    await session.execute(delete(ServingJobHunter).where(ServingJobHunter.person_id.in_(erased)))
     await session.execute(delete(RecognitionProgress).where(RecognitionProgress.person_id.in_(erased)))
 
 
@@ -92,6 +94,7 @@ async def purge_expired_records(*, session: AsyncSession, now: datetime, retenti
 async def _erase_copies(*, session: AsyncSession, person_ids: list[UUID], coa_numbers: list[str]) -> None:
     """Intake's projections about these persons, and the events about them still held for republication."""
     await session.execute(delete(CaseHolder).where(CaseHolder.person_id.in_(person_ids)))
+    await session.execute(delete(ServingJobHunter).where(ServingJobHunter.person_id.in_(person_ids)))
     await session.execute(delete(RecognitionProgress).where(or_(
         RecognitionProgress.person_id.in_(person_ids), RecognitionProgress.coa_registration_number.in_(coa_numbers))))
     keys = [str(person_id) for person_id in person_ids] + coa_numbers

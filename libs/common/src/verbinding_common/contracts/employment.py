@@ -1,4 +1,5 @@
-"""Events employment publishes on `employment.placements.v1`, keyed by person id: work found, work ended, retention."""
+"""Events employment publishes, keyed by person id: on `employment.placements.v1` work found, work ended, retention;
+on `employment.applications.v1` application steps; on `employment.job-hunters.v1` who serves whom."""
 
 from __future__ import annotations
 
@@ -185,3 +186,20 @@ class RetentionCheckOverdue(EventContract):
     job_hunter_id: UUID | None = Field(description="the job hunter whose list it has been on")
     months: int = Field(description="6, 12 or 24: months after the placement started")
     due_on: date = Field(description="the day the check came due")
+
+
+JOB_HUNTERS_TOPIC = "employment.job-hunters.v1"
+
+
+@contract
+class JobHunterAssigned(EventContract):
+    """A job seeker was given to a job hunter. Ids and the job hunter's login only: intake keeps who serves whom, to
+    show that job hunter alone the person's working name (the name never leaves intake by an event)."""
+
+    event_type: ClassVar[str] = "employment.job-hunter-assigned.v1"
+    topic: ClassVar[str] = JOB_HUNTERS_TOPIC
+    key_field: ClassVar[str] = "person_id"
+
+    person_id: UUID = PERSON_ID
+    job_hunter_id: UUID = Field(description="the job hunter who serves the person from now on")
+    job_hunter_subject: str = Field(max_length=128, description="the job hunter's login, as the gateway vouches for it")
