@@ -12,9 +12,9 @@ from capacity_hub.main import create_app
 from capacity_hub.webhooks.models import WebhookEndpoint
 from capacity_hub.webhooks.service import open_secrets
 from httpx_sse import aconnect_sse
+from hub_support import FAST_DELIVERY, CapacityPublisher, Shelter
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from hub_support import FAST_DELIVERY, CapacityPublisher, Shelter
 from sqlalchemy import select
 
 from verbinding_common.contracts.shelter import Programme
