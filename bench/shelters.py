@@ -22,6 +22,7 @@ import contextlib
 import itertools
 import json
 import multiprocessing
+import os
 import tempfile
 import time
 import uuid
@@ -30,6 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import uvicorn
 from aiokafka import AIOKafkaConsumer
@@ -42,7 +44,7 @@ from verbinding_testing.fixtures import eventually
 from verbinding_testing.stack import running_stack
 
 from .backbone import machine_facts, percentile
-from .recognitions import stack_ports, token
+from .recognitions import StackCpu, stack_ports, token
 
 NAME = "shelters"
 SHELTERS = 10
@@ -255,12 +257,16 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
                                    json={"held_on": "2025-01-10", "reference": f"minutes {n}"})
                 (await gateway.post(f"{path}/status", headers=coordinator, json={"status": "open"})
                  ).raise_for_status()
-            residents = []
-            for n in range(placements):
-                answer = await gateway.post("/api/v1/shelter/residents", headers=ngo, json={
-                    "pseudonym": f"B-{n:05d}", "programme": "lvv", "year_of_birth": 1980 + n % 30,
-                    "vulnerability": "standard"})
-                residents.append(answer.json()["resident_id"])
+            gate = asyncio.Semaphore(8)  # set-up, not measured: a few at a time shortens it on a busy machine
+
+            async def register(n: int) -> str:
+                async with gate:
+                    answer = await gateway.post("/api/v1/shelter/residents", headers=ngo, json={
+                        "pseudonym": f"B-{n:05d}", "programme": "lvv", "year_of_birth": 1980 + n % 30,
+                        "vulnerability": "standard"})
+                answer.raise_for_status()
+                return answer.json()["resident_id"]
+            residents = list(await asyncio.gather(*(register(n) for n in range(placements))))
             port = free_port()
             secrets = {}
             for n in range(endpoints):
@@ -282,6 +288,10 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
                 for ready in readies:
                     await asyncio.to_thread(ready.wait, 60)
                 await asyncio.sleep(1.0)
+                cpu = StackCpu(stack)
+                cpu.pids.update({"webhook receivers (bench)": children[0].pid, "sse clients (bench)": children[1].pid})
+                cpu.start()
+                load_at_start = os.getloadavg()
                 subscribers.since = datetime.now().astimezone()
                 started = time.perf_counter()
                 placed: list[str] = []
@@ -309,8 +319,9 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
                     await asyncio.sleep(max(0.0, started + (n + 1) / rate - time.perf_counter()))
                 await asyncio.gather(*pending)
                 produced_s = time.perf_counter() - started
-                final = {s["shelter_id"]: s["sequence"] for s in
-                         (await gateway.get("/api/v1/shelter/shelters/capacity", headers=ngo)).json()}
+                capacity = await gateway.get("/api/v1/shelter/shelters/capacity", headers=ngo)
+                capacity.raise_for_status()
+                final = {s["shelter_id"]: s["sequence"] for s in capacity.json()}
                 expected = {f"webhook-{n}" for n in range(endpoints)} | {f"sse-{n}" for n in range(sse_clients)} \
                     | {"kafka"}
 
@@ -323,6 +334,9 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
                                for name in expected for shelter, sequence in final.items())
                 with contextlib.suppress(AssertionError):  # reported below as lost
                     await eventually(complete, timeout=DRAIN_TIMEOUT_S, interval=0.3, what="every receipt")
+                cpu.stop()
+                load_at_end = os.getloadavg()
+                failed = await failed_attempts(stack.ports.postgres)
             finally:
                 stop.set()
                 kafka.cancel()
@@ -336,7 +350,23 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
             subscribers.first_webhook, subscribers.last_webhook = webhook["first"], webhook["last"]
     return report(subscribers, expected, final, changes=placements + len(placed), refused=dict(refused),
                   produced_s=round(produced_s, 1), endpoints=endpoints, sse_clients=sse_clients, rate=rate,
-                  hub_processes=getattr(options, "hub_processes", 1))
+                  hub_processes=getattr(options, "hub_processes", 1),
+                  load_average=[round(load_at_start[0], 2), round(load_at_end[0], 2)],
+                  cpu_ms_per_change={name: round(1000 * used / max(placements + len(placed), 1), 2)
+                                     for name, used in cpu.seconds.items()},
+                  cpu_percent_of_one_core=cpu.percent, failed_attempts=failed)
+
+
+async def failed_attempts(postgres_port: int) -> dict[str, int]:
+    """The hub's failed delivery attempts by status or error (each backs its endpoint off for seconds: a few
+    explain a late p99 on their own)."""
+    conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{postgres_port}/capacity_hub")
+    try:
+        rows = await conn.fetch("SELECT coalesce(status_code::text, split_part(error, ':', 1)) AS why, count(*) "
+                                "FROM webhook_attempt WHERE NOT delivered GROUP BY 1 ORDER BY 2 DESC")
+    finally:
+        await conn.close()
+    return {row["why"]: row["count"] for row in rows}
 
 
 def _read(path: str) -> Any:
@@ -377,6 +407,9 @@ def report(subscribers: Subscribers, expected: set[str], final: dict[str, int], 
           f"{DRAIN_TIMEOUT_S:g} s of the end {lost}, out of order "
           f"{out_of_order}, duplicates {duplicates}, unverified {subscribers.unverified} (target p99 <= "
           f"{TARGET_P99_MS:g} ms)")
+    print(f"[{NAME}]   failed attempts (each backs its endpoint off): {facts['failed_attempts'] or 'none'}")
+    print(f"[{NAME}]   load average {facts['load_average'][0]} -> {facts['load_average'][1]}; CPU ms per change "
+          + ", ".join(f"{name} {ms:.2f}" for name, ms in facts["cpu_ms_per_change"].items()))
     return result
 
 

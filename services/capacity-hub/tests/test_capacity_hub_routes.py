@@ -13,11 +13,14 @@ from capacity_hub.webhooks.models import WebhookEndpoint
 from capacity_hub.webhooks.service import open_secrets
 from httpx_sse import aconnect_sse
 from hub_support import FAST_DELIVERY, CapacityPublisher, Shelter
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import select
 
 from verbinding_common.contracts.shelter import Programme
 from verbinding_common.routes import PUBLIC
 from verbinding_common.sealing import Keyring, SealBroken
+from verbinding_common.telemetry import setup_telemetry
 from verbinding_testing.fixtures import eventually, running_app
 from verbinding_testing.serving import serving
 
@@ -123,6 +126,25 @@ async def test_stream_sends_a_snapshot_then_changes_and_resumes_from_last_event_
     only_east = await read_events(http, as_ngo, 3, params={"shelter_id": str(east.id)},
                                   headers={"Last-Event-ID": "0"})
     assert [e[2]["sequence"] for e in only_east] == [1, 2, 3]
+
+
+async def test_many_streams_of_a_change_make_one_span_in_its_trace_not_one_per_client(stream_hub) -> None:
+    """A span per client and change was thousands a second with a thousand clients (and the CPU the COA's push
+    needs): the change's trace shows it reached the streams once, and every client still gets every change."""
+    as_ngo, http, publisher = stream_hub
+    spans = InMemorySpanExporter()
+    setup_telemetry(service_name="capacity-hub-test", span_processor=SimpleSpanProcessor(spans))
+    shelter = Shelter()
+    openings = [asyncio.Event() for _ in range(3)]
+    readers = [asyncio.create_task(read_events(http, as_ngo, 6, opened=opened)) for opened in openings]
+    await asyncio.wait_for(asyncio.gather(*(opened.wait() for opened in openings)), 20)
+    await publisher.publish(shelter, 5)
+    for events in await asyncio.wait_for(asyncio.gather(*readers), 30):
+        assert [e[2]["sequence"] for e in events[1:]] == [1, 2, 3, 4, 5]
+    written = [span for span in spans.get_finished_spans() if span.name == "sse write"]
+    assert sorted(span.attributes["sse.event_id"] for span in written) == sorted({
+        int(e[1]) for e in events[1:]}), written
+    spans.shutdown()
 
 
 async def test_stream_sends_heartbeats_and_a_stalled_client_does_not_hold_up_another(stream_hub) -> None:

@@ -66,6 +66,13 @@ class Change:
     def webhook_bytes(self) -> bytes:
         return self.webhook_body.encode()
 
+    def first_streamed(self) -> bool:
+        """True the first time a stream of this process writes the change (the one that makes its span)."""
+        if "_streamed" in self.__dict__:
+            return False
+        self.__dict__["_streamed"] = True
+        return True
+
     @classmethod
     def of(cls, row: CapacityChange) -> Change:
         return cls(position=row.position, event_id=row.event_id, shelter_id=row.shelter_id, programme=row.programme,

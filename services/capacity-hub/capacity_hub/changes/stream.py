@@ -80,17 +80,18 @@ async def capacity_stream(
                 yield ServerSentEvent(data=json.dumps(shelters), event="snapshot", id=str(position))
             while True:
                 changes = await feed.changes_after(position)
-                for change in changes:
-                    position = change.position
-                    if not wanted.passes(change):
-                        continue
-                    span = tracer.start_span("sse write", context=change.trace_context,
-                                             kind=SpanKind.PRODUCER, attributes={"sse.event_id": change.position})
-                    try:
-                        yield change.sse_bytes
-                    finally:
-                        span.end()
-                if not changes:
+                passing = [change for change in changes if wanted.passes(change)]
+                for change in passing:
+                    if change.first_streamed():
+                        # One span per change in this process, not one per client: the change's trace shows it
+                        # reached the streams, and a thousand clients do not make a thousand spans a change.
+                        tracer.start_span("sse write", context=change.trace_context, kind=SpanKind.PRODUCER,
+                                          attributes={"sse.event_id": change.position}).end()
+                if passing:  # what one wake-up found goes out in one write, not one per change
+                    yield b"".join(change.sse_bytes for change in passing)
+                if changes:
+                    position = changes[-1].position
+                else:
                     await feed.wait_beyond(position, settings.sse_heartbeat_s)
         finally:
             sse_clients.add(-1)

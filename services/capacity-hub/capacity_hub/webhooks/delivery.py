@@ -43,7 +43,7 @@ from ..settings import CapacityHubSettings
 from .models import EndpointStatus, WebhookAttempt, WebhookEndpoint
 from .service import Secrets, open_secrets
 from .signing import signed_headers
-from .targets import GuardedTransport
+from .targets import GuardedTransport, Target
 
 log = logging.getLogger(__name__)
 tracer = get_tracer(__name__)
@@ -76,6 +76,7 @@ class Served:
     # A connection pool of its own: one attempt in flight needs one connection, and a pool shared by every endpoint
     # scans all its connections on each request.
     transport: GuardedTransport | None = None
+    target: Target | None = None
 
     def matches(self, change: Change) -> bool:
         return (not self.programmes or change.programme in self.programmes) and \
@@ -84,6 +85,8 @@ class Served:
     def take(self, endpoint: WebhookEndpoint, keyring: sealing.Keyring) -> None:
         """Take the endpoint's row in: after a replay its cursor, else whichever of the two got further."""
         self.cursor = endpoint.cursor if endpoint.replays != self.replays else max(self.cursor, endpoint.cursor)
+        if self.target is None or endpoint.url != self.url:
+            self.target = Target(endpoint.url)
         self.url, self.revision, self.replays = endpoint.url, endpoint.revision, endpoint.replays
         self.programmes, self.shelter_ids = frozenset(endpoint.programmes), frozenset(endpoint.shelter_ids)
         self.secrets = open_secrets(keyring, endpoint)
@@ -306,11 +309,10 @@ class DeliveryWorker:
                 # webhook-id is the event id, the same on every retry: receivers deduplicate on it.
                 headers = signed_headers(served.secrets.signing(at), message_id=change.event_id,
                                          body=change.webhook_body, at=at)
-                assert served.transport is not None
-                answer = await served.transport.handle_async_request(httpx.Request(
-                    "POST", served.url, content=change.webhook_bytes, headers=headers,
-                    extensions={"timeout": self._timeout}))
-                status_code = answer.status_code
+                assert served.transport is not None and served.target is not None
+                status_code = await served.transport.post(
+                    served.target, [(key.encode(), value.encode()) for key, value in headers.items()],
+                    change.webhook_bytes, self._timeout)
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"[:300] if isinstance(exc, httpx.ConnectError) \
                     else type(exc).__name__
