@@ -4,8 +4,9 @@ It starts the whole `verbinding run` stack on free ports with the gateway's prod
 (`downstream_timeout_s` 1.5 s), and then:
 1. through the gateway, as the LVV coordinator (pc-pieter) opens one shelter of `CAPACITY` beds of HVO-Querido and,
    as HVO-Querido (ngo-hvo-querido), registers `REQUESTS` residents of mixed vulnerability;
-2. sends all `REQUESTS` placement requests at once and prints p50/p99/max of the answers, the count per status and
-   the load average beside them (target: p99 <= 1 s, no 5xx);
+2. sends all `REQUESTS` placement requests at once from a load generator in a process of its own (bench/burst.py,
+   about 0.3 ms of CPU a request) and prints p50/p99/max of the answers, the count per status, the load average and
+   each process's CPU per request beside them, the client's included (target: p99 <= 1 s, no 5xx);
 3. checks in shelter-placement's database that occupancy stayed within capacity, that every 201 was stored and
    nothing else, and that each pool's waitlist order equals the order of its displayed request times;
 4. profiles the pool's critical section in this process: shelter-placement's app on the same database (its real
