@@ -6,6 +6,7 @@ import time
 
 import httpx
 import jwt
+import pytest
 from fastapi import APIRouter, Depends, FastAPI
 
 from verbinding_common.auth import (
@@ -14,6 +15,7 @@ from verbinding_common.auth import (
     Identity,
     IdentitySigner,
     IdentityVerifier,
+    InvalidIdentity,
     Role,
     allow,
     generate_signing_key,
@@ -116,3 +118,40 @@ async def test_the_team_travels_in_the_vouched_identity(identity_keys, identity_
     token = identity_signer.sign(Identity(subject="tl-1", kind="user", roles=[Role.team_lead], team="west"),
                                  audience=AUDIENCE)
     assert verifier.verify(token).team == "west"
+
+
+def test_the_signer_reuses_a_callers_token_for_a_service_while_it_is_young(identity_keys, monkeypatch) -> None:
+    signer = IdentitySigner(identity_keys[0], ttl_seconds=60)
+    carla = Identity(subject="tl-1", kind="user", roles=[Role.team_lead], team="west")
+    first = signer.headers(carla, audience=AUDIENCE)[IDENTITY_HEADER]
+    assert signer.headers(carla, audience=AUDIENCE)[IDENTITY_HEADER] == first, "reused within half its life"
+    assert signer.headers(carla, audience="intake")[IDENTITY_HEADER] != first, "each service its own audience"
+    other_team = carla.model_copy(update={"team": "oost"})
+    assert signer.headers(other_team, audience=AUDIENCE)[IDENTITY_HEADER] != first, "each caller its own token"
+    later = time.time() + 31
+    monkeypatch.setattr("verbinding_common.auth.time.time", lambda: later)
+    assert signer.headers(carla, audience=AUDIENCE)[IDENTITY_HEADER] != first, "past half its life a new one"
+
+
+def test_the_verifier_remembers_a_verified_token_until_it_expires_and_nothing_else(identity_keys, identity_signer,
+                                                                                  monkeypatch) -> None:
+    verifier = IdentityVerifier(identity_keys[1], audience=AUDIENCE)
+    token = identity_signer.sign(Identity(subject="cm-1", kind="user", roles=[Role.case_manager]), audience=AUDIENCE)
+    assert verifier.verify(token).subject == "cm-1"
+    checked = []
+
+    def refusing_decode(*args: object, **kwargs: object) -> None:
+        checked.append(args)
+        raise jwt.InvalidSignatureError("checked")
+
+    monkeypatch.setattr("verbinding_common.auth.jwt.decode", refusing_decode)
+    assert verifier.verify(token).subject == "cm-1" and checked == [], "the second time from memory"
+    header, payload, signature = token.split(".")
+    with pytest.raises(InvalidIdentity):
+        verifier.verify(f"{header}.{payload}.{signature[:-2]}AA")
+    assert len(checked) == 1, "another token, however alike, is checked"
+    expired = time.time() + 3600
+    monkeypatch.setattr("verbinding_common.auth.time.time", lambda: expired)
+    with pytest.raises(InvalidIdentity):
+        verifier.verify(token)
+    assert len(checked) == 2, "past its expiry the token is checked again"

@@ -78,12 +78,45 @@ def ensure_key_files(folder: Path, stem: str = "identity") -> tuple[Path, Path]:
     return private_path, public_path
 
 
-class IdentitySigner:
-    """Held by the gateway only: turns a verified caller into a short-lived token for one service (its audience)."""
+class VerifiedTokens:
+    """Tokens this process has already verified, with the identity each carried, until each one's expiry.
 
-    def __init__(self, private_key_pem: str, *, ttl_seconds: int = 60) -> None:
+    A token is its own cache key: only the exact bytes that passed the signature check find an entry, so the cache
+    accepts nothing the check would refuse, except a token past `until` (then it is checked again, and refused).
+    Checking a signature (Ed25519, JSON, base64) on every request was a measurable share of a burst's CPU; a burst
+    carries the same few tokens again and again. Bounded: past `max_entries` it starts afresh."""
+
+    def __init__(self, *, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[Identity, float]] = {}
+
+    def get(self, token: str) -> Identity | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        if time.time() >= entry[1]:
+            self._entries.pop(token, None)
+            return None
+        return entry[0]
+
+    def put(self, token: str, identity: Identity, *, until: float) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[token] = (identity, until)
+
+
+class IdentitySigner:
+    """Held by the gateway only: turns a verified caller into a short-lived token for one service (its audience).
+
+    The token minted for a caller and a service is sent again while it has more than half its life left: the service
+    then finds it among the tokens it verified (VerifiedTokens), and neither side pays a signature per request. A
+    service accepts it for at most `ttl_seconds` after it was minted, as before."""
+
+    def __init__(self, private_key_pem: str, *, ttl_seconds: int = 60, max_reused: int = 1024) -> None:
         self._key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
         self.ttl_seconds = ttl_seconds
+        self.max_reused = max_reused
+        self._minted: dict[tuple[Any, ...], tuple[str, float]] = {}
 
     def sign(self, identity: Identity, *, audience: str) -> str:
         now = int(time.time())
@@ -95,7 +128,17 @@ class IdentitySigner:
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)  # type: ignore[arg-type]
 
     def headers(self, identity: Identity, *, audience: str) -> dict[str, str]:
-        return {IDENTITY_HEADER: self.sign(identity, audience=audience)}
+        """The identity header for one call: a token minted earlier for the same caller and service while it has
+        more than half its life left, else a new one."""
+        key = (audience, identity.subject, identity.kind, tuple(identity.roles), identity.organisation, identity.team,
+               identity.name)
+        reused = self._minted.get(key)
+        if reused is None or time.time() >= reused[1]:
+            if len(self._minted) >= self.max_reused:
+                self._minted.clear()
+            reused = (self.sign(identity, audience=audience), time.time() + self.ttl_seconds / 2)
+            self._minted[key] = reused
+        return {IDENTITY_HEADER: reused[0]}
 
 
 class IdentityVerifier:
@@ -104,15 +147,20 @@ class IdentityVerifier:
     def __init__(self, public_key_pem: str, *, audience: str) -> None:
         self._key = serialization.load_pem_public_key(public_key_pem.encode())
         self.audience = audience
+        self._verified = VerifiedTokens()
 
     def verify(self, token: str) -> Identity:
+        if (known := self._verified.get(token)) is not None:
+            return known
         try:
             claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], audience=self.audience,  # type: ignore[arg-type]
                                 issuer=ISSUER, options={"require": ["exp", "iat", "sub", "aud", "iss"]})
-            return Identity(subject=claims["sub"], kind=claims.get("kind", "user"), roles=claims.get("roles", []),
-                            organisation=claims.get("org"), team=claims.get("team"), name=claims.get("name"))
+            identity = Identity(subject=claims["sub"], kind=claims.get("kind", "user"), roles=claims.get("roles", []),
+                                organisation=claims.get("org"), team=claims.get("team"), name=claims.get("name"))
         except (jwt.PyJWTError, ValueError) as exc:
             raise InvalidIdentity(exc.__class__.__name__) from exc
+        self._verified.put(token, identity, until=float(claims["exp"]))
+        return identity
 
 
 def _verified_identity(request: Request) -> Identity:

@@ -14,12 +14,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 
-from verbinding_common.auth import Identity, Role, generate_signing_key
+from verbinding_common.auth import Identity, Role, VerifiedTokens, generate_signing_key
 
 from ..settings import GatewaySettings
 
 # RFC 7638: the members of a JWK that make its thumbprint, per key type.
 _THUMBPRINT_MEMBERS = {"OKP": ("crv", "kty", "x"), "RSA": ("e", "kty", "n")}
+# How long an external issuer's keys are kept before the JWKS is fetched again.
+KNOWN_KEYS_S = 300
 
 
 class InvalidToken(Exception):
@@ -76,8 +78,19 @@ class TokenVerifier:
         self.issuer, self.audience, self.algorithms = issuer, audience, algorithms
         self._key, self._jwks_client = key, jwks_client
         self.roles_claim, self.organisation_claim, self.team_claim = roles_claim, organisation_claim, team_claim
+        # A client sends the same bearer token with every request until it expires: checked once, then found.
+        self._verified = VerifiedTokens()
 
     async def verify(self, token: str) -> Identity:
+        if (known := self._verified.get(token)) is not None:
+            return known
+        identity, expires = await self._checked(token)
+        # An external issuer's keys are cached for KNOWN_KEYS_S (PyJWKClient's lifespan): a verified token is not
+        # trusted longer than the key that verified it was.
+        self._verified.put(token, identity, until=min(expires, time.time() + KNOWN_KEYS_S))
+        return identity
+
+    async def _checked(self, token: str) -> tuple[Identity, float]:
         try:
             key = self._key
             if self._jwks_client is not None:
@@ -86,7 +99,7 @@ class TokenVerifier:
                 key = signing_key.key
             claims = jwt.decode(token, key, algorithms=self.algorithms, audience=self.audience, issuer=self.issuer,
                                 options={"require": ["exp", "iat", "sub", "iss", "aud"]})
-            return self._identity(claims)
+            return self._identity(claims), float(claims["exp"])
         except jwt.PyJWKClientConnectionError as exc:
             raise IssuerUnavailable(str(exc)) from exc
         except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
@@ -112,7 +125,7 @@ def build_token_authority(settings: GatewaySettings) -> tuple[TokenIssuer | None
     """The issuer (None with an external OIDC issuer) and the verifier the settings call for."""
     if settings.external_issuer:
         assert settings.oidc_jwks_url and settings.oidc_issuer and settings.oidc_audience
-        jwks_client = jwt.PyJWKClient(settings.oidc_jwks_url, cache_keys=True, lifespan=300,
+        jwks_client = jwt.PyJWKClient(settings.oidc_jwks_url, cache_keys=True, lifespan=KNOWN_KEYS_S,
                                       timeout=int(max(1, settings.downstream_timeout_s)))
         return None, TokenVerifier(issuer=settings.oidc_issuer, audience=settings.oidc_audience,
                                    algorithms=settings.oidc_algorithms, jwks_client=jwks_client,
