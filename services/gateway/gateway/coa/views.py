@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from verbinding_common.auth import Role
 from verbinding_common.db import SessionDep
@@ -23,13 +20,6 @@ router = APIRouter(route_class=IdempotentRoute, prefix="/api/v1/coa", tags=["coa
 
 class Detail(BaseModel):
     detail: str
-
-
-async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    return request.app.state.sessionmaker
-
-
-SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
 
 
 @router.post(
@@ -75,10 +65,10 @@ async def push_recognitions(request: Request, session: SessionDep) -> Recognitio
     responses={404: {"model": Detail, "description": "never received here and unknown to intake"},
                503: {"model": Detail, "description": "the gateway's database or intake is unavailable"}},
 )
-async def get_recognition_status(coa_registration_number: str, sessionmaker: SessionmakerDep, caller: CallerDep,
+async def get_recognition_status(coa_registration_number: str, request: Request, caller: CallerDep,
                                  intake: IntakeDep) -> RecognitionStatus:
-    found = await service.recognition_status(sessionmaker=sessionmaker, intake=intake, identity=caller,
-                                             coa_registration_number=coa_registration_number)
+    found = await service.recognition_status(sessionmaker=request.app.state.sessionmaker, intake=intake,
+                                             identity=caller, coa_registration_number=coa_registration_number)
     if found is None:
         raise NotFound("no recognition with this COA registration number")
     return found
