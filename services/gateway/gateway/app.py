@@ -7,12 +7,11 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import httpx
 from fastapi import APIRouter, FastAPI
 
 from verbinding_common.app import Lifespan
 from verbinding_common.auth import IdentitySigner, generate_signing_key
-from verbinding_common.consumer import ConsumerSpec
+from verbinding_common.downstream import Downstream
 from verbinding_common.jobs import Job, JobContext
 from verbinding_common.limits import SharedLimits, bucket_secret, shared_limits_purge
 
@@ -20,8 +19,7 @@ from .access import views as access_views
 from .access.service import CredentialStore, FailureThrottle
 from .access.tokens import build_token_authority
 from .coa import views as coa_views
-from .coa.retention import purge_receipts
-from .downstream import Downstream
+from .coa.service import purge_receipts
 from .job_seekers import views as job_seeker_views
 from .mounted import declarations
 from .mounted import router as mounted_router
@@ -34,11 +32,6 @@ log = logging.getLogger(__name__)
 
 # The services the gateway's own routes ask (the person overview, the COA status).
 COMPOSED = frozenset({"intake", "case-plan", "employment"})
-# httpx's pool (httpcore 1.0) looks at every connection whenever a request starts or ends, and for each idle one at
-# every connection again (its keep-alive check): quadratic in the pool's size. With a hundred concurrent calls to
-# one service in one pool that was an eighth of the gateway's CPU; small pools, taken in turn, keep it short.
-CLIENTS_PER_SERVICE = 10
-CONNECTIONS_PER_CLIENT = 20
 
 DESCRIPTION = """The one door for every client of Verbinding.
 
@@ -66,12 +59,6 @@ def routers(settings: GatewaySettings) -> list[APIRouter]:
     if not settings.external_issuer:  # with an external OIDC issuer the built-in endpoint does not exist (404)
         routers.insert(0, access_views.router)
     return routers
-
-
-def consumers(settings: GatewaySettings) -> list[ConsumerSpec]:
-    """What the gateway consumes: nothing. Shelter capacity is the capacity hub's; dead-letter topics are for
-    operators; the COA status lookup asks intake, which keeps it from events."""
-    return []
 
 
 def jobs(settings: GatewaySettings) -> list[Job]:
@@ -115,19 +102,13 @@ def lifespan_of(settings: GatewaySettings) -> Lifespan:
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(contextlib.aclosing(app.state.shared_limits))
 
-            async def clients() -> tuple[httpx.AsyncClient, ...]:
-                return tuple([await stack.enter_async_context(httpx.AsyncClient(
-                    timeout=httpx.Timeout(settings.downstream_timeout_s),
-                    limits=httpx.Limits(max_connections=CONNECTIONS_PER_CLIENT,
-                                        max_keepalive_connections=CONNECTIONS_PER_CLIENT)))
-                    for _ in range(CLIENTS_PER_SERVICE)])
-
             # Every service behind the door (those that publish routes, and those the overview and the COA status
             # ask), each at the URL its settings name (VERBINDING_<SERVICE>_URL).
             names = {declaration["service"] for declaration in declarations()} | COMPOSED
             app.state.downstreams = {
-                name: Downstream(name, getattr(settings, f"{name.replace('-', '_')}_url"), await clients(),
-                                 app.state.identity_signer, settings.downstream_timeout_s) for name in sorted(names)}
+                name: await Downstream.open(stack, name, getattr(settings, f"{name.replace('-', '_')}_url"),
+                                            signer=app.state.identity_signer, timeout_s=settings.downstream_timeout_s)
+                for name in sorted(names)}
             yield
 
     return lifespan

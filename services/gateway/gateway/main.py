@@ -16,7 +16,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         title="Verbinding gateway",
         description=gateway.description(settings),
         routers=gateway.routers(settings),
-        consumers=gateway.consumers(settings),
         jobs=gateway.jobs(settings),
         setup=gateway.setup,
         lifespan=gateway.lifespan_of(settings),

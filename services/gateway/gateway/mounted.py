@@ -10,26 +10,25 @@ body is the service's to validate: the gateway documents exactly the schema the 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from verbinding_common.auth import Identity, Role
+from verbinding_common.downstream import EVENT_STREAM, Downstream, client_headers, passed_through, segment
 from verbinding_common.idempotency import IdempotentRoute
 
 from .access.dependencies import current_caller, public, require
-from .downstream import Downstream, client_headers, passed_through, segment
 
 PUBLISHED = Path(__file__).parent / "published"
 ANONYMOUS = Identity(subject="anonymous-reporter", kind="client", roles=[Role.reporter])
 # Where the door itself counts senders: a new report. Only the gateway sees a sender's address (and keeps only an
 # hourly-rotated keyed hash of it); the service's follow-up routes have a city-wide guess budget of their own.
 COUNTED = frozenset({("safe-reporting", "POST", "/reports")})
-EVENT_STREAM = "text/event-stream"
 
 
 @dataclass(frozen=True)
@@ -60,13 +59,10 @@ def declarations(directory: Path = PUBLISHED) -> list[dict[str, Any]]:
 def operations(published: list[dict[str, Any]]) -> list[Operation]:
     """Every public operation, static paths before parameters at the same place (as the service matches them)."""
     return [Operation(declaration["service"], declaration["public_prefix"], method.upper(), path,
-                      tuple(operation["x-roles"]), streams=EVENT_STREAM in _success_content(operation))
+                      tuple(operation["x-roles"]),
+                      streams=EVENT_STREAM in operation.get("responses", {}).get("200", {}).get("content", {}))
             for declaration in published for path, methods in sorted(declaration["paths"].items())
             for method, operation in methods.items()]
-
-
-def _success_content(operation: dict[str, Any]) -> dict[str, Any]:
-    return operation.get("responses", {}).get("200", {}).get("content", {})
 
 
 def router(published: list[dict[str, Any]]) -> APIRouter:
@@ -97,30 +93,11 @@ def _forwarder(operation: Operation) -> Callable[[Request], Awaitable[Response]]
         # A reporter's request carries nothing that could identify its sender: no query, no other header.
         query = None if operation.anonymous else list(request.query_params.multi_items()) or None
         if operation.streams:
-            return await _streamed(service, path, query, current_caller(request), operation.prefix)
+            return await service.relay_stream(path, identity=current_caller(request), params=query,
+                                              prefix=operation.prefix)
         answer = await service.request(operation.method, path, content=body or None, params=query, headers=headers,
                                        identity=ANONYMOUS if operation.anonymous else current_caller(request))
         return passed_through(answer, service.name, operation.prefix)
 
     return forward
 
-
-async def _streamed(service: Downstream, path: str, query: Any, caller: Identity, prefix: str) -> Response:
-    """A stream's answer as it comes; an answer that is not a stream (a refusal) passes through as any other."""
-    upstream = await service.open_stream(path, identity=caller, params=query)
-    if upstream.status_code != status.HTTP_200_OK:
-        try:
-            await upstream.aread()
-        finally:
-            await upstream.aclose()
-        return passed_through(upstream, service.name, prefix)
-
-    async def relayed() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in upstream.aiter_raw():
-                yield chunk
-        finally:  # the client left, or the service ended the stream: let go of the service's connection either way
-            await upstream.aclose()
-
-    return StreamingResponse(relayed(), media_type=upstream.headers.get("content-type", EVENT_STREAM),
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

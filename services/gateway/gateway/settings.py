@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from verbinding_common.auth import Role
 from verbinding_common.contracts.coa import StatusRecognised
-from verbinding_common.credentials import hash_secret, is_hash, verify_secret
-from verbinding_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
-
-log = logging.getLogger(__name__)
+from verbinding_common.credentials import StoredHash, hash_secret, verify_secret
+from verbinding_common.settings import PLACEHOLDER_SECRETS, ServiceSettings, inline_or_file
 
 # Demo credentials of the embedded stack, never accepted outside development.
 DEMO_CLIENT_SECRETS = {"coa": "coa-demo-secret", "ngo-hvo-querido": "hvo-demo-secret"}
@@ -21,21 +18,19 @@ DEMO_PASSWORD = "demo"
 _DEMO_ITERATIONS = 10_000  # demo hashes only: cheap, so every development start stays quick
 
 
-class ClientConfig(BaseModel):
-    """A system that gets tokens with client credentials: the COA integration, an NGO."""
+class _Principal(BaseModel):
+    """Who a token names: its roles, the organisation it acts for, a display name."""
 
-    client_id: str = Field(min_length=1)
-    secret_hash: str = Field(description="hash made by `python -m verbinding_common.credentials`")
     roles: list[Role] = Field(min_length=1)
     organisation: str | None = None
     name: str | None = None
 
-    @field_validator("secret_hash")
-    @classmethod
-    def _must_be_hash(cls, value: str) -> str:
-        if not is_hash(value):
-            raise ValueError("secret_hash must be a pbkdf2_sha256 hash, never the secret itself")
-        return value
+
+class ClientConfig(_Principal):
+    """A system that gets tokens with client credentials: the COA integration, an NGO."""
+
+    client_id: str = Field(min_length=1)
+    secret_hash: StoredHash = Field(description="hash made by `python -m verbinding_common.credentials`")
 
     @model_validator(mode="after")
     def _ngo_partner_needs_organisation(self) -> ClientConfig:
@@ -44,22 +39,12 @@ class ClientConfig(BaseModel):
         return self
 
 
-class DemoUserConfig(BaseModel):
+class DemoUserConfig(_Principal):
     """A user of the embedded stack who gets a token with the password grant."""
 
     username: str = Field(min_length=1)
-    password_hash: str
-    roles: list[Role] = Field(min_length=1)
-    organisation: str | None = None
+    password_hash: StoredHash
     team: str | None = Field(default=None, max_length=64, description="a team lead acts on this team's cases only")
-    name: str | None = None
-
-    @field_validator("password_hash")
-    @classmethod
-    def _must_be_hash(cls, value: str) -> str:
-        if not is_hash(value):
-            raise ValueError("password_hash must be a pbkdf2_sha256 hash, never the password itself")
-        return value
 
 
 class GatewaySettings(ServiceSettings):
@@ -118,10 +103,10 @@ class GatewaySettings(ServiceSettings):
         return bool(self.oidc_jwks_url)
 
     def identity_signing_key_pem(self) -> str | None:
-        return _pem(self.identity_signing_key, self.identity_signing_key_file)
+        return inline_or_file(self.identity_signing_key, self.identity_signing_key_file)
 
     def token_signing_key_pem(self) -> str | None:
-        return _pem(self.token_signing_key, self.token_signing_key_file)
+        return inline_or_file(self.token_signing_key, self.token_signing_key_file)
 
     @model_validator(mode="before")
     @classmethod
@@ -189,10 +174,3 @@ def demo_users() -> list[DemoUserConfig]:
 def _demo_hash(secret: str) -> str:
     return hash_secret(secret, iterations=_DEMO_ITERATIONS)
 
-
-def _pem(inline: SecretStr | None, file: Path | None) -> str | None:
-    if inline is not None and inline.get_secret_value().strip():
-        return inline.get_secret_value()
-    if file is not None:
-        return Path(file).read_text()
-    return None

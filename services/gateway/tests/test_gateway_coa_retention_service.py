@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from gateway.coa.models import CoaReceipt
-from gateway.coa.retention import purge_receipts
+from gateway.coa.service import purge_receipts
 from gateway.main import create_app
 from sqlalchemy import insert, select
 

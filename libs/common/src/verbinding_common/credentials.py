@@ -12,6 +12,9 @@ import hashlib
 import hmac
 import os
 import sys
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 SCHEME = "pbkdf2_sha256"
 DEFAULT_ITERATIONS = 100_000
@@ -54,6 +57,16 @@ def dummy_hash(iterations: int) -> str:
 def is_hash(encoded: str) -> bool:
     parts = encoded.split("$")
     return len(parts) == 4 and parts[0] == SCHEME and parts[1].isdigit()
+
+
+def _only_hashes(value: str) -> str:
+    if not is_hash(value):
+        raise ValueError(f"must be a {SCHEME} hash, never the secret itself")
+    return value
+
+
+# A setting that holds a secret's hash made here: a secret pasted in by mistake is refused at start-up.
+StoredHash = Annotated[str, AfterValidator(_only_hashes)]
 
 
 def _b64(raw: bytes) -> str:

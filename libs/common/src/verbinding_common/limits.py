@@ -18,8 +18,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import math
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import (
     Column,
@@ -37,6 +40,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .db import asyncpg_url
 from .jobs import Job, JobContext
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TABLE = "rate_limit_bucket"
 PURGE_EVERY_S = 300.0
@@ -203,6 +209,16 @@ class SharedLimits:
             purged += count
             if count < batch:
                 return purged
+
+
+async def fail_open(check: Awaitable[T], answer: T, limit: str) -> T:
+    """`check`'s result, or `answer` when the database cannot give one (logged by the error's type only): for a limit
+    that must not turn a database outage into its callers' outage. While the database is away the limit is off."""
+    try:
+        return await check
+    except Exception as exc:
+        log.warning("%s unavailable (%s): going on without it", limit, type(exc).__name__)
+        return answer
 
 
 def shared_limits_purge(*, every_s: float = PURGE_EVERY_S) -> Job:

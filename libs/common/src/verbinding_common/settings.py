@@ -24,6 +24,14 @@ def secret_setting(name: str) -> str | None:
     return path.read_text().strip() if path is not None and path.is_file() else None
 
 
+def inline_or_file(inline: str | SecretStr | None, file: Path | None) -> str | None:
+    """A key given inline (a variable), else read from `file` (a mounted secret), else None; blank counts as unset."""
+    raw = inline.get_secret_value() if isinstance(inline, SecretStr) else inline
+    if raw is not None and raw.strip():
+        return raw
+    return Path(file).read_text() if file is not None else None
+
+
 class ServiceSettings(BaseSettings):
     """What every service needs: who it is, where its database and the broker are, where traces go."""
 
@@ -107,11 +115,7 @@ class ServiceSettings(BaseSettings):
         return self.identity_audience or self.service_name
 
     def identity_public_key_pem(self) -> str | None:
-        if self.identity_public_key:
-            return self.identity_public_key
-        if self.identity_public_key_file:
-            return Path(self.identity_public_key_file).read_text()
-        return None
+        return inline_or_file(self.identity_public_key, self.identity_public_key_file)
 
     otlp_endpoint: str | None = None
     # Log lines: JSON (one object a line, for a collector) or `console` (readable, for a developer's terminal).

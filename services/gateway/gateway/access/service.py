@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+from typing import Literal
 
 from limits import parse
 
 from verbinding_common.auth import Identity
 from verbinding_common.credentials import DEFAULT_ITERATIONS, dummy_hash, iterations_of, verify_secret
-from verbinding_common.limits import SharedLimits, SlidingWindow, keyed
+from verbinding_common.limits import SharedLimits, SlidingWindow, fail_open, keyed
 
 from ..settings import ClientConfig, DemoUserConfig
 
-log = logging.getLogger(__name__)
+THROTTLE = "token-failure throttle"
 
 
 class CredentialStore:
@@ -29,31 +29,24 @@ class CredentialStore:
         self.unknown_client_hash = dummy_hash(_cost([client.secret_hash for client in clients]))
         self.unknown_user_hash = dummy_hash(_cost([user.password_hash for user in demo_users]))
 
+    async def authenticate(self, kind: Literal["client", "user"], name: str, secret: str) -> Identity | None:
+        """The client's (or demo user's) identity when its secret matches, else None (an unknown name costs as much
+        as a wrong secret)."""
+        if kind == "client":
+            known: ClientConfig | DemoUserConfig | None = self.clients.get(name)
+            stored = known.secret_hash if known else self.unknown_client_hash
+        else:
+            known = self.demo_users.get(name)
+            stored = known.password_hash if known else self.unknown_user_hash
+        matches = await asyncio.to_thread(verify_secret, secret, stored)
+        if known is None or not matches:
+            return None
+        return Identity(subject=name, kind=kind, roles=known.roles, organisation=known.organisation,
+                        team=getattr(known, "team", None), name=known.name)
+
 
 def _cost(hashes: list[str]) -> int:
     return max((iterations_of(encoded) for encoded in hashes), default=DEFAULT_ITERATIONS)
-
-
-async def authenticate_client(*, store: CredentialStore, client_id: str, client_secret: str) -> Identity | None:
-    """The client's identity when its secret matches, else None (an unknown id costs as much as a wrong secret)."""
-    client = store.clients.get(client_id)
-    stored = client.secret_hash if client else store.unknown_client_hash
-    matches = await asyncio.to_thread(verify_secret, client_secret, stored)
-    if client is None or not matches:
-        return None
-    return Identity(subject=client.client_id, kind="client", roles=client.roles, organisation=client.organisation,
-                    name=client.name)
-
-
-async def authenticate_user(*, store: CredentialStore, username: str, password: str) -> Identity | None:
-    """A demo user's identity when the password matches, else None (an unknown name costs as much)."""
-    user = store.demo_users.get(username)
-    stored = user.password_hash if user else store.unknown_user_hash
-    matches = await asyncio.to_thread(verify_secret, password, stored)
-    if user is None or not matches:
-        return None
-    return Identity(subject=user.username, kind="user", roles=user.roles, organisation=user.organisation,
-                    team=user.team, name=user.name)
 
 
 class FailureThrottle:
@@ -74,14 +67,7 @@ class FailureThrottle:
     # guarded are long random ones, and each wrong one still costs a full PBKDF2 hash.
     async def retry_after(self, *keys: tuple[str, str]) -> int | None:
         """Seconds until the first of `keys` ((kind, name) pairs) may try again; None when none is throttled."""
-        try:
-            return await self._limits.wait_s(self.window, *self._buckets(keys)) or None
-        except Exception as exc:
-            log.warning("token-failure throttle unavailable (%s): checking without it", type(exc).__name__)
-            return None
+        return await fail_open(self._limits.wait_s(self.window, *self._buckets(keys)), 0, THROTTLE) or None
 
     async def failed(self, *keys: tuple[str, str]) -> None:
-        try:
-            await self._limits.hit(self.window, *self._buckets(keys))
-        except Exception as exc:
-            log.warning("token-failure throttle unavailable (%s): a failure went uncounted", type(exc).__name__)
+        await fail_open(self._limits.hit(self.window, *self._buckets(keys)), set(), THROTTLE)

@@ -56,12 +56,8 @@ class TokenIssuer:
             "exp": now + self.ttl_seconds, "jti": uuid.uuid4().hex, "kind": identity.kind,
             "roles": [str(role) for role in identity.roles],
         }
-        if identity.organisation:
-            claims["org"] = identity.organisation
-        if identity.team:
-            claims["team"] = identity.team
-        if identity.name:
-            claims["name"] = identity.name
+        optional = {"org": identity.organisation, "team": identity.team, "name": identity.name}
+        claims |= {claim: value for claim, value in optional.items() if value}
         return jwt.encode(claims, self._key, algorithm=self.algorithm,  # type: ignore[arg-type]
                           headers={"kid": self.key_id})
 

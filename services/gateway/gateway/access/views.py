@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from .dependencies import public
-from .service import CredentialStore, FailureThrottle, authenticate_client, authenticate_user
+from .service import CredentialStore, FailureThrottle
 from .tokens import TokenIssuer
 
 router = APIRouter(tags=["oauth"], dependencies=[Depends(public)])
@@ -79,29 +79,25 @@ async def issue_token(request: Request) -> JSONResponse:
 
     if grant_type == "client_credentials":
         basic = _basic_credentials(request.headers.get("authorization"))
-        client_id, client_secret = basic or (form.get("client_id"), form.get("client_secret"))
-        if not client_id or client_secret is None:
+        name, secret = basic or (form.get("client_id"), form.get("client_secret"))
+        if not name or secret is None:
             return _error(401, "invalid_client", "client authentication is required")
-        keys = [("client", client_id)]
-        if (wait := await throttle.retry_after(*keys)) is not None:
-            return _throttled(wait)
-        identity = await authenticate_client(store=store, client_id=client_id, client_secret=client_secret)
-        if identity is None:
-            await throttle.failed(*keys)
-            return _error(401, "invalid_client", "client authentication failed")
+        kind, keys, refusal = "client", [("client", name)], (401, "invalid_client", "client authentication failed")
     elif grant_type == "password":
-        username, password = form.get("username"), form.get("password")
-        if not username or password is None:
+        name, secret = form.get("username"), form.get("password")
+        if not name or secret is None:
             return _error(400, "invalid_request", "username and password are required")
-        keys = [("user", username)] + ([("client", client_id)] if (client_id := form.get("client_id")) else [])
-        if (wait := await throttle.retry_after(*keys)) is not None:
-            return _throttled(wait)
-        identity = await authenticate_user(store=store, username=username, password=password)
-        if identity is None:
-            await throttle.failed(*keys)
-            return _error(400, "invalid_grant", "the username or password is wrong")
+        keys = [("user", name)] + ([("client", client_id)] if (client_id := form.get("client_id")) else [])
+        kind, refusal = "user", (400, "invalid_grant", "the username or password is wrong")
     else:
         return _error(400, "unsupported_grant_type", "use client_credentials or password")
+    # Throttled per client id and per user name before the secret is checked; only a failure counts.
+    if (wait := await throttle.retry_after(*keys)) is not None:
+        return _throttled(wait)
+    identity = await store.authenticate(kind, name, secret)
+    if identity is None:
+        await throttle.failed(*keys)
+        return _error(*refusal)
 
     token = TokenRead(access_token=issuer.issue(identity), expires_in=issuer.ttl_seconds)
     return JSONResponse(token.model_dump(), headers=_NO_STORE)

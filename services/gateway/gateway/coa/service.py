@@ -1,40 +1,33 @@
-"""Taking COA recognitions in: validate all, keep a receipt and stage the event in one transaction, report status."""
+"""Taking COA recognitions in: validate all, keep a receipt and stage the event in one transaction, report status,
+and purge receipts once the COA may no longer look a recognition up.
+
+A database that is down answers 503 + Retry-After (the library's outage answer), and then nothing was taken in."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from verbinding_common.auth import Identity
 from verbinding_common.contracts.coa import StatusRecognised
 from verbinding_common.db import outbox_table
-from verbinding_common.errors import Unavailable, is_unavailable
+from verbinding_common.downstream import Downstream, ServiceUnavailable, segment
 from verbinding_common.outbox import add_events
 
-from ..downstream import Downstream, ServiceUnavailable, segment
 from .models import CoaReceipt, RecognitionBatch, RecognitionStatus
 
 # Event ids are uuid5(namespace, "<COA number>|<recognised_on>"): a resend makes the same event, which
 # intake's idempotent consumer then skips.
 EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:verbinding:coa.status-recognised.v1")
-
-
-class DatabaseUnavailable(Unavailable):
-    """The gateway's own database did not answer: nothing was taken in, the client sends again later (503)."""
-
-    def __init__(self) -> None:
-        super().__init__("the gateway's database is unavailable; nothing was taken in, send again later")
 
 
 @dataclass(frozen=True)
@@ -64,30 +57,6 @@ def parse_recognitions(raw: bytes) -> list[StatusRecognised]:
         errors = [{"type": error["type"], "loc": ["body", *error["loc"]], "msg": error["msg"]}
                   for error in exc.errors(include_url=False)]
         raise RequestValidationError(errors) from None
-
-
-@contextlib.asynccontextmanager
-async def reachable(transaction: AbstractAsyncContextManager[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """`transaction`, with DatabaseUnavailable when the database cannot be reached or cannot serve now (its commit
-    included): the library's test of an outage, the one the services' 503s use."""
-    try:
-        async with transaction as session:
-            yield session
-    except Exception as error:
-        if is_unavailable(error):
-            raise DatabaseUnavailable() from error
-        raise
-
-
-def _transaction(sessionmaker: async_sessionmaker[AsyncSession]) -> AbstractAsyncContextManager[AsyncSession]:
-    """One transaction, committed on leaving; DatabaseUnavailable when the database cannot be reached."""
-    return reachable(_begun(sessionmaker))
-
-
-@contextlib.asynccontextmanager
-async def _begun(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    async with sessionmaker() as session, session.begin():
-        yield session
 
 
 async def accept_recognitions(*, session: AsyncSession, recognitions: list[StatusRecognised],
@@ -133,7 +102,7 @@ async def recognition_status(*, sessionmaker: async_sessionmaker[AsyncSession], 
                              identity: Identity, coa_registration_number: str) -> RecognitionStatus | None:
     """How far a recognition got: intake's status projection (rejected, registered … closed) once intake knows the
     number, else "received" from the gateway's own receipt; None if neither knows it."""
-    async with _transaction(sessionmaker) as session:
+    async with sessionmaker() as session:
         receipt = await session.get(CoaReceipt, coa_registration_number)
     found: dict[str, Any] = {"coa_registration_number": coa_registration_number, "status": "received",
                              "received_at": receipt.first_received_at if receipt else None, "unavailable": []}
@@ -154,3 +123,9 @@ async def recognition_status(*, sessionmaker: async_sessionmaker[AsyncSession], 
                  received_at=found["received_at"] or progress.get("taken_at"),
                  case={"case_id": progress["case_id"]} if progress.get("case_id") else None)
     return RecognitionStatus.model_validate(found)
+
+
+async def purge_receipts(*, session: AsyncSession, retention: timedelta) -> int:
+    """Delete the receipts older than `retention`; how many went."""
+    result = await session.execute(delete(CoaReceipt).where(CoaReceipt.last_received_at < func.now() - retention))
+    return result.rowcount or 0  # type: ignore[attr-defined]

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from verbinding_common.auth import Role
-from verbinding_common.db import get_session
+from verbinding_common.db import SessionDep
+from verbinding_common.errors import NotFound
 from verbinding_common.idempotency import IdempotentRoute
 
 from ..access.dependencies import CallerDep, require
@@ -24,24 +20,6 @@ router = APIRouter(route_class=IdempotentRoute, prefix="/api/v1/coa", tags=["coa
 
 class Detail(BaseModel):
     detail: str
-
-
-async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    return request.app.state.sessionmaker
-
-
-SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
-
-
-async def _push_transaction(request: Request) -> AsyncIterator[AsyncSession]:
-    # SessionDep's transaction (so the Idempotency-Key is kept with the receipts), but a database that is down
-    # answers the COA's own 503, commit included.
-    async with service.reachable(contextlib.asynccontextmanager(get_session)(request)) as session:
-        yield session
-
-
-# scope="function": committed before the 202 leaves, as SessionDep.
-PushSessionDep = Annotated[AsyncSession, Depends(_push_transaction, scope="function")]
 
 
 @router.post(
@@ -60,7 +38,7 @@ PushSessionDep = Annotated[AsyncSession, Depends(_push_transaction, scope="funct
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": request_body_schema()}}}},
 )
-async def push_recognitions(request: Request, session: PushSessionDep) -> RecognitionsAccepted:
+async def push_recognitions(request: Request, session: SessionDep) -> RecognitionsAccepted:
     recognitions = service.parse_recognitions(await request.body())
     produced = await service.accept_recognitions(session=session, recognitions=recognitions,
                                                  topic=request.app.state.settings.coa_topic)
@@ -87,10 +65,10 @@ async def push_recognitions(request: Request, session: PushSessionDep) -> Recogn
     responses={404: {"model": Detail, "description": "never received here and unknown to intake"},
                503: {"model": Detail, "description": "the gateway's database or intake is unavailable"}},
 )
-async def get_recognition_status(coa_registration_number: str, sessionmaker: SessionmakerDep, caller: CallerDep,
+async def get_recognition_status(coa_registration_number: str, request: Request, caller: CallerDep,
                                  intake: IntakeDep) -> RecognitionStatus:
-    found = await service.recognition_status(sessionmaker=sessionmaker, intake=intake, identity=caller,
-                                             coa_registration_number=coa_registration_number)
+    found = await service.recognition_status(sessionmaker=request.app.state.sessionmaker, intake=intake,
+                                             identity=caller, coa_registration_number=coa_registration_number)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no recognition with this COA registration number")
+        raise NotFound("no recognition with this COA registration number")
     return found

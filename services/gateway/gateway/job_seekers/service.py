@@ -11,8 +11,7 @@ import asyncio
 from typing import Any
 
 from verbinding_common.auth import Identity, Role
-
-from ..downstream import Downstream, ServiceUnavailable
+from verbinding_common.downstream import Downstream, ServiceUnavailable
 
 # Intake's route answers at most this many persons a call (its MAX_PERSONS).
 PAGE = 200

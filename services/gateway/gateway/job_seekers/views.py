@@ -9,10 +9,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from verbinding_common.auth import Role
+from verbinding_common.downstream import passed_through
 from verbinding_common.idempotency import IdempotentRoute
 
 from ..access.dependencies import CallerDep, require
-from ..downstream import EmploymentDep, IntakeDep, passed_through
+from ..downstream import EmploymentDep, IntakeDep
 from .service import with_working_names
 
 router = APIRouter(route_class=IdempotentRoute, prefix="/api/v1/job-seekers", tags=["job seekers"])

@@ -6,8 +6,7 @@ import asyncio
 from typing import Any
 
 from verbinding_common.auth import Identity
-
-from ..downstream import Downstream, ServiceUnavailable, segment
+from verbinding_common.downstream import Downstream, ServiceUnavailable, segment
 
 Section = dict[str, Any] | None
 

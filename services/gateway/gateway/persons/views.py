@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from verbinding_common.auth import Role
+from verbinding_common.errors import NotFound
 from verbinding_common.idempotency import IdempotentRoute
 
 from ..access.dependencies import CallerDep, require
@@ -45,5 +46,5 @@ async def get_person_overview(person_id: UUID, request: Request, caller: CallerD
                                      person_id=str(person_id),
                                      timeout_s=request.app.state.settings.overview_timeout_s)
     if sections is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "intake does not know this person")
+        raise NotFound("intake does not know this person")
     return PersonOverview(person_id=str(person_id), **sections)

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import time
 
-from verbinding_common.limits import SharedLimits, SlidingWindow, keyed
-
-log = logging.getLogger(__name__)
+from verbinding_common.limits import SharedLimits, SlidingWindow, fail_open, keyed
 
 ROTATE_S = 3600.0
 
@@ -36,10 +33,6 @@ class AnonymousLimiter:
 
     async def allow(self, address: str | None) -> bool:
         """True when this sender may send one more report now (the attempt is counted)."""
-        try:
-            return bool(await self._limits.hit(self.window, self.tag(address)))
-        except Exception as exc:
-            # Fails open: a victim's report must not depend on the gateway's database (safe reporting keeps its
-            # own); while it is down, the limit is off and the service behind takes reports as fast as it can.
-            log.warning("anonymous-report limiter unavailable (%s): report let through", type(exc).__name__)
-            return True
+        # Fails open: a victim's report must not depend on the gateway's database (safe reporting keeps its own);
+        # while it is down, the limit is off and the service behind takes reports as fast as it can.
+        return bool(await fail_open(self._limits.hit(self.window, self.tag(address)), True, "anonymous-report limiter"))
