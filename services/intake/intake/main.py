@@ -25,7 +25,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         description="Newcomers the COA recognised as refugees: taken into intake while still in a reception "
                     "centre, with their households, intake interviews and consent.",
         routers=[persons_router, recognitions_router, households_router, interviews_router, privacy_router],
-        consumers=[recognitions_consumer, case_holders_consumer, access_answers],
+        consumers=[recognitions_consumer(settings.erasure_pepper_bytes()), case_holders_consumer, access_answers],
         jobs=[retention_job(settings)],
     )
 

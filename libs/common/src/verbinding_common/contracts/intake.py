@@ -101,6 +101,10 @@ class RejectionReason(StrEnum):
     # Produced straight onto the topic, it breaks the recognition's contract (a field missing or malformed); the
     # gateway refuses the same with 422 at its door.
     breaks_contract = "breaks_contract"
+    # The COA number belonged to a person intake erased when their retention ran out, less than
+    # `VERBINDING_ERASED_COA_NUMBER_DAYS` ago: a stale copy is not registered again. A real new recognition of the
+    # number is taken in after that period (docs/domain.md, "Retention and legal grounds").
+    erased = "erased"
 
 
 @contract
