@@ -180,6 +180,9 @@ class AccessAnswered(EventContract):
     topic: ClassVar[str] = ACCESS_ANSWERS_TOPIC
     key_field: ClassVar[str] = "person_id"
     producers: ClassVar[tuple[str, ...]] = ("case-plan", "employment")
+    # Intake applies an answer within seconds; a day covers an outage of intake. An answer lost past it is asked
+    # for again by a new request: the broker need not keep a person's records (nor their dead letters) for a week.
+    topic_retention_hours: ClassVar[int | None] = 24
 
     request_id: UUID = Field(description="the access request answered")
     person_id: UUID = Field(description="whose data this is")
