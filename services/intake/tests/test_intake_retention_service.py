@@ -4,10 +4,12 @@ own, longer retention. The clock is a parameter: nothing waits."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from intake.audit.models import AccessAuditTable
 from intake.holders.models import CaseHolder
 from intake.holders.service import apply_case_facts
@@ -18,6 +20,7 @@ from intake.privacy.jobs import apply_retention
 from intake.privacy.models import ErasedCoaNumber, ErasedPersonTable
 from intake.privacy.tombstones import number_hash
 from intake.recognitions.models import RecognitionProgress
+from intake.settings import IntakeSettings
 from sqlalchemy import func, insert, select
 
 from verbinding_common.contracts.case_plan import CaseClosed
@@ -172,3 +175,16 @@ async def test_once_its_period_is_over_an_erased_coa_number_is_taken_in_again(in
     await intake.apply_as_one_fetch(intake.recognition_data(coa_registration_number=number))
     again = await intake.person(number)
     assert again is not None and again.id != person.id
+
+
+def test_in_production_the_erasure_pepper_must_be_given_and_not_the_development_one(tmp_path) -> None:
+    with pytest.raises(ValueError, match="erasure_pepper is not set"):
+        IntakeSettings(environment="production")
+    development = IntakeSettings(environment="development").erasure_pepper_bytes()
+    with pytest.raises(ValueError, match="development key"):
+        IntakeSettings(environment="production", erasure_pepper=base64.b64encode(development).decode())
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        IntakeSettings(environment="production", erasure_pepper=base64.b64encode(b"short").decode())
+    pepper = tmp_path / "pepper"
+    pepper.write_text(base64.b64encode(b"\x02" * 32).decode())
+    assert IntakeSettings(environment="production", erasure_pepper_file=pepper).erasure_pepper_bytes() == b"\x02" * 32
