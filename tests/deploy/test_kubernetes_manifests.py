@@ -19,6 +19,7 @@ import yaml
 from deploy_support import K8S, OVERLAYS, ROOT, SERVICES, find, service_ids, setting_variables
 
 from verbinding_common import health
+from verbinding_common.contracts import topic_retention_hours
 from verbinding_common.settings import ServiceSettings
 from verbinding_devstack import catalogue, manifests
 from verbinding_devstack.stack import ServiceSpec
@@ -273,7 +274,13 @@ def test_every_topic_and_its_dead_letters_are_kafka_topics_with_retentions_of_th
                 assert each in topics, f"overlay {name}: no KafkaTopic {each} (run `make manifests`)"
                 assert topics[each]["replicas"] == replicas, f"overlay {name}: {each}"
                 assert topics[each]["config"]["min.insync.replicas"] == in_sync, f"overlay {name}: {each}"
-            assert topics[f"{topic}.dlq"]["config"]["retention.ms"] > topics[topic]["config"]["retention.ms"]
+            if (declared := topic_retention_hours(topic)) is not None:
+                # Personal data for one consumer (the access answers): records and dead letters kept no longer.
+                assert topics[topic]["config"]["retention.ms"] == declared * 3_600_000, f"overlay {name}: {topic}"
+                assert topics[f"{topic}.dlq"]["config"]["retention.ms"] == declared * 3_600_000, topic
+            else:
+                assert topics[f"{topic}.dlq"]["config"]["retention.ms"] > topics[topic]["config"]["retention.ms"]
+        assert topics["intake.access-answers.v1"]["config"]["retention.ms"] == 24 * 3_600_000
         kafka = next(item for item in overlay(kustomize, name) if item["kind"] == "Kafka")["spec"]["kafka"]
         assert kafka["config"]["default.replication.factor"] == replicas
         assert kafka["config"]["auto.create.topics.enable"] is False

@@ -47,3 +47,11 @@ def test_dead_letter_topics_are_created_with_a_retention() -> None:
     assert topic_config("coa.status-recognitions.v1.dlq", settings(dead_letter_retention_hours=48)) == {
         "retention.ms": str(48 * 3_600_000)}
     assert topic_config("coa.status-recognitions.v1", settings()) == {}
+
+
+def test_a_topic_carrying_personal_data_to_one_consumer_keeps_it_and_its_dead_letters_a_day() -> None:
+    day = {"retention.ms": str(24 * 3_600_000)}
+    assert topic_config("intake.access-answers.v1", settings()) == day
+    assert topic_config("intake.access-answers.v1.dlq", settings(dead_letter_retention_hours=48)) == day
+    assert topic_config("intake.access-answers.v1.dlq", settings(dead_letter_retention_hours=2)) == {
+        "retention.ms": str(2 * 3_600_000)}

@@ -27,7 +27,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
                     "centre, with their households, intake interviews and consent.",
         routers=[persons_router, recognitions_router, households_router, interviews_router, privacy_router,
                  working_names_router],
-        consumers=[recognitions_consumer, case_holders_consumer, job_hunters_consumer, access_answers],
+        consumers=[recognitions_consumer(settings.erasure_pepper_bytes()), case_holders_consumer, job_hunters_consumer,
+                   access_answers],
         jobs=[retention_job(settings)],
     )
 

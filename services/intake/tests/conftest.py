@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,8 @@ class IntakeHarness:
         """Register a person directly through the service function (for tests that are not about consuming)."""
         recognition = StatusRecognised.model_validate(recognition_data(**overrides))
         async with self.sessionmaker() as session, session.begin():
-            [person_id] = await register_recognised_persons(session=session, recognitions=[recognition])
+            [person_id] = await register_recognised_persons(session=session, recognitions=[recognition],
+                                                            pepper=self.settings.erasure_pepper_bytes())
         async with self.sessionmaker() as session:
             return await session.get_one(Person, person_id)
 
@@ -122,7 +124,8 @@ class IntakeHarness:
         """Hand recognitions to the consumer's handler in one transaction, as one fetch of the topic would;
         each the cause of what it leads to. Returns what was handed over."""
         async with self.sessionmaker() as session, session.begin():
-            return await apply_as_consumer(take_in_recognitions, session,
+            handler = partial(take_in_recognitions, pepper=self.settings.erasure_pepper_bytes())
+            return await apply_as_consumer(handler, session,
                                            *(StatusRecognised.model_validate(data) for data in recognitions))
 
     async def person(self, coa_number: str) -> Person | None:

@@ -62,7 +62,8 @@ async def test_concurrent_duplicate_recognitions_register_one_person(intake) -> 
 
     async def deliver() -> list[uuid.UUID]:
         async with intake.sessionmaker() as session, session.begin():
-            return await register_recognised_persons(session=session, recognitions=[recognition])
+            return await register_recognised_persons(session=session, recognitions=[recognition],
+                                                     pepper=intake.settings.erasure_pepper_bytes())
 
     results = await asyncio.gather(*(deliver() for _ in range(5)))
     registered = [person_id for ids in results for person_id in ids]

@@ -4,9 +4,12 @@ own, longer retention. The clock is a parameter: nothing waits."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from intake.audit.models import AccessAuditTable
 from intake.holders.models import CaseHolder
 from intake.holders.service import apply_case_facts
@@ -14,12 +17,14 @@ from intake.households.models import Household
 from intake.interviews.models import Consent, Interview
 from intake.persons.models import Person
 from intake.privacy.jobs import apply_retention
-from intake.privacy.models import ErasedPersonTable
+from intake.privacy.models import ErasedCoaNumber, ErasedPersonTable
+from intake.privacy.tombstones import number_hash
 from intake.recognitions.models import RecognitionProgress
+from intake.settings import IntakeSettings
 from sqlalchemy import func, insert, select
 
 from verbinding_common.contracts.case_plan import CaseClosed
-from verbinding_common.contracts.intake import PersonErased
+from verbinding_common.contracts.intake import PersonErased, RecognitionRejected
 from verbinding_common.jobs import JobContext
 
 ERASED = PersonErased.event_type
@@ -131,3 +136,55 @@ async def test_the_access_audit_keeps_its_own_longer_retention(intake) -> None:
     await apply_retention(context(intake), now=now)
     assert await count(intake, AccessAuditTable, AccessAuditTable.c.record_id == old) == 0
     assert await count(intake, AccessAuditTable, AccessAuditTable.c.record_id == recent) == 1
+
+
+async def test_a_recognition_sent_again_after_the_erasure_is_rejected_as_erased_and_registers_nobody(intake) -> None:
+    person = await intake.register(recognised_on="2015-01-01")
+    number = person.coa_registration_number
+    assert await apply_retention(context(intake, person_retention_days=0), now=datetime.now(UTC)) >= 1
+    # Only a keyed hash is kept: neither the number nor its plain hash is in the table.
+    async with intake.sessionmaker() as session:
+        kept = [bytes(row) for row in await session.scalars(select(ErasedCoaNumber.number_hash))]
+    assert kept and all(number.encode() not in row and hashlib.sha256(number.encode()).digest() != row
+                        for row in kept)
+
+    await intake.apply_as_one_fetch(intake.recognition_data(coa_registration_number=number,
+                                                            recognised_on="2015-01-01"))
+    assert await intake.person(number) is None
+    [rejected] = await intake.outbox_events(key=number, event_type=RecognitionRejected.event_type)
+    assert rejected["data"] == {"coa_registration_number": number, "reason": "erased"}
+    async with intake.sessionmaker() as session:
+        status = await session.get_one(RecognitionProgress, number)
+    assert (status.status, status.reason, status.person_id) == ("rejected", "erased", None)
+
+
+async def test_once_its_period_is_over_an_erased_coa_number_is_taken_in_again(intake) -> None:
+    person = await intake.register(recognised_on="2014-01-01")
+    number, now = person.coa_registration_number, datetime.now(UTC)
+    await apply_retention(context(intake, person_retention_days=0, erased_coa_number_days=365), now=now)
+    await apply_retention(context(intake, person_retention_days=0, erased_coa_number_days=365),
+                          now=now + timedelta(days=364))
+    await intake.apply_as_one_fetch(intake.recognition_data(coa_registration_number=number))
+    assert await intake.person(number) is None, "still within the period"
+
+    await apply_retention(context(intake, person_retention_days=0, erased_coa_number_days=365),
+                          now=now + timedelta(days=365))
+    async with intake.sessionmaker() as session:
+        own = number_hash(intake.settings.erasure_pepper_bytes(), number)
+        assert await session.scalar(select(func.count()).where(ErasedCoaNumber.number_hash == own)) == 0
+    await intake.apply_as_one_fetch(intake.recognition_data(coa_registration_number=number))
+    again = await intake.person(number)
+    assert again is not None and again.id != person.id
+
+
+def test_in_production_the_erasure_pepper_must_be_given_and_not_the_development_one(tmp_path) -> None:
+    with pytest.raises(ValueError, match="erasure_pepper is not set"):
+        IntakeSettings(environment="production")
+    development = IntakeSettings(environment="development").erasure_pepper_bytes()
+    with pytest.raises(ValueError, match="development key"):
+        IntakeSettings(environment="production", erasure_pepper=base64.b64encode(development).decode())
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        IntakeSettings(environment="production", erasure_pepper=base64.b64encode(b"short").decode())
+    pepper = tmp_path / "pepper"
+    pepper.write_text(base64.b64encode(b"\x02" * 32).decode())
+    assert IntakeSettings(environment="production", erasure_pepper_file=pepper).erasure_pepper_bytes() == b"\x02" * 32

@@ -1,22 +1,29 @@
-"""A person's data through its whole life, end to end on the shared stack: recognised, interviewed, a case and an
-action plan, a job seeker placed in work; an access request gathers every service's records of them and nobody
-else's; a correction reaches every copy; once their case closes their retention (0 days on this stack) runs out and
-intake erases them everywhere; a scan of every table of intake, case-plan and employment finds none of their values;
-replaying the erasure changes nothing."""
+"""A person's data through its whole life, end to end on the shared stack: recognised (beside another person, who
+stays), interviewed, a case and an action plan, a job seeker placed in work; an access request gathers every
+service's records of them and nobody else's; a correction reaches every copy; once their case closes their retention
+(0 days on this stack) runs out and intake erases them everywhere, and the gateway's own retentions (receipts,
+published outbox rows) are run with the clock past them. Then the sentinel scan: no table of any service's database,
+no record produced on any topic since the erasure, no log of the stack's processes and no trace holds any of their
+values; replaying the erasure changes nothing."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from e2e_support import token
+from gateway.coa.retention import purge_receipts
 
 from verbinding_common.contracts.intake import PRIVACY_TOPIC, PersonErased
+from verbinding_common.db import create_engine, create_sessionmaker
 from verbinding_common.events import Envelope
-from verbinding_testing.fixtures import eventually
+from verbinding_common.relay import Relay
+from verbinding_testing.fixtures import eventually, test_settings
 from verbinding_testing.stack import RunningStack
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -24,10 +31,21 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 FAMILY, GIVEN, BORN, NUMBER = "Xqerasurefam", "Yqerasuregiven", "1922-02-22", "V-ERASE-0001"
 PLAN, CLOSING = "Xqerasureplan language course", "Xqerasureclose moved away"
 VALUES = (FAMILY, GIVEN, BORN, NUMBER, PLAN, CLOSING)
-DATABASES = ("intake", "case_plan", "employment")
+# Someone else, recognised in the same push: never in the export, and not erased (their support has not ended).
+OTHER_FAMILY, OTHER_NUMBER = "Xqkeptfam", "V-ERASE-0002"
 # Where the person's id may stay after their erasure, by design: the tombstone that keeps it erased, the access
 # audit (its own retention), the ledger of processed events and the erasure's own announcement.
 KEEPS_THE_ID = {"erased_person", "access_audit", "processed_event", "outbox"}
+
+
+async def databases(stack: RunningStack) -> list[str]:
+    """Every service's database on the stack's PostgreSQL."""
+    conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{stack.ports.postgres}/postgres")
+    try:
+        return [row["datname"] for row in await conn.fetch(
+            "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres' ORDER BY 1")]
+    finally:
+        await conn.close()
 
 
 async def rows_of(stack: RunningStack, database: str) -> dict[str, list[str]]:
@@ -41,6 +59,68 @@ async def rows_of(stack: RunningStack, database: str) -> dict[str, list[str]]:
         await conn.close()
 
 
+async def run_the_gateways_retentions_past_their_time(stack: RunningStack) -> None:
+    """The gateway holds the COA's recognition by its own clocks (a receipt 30 days, a published outbox row 24 h), not
+    by intake's erasure: run both purges as if that time had passed (a retention of zero), nothing waits."""
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{stack.ports.postgres}/gateway"
+    engine = create_engine(url)
+    try:
+        settings = test_settings(database_url=url, bootstrap_servers="127.0.0.1:9", outbox_retention_hours=0)
+        await Relay(engine=engine, settings=settings, name="erasure-purge").purge_published()
+        async with create_sessionmaker(engine)() as session, session.begin():
+            await purge_receipts(session=session, retention=timedelta(0))
+    finally:
+        await engine.dispose()
+
+
+async def topic_ends(stack: RunningStack) -> dict[TopicPartition, int]:
+    """Where every partition of every topic ends now."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=f"127.0.0.1:{stack.ports.broker}", enable_auto_commit=False)
+    await consumer.start()
+    try:
+        topics = await consumer.topics()
+        return await consumer.end_offsets([TopicPartition(topic, partition) for topic in topics
+                                           for partition in consumer.partitions_for_topic(topic) or ()])
+    finally:
+        await consumer.stop()
+
+
+async def produced_since(stack: RunningStack, since: dict[TopicPartition, int]) -> list[tuple[str, str]]:
+    """Every record produced on any topic after `since` (a topic created later: from its start), as (topic, text of
+    its key, value and headers)."""
+    ends = {tp: end for tp, end in (await topic_ends(stack)).items() if end > since.get(tp, 0)}
+    if not ends:
+        return []
+    consumer = AIOKafkaConsumer(bootstrap_servers=f"127.0.0.1:{stack.ports.broker}", enable_auto_commit=False)
+    await consumer.start()
+    found: list[tuple[str, str]] = []
+    try:
+        consumer.assign(list(ends))
+        for tp in ends:
+            consumer.seek(tp, since.get(tp, 0))
+        while [tp for tp in ends if await consumer.position(tp) < ends[tp]]:
+            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
+                found += [(tp.topic, " ".join([(r.key or b"").decode(errors="replace"),
+                                               (r.value or b"").decode(errors="replace"),
+                                               *(f"{k}={v.decode(errors='replace')}" for k, v in r.headers)]))
+                          for r in records if r.offset < ends[tp]]
+    finally:
+        await consumer.stop()
+    return found
+
+
+def files_holding(stack: RunningStack, values: tuple[str, ...]) -> dict[str, list[str]]:
+    """The stack's log files (every process's, rotated ones too) and trace files that hold any of `values`."""
+    paths = [*sorted(stack.data_dir.rglob("*.log*")), *sorted(stack.data_dir.glob("traces.jsonl*"))]
+    assert any(path.name.startswith("traces") for path in paths), f"no trace file among {paths}"
+    found = {}
+    for path in paths:
+        text = Path(path).read_text(errors="replace").lower()
+        if held := [value for value in values if value.lower() in text]:
+            found[str(path.relative_to(stack.data_dir))] = held
+    return found
+
+
 async def test_a_persons_data_is_exported_corrected_and_erased_everywhere(
         stack: RunningStack, gateway: httpx.AsyncClient) -> None:
     as_ = {name: await token(gateway, grant_type="password", username=name, password="demo")
@@ -49,10 +129,13 @@ async def test_a_persons_data_is_exported_corrected_and_erased_everywhere(
     added = await gateway.post("/api/v1/case-plan/case-managers", headers=as_["tl-carla"],
                                json={"subject": "cm-bram", "name": "Bram", "languages": ["ti"]})
     assert added.status_code in (201, 409), added.text
-    pushed = await gateway.post("/api/v1/coa/status-recognitions", headers=coa, json={
-        "coa_registration_number": NUMBER, "recognised_on": "2025-03-03", "family_name": FAMILY,
-        "given_names": GIVEN, "date_of_birth": BORN, "gender": "male", "country_of_origin": "ER",
-        "languages": ["ti"], "reception_centre": "AZC Amsterdam"})
+    recognised = {"recognised_on": "2025-03-03", "gender": "male", "country_of_origin": "ER", "languages": ["ti"],
+                  "reception_centre": "AZC Amsterdam"}
+    pushed = await gateway.post("/api/v1/coa/status-recognitions", headers=coa, json={"recognitions": [
+        {**recognised, "coa_registration_number": NUMBER, "family_name": FAMILY, "given_names": GIVEN,
+         "date_of_birth": BORN},
+        {**recognised, "coa_registration_number": OTHER_NUMBER, "family_name": OTHER_FAMILY,
+         "given_names": "Kept", "date_of_birth": "1990-09-09"}]})
     assert pushed.status_code == 202, pushed.text
 
     async def assigned() -> dict | None:
@@ -109,6 +192,7 @@ async def test_a_persons_data_is_exported_corrected_and_erased_everywhere(
            for name, field in row.items() if name == "person_id"}
     assert ids == {person}
     assert FAMILY in str(export) and PLAN in str(export)
+    assert OTHER_FAMILY not in str(export) and OTHER_NUMBER not in str(export)
     assert (await gateway.get(export_url, headers=as_["cm-bram"])).status_code == 403
 
     # Correction: the languages reach case-plan's and employment's copies.
@@ -131,17 +215,25 @@ async def test_a_persons_data_is_exported_corrected_and_erased_everywhere(
 
     async def leftovers() -> list[str]:
         found = []
-        for database in DATABASES:
+        for database in await databases(stack):
             for table, rows in (await rows_of(stack, database)).items():
                 found += [f"{database}.{table}" for row in rows
                           if any(value in row for value in VALUES)
                           or (table not in KEEPS_THE_ID and (person in row or case_id in row))]
         return found
 
-    async def erased() -> bool:
-        return await leftovers() == []
+    async def erased_where_it_was_copied() -> bool:
+        return not [place for place in await leftovers() if not place.startswith("gateway.")]
 
-    await eventually(erased, timeout=90, what="the person to be erased everywhere", interval=1.0)
+    await eventually(erased_where_it_was_copied, timeout=90, what="the person to be erased everywhere",
+                     interval=1.0)
+    since_the_erasure = await topic_ends(stack)
+    # What is left is the gateway's, kept by its own retentions: the COA's receipt and the published recognition.
+    assert {place.split(".")[0] for place in await leftovers()} <= {"gateway"}
+    await run_the_gateways_retentions_past_their_time(stack)
+    assert await leftovers() == []
+    # The erasure is the person's, not everyone's: the other person recognised with them is still there.
+    assert any(OTHER_FAMILY in row for row in (await rows_of(stack, "intake"))["person"])
 
     # Replaying the erasure changes nothing: the same event again, then a marker behind it on the same key.
     before = {database: await rows_of(stack, database) for database in ("case_plan", "employment")}
@@ -174,3 +266,13 @@ async def test_a_persons_data_is_exported_corrected_and_erased_everywhere(
             if table != "processed_event":
                 assert sorted(after[database][table]) == sorted(before[database][table]), f"{database}.{table}"
     assert await leftovers() == []
+
+    # Nothing produced on any topic since the erasure holds their values; only the erasure's own topic (the replay
+    # above) names their id.
+    produced = await produced_since(stack, since_the_erasure)
+    assert any(marker.id in text for _, text in produced), "the scan reads what was produced after the erasure"
+    assert [topic for topic, text in produced if any(value in text for value in VALUES)
+            or (topic != PRIVACY_TOPIC and (person in text or case_id in text))] == []
+    # Nor does any log of the stack's processes, its console, or the trace file.
+    assert files_holding(stack, VALUES) == {}
+    assert [value for value in VALUES if value.lower() in stack.output.lower()] == []

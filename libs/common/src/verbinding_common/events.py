@@ -60,6 +60,9 @@ class EventContract(BaseModel):
     # Who publishes it, when not only the service the topic is named after (`<owner>.<stream>.v<major>`):
     # services, or outside parties such as the COA. The event catalogue and the broker's ACLs read this.
     producers: ClassVar[tuple[str, ...]] = ()
+    # How long the broker keeps the topic's records (and its dead letters), when shorter than the default: for events
+    # that carry personal data to one consumer, which has no use for them once applied.
+    topic_retention_hours: ClassVar[int | None] = None
 
 
 ContractT = TypeVar("ContractT", bound=type[EventContract])

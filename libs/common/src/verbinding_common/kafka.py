@@ -12,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from .contracts import topic_retention_hours
 from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,15 @@ def security_options(settings: ServiceSettings) -> dict[str, Any]:
 
 
 def topic_config(topic: str, settings: ServiceSettings | None) -> dict[str, str]:
-    """Settings a topic is created with: dead letters hold whole events, so they expire."""
+    """Settings a topic is created with: dead letters hold whole events, so they expire; a topic whose contracts
+    declare a shorter retention (`topic_retention_hours`) keeps its records, and its dead letters, no longer."""
+    hours: list[int] = []
     if settings is not None and topic.endswith(".dlq"):
-        return {"retention.ms": str(settings.dead_letter_retention_hours * 3_600_000)}
-    return {}
+        hours.append(settings.dead_letter_retention_hours)
+    base = topic.removesuffix(".dlq").removesuffix(".dlq")
+    if (declared := topic_retention_hours(base)) is not None:
+        hours.append(declared)
+    return {"retention.ms": str(min(hours) * 3_600_000)} if hours else {}
 
 
 def new_producer(settings: ServiceSettings) -> AIOKafkaProducer:

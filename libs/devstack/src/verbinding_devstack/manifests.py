@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from verbinding_common.contracts import topic_retention_hours
 from verbinding_common.kafka import DEFAULT_PARTITIONS, dlq_topic
 from verbinding_common.settings import ServiceSettings
 
@@ -278,9 +279,13 @@ def kafka_topics(topics: tuple[str, ...], dead_letters_read: tuple[str, ...] = (
     """Each topic and its dead letters; where a group reads those dead letters, the ones it dead-letters in turn."""
     found = []
     for topic in topics:
-        names = [(topic, TOPIC_RETENTION_MS), (dlq_topic(topic), DEAD_LETTER_RETENTION_MS)]
+        # A topic whose contracts declare a shorter retention keeps its records, and its dead letters, no longer.
+        declared = topic_retention_hours(topic)
+        shorter = [declared * 3600 * 1000] if declared is not None else []
+        names = [(topic, min([TOPIC_RETENTION_MS, *shorter])),
+                 (dlq_topic(topic), min([DEAD_LETTER_RETENTION_MS, *shorter]))]
         if topic in dead_letters_read:
-            names.append((dlq_topic(dlq_topic(topic)), DEAD_LETTER_RETENTION_MS))
+            names.append((dlq_topic(dlq_topic(topic)), min([DEAD_LETTER_RETENTION_MS, *shorter])))
         for name, retention in names:
             found.append({"apiVersion": STRIMZI_API, "kind": "KafkaTopic",
                           "metadata": {"name": name, "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},

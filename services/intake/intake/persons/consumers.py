@@ -1,6 +1,7 @@
 """Status recognitions from the COA (via the gateway or straight onto the topic) become persons in intake, or
 rejections the COA can see."""
 
+from functools import partial
 from typing import Annotated
 
 from pydantic import TypeAdapter, ValidationError
@@ -14,9 +15,10 @@ from .service import register_recognised_persons, reject_broken_recognitions
 _COA_NUMBER = TypeAdapter(Annotated[str, CoaNumber])
 
 
-async def take_in_recognitions(session: AsyncSession, events: list[ConsumedEvent[StatusRecognised]]) -> None:
+async def take_in_recognitions(session: AsyncSession, events: list[ConsumedEvent[StatusRecognised]], *,
+                               pepper: bytes) -> None:
     """Register the recognised persons of a fetch (or of one event, when the fetch failed as a whole)."""
-    await register_recognised_persons(session=session, recognitions=[event.data for event in events])
+    await register_recognised_persons(session=session, recognitions=[event.data for event in events], pepper=pepper)
 
 
 async def reject_broken(session: AsyncSession, events: list[BrokenEvent]) -> None:
@@ -32,5 +34,7 @@ async def reject_broken(session: AsyncSession, events: list[BrokenEvent]) -> Non
     await reject_broken_recognitions(session=session, broken=broken)
 
 
-recognitions_consumer = ConsumerSpec(events=[StatusRecognised], handler=take_in_recognitions,
-                                     on_broken=reject_broken)
+def recognitions_consumer(pepper: bytes) -> ConsumerSpec:
+    """The pepper tells erased persons' COA numbers (privacy/tombstones.py)."""
+    return ConsumerSpec(events=[StatusRecognised], handler=partial(take_in_recognitions, pepper=pepper),
+                        on_broken=reject_broken)

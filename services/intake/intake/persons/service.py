@@ -17,6 +17,7 @@ from verbinding_common.outbox import add_events
 
 from ..households.service import create_households
 from ..interviews.models import Interview
+from ..privacy.tombstones import erased_numbers
 from ..recognitions.service import note_registrations, reject_recognitions, rejection_reason
 from .models import IN_INTAKE, Person
 
@@ -24,9 +25,11 @@ from .models import IN_INTAKE, Person
 COA_LOCK_NAMESPACE = 0x1A7E
 
 
-async def register_recognised_persons(*, session: AsyncSession, recognitions: Sequence[StatusRecognised]) -> list[UUID]:
+async def register_recognised_persons(*, session: AsyncSession, recognitions: Sequence[StatusRecognised],
+                                      pepper: bytes) -> list[UUID]:
     """Take recognised refugees into intake, once per COA number, in order, and reject (announced, in the same
-    transaction) those that break a rule intake checks; returns the new persons' ids."""
+    transaction) those that break a rule intake checks or name a person erased lately (their COA numbers' hashes,
+    under `pepper`); returns the new persons' ids."""
     if not recognitions:
         return []
     own_numbers = {recognition.coa_registration_number for recognition in recognitions}
@@ -36,12 +39,16 @@ async def register_recognised_persons(*, session: AsyncSession, recognitions: Se
     # a new one. Both maps grow as the list is walked: someone registered earlier in it counts as known.
     household_of = await _households_of(session=session, numbers=own_numbers | partner_numbers)
     named_by = await _households_naming(session=session, numbers=own_numbers)
+    erased = await erased_numbers(session=session, numbers=own_numbers - household_of.keys(), pepper=pepper)
     new_households: list[UUID] = []
     registered: list[tuple[dict[str, Any], StatusRecognised]] = []
     rejected: list[tuple[str, RejectionReason, object]] = []
     for recognition in recognitions:
         own_number, partner_number = recognition.coa_registration_number, recognition.family_reunification_with
         if own_number in household_of:
+            continue
+        if own_number in erased:
+            rejected.append((own_number, RejectionReason.erased, recognition))
             continue
         if (reason := rejection_reason(recognition)) is not None:
             rejected.append((own_number, reason, recognition))

@@ -4,7 +4,7 @@ purge what has its own retention."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from verbinding_common.jobs import Job, JobContext
 
@@ -17,18 +17,21 @@ log = logging.getLogger(__name__)
 def retention_of(settings: IntakeSettings) -> Retention:
     return Retention(person_days=settings.person_retention_days,
                      rejected_recognition_days=settings.rejected_recognition_retention_days,
-                     access_audit_days=settings.access_audit_retention_days)
+                     access_audit_days=settings.access_audit_retention_days,
+                     erased_number_days=settings.erased_coa_number_days)
 
 
 async def apply_retention(context: JobContext, *, now: datetime | None = None) -> int:
     """One run: erase every expired person, a batch per transaction; returns how many were erased."""
     settings: IntakeSettings = context.settings  # type: ignore[assignment]
     now, retention, erased = now or datetime.now(UTC), retention_of(settings), 0
+    pepper, remember_until = settings.erasure_pepper_bytes(), now + timedelta(days=retention.erased_number_days)
     while True:
         async with context.sessionmaker() as session, session.begin():
             batch = await expired_persons(session=session, today=now.date(), retention=retention,
                                           limit=settings.retention_batch_size)
-            erased += len(await erase_persons(session=session, person_ids=batch))
+            erased += len(await erase_persons(session=session, person_ids=batch, pepper=pepper,
+                                              remember_numbers_until=remember_until))
         if len(batch) < settings.retention_batch_size:
             break
     async with context.sessionmaker() as session, session.begin():

@@ -6,7 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, String, Text, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, LargeBinary, String, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,6 +22,20 @@ from ..persons import models as _persons  # noqa: F401
 from ..recognitions import models as _recognitions  # noqa: F401
 
 ErasedPersonTable = erased_person_table(Base.metadata)
+
+
+
+class ErasedCoaNumber(Base):
+    """An erased person's COA number as a keyed hash (HMAC-SHA256 under `VERBINDING_ERASURE_PEPPER`), never the number:
+    a recognition of that number sent again before `expires_at` is rejected (`erased`) instead of registering the
+    person anew from a stale copy at the COA. Then it is purged, and the number is taken in like any other: a
+    tombstone that never expired would turn away a real new recognition for ever."""
+
+    __tablename__ = "erased_coa_number"
+
+    number_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
 
 CORRECTABLE = ("family_name", "given_names", "date_of_birth", "languages")
 
@@ -134,6 +148,10 @@ PERSONAL_DATA = declare_personal_data(
         RecordKind(name="erasure tombstone", tables=("erased_person",),
                    legal_ground="GDPR Art. 17 and 5(2): proof that the erasure was done, and that it stays done",
                    retention="as long as events about the person may still arrive: kept (an id only)"),
+        RecordKind(name="erased COA number", tables=("erased_coa_number",),
+                   legal_ground="GDPR Art. 17 and 5(2): an erasure stays done when the COA sends the recognition again",
+                   retention="`VERBINDING_ERASED_COA_NUMBER_DAYS` (365) days after the erasure (a keyed hash only)",
+                   retention_setting="erased_coa_number_days"),
     ],
     purposes={
         "person": {
@@ -203,6 +221,11 @@ PERSONAL_DATA = declare_personal_data(
             "job_hunter_id": "the job hunter employment gave the person to",
             "subject": "who may read the person's working name: that job hunter alone (their login)",
             "updated_at": "when the person was last given to a job hunter",
+        },
+        "erased_coa_number": {
+            "number_hash": "a keyed hash of an erased person's COA number: a re-sent recognition is rejected, not "
+                           "registered again (the number itself is not kept)",
+            "expires_at": "when the hash is purged and the number may be taken in again",
         },
         "recognition_progress": {
             "coa_registration_number": "the COA looks up whether its recognition was taken in",

@@ -20,6 +20,7 @@ from ..households.models import Household
 from ..persons.models import Person
 from ..recognitions.models import RecognitionProgress
 from .models import CORRECTABLE, AccessRequest, Correction, ErasedPersonTable, PersonCorrection
+from .tombstones import purge_expired_numbers, remember_erased_numbers
 
 # Support runs 3 years from recognition (case-plan opens every case with it: docs/domain.md).
 SUPPORT_YEARS = 3
@@ -32,6 +33,7 @@ class Retention:
     person_days: int
     rejected_recognition_days: int
     access_audit_days: int
+    erased_number_days: int
 
 
 async def expired_persons(*, session: AsyncSession, today: date, retention: Retention, limit: int) -> list[UUID]:
@@ -48,9 +50,11 @@ async def expired_persons(*, session: AsyncSession, today: date, retention: Rete
     return list(rows)
 
 
-async def erase_persons(*, session: AsyncSession, person_ids: Sequence[UUID]) -> list[UUID]:
+async def erase_persons(*, session: AsyncSession, person_ids: Sequence[UUID], pepper: bytes,
+                        remember_numbers_until: datetime) -> list[UUID]:
     """Erase everything intake holds about these persons (the access audit keeps its ids, for its own retention),
-    remember their ids, and announce each erasure once: a person erased before is not announced again."""
+    remember their ids (and, until the given time, their COA numbers' keyed hashes), and announce each erasure once:
+    a person erased before is not announced again."""
     ids = list(dict.fromkeys(person_ids))
     if not ids:
         return []
@@ -65,6 +69,7 @@ async def erase_persons(*, session: AsyncSession, person_ids: Sequence[UUID]) ->
         await session.execute(delete(Household).where(
             Household.id.in_(households), ~select(Person.id).where(Person.household_id == Household.id).exists()))
     await _erase_copies(session=session, person_ids=ids, coa_numbers=numbers)
+    await remember_erased_numbers(session=session, numbers=numbers, pepper=pepper, until=remember_numbers_until)
     newly = list(await session.scalars(
         pg_insert(ErasedPersonTable).values([{"person_id": person_id} for person_id in ids])
         .on_conflict_do_nothing().returning(ErasedPersonTable.c.person_id)))
@@ -82,13 +87,15 @@ late assignments)."""
 
 
 async def purge_expired_records(*, session: AsyncSession, now: datetime, retention: Retention) -> None:
-    """Rejected recognitions (no person) and access-audit rows past their own retentions."""
+    """Rejected recognitions (no person), access-audit rows and erased COA numbers' hashes past their own
+    retentions."""
     await session.execute(delete(RecognitionProgress).where(
         RecognitionProgress.person_id.is_(None),
         RecognitionProgress.updated_at < now - timedelta(days=retention.rejected_recognition_days)))
     await session.execute(delete(AccessAuditTable).where(
         AccessAuditTable.c.at < now - timedelta(days=retention.access_audit_days)))
     await session.execute(delete(AccessRequest).where(AccessRequest.expires_at <= now))
+    await purge_expired_numbers(session=session, now=now)
 
 
 async def _erase_copies(*, session: AsyncSession, person_ids: list[UUID], coa_numbers: list[str]) -> None:

@@ -101,6 +101,10 @@ class RejectionReason(StrEnum):
     # Produced straight onto the topic, it breaks the recognition's contract (a field missing or malformed); the
     # gateway refuses the same with 422 at its door.
     breaks_contract = "breaks_contract"
+    # The COA number belonged to a person intake erased when their retention ran out, less than
+    # `VERBINDING_ERASED_COA_NUMBER_DAYS` ago: a stale copy is not registered again. A real new recognition of the
+    # number is taken in after that period (docs/domain.md, "Retention and legal grounds").
+    erased = "erased"
 
 
 @contract
@@ -176,6 +180,9 @@ class AccessAnswered(EventContract):
     topic: ClassVar[str] = ACCESS_ANSWERS_TOPIC
     key_field: ClassVar[str] = "person_id"
     producers: ClassVar[tuple[str, ...]] = ("case-plan", "employment")
+    # Intake applies an answer within seconds; a day covers an outage of intake. An answer lost past it is asked
+    # for again by a new request: the broker need not keep a person's records (nor their dead letters) for a week.
+    topic_retention_hours: ClassVar[int | None] = 24
 
     request_id: UUID = Field(description="the access request answered")
     person_id: UUID = Field(description="whose data this is")
