@@ -21,8 +21,8 @@ from verbinding_devstack.stack import ServiceSpec, StackError, discover_services
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = discover_services(ROOT / "services")
 # What only the door does, written in the gateway: tokens and their keys, the COA push and its status, the composed
-# overview and job-seeker list (each composed from two services, so no one service can declare it).
-OWN_MODULES = ("gateway.access.views", "gateway.coa.views", "gateway.persons.views", "gateway.job_seekers.views")
+# overview.
+OWN_MODULES = ("gateway.access.views", "gateway.coa.views", "gateway.persons.views")
 OPEN = {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 
 

@@ -20,7 +20,6 @@ from .access.service import CredentialStore, FailureThrottle
 from .access.tokens import build_token_authority
 from .coa import views as coa_views
 from .coa.service import purge_receipts
-from .job_seekers import views as job_seeker_views
 from .mounted import declarations
 from .mounted import router as mounted_router
 from .openapi import document_every_answer
@@ -55,7 +54,7 @@ def description(settings: GatewaySettings) -> str:
 
 def routers(settings: GatewaySettings) -> list[APIRouter]:
     """The gateway's own routes, then every service's public routes mounted from their declarations."""
-    routers = [coa_views.router, person_views.router, job_seeker_views.router, mounted_router(declarations())]
+    routers = [coa_views.router, person_views.router, mounted_router(declarations())]
     if not settings.external_issuer:  # with an external OIDC issuer the built-in endpoint does not exist (404)
         routers.insert(0, access_views.router)
     return routers

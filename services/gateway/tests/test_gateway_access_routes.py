@@ -46,11 +46,11 @@ CATALOGUE = create_app(gateway_settings(database_url="postgresql+asyncpg://nobod
 ROUTES = sorted(api_routes(CATALOGUE))
 CALLERS = [None, *Role]
 # The gateway's own routes: what only the door does (tokens and keys, the COA push and its status, the composed
-# overview and job-seeker list). Everything else is mounted from a service's published declaration.
+# overview). Everything else is mounted from a service's published declaration.
 OWN_ROUTES = {
     ("POST", "/oauth/token"), ("GET", "/.well-known/jwks.json"),
     ("POST", "/api/v1/coa/status-recognitions"), ("GET", "/api/v1/coa/status-recognitions/{coa_registration_number}"),
-    ("GET", "/api/v1/persons/{person_id}/overview"), ("GET", "/api/v1/job-seekers"),
+    ("GET", "/api/v1/persons/{person_id}/overview"),
 }
 PUBLISHED = operations(declarations())
 EXPECTED_ROUTES = OWN_ROUTES | {(operation.method, operation.public_path) for operation in PUBLISHED}

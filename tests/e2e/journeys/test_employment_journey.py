@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -81,19 +82,20 @@ async def test_a_recognised_person_becomes_a_job_seeker_finds_lasting_work_and_k
     other = await gateway.get(f"/api/v1/employment/job-seekers/{person_ids[1]}/matches", headers=eva)
     assert other.status_code == 404
 
-    # Her list names each of her job seekers by their working name: intake keeps it and gives it to her alone, once
-    # it has heard from employment that she serves them; the name never reaches employment (checked at the end).
-    async def named() -> dict | None:
-        listed = (await gateway.get("/api/v1/job-seekers", headers=eva)).json()
-        return listed if [s["working_name"] for s in listed["job_seekers"]] == [SENTINELS["given_names"]] else None
+    # Her list names each of her job seekers by their working name: her front-end asks intake for the names of the
+    # page employment listed, and intake gives them to her alone, once it has heard from employment that she serves
+    # them; the name never reaches employment (checked at the end).
+    async def named() -> list | None:
+        names = await gateway.get("/api/v1/intake/working-names", headers=eva,
+                                  params={"person_id": [s["person_id"] for s in seekers]})
+        return names.json() if names.status_code == 200 and names.json() else None
 
-    listed = await eventually(named, timeout=60, what="intake to learn who serves whom", interval=0.5)
-    assert [s["person_id"] for s in listed["job_seekers"]] == [person] and listed["working_names"]["available"]
+    names = await eventually(named, timeout=60, what="intake to learn who serves whom", interval=0.5)
+    assert names == [{"person_id": person, "working_name": SENTINELS["given_names"]}], names
     theirs = await gateway.get("/api/v1/intake/working-names", headers=eva, params={"person_id": person_ids[1]})
     assert theirs.status_code == 200 and theirs.json() == []
-    for_lead = (await gateway.get("/api/v1/job-seekers", headers=as_["tl-carla"])).json()
-    assert for_lead["working_names"]["available"] is False
-    assert {s["working_name"] for s in for_lead["job_seekers"]} == {None}
+    for_lead = await gateway.get("/api/v1/intake/working-names", headers=as_["tl-carla"], params={"person_id": person})
+    assert for_lead.status_code == 403
     # (her list may have asked before intake heard of her: refused then, audited too)
     audit = await _intake_audit(stack, person_ids)
     assert {(person, "allowed"), (person_ids[1], "refused")} <= audit and (person_ids[1], "allowed") not in audit
@@ -225,16 +227,15 @@ async def test_overview_marks_employment_unavailable_within_its_deadline_while_e
     assert overview["case"]["status"] == "assigned" and overview["person"]["person_id"] == person["person_id"]
 
 
-async def test_the_job_seeker_list_answers_with_names_unavailable_while_intake_hangs(
+async def test_the_job_seeker_list_answers_while_intake_hangs_and_only_the_names_are_missing(
         stack: RunningStack, gateway: httpx.AsyncClient) -> None:
     eva = await token(gateway, grant_type="password", username="jh-eva", password="demo")
     intake = stack.pids()["intake"]
     os.kill(intake, signal.SIGSTOP)
     try:
-        response = await gateway.get("/api/v1/job-seekers", headers=eva)
+        listed = await gateway.get("/api/v1/employment/job-seekers", headers=eva)
+        names = await gateway.get("/api/v1/intake/working-names", headers=eva, params={"person_id": str(uuid.uuid4())})
     finally:
         os.kill(intake, signal.SIGCONT)
-    assert response.status_code == 200, response.text
-    assert response.json()["working_names"] == {"available": False,
-                                                "reason": "intake unavailable: no answer in time"}
-    assert {seeker["working_name"] for seeker in response.json()["job_seekers"]} <= {None}
+    assert listed.status_code == 200, listed.text
+    assert names.status_code in (503, 504) and names.headers["content-type"].startswith("application/problem+json")
