@@ -5,7 +5,8 @@ Two guards keep the rules under concurrency:
   and a CHECK constraint refuses `active_cases > capacity` whatever the code does;
 - order: every decision that moves a case onto or off the waitlist (open, close, capacity change, a manager
   joining) first takes one transaction-scoped advisory lock, so a new case can never take a room that was
-  freed for a case already waiting, and the waitlist is served strictly in order.
+  freed for a case already waiting, and the waitlist is served strictly in order. Newcomers who arrive while
+  someone waits only join the waitlist: they take that lock shared, so two processes' fetches run side by side.
 """
 
 from collections.abc import Sequence
@@ -39,9 +40,37 @@ def support_until(recognised_on: date) -> date:
         return recognised_on.replace(year=recognised_on.year + SUPPORT_YEARS, day=28)
 
 
-async def lock_assignments(*, session: AsyncSession) -> None:
-    """Serialise waitlist decisions until this transaction ends (see the module docstring)."""
-    await session.execute(select(func.pg_advisory_xact_lock(*ASSIGNMENT_LOCK)))
+async def lock_assignments(*, session: AsyncSession, shared: bool = False) -> None:
+    """Serialise waitlist decisions until this transaction ends (see the module docstring). `shared`: for a
+    transaction that only adds to the waitlist while someone waits, which takes no room, so such transactions may
+    run side by side (two case-plan processes) while every decision that moves a case still excludes them all."""
+    lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+    await session.execute(select(lock(*ASSIGNMENT_LOCK)))
+
+
+async def _lock_for_newcomers(session: AsyncSession) -> bool:
+    """Take the assignment lock for opening cases; True when it is exclusive (newcomers may take room).
+
+    While someone waits, no case manager has room (every path that frees room or adds a manager serves the waitlist
+    under the exclusive lock), so newcomers all wait too and take no room: the shared lock is enough, and fetches
+    of two processes are not serialised. Seen from before any lock, 'someone waits' is only a hint: under the shared
+    lock it is checked again with the room, and if it no longer holds the lock becomes exclusive (two transactions
+    doing so at once deadlock; PostgreSQL ends one, which the consumer retries as contention)."""
+    if await _someone_waits(session):
+        await lock_assignments(session=session, shared=True)
+        if await _someone_waits(session) and not await _room_left(session):
+            return False
+    await lock_assignments(session=session)
+    return True
+
+
+async def _someone_waits(session: AsyncSession) -> bool:
+    return await session.scalar(select(Case.id).where(Case.status == CaseStatus.waitlisted).limit(1)) is not None
+
+
+async def _room_left(session: AsyncSession) -> bool:
+    return await session.scalar(
+        select(CaseManager.id).where(CaseManager.active_cases < CaseManager.capacity).limit(1)) is not None
 
 
 class Newcomer(Protocol):
@@ -63,8 +92,8 @@ async def open_cases(*, session: AsyncSession, newcomers: Sequence[Newcomer]) ->
         return []
     # One case per person: a person who has one (or appears twice) gets no second. Someone already waiting goes
     # first: while a case waits, no newcomer takes a room.
-    await lock_assignments(session=session)
-    nobody_waits = await session.scalar(select(Case.id).where(Case.status == CaseStatus.waitlisted).limit(1)) is None
+    exclusive = await _lock_for_newcomers(session)
+    nobody_waits = exclusive and not await _someone_waits(session)
     first_of_each: dict[UUID, Newcomer] = {}
     for newcomer in newcomers:
         first_of_each.setdefault(newcomer.person_id, newcomer)
@@ -102,7 +131,7 @@ async def open_cases(*, session: AsyncSession, newcomers: Sequence[Newcomer]) ->
             events.append((CaseWaitlisted(case_id=case_id, person_id=person_id, recognised_on=row["recognised_on"]),
                            key, newcomer))
     await add_events(session, events)
-    if len(managers) < len(opened):
+    if exclusive and len(managers) < len(opened):
         # Once, not after each waitlisting: it only finds room when room appeared while someone waited, and then
         # serves the waitlist, these newcomers among it, in waitlist order.
         await fill_from_waitlist(session=session)
