@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 tracer = get_tracer(__name__)
 
 # One batch at a time per database, whichever relay worker holds this transaction lock: batches are
-# published in id order and committed before the next starts, so several workers never reorder a key.
+# published in id order and committed before the next starts, so several workers never reorder a key. A worker
+# that finds it held waits for it rather than sleeping a poll interval: the rows its own process committed meanwhile
+# go out as soon as the other worker's batch is committed (two processes of a service took turns late before).
 RELAY_LOCK = (0x0B0C, 1)
 
 
@@ -139,9 +141,7 @@ class Relay:
     async def publish_once(self) -> int:
         """Publish one batch of unpublished rows in id order; return how many were published."""
         async with self.engine.connect() as conn, conn.begin():
-            locked = await conn.scalar(select(func.pg_try_advisory_xact_lock(*RELAY_LOCK)))
-            if not locked:
-                return 0
+            await conn.execute(select(func.pg_advisory_xact_lock(*RELAY_LOCK)))
             rows = (await conn.execute(
                 # The envelope as PostgreSQL's text of it: published as it is, never decoded and encoded again.
                 select(outbox_table.c.id, outbox_table.c.topic, outbox_table.c.key, outbox_table.c.event_id,
