@@ -13,7 +13,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from sqlalchemy import Text, cast, delete, func, select, update
+from sqlalchemy import Text, cast, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -32,6 +32,11 @@ tracer = get_tracer(__name__)
 # that finds it held waits for it rather than sleeping a poll interval: the rows its own process committed meanwhile
 # go out as soon as the other worker's batch is committed (two processes of a service took turns late before).
 RELAY_LOCK = (0x0B0C, 1)
+
+# The batch's ids as one array parameter, in a statement of constant text: compiled and prepared once. `id IN (...)`
+# with an expanding parameter was compiled anew for every batch (a twentieth of the gateway's CPU under the
+# recognitions benchmark).
+_MARK_PUBLISHED = text(f"UPDATE {outbox_table.name} SET published_at = now() WHERE id = ANY(CAST(:ids AS bigint[]))")
 
 
 @dataclass
@@ -156,8 +161,7 @@ class Relay:
             await self._ensure_topics({row.topic for row in rows})
             published, error = await self._publish(rows)
             if published:
-                await conn.execute(update(outbox_table).where(outbox_table.c.id.in_(published))
-                                   .values(published_at=func.now()))
+                await conn.execute(_MARK_PUBLISHED, {"ids": published})
             if error is not None:
                 failed = rows[len(published)]
                 await conn.execute(update(outbox_table).where(outbox_table.c.id == failed.id).values(
