@@ -293,7 +293,8 @@ async def test_concurrent_fetches_and_single_openings_give_two_managers_exactly_
 
 async def waiting_for_a_lock(casework) -> bool:
     async with casework.sessionmaker() as session:
-        return bool(await session.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")))
+        return bool(await session.scalar(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")))
 
 
 async def test_while_someone_waits_two_fetches_open_cases_side_by_side_and_a_close_still_waits_for_them(

@@ -9,13 +9,13 @@ Two guards keep the rules under concurrency:
   someone waits only join the waitlist: they take that lock shared, so two processes' fetches run side by side.
 """
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Protocol
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Uuid, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseOpened, CaseWaitlisted
@@ -101,8 +101,7 @@ async def open_cases(*, session: AsyncSession, newcomers: Sequence[Newcomer]) ->
              "recognised_on": newcomer.recognised_on, "support_until": support_until(newcomer.recognised_on),
              "languages": _normalised(newcomer.languages), "status": CaseStatus.waitlisted}
             for newcomer in first_of_each.values()]
-    inserted = set(await session.scalars(
-        pg_insert(Case).on_conflict_do_nothing(index_elements=[Case.person_id]).returning(Case.id), rows))
+    inserted = set(await session.scalars(_INSERT_CASES, {"rows": json.dumps(rows, default=str)}))
     opened = [(row, newcomer) for row, newcomer in zip(rows, first_of_each.values(), strict=True)
               if row["id"] in inserted]
     # Rooms go in the given order, and once one newcomer found none, everyone after them waits too.
@@ -136,6 +135,18 @@ async def open_cases(*, session: AsyncSession, newcomers: Sequence[Newcomer]) ->
         # serves the waitlist, these newcomers among it, in waitlist order.
         await fill_from_waitlist(session=session)
     return [row["id"] for row, _ in opened]
+
+
+# A fetch's cases in one statement of constant text, typed by the table itself, in the given order (the arrival
+# order among equal recognition dates); the ORM's insert of many rows was compiled anew for every fetch.
+_CASE_COLUMNS = "id, person_id, household_id, recognised_on, support_until, languages, status"
+_INSERT_CASES = text(f"""
+    INSERT INTO "case" ({_CASE_COLUMNS})
+    SELECT {_CASE_COLUMNS} FROM jsonb_populate_recordset(NULL::"case", CAST(:rows AS jsonb)) WITH ORDINALITY AS r
+    ORDER BY r.ordinality
+    ON CONFLICT (person_id) DO NOTHING
+    RETURNING id
+""").columns(id=Uuid)
 
 
 async def take_room(*, session: AsyncSession, languages: list[str]) -> UUID | None:
