@@ -16,7 +16,7 @@ from verbinding_common.db import outbox_table
 from verbinding_common.events import build_envelope
 from verbinding_common.kafka import dlq_topic, new_producer, start_with_retry
 from verbinding_common.outbox import OUTBOX_STAGED, Cause, add_event, add_events, applying
-from verbinding_common.relay import Relay
+from verbinding_common.relay import RELAY_LOCK, Relay
 from verbinding_testing.fixtures import eventually
 
 
@@ -113,6 +113,32 @@ async def test_events_of_one_aggregate_are_consumed_in_commit_order_with_several
     published = sum(relay.stats.published for relay in backbone.relays)
     assert published >= total
     assert sum(1 for relay in backbone.relays if relay.stats.published) >= 2
+
+
+async def test_a_relay_that_finds_another_publishing_waits_its_turn_rather_than_a_poll_interval(
+        backbone: Backbone) -> None:
+    """Two processes of a service: the rows one relay's process committed while the other relay published go out
+    as soon as that batch commits, not at the next poll (a minute here), nor out of order."""
+    slow_poll = backbone.settings.model_copy(update={"relay_poll_interval_s": 60.0})
+    relay = Relay(engine=backbone.engine, settings=slow_poll, name="relay")
+    await relay.start()
+    backbone.relays.append(relay)
+    await backbone.record("warm-up", 0)
+    await backbone.wait_until_published()
+    async with backbone.engine.connect() as other_relay, other_relay.begin():
+        await other_relay.execute(select(func.pg_advisory_xact_lock(*RELAY_LOCK)))
+        for seq in range(3):
+            await backbone.record("turn", seq)  # each commit wakes this process's relay, which finds the lock held
+
+        async def relay_waits() -> bool:
+            async with backbone.engine.connect() as conn:
+                return bool(await conn.scalar(text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")))
+
+        await eventually(relay_waits, timeout=10, what="the relay waiting for the lock")
+    await backbone.start_consumer()
+    await backbone.wait_for_effects(4, timeout=10)
+    assert [e.seq for e in await backbone.effects() if e.key == "turn"] == [0, 1, 2]
 
 
 async def test_relay_retries_rows_left_unpublished_by_a_crash(backbone: Backbone) -> None:

@@ -11,7 +11,7 @@ import pytest
 from case_plan.case_managers.models import CaseManager
 from case_plan.case_managers.service import set_capacity
 from case_plan.cases.models import Case
-from case_plan.cases.service import describe, support_until, waitlist
+from case_plan.cases.service import describe, open_cases, support_until, waitlist
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -289,3 +289,29 @@ async def test_concurrent_fetches_and_single_openings_give_two_managers_exactly_
     assert len(order) == 100
     keys = [((case := await casework.case(case_id)).recognised_on, case.arrival_seq) for case_id in order]
     assert keys == sorted(keys)
+
+
+async def waiting_for_a_lock(casework) -> bool:
+    async with casework.sessionmaker() as session:
+        return bool(await session.scalar(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")))
+
+
+async def test_while_someone_waits_two_fetches_open_cases_side_by_side_and_a_close_still_waits_for_them(
+        casework) -> None:
+    """Two case-plan processes: newcomers who only join the waitlist do not wait for each other's transaction, while
+    a decision that moves a case off the waitlist still waits for them (and then serves the waitlist head)."""
+    await casework.add_manager(capacity=1)
+    held = await casework.open(date(2024, 1, 1))
+    head = await casework.open(date(2024, 2, 1))
+    async with casework.sessionmaker() as first, first.begin():
+        [march] = await open_cases(session=first, newcomers=[newcomer(date(2024, 3, 1))])
+        # The first fetch's transaction is open, its lock held: the second fetch goes through all the same.
+        [april] = await asyncio.wait_for(casework.open_as_one_fetch(newcomer(date(2024, 4, 1))), 10)
+        closing = asyncio.create_task(casework.close(held.id))
+        while not await waiting_for_a_lock(casework):
+            assert not closing.done(), "the close must wait for the open fetch"
+            await asyncio.sleep(0.02)
+    await closing
+    assert (await casework.case(head.id)).status == "assigned"
+    assert await waitlist_ids(casework) == [march, april]

@@ -5,16 +5,17 @@ Two guards keep the rules under concurrency:
   and a CHECK constraint refuses `active_cases > capacity` whatever the code does;
 - order: every decision that moves a case onto or off the waitlist (open, close, capacity change, a manager
   joining) first takes one transaction-scoped advisory lock, so a new case can never take a room that was
-  freed for a case already waiting, and the waitlist is served strictly in order.
+  freed for a case already waiting, and the waitlist is served strictly in order. Newcomers who arrive while
+  someone waits only join the waitlist: they take that lock shared, so two processes' fetches run side by side.
 """
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Protocol
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Uuid, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from verbinding_common.contracts.case_plan import CaseClosed, CaseManagerAssigned, CaseOpened, CaseWaitlisted
@@ -39,9 +40,37 @@ def support_until(recognised_on: date) -> date:
         return recognised_on.replace(year=recognised_on.year + SUPPORT_YEARS, day=28)
 
 
-async def lock_assignments(*, session: AsyncSession) -> None:
-    """Serialise waitlist decisions until this transaction ends (see the module docstring)."""
-    await session.execute(select(func.pg_advisory_xact_lock(*ASSIGNMENT_LOCK)))
+async def lock_assignments(*, session: AsyncSession, shared: bool = False) -> None:
+    """Serialise waitlist decisions until this transaction ends (see the module docstring). `shared`: for a
+    transaction that only adds to the waitlist while someone waits, which takes no room, so such transactions may
+    run side by side (two case-plan processes) while every decision that moves a case still excludes them all."""
+    lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+    await session.execute(select(lock(*ASSIGNMENT_LOCK)))
+
+
+async def _lock_for_newcomers(session: AsyncSession) -> bool:
+    """Take the assignment lock for opening cases; True when it is exclusive (newcomers may take room).
+
+    While someone waits, no case manager has room (every path that frees room or adds a manager serves the waitlist
+    under the exclusive lock), so newcomers all wait too and take no room: the shared lock is enough, and fetches
+    of two processes are not serialised. Seen from before any lock, 'someone waits' is only a hint: under the shared
+    lock it is checked again with the room, and if it no longer holds the lock becomes exclusive (two transactions
+    doing so at once deadlock; PostgreSQL ends one, which the consumer retries as contention)."""
+    if await _someone_waits(session):
+        await lock_assignments(session=session, shared=True)
+        if await _someone_waits(session) and not await _room_left(session):
+            return False
+    await lock_assignments(session=session)
+    return True
+
+
+async def _someone_waits(session: AsyncSession) -> bool:
+    return await session.scalar(select(Case.id).where(Case.status == CaseStatus.waitlisted).limit(1)) is not None
+
+
+async def _room_left(session: AsyncSession) -> bool:
+    return await session.scalar(
+        select(CaseManager.id).where(CaseManager.active_cases < CaseManager.capacity).limit(1)) is not None
 
 
 class Newcomer(Protocol):
@@ -63,8 +92,8 @@ async def open_cases(*, session: AsyncSession, newcomers: Sequence[Newcomer]) ->
         return []
     # One case per person: a person who has one (or appears twice) gets no second. Someone already waiting goes
     # first: while a case waits, no newcomer takes a room.
-    await lock_assignments(session=session)
-    nobody_waits = await session.scalar(select(Case.id).where(Case.status == CaseStatus.waitlisted).limit(1)) is None
+    exclusive = await _lock_for_newcomers(session)
+    nobody_waits = exclusive and not await _someone_waits(session)
     first_of_each: dict[UUID, Newcomer] = {}
     for newcomer in newcomers:
         first_of_each.setdefault(newcomer.person_id, newcomer)
@@ -72,8 +101,7 @@ async def open_cases(*, session: AsyncSession, newcomers: Sequence[Newcomer]) ->
              "recognised_on": newcomer.recognised_on, "support_until": support_until(newcomer.recognised_on),
              "languages": _normalised(newcomer.languages), "status": CaseStatus.waitlisted}
             for newcomer in first_of_each.values()]
-    inserted = set(await session.scalars(
-        pg_insert(Case).on_conflict_do_nothing(index_elements=[Case.person_id]).returning(Case.id), rows))
+    inserted = set(await session.scalars(_INSERT_CASES, {"rows": json.dumps(rows, default=str)}))
     opened = [(row, newcomer) for row, newcomer in zip(rows, first_of_each.values(), strict=True)
               if row["id"] in inserted]
     # Rooms go in the given order, and once one newcomer found none, everyone after them waits too.
@@ -102,11 +130,23 @@ async def open_cases(*, session: AsyncSession, newcomers: Sequence[Newcomer]) ->
             events.append((CaseWaitlisted(case_id=case_id, person_id=person_id, recognised_on=row["recognised_on"]),
                            key, newcomer))
     await add_events(session, events)
-    if len(managers) < len(opened):
+    if exclusive and len(managers) < len(opened):
         # Once, not after each waitlisting: it only finds room when room appeared while someone waited, and then
         # serves the waitlist, these newcomers among it, in waitlist order.
         await fill_from_waitlist(session=session)
     return [row["id"] for row, _ in opened]
+
+
+# A fetch's cases in one statement of constant text, typed by the table itself, in the given order (the arrival
+# order among equal recognition dates); the ORM's insert of many rows was compiled anew for every fetch.
+_CASE_COLUMNS = "id, person_id, household_id, recognised_on, support_until, languages, status"
+_INSERT_CASES = text(f"""
+    INSERT INTO "case" ({_CASE_COLUMNS})
+    SELECT {_CASE_COLUMNS} FROM jsonb_populate_recordset(NULL::"case", CAST(:rows AS jsonb)) WITH ORDINALITY AS r
+    ORDER BY r.ordinality
+    ON CONFLICT (person_id) DO NOTHING
+    RETURNING id
+""").columns(id=Uuid)
 
 
 async def take_room(*, session: AsyncSession, languages: list[str]) -> UUID | None:
