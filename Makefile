@@ -13,13 +13,15 @@ RUNTIME_PROJECTS := libs/common/pyproject.toml $(wildcard services/*/pyproject.t
 install: $(VENV)/.installed
 
 # Third-party packages come only from the hash-checked lock; our own code is put on the path by a .pth file,
-# so nothing is built and nothing unpinned is fetched.
+# so nothing is built and nothing unpinned is fetched. Everything is compiled to bytecode once here: a shell with
+# PYTHONDONTWRITEBYTECODE set would otherwise compile every module again in every process a stack starts.
 $(VENV)/.installed: requirements.lock $(PROJECTS)
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
 		$(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 	@test -x $(PY) || $(UV) venv --quiet --python $(PYTHON) $(VENV)
-	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements.lock
+	$(UV) pip sync --quiet --python $(PY) --require-hashes --compile-bytecode requirements.lock
 	@printf '%s\n' $(abspath $(SOURCES)) > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/verbinding.pth
+	@$(PY) -m compileall -q -j 0 $(SOURCES) >/dev/null
 	@touch $@
 
 run: install  ## start the embedded stack in the foreground (Ctrl-C stops it); REPLICAS=intake=2,case-plan=2 for more processes

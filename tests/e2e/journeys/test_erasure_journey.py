@@ -17,7 +17,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from e2e_support import token
-from gateway.coa.retention import purge_receipts
+from gateway.coa.service import purge_receipts
 
 from verbinding_common.contracts.intake import PRIVACY_TOPIC, PersonErased
 from verbinding_common.db import create_engine, create_sessionmaker
