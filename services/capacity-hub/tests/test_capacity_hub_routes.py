@@ -58,14 +58,18 @@ async def test_endpoints_are_their_organisations_own_and_the_secret_is_shown_onc
         assert (await client.get(WEBHOOKS, headers=as_ngo())).json() == []
 
 
-@pytest.mark.parametrize("url", ["http://example.org/hook", "https://127.0.0.1/hook", "https://localhost:8443/hook",
-                                 "https://10.0.0.8/hook", "https://[::1]/hook", "https://169.254.169.254/latest",
-                                 "https://user:pw@example.org/hook", "ftp://example.org/hook", "not a url"])
-async def test_outside_development_only_https_to_public_addresses_is_accepted(make_settings, as_ngo, url: str) -> None:
+REFUSED_OUTSIDE_DEVELOPMENT = ["http://example.org/hook", "https://127.0.0.1/hook", "https://localhost:8443/hook",
+                               "https://10.0.0.8/hook", "https://[::1]/hook", "https://169.254.169.254/latest",
+                               "https://user:pw@example.org/hook", "ftp://example.org/hook", "not a url"]
+
+
+async def test_outside_development_only_https_to_public_addresses_is_accepted(make_settings, as_ngo) -> None:
     app = create_app(make_settings(webhook_allow_insecure_targets=None))  # environment "test": the strict rules
-    async with running_app(app) as client:
-        answer = await client.post(WEBHOOKS, json={"url": url}, headers=as_ngo())
-    assert answer.status_code == 422, answer.text
+    async with running_app(app) as client:  # one hub for every address: its start-up is most of such a test's time
+        answers = {url: await client.post(WEBHOOKS, json={"url": url}, headers=as_ngo())
+                   for url in REFUSED_OUTSIDE_DEVELOPMENT}
+        assert {url: answer.status_code for url, answer in answers.items()} == dict.fromkeys(answers, 422)
+        assert (await client.get(WEBHOOKS, headers=as_ngo())).json() == [], "nothing refused was stored"
 
 
 @pytest.fixture

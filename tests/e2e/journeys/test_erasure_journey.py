@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from e2e_support import token
 from gateway.coa.service import purge_receipts
 
@@ -25,6 +25,7 @@ from verbinding_common.events import Envelope
 from verbinding_common.relay import Relay
 from verbinding_testing.fixtures import eventually, test_settings
 from verbinding_testing.stack import RunningStack
+from verbinding_testing.topics import produced_since, topic_ends
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -71,42 +72,6 @@ async def run_the_gateways_retentions_past_their_time(stack: RunningStack) -> No
             await purge_receipts(session=session, retention=timedelta(0))
     finally:
         await engine.dispose()
-
-
-async def topic_ends(stack: RunningStack) -> dict[TopicPartition, int]:
-    """Where every partition of every topic ends now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=f"127.0.0.1:{stack.ports.broker}", enable_auto_commit=False)
-    await consumer.start()
-    try:
-        topics = await consumer.topics()
-        return await consumer.end_offsets([TopicPartition(topic, partition) for topic in topics
-                                           for partition in consumer.partitions_for_topic(topic) or ()])
-    finally:
-        await consumer.stop()
-
-
-async def produced_since(stack: RunningStack, since: dict[TopicPartition, int]) -> list[tuple[str, str]]:
-    """Every record produced on any topic after `since` (a topic created later: from its start), as (topic, text of
-    its key, value and headers)."""
-    ends = {tp: end for tp, end in (await topic_ends(stack)).items() if end > since.get(tp, 0)}
-    if not ends:
-        return []
-    consumer = AIOKafkaConsumer(bootstrap_servers=f"127.0.0.1:{stack.ports.broker}", enable_auto_commit=False)
-    await consumer.start()
-    found: list[tuple[str, str]] = []
-    try:
-        consumer.assign(list(ends))
-        for tp in ends:
-            consumer.seek(tp, since.get(tp, 0))
-        while [tp for tp in ends if await consumer.position(tp) < ends[tp]]:
-            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                found += [(tp.topic, " ".join([(r.key or b"").decode(errors="replace"),
-                                               (r.value or b"").decode(errors="replace"),
-                                               *(f"{k}={v.decode(errors='replace')}" for k, v in r.headers)]))
-                          for r in records if r.offset < ends[tp]]
-    finally:
-        await consumer.stop()
-    return found
 
 
 def files_holding(stack: RunningStack, values: tuple[str, ...]) -> dict[str, list[str]]:

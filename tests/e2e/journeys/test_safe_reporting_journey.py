@@ -16,12 +16,11 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from e2e_support import token
 
 from verbinding_testing.fixtures import eventually
 from verbinding_testing.stack import RunningStack
+from verbinding_testing.topics import produced_since
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 # Letters only: a run of digits in a report could look like a V-number or a BSN and be refused.
@@ -82,7 +81,8 @@ async def test_a_hundred_anonymous_reports_leave_no_network_identifier_or_conten
     await asyncio.sleep(1.5)  # let every service's batch span processor write the trace file
 
     found = {}
-    for where, text in [*_files(stack.data_dir), *await _databases(stack), *await _kafka(stack)]:
+    kafka = [(f"kafka:{topic}", text) for topic, text in await produced_since(stack, {})]
+    for where, text in [*_files(stack.data_dir), *await _databases(stack), *kafka]:
         hits = sorted(s for s in sentinels if s in text)
         if hits:
             found[where] = hits[:3]
@@ -151,45 +151,5 @@ async def _databases(stack: RunningStack) -> list[tuple[str, str]]:
     return dumps
 
 
-async def _kafka(stack: RunningStack) -> list[tuple[str, str]]:
-    bootstrap = f"127.0.0.1:{stack.ports.broker}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        topics = [t for t in await admin.list_topics() if not t.startswith("__")]
-    finally:
-        await admin.close()
-    found = []
-    for topic in topics:
-        for record in await _read_all(bootstrap, topic):
-            headers = " ".join(f"{k}={v.decode(errors='replace')}" for k, v in record.headers)
-            found.append((f"kafka:{topic}", f"{record.key!r} {record.value!r} {headers}"))
-    return found
-
-
-async def _read_all(bootstrap: str, topic: str) -> list:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
-        if not partitions:
-            await consumer.stop()
-            consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-            await consumer.start()
-            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
-            consumer.unsubscribe()
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        records = []
-        while True:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=1000)
-            if not batch:
-                return records
-            for items in batch.values():
-                records.extend(items)
-    finally:
-        await consumer.stop()
-
-
 async def _statistics_records(stack: RunningStack) -> list:
-    return await _read_all(f"127.0.0.1:{stack.ports.broker}", "safe-reporting.statistics.v1")
+    return [text for topic, text in await produced_since(stack, {}) if topic == "safe-reporting.statistics.v1"]

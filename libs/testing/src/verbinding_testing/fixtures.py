@@ -69,13 +69,7 @@ def docker_daemon_answers() -> bool:
         return False
 
 
-# -- the run: a folder of its own, one scheduling unit per module (or per shared stack) when run in parallel --------
-
-# Test folders whose modules share one session-scoped resource (a whole stack): xdist sends each as one unit.
-SHARED_SCOPES = ("tests/e2e/journeys/",)
-# Long modules whose tests each start all they need (no module-scoped fixture): xdist sends each test on its own.
-TEST_BY_TEST = ("libs/devstack/tests/test_stack.py", "libs/common/tests/test_fault_tolerance.py")
-
+# -- the run: a folder of its own (how a parallel run is cut into units: verbinding_testing.scheduling) ------------
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
@@ -103,34 +97,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if kept := config.stash.get(_KEPT, None):
         terminalreporter.write_line(f"Test data, logs and stacks of this run are kept in {kept}")
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """With `-n … --dist loadscope`: a module is one unit (its module-scoped app or stack starts once), and so is
-    each shared scope (xdist's own loadscope would split a module's classes, and knows no shared folders)."""
-    if config.getoption("dist") != "loadscope":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    class ModuleScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            if path in TEST_BY_TEST:
-                return nodeid
-            return next((scope for scope in SHARED_SCOPES if path.startswith(scope)), path)
-
-    return ModuleScheduling(config, log)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules marked `slow` (whole stacks, killed processes, the OpenAPI fuzz) first: in parallel they start at
-    once instead of ending the run alone. A stable sort by module, so the order inside a module is kept."""
-    def slow(item: pytest.Item) -> bool:
-        return any(mark.name == "slow" for mark in item.iter_markers())
-
-    slow_modules = {item.nodeid.split("::", 1)[0] for item in items if slow(item)}
-    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in slow_modules)
 
 
 _OWN_RUN_DIR = pytest.StashKey[Path]()

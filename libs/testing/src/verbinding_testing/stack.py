@@ -129,9 +129,11 @@ class RunningStack:
 
 # Tests run in parallel on a busy machine: the gateway's deadlines for its neighbours (1.5 s and 0.8 s by default)
 # and the services' bound on a request's statement (1 s) would turn a slow answer into a 503 or 504 that no test is
-# about. A test's own `settings` win.
+# about. The embedded broker holds a consumer's group join for half its session timeout: 2 s instead of 5 s for every
+# consumer that starts, restarts or rebalances (the services' own tests use the same 4 s). A test's own `settings` win.
 BUSY_MACHINE_SETTINGS = {"downstream_timeout_s": "15", "overview_timeout_s": "5",
-                         "request_statement_timeout_ms": "30000"}
+                         "request_statement_timeout_ms": "30000",
+                         "kafka_session_timeout_ms": "4000", "kafka_heartbeat_interval_ms": "1000"}
 
 
 @contextlib.asynccontextmanager
