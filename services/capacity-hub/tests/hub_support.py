@@ -97,6 +97,7 @@ class Receiver:
         self.received: list[dict] = []
         self.message_ids: list[str] = []
         self.refused = 0
+        self.headers: list[dict[str, str]] = []  # of every request
         self.port = free_port()
         self.app = FastAPI()
         self.app.add_api_route("/hook", self._hook, methods=["POST"])
@@ -107,6 +108,7 @@ class Receiver:
 
     async def _hook(self, request: Request) -> Response:
         body = await request.body()
+        self.headers.append(dict(request.headers))
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self.answer >= 300:

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from aiohttp.abc import AbstractResolver
 from capacity_hub.changes.feed import Change
 from capacity_hub.main import create_app
 from capacity_hub.webhooks.delivery import backoff_s
 from capacity_hub.webhooks.service import Secrets
 from capacity_hub.webhooks.signing import signed_headers
-from capacity_hub.webhooks.targets import forbidden, webhook_client
+from capacity_hub.webhooks.targets import (
+    AddressRefused,
+    GuardedResolver,
+    SendFailed,
+    WebhookSender,
+    forbidden,
+    guarded_socket,
+)
 from hub_support import FAST_DELIVERY, CapacityPublisher, Receiver, Shelter
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from yarl import URL
 
 from verbinding_common.contracts.shelter import Programme
 from verbinding_testing.fixtures import eventually, running_app
@@ -43,8 +53,10 @@ async def test_verifying_receiver_gets_every_capacity_change_in_sequence_order(a
     app = make_hub()
     everything, only_west = Receiver(), Receiver()
     west, east = Shelter(), Shelter(programme=Programme.dublin)
+    delivered = 'verbinding_webhook_attempts_total{outcome="delivered"}'
     async with running_app(app) as client, everything.listening(), only_west.listening(), \
             CapacityPublisher(own_broker.bootstrap_servers) as publisher:
+        before = await metric(client, delivered)
         endpoint_id = await register(client, as_ngo, everything)
         await register(client, as_ngo, only_west, shelter_ids=[str(west.id)])
         for _ in range(10):
@@ -58,6 +70,10 @@ async def test_verifying_receiver_gets_every_capacity_change_in_sequence_order(a
             tried = await attempts(client, as_ngo, endpoint_id)
             return tried if len(tried) >= 60 else []
         tried = await eventually(recorded, what="60 attempts recorded")
+
+        async def counted() -> bool:  # with each record round
+            return await metric(client, delivered) - before == 90
+        await eventually(counted, what="the 90 deliveries counted")
     assert everything.sequences(west) == list(range(1, 31)) and everything.sequences(east) == list(range(1, 31))
     assert only_west.sequences(west) == list(range(1, 31)) and only_west.sequences(east) == []
     assert everything.refused == 0 and len(set(everything.message_ids)) == 60
@@ -240,12 +256,62 @@ def test_public_addresses_are_allowed() -> None:
 
 
 async def test_every_connection_checks_the_address_it_resolves_to() -> None:
+    """A name is checked by the resolver, an address written in the URL (never resolved) by the socket factory;
+    the same sender with the check off reaches the receiver, so the refusals are the guard's."""
     receiver = Receiver()
-    async with receiver.listening(), webhook_client(timeout_s=2, max_connections=2, insecure_allowed=False) as http:
-        for url in (receiver.url, receiver.url.replace("127.0.0.1", "localhost")):
-            with pytest.raises(httpx.ConnectError, match="loopback, private or link-local"):
-                await http.post(url, content=b"{}")
-    assert receiver.received == [] and receiver.refused == 0
+    receiver.secret = "whsec_" + "a" * 43 + "="
+    async with receiver.listening():
+        sender = WebhookSender(check_addresses=True, timeout_s=2)
+        try:
+            for url in (receiver.url, receiver.url.replace("127.0.0.1", "localhost")):
+                refused = r"^ConnectError: the URL.s host resolves to a loopback, private or link-local address$"
+                with pytest.raises(SendFailed, match=refused):
+                    await sender.post(URL(url), {"content-type": "application/json"}, b"{}")
+        finally:
+            await sender.aclose()
+        assert receiver.received == [] and receiver.refused == 0
+        unchecked = WebhookSender(check_addresses=False, timeout_s=2)
+        try:
+            assert await unchecked.post(URL(receiver.url), {"content-type": "application/json"}, b"{}") == 400
+        finally:
+            await unchecked.aclose()
+    assert receiver.refused == 1  # unsigned: refused by the receiver, but it got there
+    # No trace context towards NGO systems, and no compressed answers (they are dropped unread).
+    assert "traceparent" not in receiver.headers[0] and receiver.headers[0]["accept-encoding"] == "identity"
+    assert receiver.headers[0]["user-agent"] == "verbinding-capacity-hub"
+
+
+class Resolving(AbstractResolver):
+    """A resolver answering fixed addresses for any name: what a rebinding DNS server could answer."""
+
+    def __init__(self, *addresses: str) -> None:
+        self.addresses = addresses
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list:
+        return [{"hostname": host, "host": address, "port": port, "family": family, "proto": 0, "flags": 0}
+                for address in self.addresses]
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("addresses", [("10.1.2.3",), ("145.7.0.10", "192.168.0.7"), ("fd00::7",), ()])
+async def test_a_host_resolving_to_any_private_address_is_refused_at_connect_time(addresses: tuple[str, ...]) -> None:
+    with pytest.raises(AddressRefused, match="loopback, private or link-local"):
+        await GuardedResolver(Resolving(*addresses)).resolve("ngo.example", 443)
+
+
+async def test_a_host_resolving_to_public_addresses_only_is_let_through() -> None:
+    answers = await GuardedResolver(Resolving("145.7.0.10", "2a00:1450:4001::1")).resolve("ngo.example", 443)
+    assert [answer["host"] for answer in answers] == ["145.7.0.10", "2a00:1450:4001::1"]
+
+
+def test_no_socket_is_opened_to_a_forbidden_address() -> None:
+    for address in (("10.1.2.3", 443), ("169.254.169.254", 80), ("::1", 443, 0, 0)):
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        with pytest.raises(AddressRefused):
+            guarded_socket((family, socket.SOCK_STREAM, 6, "", address))
+    guarded_socket((socket.AF_INET, socket.SOCK_STREAM, 6, "", ("145.7.0.10", 443))).close()  # not connected
 
 
 async def test_replay_delivers_again_in_order_with_the_same_webhook_ids(as_ngo, make_hub, own_broker) -> None:

@@ -27,26 +27,24 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
-from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from yarl import URL
 
 from verbinding_common import sealing
-from verbinding_common.contracts.shelter import ShelterCapacityChanged
 from verbinding_common.jobs import Job, JobContext
-from verbinding_common.telemetry import get_tracer
 
 from ..changes.feed import WORKER_RESTART_S, CapacityFeed, Change
-from ..metrics import count_attempt, count_disablement
+from ..metrics import count_attempts, count_disablement
 from ..settings import CapacityHubSettings
 from .models import EndpointStatus, WebhookAttempt, WebhookEndpoint
 from .service import Secrets, open_secrets
 from .signing import signed_headers
-from .targets import GuardedTransport, Target
+from .targets import SendFailed, WebhookSender
+from .tracing import DeliverySpans
 
 log = logging.getLogger(__name__)
-tracer = get_tracer(__name__)
 ENDPOINTS = WebhookEndpoint.__table__
 # A stopping hub's attempts in flight may take this share of the drain; the rest records them and gives leases back.
 IN_FLIGHT_SHARE_OF_DRAIN = 0.8
@@ -73,10 +71,9 @@ class Served:
     replays: int = 0
     reload: bool = False
     stop: bool = False
-    # A connection pool of its own: one attempt in flight needs one connection, and a pool shared by every endpoint
-    # scans all its connections on each request.
-    transport: GuardedTransport | None = None
-    target: Target | None = None
+    # A client of its own with one connection: one attempt in flight needs one, and a slow endpoint holds up no other.
+    sender: WebhookSender | None = None
+    target: URL | None = None
 
     def matches(self, change: Change) -> bool:
         return (not self.programmes or change.programme in self.programmes) and \
@@ -86,7 +83,7 @@ class Served:
         """Take the endpoint's row in: after a replay its cursor, else whichever of the two got further."""
         self.cursor = endpoint.cursor if endpoint.replays != self.replays else max(self.cursor, endpoint.cursor)
         if self.target is None or endpoint.url != self.url:
-            self.target = Target(endpoint.url)
+            self.target = URL(endpoint.url)  # parsed once for every attempt
         self.url, self.revision, self.replays = endpoint.url, endpoint.revision, endpoint.replays
         self.programmes, self.shelter_ids = frozenset(endpoint.programmes), frozenset(endpoint.shelter_ids)
         self.secrets = open_secrets(keyring, endpoint)
@@ -112,22 +109,20 @@ class DeliveryWorker:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.feed = feed
-        # Requests go straight to each endpoint's guarded transport: a client's per-request work (merging URLs,
-        # cookies, auth, hooks) is a good part of a delivery's cost at a thousand a second, and none of it applies.
-        self._ssl = httpx.create_ssl_context()
+        self._ssl = httpx.create_ssl_context()  # one TLS context (the CA bundle loaded once) for every endpoint
         self._check_addresses = not settings.insecure_webhook_targets
-        timeout = settings.webhook_timeout_s
-        self._timeout = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
         self.keyring = keyring
         self.owner = uuid4()
         self.served: dict[UUID, Served] = {}
         self.delivered = 0
+        self._counted = 0  # of the delivered, those counted in the metrics
         self._attempts: list[dict[str, Any]] = []
         self._cursors: dict[UUID, dict[str, Any]] = {}
         self._in_flight: set[asyncio.Task[bool]] = set()
         self._stopping = False
         self._writing = asyncio.Lock()  # one write to held endpoints at a time: cursors land in the order they moved
         self._renewed = time.monotonic()
+        self.spans = DeliverySpans()
 
     async def run(self) -> None:
         """Serve endpoints until cancelled; then let the attempts in flight finish within most of the drain (cut between
@@ -156,9 +151,9 @@ class DeliveryWorker:
         ids = []
         for served in endpoints:
             ids.append(served.id)
-            if served.transport is not None:
+            if served.sender is not None:
                 with contextlib.suppress(Exception):
-                    await served.transport.aclose()
+                    await served.sender.aclose()
         await self._flush()
         async with self.sessionmaker() as session, session.begin():
             await session.execute(update(WebhookEndpoint).where(
@@ -220,8 +215,8 @@ class DeliveryWorker:
             except sealing.SealBroken:
                 log.error("webhook endpoint %s: its secret does not open (a missing key id?)", endpoint.id)
                 continue
-            served.transport = GuardedTransport(max_connections=1, check_addresses=self._check_addresses,
-                                                ssl_context=self._ssl)
+            served.sender = WebhookSender(check_addresses=self._check_addresses, ssl_context=self._ssl,
+                                          timeout_s=self.settings.webhook_timeout_s)
             self.served[endpoint.id] = served
             serving.create_task(self._serve(served), name=f"webhook-{endpoint.id}")
 
@@ -281,6 +276,7 @@ class DeliveryWorker:
         try:
             attempt = await self._post(served, change)
             if not attempt["delivered"]:
+                count_attempts(1, delivered=False)
                 await self._failed(served, attempt)
                 return False
             self.delivered += 1
@@ -296,36 +292,28 @@ class DeliveryWorker:
         self._cursors[served.id] = {"b_id": served.id, "b_replays": served.replays, "b_cursor": position}
 
     async def _post(self, served: Served, change: Change) -> dict[str, Any]:
-        """One attempt, in a span of the change's trace: the attempt's row."""
+        """One attempt, in the change's trace (`DeliverySpans`): the attempt's row."""
         status_code, error = None, None
         at = datetime.now(UTC)
-        with tracer.start_as_current_span("webhook deliver", context=change.trace_context,
-                                          kind=SpanKind.PRODUCER, attributes={
-                                              "webhook.endpoint_id": str(served.id),
-                                              "webhook.message_id": change.event_id,
-                                              "messaging.destination.name": ShelterCapacityChanged.topic}) as span:
-            started = time.perf_counter()
-            try:
-                # webhook-id is the event id, the same on every retry: receivers deduplicate on it.
-                headers = signed_headers(served.secrets.signing(at), message_id=change.event_id,
-                                         body=change.webhook_body, at=at)
-                assert served.transport is not None and served.target is not None
-                status_code = await served.transport.post(
-                    served.target, [(key.encode(), value.encode()) for key, value in headers.items()],
-                    change.webhook_bytes, self._timeout)
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"[:300] if isinstance(exc, httpx.ConnectError) \
-                    else type(exc).__name__
-            latency_ms = int((time.perf_counter() - started) * 1000)
-            if status_code is not None:
-                span.set_attribute("http.response.status_code", status_code)
-            delivered = status_code is not None and 200 <= status_code < 300
-            if not delivered:
-                span.set_status(Status(StatusCode.ERROR, error or f"answered {status_code}"))
-        count_attempt(delivered=delivered)
+        started_ns = time.time_ns()
+        try:
+            # webhook-id is the event id, the same on every retry: receivers deduplicate on it.
+            headers = signed_headers(served.secrets.signing(at), message_id=change.event_id,
+                                     body=change.webhook_body, at=at)
+            assert served.sender is not None and served.target is not None
+            status_code = await served.sender.post(served.target, headers, change.webhook_bytes)
+        except SendFailed as exc:
+            error = str(exc)
+        ended_ns = time.time_ns()
+        delivered = status_code is not None and 200 <= status_code < 300
+        if delivered:
+            self.spans.delivered(change, served.id, status_code, started_ns, ended_ns)
+        else:
+            self.spans.failed(change, served.id, status_code=status_code, error=error, start_ns=started_ns,
+                              end_ns=ended_ns)
         return {"endpoint_id": served.id, "position": change.position, "message_id": change.event_id,
-                "attempted_at": at, "status_code": status_code, "latency_ms": latency_ms, "error": error,
-                "delivered": delivered}
+                "attempted_at": at, "status_code": status_code, "latency_ms": max(0, ended_ns - started_ns) // 10**6,
+                "error": error, "delivered": delivered}
 
     async def _failed(self, served: Served, attempt: dict[str, Any]) -> None:
         """Record the failure at once, with what this endpoint delivered before it: the next try backed off, or the
@@ -364,7 +352,11 @@ class DeliveryWorker:
                 log.warning("webhook deliveries not recorded: %s", type(exc).__name__)
 
     async def _flush(self) -> None:
-        """Write the delivered attempts and cursor moves gathered so far, of every endpoint, in one transaction."""
+        """Write the delivered attempts and cursor moves gathered so far, of every endpoint, in one transaction (and
+        end their spans)."""
+        self.spans.emit()
+        count_attempts(self.delivered - self._counted, delivered=True)
+        self._counted = self.delivered
         async with self._writing:
             await self._write()
 
