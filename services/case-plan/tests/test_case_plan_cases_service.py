@@ -8,6 +8,7 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy
 from case_plan.case_managers.models import CaseManager
 from case_plan.case_managers.service import set_capacity
 from case_plan.cases.models import Case
@@ -315,3 +316,45 @@ async def test_while_someone_waits_two_fetches_open_cases_side_by_side_and_a_clo
     await closing
     assert (await casework.case(head.id)).status == "assigned"
     assert await waitlist_ids(casework) == [march, april]
+
+
+async def test_one_fetch_takes_rooms_as_one_by_one_openings_would_in_statements_that_do_not_grow_with_it(
+        casework) -> None:
+    arabic = await casework.add_manager(capacity=2, languages=("ar",))
+    english = await casework.add_manager(capacity=3, languages=("en",))
+    tigrinya = await casework.add_manager(capacity=1, languages=("ti",))
+    fetch = [newcomer(languages=languages) for languages in (("ar",), ("TI",), ("ar", "en"), ("ar",), ("fa",), ("ti",),
+                                                              ("en",), ("fa",))]
+    statements = await _statements_of(casework, fetch)
+
+    cases = [await casework.case_of(n.person_id) for n in fetch]
+    # A shared language first (among several sharers, the most room); without one, or once the sharers are full,
+    # the most room, then the oldest manager; once nobody has room, the rest of the fetch waits.
+    assert [c.case_manager_id for c in cases] == [arabic.id, tigrinya.id, english.id, arabic.id, english.id,
+                                                  english.id, None, None]
+    assert [(await casework.manager(m.id)).active_cases for m in (arabic, english, tigrinya)] == [2, 3, 1]
+
+    # A new manager serves the two waiting; then rooms for 2 newcomers or for 40 (nobody waiting) take the same
+    # statements (two per newcomer before).
+    await casework.add_manager(capacity=50)
+    assert not await waitlist_ids(casework)
+    few = await _statements_of(casework, [newcomer(date(2025, 1, 1)) for _ in range(2)])
+    many = await _statements_of(casework, [newcomer(date(2025, 1, 1)) for _ in range(40)])
+    assert many == few <= statements
+
+
+async def _statements_of(casework, fetch: list[PersonRegistered]) -> int:
+    """How many statements opening these cases as one fetch sends to the database."""
+    sent: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        sent.append(statement)
+
+    async with casework.sessionmaker() as session:
+        engine = session.bind.sync_engine
+    sqlalchemy.event.listen(engine, "before_cursor_execute", count)
+    try:
+        await casework.open_as_one_fetch(*fetch)
+    finally:
+        sqlalchemy.event.remove(engine, "before_cursor_execute", count)
+    return len(sent)

@@ -144,14 +144,47 @@ _HEX = frozenset("0123456789abcdef")
 def _simple_parent(traceparent: str) -> Context | None:
     """The context of a version-00 traceparent as this backbone writes it, parsed without the propagator's regular
     expressions (once per event on the hot path); None for anything else, which the propagator then reads."""
+    parent = _simple_span_context(traceparent)
+    return trace.set_span_in_context(NonRecordingSpan(parent), Context()) if parent is not None else None
+
+
+def _simple_span_context(traceparent: str) -> SpanContext | None:
     if len(traceparent) != 55 or not traceparent.startswith("00-") or traceparent[35] != "-" \
             or traceparent[52] != "-" or not _HEX.issuperset(traceparent[3:35] + traceparent[36:52] + traceparent[53:]):
         return None
     trace_id, span_id = int(traceparent[3:35], 16), int(traceparent[36:52], 16)
     if not trace_id or not span_id:
         return None
-    parent = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(int(traceparent[53:], 16)))
-    return trace.set_span_in_context(NonRecordingSpan(parent), Context())
+    return SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(int(traceparent[53:], 16)))
+
+
+def span_context_from_traceparent(traceparent: str | None) -> SpanContext | None:
+    """The remote span context a traceparent names (None if it is missing or invalid), without building a context
+    around it: what light spans (verbinding_common.spans) take as their parent."""
+    if not traceparent:
+        return None
+    simple = _simple_span_context(traceparent)
+    if simple is not None:
+        return simple
+    return _valid(trace.get_current_span(context_from_traceparent(traceparent)).get_span_context())
+
+
+def span_context_from_headers(headers: Sequence[tuple[str, bytes]] | None) -> SpanContext | None:
+    """The remote span context Kafka record headers carry (None if none): `context_from_headers` without the
+    context."""
+    traceparent, has_state = None, False
+    for key, value in headers or ():
+        if key == "traceparent" and value is not None:
+            traceparent = value.decode("latin-1")
+        elif key == "tracestate":
+            has_state = True
+    if traceparent is not None and not has_state and (simple := _simple_span_context(traceparent)) is not None:
+        return simple
+    return _valid(trace.get_current_span(context_from_headers(headers)).get_span_context())
+
+
+def _valid(context: SpanContext) -> SpanContext | None:
+    return context if context.is_valid else None
 
 
 def inject_headers(headers: list[tuple[str, bytes]], span: Span | None = None) -> list[tuple[str, bytes]]:

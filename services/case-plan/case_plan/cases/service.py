@@ -10,6 +10,7 @@ Two guards keep the rules under concurrency:
 """
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Protocol
@@ -105,13 +106,8 @@ async def open_cases(*, session: AsyncSession, newcomers: Sequence[Newcomer]) ->
     opened = [(row, newcomer) for row, newcomer in zip(rows, first_of_each.values(), strict=True)
               if row["id"] in inserted]
     # Rooms go in the given order, and once one newcomer found none, everyone after them waits too.
-    managers: list[UUID] = []
-    if nobody_waits:
-        for row, _ in opened:
-            manager_id = await take_room(session=session, languages=row["languages"])
-            if manager_id is None:
-                break
-            managers.append(manager_id)
+    managers = await take_rooms(session=session, languages=[row["languages"] for row, _ in opened]) \
+        if nobody_waits and opened else []
     if managers:
         assigned_at = datetime.now(UTC)
         await session.execute(update(Case), [
@@ -146,6 +142,43 @@ _INSERT_CASES = text(f"""
     ORDER BY r.ordinality
     ON CONFLICT (person_id) DO NOTHING
     RETURNING id
+""").columns(id=Uuid)
+
+
+async def take_rooms(*, session: AsyncSession, languages: Sequence[list[str]]) -> list[UUID]:
+    """Rooms for newcomers in the given order (each given by their languages), the same ones `take_room` would give
+    them one after another, until the first who finds none; in two statements, not two per newcomer (a fetch of 200
+    newcomers held the assignment lock for 400 round trips). Caller holds the assignment lock exclusively, so no
+    count moves meanwhile; the conditional update and the CHECK constraint still guard the capacity."""
+    rows = (await session.execute(
+        select(CaseManager.id, CaseManager.languages, CaseManager.capacity - CaseManager.active_cases,
+               CaseManager.joined_seq)
+        .where(CaseManager.active_cases < CaseManager.capacity))).all()
+    room = {manager_id: left for manager_id, _, left, _ in rows}
+    taken: list[UUID] = []
+    for wanted in languages:
+        spoken = set(_normalised(wanted))
+        # take_room's order: a shared language, then the most room, then the oldest manager (lowest joined_seq).
+        best = max(((not spoken.isdisjoint(manager_languages or ()), room[manager_id], -joined_seq, manager_id)
+                    for manager_id, manager_languages, _, joined_seq in rows if room[manager_id] > 0), default=None)
+        if best is None:
+            break
+        room[best[3]] -= 1
+        taken.append(best[3])
+    if taken:
+        counts = Counter(taken)
+        updated = set(await session.scalars(_TAKE_ROOMS, {"ids": list(counts), "counts": list(counts.values())}))
+        if updated != set(counts):
+            raise RuntimeError("case managers' counts moved under the exclusive assignment lock")
+    return taken
+
+
+# Constant text with arrays: compiled and prepared once whatever the number of managers.
+_TAKE_ROOMS = text("""
+    UPDATE case_manager AS manager SET active_cases = manager.active_cases + taken.n
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:counts AS integer[])) AS taken(id, n)
+    WHERE manager.id = taken.id AND manager.active_cases + taken.n <= manager.capacity
+    RETURNING manager.id
 """).columns(id=Uuid)
 
 

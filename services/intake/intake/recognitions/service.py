@@ -20,7 +20,8 @@ _CASE_STATUS = {CaseManagerAssigned: "case_manager_assigned", CaseWaitlisted: "w
 
 def rejection_reason(recognition: StatusRecognised) -> RejectionReason | None:
     """The rule a recognition breaks that intake checks beyond its contract, if any (the first, in a fixed order)."""
-    texts = [value for value in recognition.model_dump().values() if isinstance(value, str)]
+    # The fields as stored on the model: model_dump() converted every field of every recognition for this.
+    texts = [value for value in vars(recognition).values() if isinstance(value, str)]
     texts += list(recognition.languages)
     if any("\x00" in text for text in texts):
         return RejectionReason.unstorable_text
