@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
-import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -17,7 +16,6 @@ from verbinding_common.telemetry import (
     context_from_headers,
     context_from_traceparent,
     get_tracer,
-    setup_telemetry,
     span_context_from_headers,
     span_context_from_traceparent,
     traceparent_of,
@@ -25,15 +23,6 @@ from verbinding_common.telemetry import (
 
 SAMPLED_PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 UNSAMPLED_PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
-    setup_telemetry(service_name="spans-test", span_processor=processor)
-    yield exporter
-    processor.shutdown()
 
 
 def test_a_light_span_reaches_the_processors_as_the_sdk_would_make_it(spans: InMemorySpanExporter) -> None:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -35,16 +34,6 @@ from verbinding_common.telemetry import (
     setup_telemetry,
 )
 from verbinding_devstack import traces
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    """Spans ended during the test; the process-wide provider keeps other tests' processors too."""
-    exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
-    setup_telemetry(service_name="telemetry-test", span_processor=processor)
-    yield exporter
-    processor.shutdown()
 
 
 def test_file_exporter_writes_one_line_per_span_with_its_parent(tmp_path: Path) -> None:

@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from capacity_hub.changes.feed import Change
 from capacity_hub.webhooks.tracing import DeliverySpans
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from verbinding_common.telemetry import setup_telemetry
-
 TRACE_ID, PARENT_ID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
-    setup_telemetry(service_name="capacity-hub-test", span_processor=processor)
-    yield exporter
-    processor.shutdown()
 
 
 def change(position: int) -> Change:

@@ -19,10 +19,13 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy.engine import make_url
 
 from verbinding_common.db import asyncpg_url, backbone_metadata, create_engine, create_sessionmaker, libpq_dsn
 from verbinding_common.settings import ServiceSettings
+from verbinding_common.telemetry import setup_telemetry
 from verbinding_devstack.infra.broker import EmbeddedBroker
 from verbinding_devstack.infra.ports import free_port
 from verbinding_devstack.infra.postgres import EmbeddedPostgres
@@ -101,6 +104,16 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 
 _OWN_RUN_DIR = pytest.StashKey[Path]()
 _KEPT = pytest.StashKey[Path]()
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """Spans ended during the test (the process-wide tracer provider keeps other tests' processors too)."""
+    exporter = InMemorySpanExporter()
+    processor = SimpleSpanProcessor(exporter)
+    setup_telemetry(service_name="test", span_processor=processor)
+    yield exporter
+    processor.shutdown()
 
 
 @pytest.fixture(scope="session")
