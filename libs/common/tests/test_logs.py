@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import logging
-import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -91,29 +88,6 @@ def test_http_client_lines_naming_full_urls_are_not_kept_at_info(capsys: pytest.
 
     err = capsys.readouterr().err
     assert "overview composed" in err and SECRET not in err
-
-
-@pytest.fixture
-def collector() -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
-    """A collector's OTLP/HTTP receiver on loopback: what each POST brought, by path."""
-    received: list[tuple[str, bytes]] = []
-
-    class Receiver(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-protobuf")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", received
-    finally:
-        server.shutdown()
 
 
 def test_with_a_collector_configured_each_line_also_leaves_by_otlp_with_its_trace_and_no_exception_text(

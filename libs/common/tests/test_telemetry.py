@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -222,32 +220,17 @@ def test_the_trace_file_is_its_owners_only_rotated_past_its_size_and_purged_by_a
     assert not old.exists() and rotated[-1].exists()
 
 
-def test_the_standard_otlp_variable_sends_spans_to_the_collector(tmp_path: Path) -> None:
-    received: list[tuple[str, bytes]] = []
-
-    class Collector(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-protobuf")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Collector)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def test_the_standard_otlp_variable_sends_spans_to_the_collector(
+        tmp_path: Path, collector: tuple[str, list[tuple[str, bytes]]]) -> None:
+    endpoint, received = collector
     # A process of its own: the tracer provider and its exporters are process-wide.
     program = ("from verbinding_common.telemetry import get_tracer, setup_telemetry, shutdown_telemetry\n"
                "setup_telemetry(service_name='compose-check')\n"
                "with get_tracer('check').start_as_current_span('collector-bound span'):\n"
                "    pass\n"
                "shutdown_telemetry()\n")
-    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}"}
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
     env.pop("VERBINDING_OTLP_ENDPOINT", None)
-    try:
-        subprocess.run([sys.executable, "-c", program], env=env, cwd=tmp_path, check=True, timeout=60)
-    finally:
-        server.shutdown()
+    subprocess.run([sys.executable, "-c", program], env=env, cwd=tmp_path, check=True, timeout=60)
     assert [path for path, _ in received] == ["/v1/traces"]
     assert b"collector-bound span" in received[0][1] and b"compose-check" in received[0][1]
