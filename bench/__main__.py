@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--hub-processes", type=int, default=1, metavar="N",
                         help="shelters and coa_beside_hub benchmarks: processes of the capacity hub (default 1); "
                              "webhook endpoints are shared between them by lease")
+    parser.add_argument("--sse-via", choices=("gateway", "hub"), default="gateway",
+                        help="coa_beside_hub: the NGOs' streams come through the gateway (as NGO systems reach them) "
+                             "or straight from the hub (to see the gateway's share)")
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), metavar="NAME",
                         help=f"run only this benchmark (repeatable); one of: {', '.join(sorted(BENCHMARKS))}")
     return parser.parse_args(argv)

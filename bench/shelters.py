@@ -53,6 +53,8 @@ DEFAULT_CHANGES = 1000
 DEFAULT_ENDPOINTS = 50
 DEFAULT_SSE_CLIENTS = 50
 DEFAULT_RATE = 20.0
+# Where NGO systems open the stream: the gateway checks them and hands them off to the hub (307 and a ticket).
+STREAM = "/api/v1/capacity/stream"
 VERIFY_EVERY = 10
 TARGET_P99_MS = 500.0
 DRAIN_TIMEOUT_S = 420.0
@@ -168,14 +170,14 @@ def _receiver_process(port: int, secrets: dict[int, str], ready, stop, out: str)
                                      "last": subscribers.last_webhook}))
 
 
-def _sse_process(hub_url: str, headers: dict[str, str], clients: int, ready, stop, out: str) -> None:
+def _sse_process(gateway_url: str, headers: dict[str, str], clients: int, ready, stop, out: str) -> None:
     """The SSE clients in a process of their own, writing their receipts at the end."""
     subscribers = Subscribers()
     subscribers.record_all = True
 
     async def main() -> None:
         readies = [asyncio.Event() for _ in range(clients)]
-        tasks = [asyncio.create_task(sse_client(hub_url, headers, n, subscribers, readies[n]))
+        tasks = [asyncio.create_task(sse_client(gateway_url, headers, n, subscribers, readies[n]))
                  for n in range(clients)]
         await asyncio.gather(*(r.wait() for r in readies))
         ready.set()
@@ -205,10 +207,11 @@ def hub_identity(data_dir: Path, *, organisation: str = "HVO-Querido") -> dict[s
         audience="capacity-hub")
 
 
-async def sse_client(hub_url: str, headers: dict[str, str], number: int, subscribers: Subscribers,
+async def sse_client(gateway_url: str, headers: dict[str, str], number: int, subscribers: Subscribers,
                      ready: asyncio.Event) -> None:
-    async with httpx.AsyncClient(base_url=hub_url, timeout=None) as http, \
-            aconnect_sse(http, "GET", "/stream", headers=headers) as source:
+    """An NGO's stream as NGO systems open it: at the gateway, which hands it off to the hub (307 and a ticket)."""
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=None) as http, \
+            aconnect_sse(http, "GET", STREAM, headers=headers, follow_redirects=True) as source:
         async for sse in source.aiter_sse():
             if sse.event == "snapshot":
                 ready.set()
@@ -277,8 +280,8 @@ async def _run(options: argparse.Namespace) -> dict[str, Any]:
             readies = [spawn.Event(), spawn.Event()]
             children = [
                 spawn.Process(target=_receiver_process, args=(port, secrets, readies[0], stop, outputs["webhook"])),
-                spawn.Process(target=_sse_process, args=(stack.url("capacity-hub"), hub_identity(Path(folder) / "data"),
-                                                         sse_clients, readies[1], stop, outputs["sse"]))]
+                spawn.Process(target=_sse_process, args=(stack.url("gateway"), ngo, sse_clients, readies[1], stop,
+                                                         outputs["sse"]))]
             for child in children:
                 child.start()
             kafka_ready = asyncio.Event()

@@ -84,8 +84,9 @@ class CitySteps(Tour):
         return attempts if sum(a["delivered"] for a in attempts) >= delivered else None
 
     async def _follow(self, shelter_id: str, streamed: list[dict], snapshot: asyncio.Event) -> None:
+        # The gateway checks the caller and hands the stream off to the capacity hub (307 with a ticket): follow it.
         async with aconnect_sse(self.api, "GET", "/api/v1/capacity/stream", headers=self.tokens["ngo"],
-                                params={"shelter_id": shelter_id}, timeout=None) as source:
+                                params={"shelter_id": shelter_id}, timeout=None, follow_redirects=True) as source:
             async for event in source.aiter_sse():
                 snapshot.set()
                 if event.event == "capacity":

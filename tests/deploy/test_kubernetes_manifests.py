@@ -21,7 +21,7 @@ from deploy_support import K8S, OVERLAYS, ROOT, SERVICES, find, service_ids, set
 from verbinding_common import health
 from verbinding_common.contracts import topic_retention_hours
 from verbinding_common.settings import ServiceSettings
-from verbinding_devstack import catalogue, manifests
+from verbinding_devstack import catalogue, manifests, published
 from verbinding_devstack.stack import ServiceSpec
 
 Render = Callable[[Path], list[dict[str, Any]]]
@@ -354,14 +354,16 @@ def test_kafka_serves_its_jmx_metrics_with_rules_from_a_config_map_the_overlay_h
 
 
 @pytest.mark.parametrize("spec", SERVICES, ids=service_ids(SERVICES))
-def test_only_the_gateway_is_reachable_from_outside_and_each_service_reaches_only_its_own_database(
+def test_only_the_gateway_and_streams_are_reachable_from_outside_and_each_service_reaches_only_its_own_database(
         kustomize: Render, spec: ServiceSpec) -> None:
+    streaming = published.publishes_a_stream(ROOT, spec.name)
+    assert streaming == (spec.name == "capacity-hub"), "the gateway hands stream clients off to their service"
     for name in OVERLAYS:
         found = policies(overlay(kustomize, name))
         own = found[spec.name]
         sources = [peer for rule in own["ingress"] for peer in rule.get("from", [])]
-        if spec.name == "gateway":
-            assert all("from" not in rule for rule in own["ingress"]), "anyone may call the gateway"
+        if spec.name == "gateway" or streaming:
+            assert all("from" not in rule for rule in own["ingress"]), "anyone may call the gateway, or open a stream"
         else:
             assert sources == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway",
                                                                 "app.kubernetes.io/part-of": "verbinding",

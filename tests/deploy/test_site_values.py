@@ -96,7 +96,9 @@ def test_a_site_overlay_done_as_the_docs_say_leaves_no_placeholder(kustomize: Re
     site.mkdir()
     patches = [{"target": {"kind": "Cluster"}, "patch": yaml.safe_dump([{
         "op": "replace", "path": "/spec/backup/barmanObjectStore/destinationPath",
-        "value": "s3://city-backups/verbinding"}])}]
+        "value": "s3://city-backups/verbinding"}])}, {"target": {"kind": "ConfigMap", "name": "gateway-config"},
+        "patch": yaml.safe_dump([{"op": "replace", "path": "/data/VERBINDING_PUBLIC_URLS",
+                                  "value": '{"capacity-hub": "https://capacity.city.example.org"}'}])}]
     services = sorted(path.name for path in (K8S / "base" / "services").iterdir())
     renamed = [{"name": f"{manifests.IMAGE_REGISTRY}/verbinding/{service}",
                 "newName": f"registry.example.org/{service}"} for service in services]

@@ -92,11 +92,14 @@ async def test_one_placement_reaches_webhook_sse_and_kafka_subscribers_in_one_tr
                                         group_id="ngo-hvo-querido-capacity", auto_offset_reset="earliest")
             await consumer.start()
             streamed: list[dict] = []
+            served_by: list[str] = []
             opened = asyncio.Event()
 
             async def stream() -> None:
-                async with aconnect_sse(api, "GET", "/api/v1/capacity/stream", headers=ngo,
+                # The gateway checks the NGO and hands it off: the events come from the hub, not through the gateway.
+                async with aconnect_sse(api, "GET", "/api/v1/capacity/stream", headers=ngo, follow_redirects=True,
                                         params={"shelter_id": shelter["shelter_id"]}, timeout=None) as source:
+                    served_by.append(str(source.response.url))
                     async for sse in source.aiter_sse():
                         opened.set()  # the snapshot: what changes from now on comes as changes
                         if sse.event == "capacity":
@@ -105,6 +108,7 @@ async def test_one_placement_reaches_webhook_sse_and_kafka_subscribers_in_one_tr
             streaming = asyncio.create_task(stream())
             try:
                 await asyncio.wait_for(opened.wait(), 30)
+                assert served_by[0].startswith(f"{hub_url}/stream?"), "the stream must come from the hub itself"
                 registered = await api.post("/api/v1/shelter/residents", headers=ngo, json={
                     "pseudonym": "K-17", "programme": "lvv", "year_of_birth": 1987, "languages": ["ar"],
                     "vulnerability": "high"})

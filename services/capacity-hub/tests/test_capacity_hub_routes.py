@@ -8,6 +8,7 @@ import json
 
 import httpx
 import pytest
+from capacity_hub.changes.stream import EventStream
 from capacity_hub.main import create_app
 from capacity_hub.webhooks.models import WebhookEndpoint
 from capacity_hub.webhooks.service import open_secrets
@@ -16,7 +17,9 @@ from hub_support import FAST_DELIVERY, CapacityPublisher, Shelter
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import select
+from sse_starlette.sse import SendTimeoutError
 
+from verbinding_common.auth import IDENTITY_HEADER, Identity, Role
 from verbinding_common.contracts.shelter import Programme
 from verbinding_common.routes import PUBLIC
 from verbinding_common.sealing import Keyring, SealBroken
@@ -220,3 +223,51 @@ async def test_replay_and_disable_are_the_organisations_own_and_replay_stays_wit
         assert unknown.status_code == 422
         assert (await client.post(f"{WEBHOOKS}/{endpoint_id}/replay", json={"after_position": 0},
                                   headers=as_ngo())).status_code == 200
+
+
+async def test_a_ticket_from_the_gateway_opens_the_stream_and_nothing_else(stream_hub, identity_signer) -> None:
+    """The gateway hands a stream's caller off with a ticket in the query (it never relays the events): the ticket
+    opens the stream for the roles the stream allows, and neither a ticket nor an identity stands in for the other."""
+    as_ngo, http, _ = stream_hub
+    ngo = Identity(subject="ngo-HVO-Querido", kind="client", roles=[Role.ngo_partner], organisation="HVO-Querido")
+    ticket = identity_signer.ticket(ngo, audience="capacity-hub")
+    events = await read_events(http, lambda: {}, 1, params={"ticket": ticket})
+    assert events[0][0] == "snapshot"
+
+    header_token = as_ngo()[IDENTITY_HEADER]
+    case_manager = Identity(subject="cm-1", kind="user", roles=[Role.case_manager])
+    refused = {
+        "an identity as a ticket": await http.get(STREAM, params={"ticket": header_token}),
+        "a ticket as an identity": await http.get(STREAM, headers={IDENTITY_HEADER: ticket}),
+        "a ticket for another route": await http.get(WEBHOOKS, params={"ticket": ticket}),
+        "another service's ticket": await http.get(STREAM, params={
+            "ticket": identity_signer.ticket(ngo, audience="shelter-placement")}),
+        "a role the stream does not allow": await http.get(STREAM, params={
+            "ticket": identity_signer.ticket(case_manager, audience="capacity-hub")}),
+    }
+    assert {why: answer.status_code for why, answer in refused.items()} == {
+        "an identity as a ticket": 401, "a ticket as an identity": 401, "a ticket for another route": 401,
+        "another service's ticket": 401, "a role the stream does not allow": 403}
+
+
+async def test_a_client_that_stopped_reading_is_let_go_at_the_next_heartbeat() -> None:
+    """An event's send carries no timer of its own (the hub's CPU); a client whose socket stays full is still let
+    go: the next heartbeat waits as well and times out, which ends the stream."""
+    async def events():
+        while True:
+            yield b"data: {}\n\n"
+            await asyncio.sleep(0)
+
+    async def blocked_send(message) -> None:
+        if message["type"] == "http.response.body" and message.get("more_body"):
+            await asyncio.Event().wait()  # the client's socket is full and stays full
+
+    async def receive() -> dict:
+        await asyncio.Event().wait()  # it never says it left
+        return {}
+
+    response = EventStream(events(), ping=0.2, send_timeout=0.3)
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(SendTimeoutError):
+        await asyncio.wait_for(response({"type": "http", "method": "GET"}, receive, blocked_send), 10)
+    assert asyncio.get_running_loop().time() - started < 5

@@ -106,7 +106,8 @@ def lifespan_of(settings: GatewaySettings) -> Lifespan:
             names = {declaration["service"] for declaration in declarations()} | COMPOSED
             app.state.downstreams = {
                 name: await Downstream.open(stack, name, getattr(settings, f"{name.replace('-', '_')}_url"),
-                                            signer=app.state.identity_signer, timeout_s=settings.downstream_timeout_s)
+                                            signer=app.state.identity_signer, timeout_s=settings.downstream_timeout_s,
+                                            public_url=settings.public_urls.get(name))
                 for name in sorted(names)}
             yield
 

@@ -2,8 +2,9 @@
 `make routes`): one generic forwarding route per operation, at `<public prefix><service path>`.
 
 Each route checks the bearer token against the operation's `x-roles`, then forwards method, path, query, the body's
-raw bytes and the client's Idempotency-Key with the identity the gateway signs, and passes the answer through. The
-body is the service's to validate: the gateway documents exactly the schema the service checks (openapi.py). The
+raw bytes and the client's Idempotency-Key with the identity the gateway signs, and passes the answer through; a
+stream is handed off instead (307 to the service's own address with a ticket for the caller, `Downstream.hand_off`).
+The body is the service's to validate: the gateway documents exactly the schema the service checks (openapi.py). The
 `reporter` role means public: no token, and the service sees only the anonymous reporter, the body and the key.
 """
 
@@ -40,7 +41,7 @@ class Operation:
     method: str
     path: str  # the service's own path template
     roles: tuple[str, ...]
-    streams: bool = False  # its answer is a stream of server-sent events, passed on as it comes
+    streams: bool = False  # its answer is a stream of server-sent events: handed off to the service, not relayed
 
     @property
     def public_path(self) -> str:
@@ -93,8 +94,7 @@ def _forwarder(operation: Operation) -> Callable[[Request], Awaitable[Response]]
         # A reporter's request carries nothing that could identify its sender: no query, no other header.
         query = None if operation.anonymous else list(request.query_params.multi_items()) or None
         if operation.streams:
-            return await service.relay_stream(path, identity=current_caller(request), params=query,
-                                              prefix=operation.prefix)
+            return service.hand_off(path, identity=current_caller(request), params=query)
         answer = await service.request(operation.method, path, content=body or None, params=query, headers=headers,
                                        identity=ANONYMOUS if operation.anonymous else current_caller(request))
         return passed_through(answer, service.name, operation.prefix)

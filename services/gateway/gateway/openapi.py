@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from verbinding_common.downstream import EVENT_STREAM
+
 _PROBLEM = {
     "title": "Problem",
     "type": "object",
@@ -38,6 +40,14 @@ _FORWARDED_WRITE = {
            "`Idempotency-Key` to learn its outcome",
 }
 _WRITES = frozenset({"post", "put", "patch", "delete"})
+# A stream: the gateway checks the caller and hands it off to the service (mounted.py).
+_HANDED_OFF = {
+    "description": "the stream is served by the service itself, not relayed through the gateway: follow `Location` "
+                   "(the service's address, the same query and a ticket that stands for the caller for a minute; "
+                   "send `Last-Event-ID` along). The service answers as described here under 200, 401, 403 and 422.",
+    "headers": {"Location": {"schema": {"type": "string"}, "description": "where the stream is served"},
+                "Cache-Control": {"schema": {"type": "string", "const": "no-store"}}},
+}
 
 
 def document_every_answer(app: FastAPI, published: list[dict[str, Any]]) -> None:
@@ -87,6 +97,8 @@ def _merge(document: dict[str, Any], declaration: dict[str, Any]) -> None:
             _add_answers(prefix + path, method, operation, forwarded=True)
             if anonymous and method == "post" and path == "/reports":
                 _add_codes(operation, _COUNTED)
+            if EVENT_STREAM in operation.get("responses", {}).get("200", {}).get("content", {}):
+                operation["responses"]["307"] = _HANDED_OFF
             document["paths"].setdefault(prefix + path, {})[method] = operation
 
 

@@ -57,6 +57,9 @@ class GatewaySettings(ServiceSettings):
     employment_url: str = "http://127.0.0.1:8003"
     safe_reporting_url: str = "http://127.0.0.1:8005"
     capacity_hub_url: str = "http://127.0.0.1:8006"
+    # Where clients reach a service's streams, which the gateway hands off and never relays (a JSON object of service
+    # name to URL, e.g. {"capacity-hub": "https://capacity.example.org"}); a service not named: its URL above.
+    public_urls: dict[str, str] = {}
     # Anonymous reports per sender per hour (the sender known only by an in-memory keyed hash, see reports/limiter).
     report_submissions_per_hour: int = Field(default=20, ge=1)
     # A hanging service must not hold a client: every forwarded call ends within this (each route < 2 s), the

@@ -28,6 +28,7 @@ from .metrics import RequestMetrics, outbox_gauges, setup_metrics
 from .metrics import router as metrics_router
 from .relay import Relay
 from .settings import ServiceSettings
+from .streaming import ServiceApp
 from .telemetry import setup_telemetry
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -163,7 +164,7 @@ def create_service_app(*, settings: ServiceSettings, title: str, routers: Sequen
             await runtime.stop()
             await engine.dispose()
 
-    app = FastAPI(title=title, description=description, lifespan=run)
+    app = ServiceApp(title=title, description=description, lifespan=run)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker

@@ -18,6 +18,9 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 
 IDENTITY_HEADER = "X-Verbinding-Identity"
+# A stream the gateway hands off (it never relays one) carries its caller in this query parameter: a ticket, signed
+# like an identity but for the service's streams alone (`ticket_audience`), so neither stands in for the other.
+TICKET = "ticket"
 ISSUER = "verbinding-gateway"
 ALGORITHM = "EdDSA"
 # The same two answers whatever went wrong: the verifier's own text would tell a prober what to fix.
@@ -105,6 +108,12 @@ class VerifiedTokens:
         self._entries[token] = (identity, until)
 
 
+def ticket_audience(audience: str) -> str:
+    """The audience of a service's stream tickets: a ticket is refused as an identity header and the other way round
+    (a ticket travels in a URL, so it must open nothing but a stream)."""
+    return f"{audience}#stream"
+
+
 class IdentitySigner:
     """Held by the gateway only: turns a verified caller into a short-lived token for one service (its audience).
 
@@ -140,6 +149,10 @@ class IdentitySigner:
             self._minted[key] = reused
         return {IDENTITY_HEADER: reused[0]}
 
+    def ticket(self, identity: Identity, *, audience: str) -> str:
+        """A ticket for one of the service's streams: a new one each time, valid for `ttl_seconds` (to connect)."""
+        return self.sign(identity, audience=ticket_audience(audience))
+
 
 class IdentityVerifier:
     """Held by every service: accepts only identities the gateway signed for this service (its audience)."""
@@ -148,31 +161,42 @@ class IdentityVerifier:
         self._key = serialization.load_pem_public_key(public_key_pem.encode())
         self.audience = audience
         self._verified = VerifiedTokens()
+        self._tickets = VerifiedTokens()
 
     def verify(self, token: str) -> Identity:
-        if (known := self._verified.get(token)) is not None:
+        return self._verify(token, self.audience, self._verified)
+
+    def verify_ticket(self, token: str) -> Identity:
+        """A stream ticket (`IdentitySigner.ticket`): the same checks, the tickets' own audience and memory."""
+        return self._verify(token, ticket_audience(self.audience), self._tickets)
+
+    def _verify(self, token: str, audience: str, verified: VerifiedTokens) -> Identity:
+        if (known := verified.get(token)) is not None:
             return known
         try:
-            claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], audience=self.audience,  # type: ignore[arg-type]
+            claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], audience=audience,  # type: ignore[arg-type]
                                 issuer=ISSUER, options={"require": ["exp", "iat", "sub", "aud", "iss"]})
             identity = Identity(subject=claims["sub"], kind=claims.get("kind", "user"), roles=claims.get("roles", []),
                                 organisation=claims.get("org"), team=claims.get("team"), name=claims.get("name"))
         except (jwt.PyJWTError, ValueError) as exc:
             raise InvalidIdentity(exc.__class__.__name__) from exc
-        self._verified.put(token, identity, until=float(claims["exp"]))
+        verified.put(token, identity, until=float(claims["exp"]))
         return identity
 
 
-def _verified_identity(request: Request) -> Identity:
+def _verified_identity(request: Request, *, ticket: bool = False) -> Identity:
     cached = getattr(request.state, "identity", None)
     if cached is not None:
         return cached
     verifier: IdentityVerifier | None = getattr(request.app.state, "identity_verifier", None)
     token = request.headers.get(IDENTITY_HEADER)
+    from_ticket = ticket and not token
+    if from_ticket:
+        token = request.query_params.get(TICKET)
     if verifier is None or not token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, NOT_AUTHENTICATED)
     try:
-        identity = verifier.verify(token)
+        identity = verifier.verify_ticket(token) if from_ticket else verifier.verify(token)
     except InvalidIdentity as exc:
         # The reason (expired, wrong audience, bad signature) is for the operator, never for the caller.
         log.info("identity refused: %s", exc)
@@ -188,12 +212,15 @@ def ensure_role(identity: Identity, allowed: frozenset[Role]) -> Identity:
     return identity
 
 
-def allow(*roles: Role) -> Callable[[Request], Identity]:
-    """A route dependency: only callers holding one of `roles` get through (401 without identity, 403 else)."""
+def allow(*roles: Role, ticket: bool = False) -> Callable[[Request], Identity]:
+    """A route dependency: only callers holding one of `roles` get through (401 without identity, 403 else).
+
+    `ticket`: a stream's route also takes its caller from a stream ticket in the query (`TICKET`), for clients the
+    gateway handed off to the service's own address."""
     allowed = frozenset(roles)
 
     async def check(request: Request) -> Identity:  # async: a sync dependency costs a thread hop per request
-        return ensure_role(_verified_identity(request), allowed)
+        return ensure_role(_verified_identity(request, ticket=ticket), allowed)
 
     check.allowed_roles = allowed  # type: ignore[attr-defined]
     return check

@@ -11,17 +11,17 @@ import asyncio
 import contextlib
 import functools
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 from fastapi import Request, status
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
-from .auth import Identity, IdentitySigner
+from .auth import TICKET, Identity, IdentitySigner
 from .errors import Unavailable
 from .idempotency import HEADER as IDEMPOTENCY_KEY
 
@@ -78,17 +78,19 @@ class Downstream:
     clients: tuple[httpx.AsyncClient, ...]
     signer: IdentitySigner
     timeout_s: float
+    public_url: str  # where clients reach the service's streams (`hand_off`); its base_url unless told
     _turn: Iterator[int] = field(default_factory=itertools.count, repr=False)
 
     @classmethod
     async def open(cls, stack: contextlib.AsyncExitStack, name: str, base_url: str, *, signer: IdentitySigner,
-                   timeout_s: float) -> Downstream:
+                   timeout_s: float, public_url: str | None = None) -> Downstream:
         """The service `name` at `base_url`, its clients closed when `stack` closes."""
         limits = httpx.Limits(max_connections=CONNECTIONS_PER_CLIENT, max_keepalive_connections=CONNECTIONS_PER_CLIENT)
         clients = [await stack.enter_async_context(httpx.AsyncClient(
             verify=_tls_context(), timeout=httpx.Timeout(timeout_s), limits=limits))
             for _ in range(CLIENTS_PER_SERVICE)]
-        return cls(name, base_url.rstrip("/"), tuple(clients), signer, timeout_s)
+        return cls(name, base_url.rstrip("/"), tuple(clients), signer, timeout_s,
+                   (public_url or base_url).rstrip("/"))
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -114,39 +116,17 @@ class Downstream:
             unknown = OutcomeUnknown if method.upper() in MUTATING else ServiceUnavailable
             raise unknown(self.name, reason) from None
 
-    async def open_stream(self, path: str, *, identity: Identity, params: Any = None) -> httpx.Response:
-        """Open a GET whose answer is a stream (server-sent events): its status and headers within the deadline, its
-        body as it comes, for as long as both ends stay. The caller closes it (`aclose`)."""
-        http = self.http
-        request = http.build_request("GET", self.base_url + path, params=params,
-                                     headers=self.signer.headers(identity, audience=self.name),
-                                     timeout=httpx.Timeout(self.timeout_s, read=None))
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                return await http.send(request, stream=True)
-        except (TimeoutError, httpx.TransportError) as exc:
-            reason = "no answer in time" if isinstance(exc, TimeoutError) else exc.__class__.__name__
-            raise ServiceUnavailable(self.name, reason) from None
+    def hand_off(self, path: str, *, identity: Identity, params: list[tuple[str, str]] | None) -> Response:
+        """Send the caller to the service's own public address for a stream, with a ticket that stands for it.
 
-    async def relay_stream(self, path: str, *, identity: Identity, params: Any, prefix: str) -> Response:
-        """A stream's answer as it comes; an answer that is not a stream (a refusal) passes through as any other."""
-        upstream = await self.open_stream(path, identity=identity, params=params)
-        if upstream.status_code != status.HTTP_200_OK:
-            try:
-                await upstream.aread()
-            finally:
-                await upstream.aclose()
-            return passed_through(upstream, self.name, prefix)
-
-        async def relayed() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in upstream.aiter_raw():
-                    yield chunk
-            finally:  # the client left, or the service ended the stream: let go of its connection either way
-                await upstream.aclose()
-
-        return StreamingResponse(relayed(), media_type=upstream.headers.get("content-type", EVENT_STREAM),
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        A stream is not relayed: its bytes would pass this process's event loop, chunk by chunk and client by
+        client, beside every other answer it gives (the COA's pushes). The caller follows `Location` (307: a GET
+        stays a GET, and `Last-Event-ID` goes along); the service checks the ticket (`allow(..., ticket=True)`)
+        and the query, and serves the stream itself.
+        """
+        query = urlencode([*(params or []), (TICKET, self.signer.ticket(identity, audience=self.name))])
+        return Response(status_code=status.HTTP_307_TEMPORARY_REDIRECT,
+                        headers={"Location": f"{self.public_url}{path}?{query}", "Cache-Control": "no-store"})
 
 
 def client_headers(request: Request) -> dict[str, str]:

@@ -19,6 +19,7 @@ from verbinding_common.kafka import DEFAULT_PARTITIONS, dlq_topic
 from verbinding_common.settings import ServiceSettings
 
 from . import catalogue, databases
+from .published import publishes_a_stream
 from .stack import discover_services, find_project_root
 from .yaml_files import FileMode, dump
 
@@ -56,6 +57,7 @@ class Unit:
     dead_letters_read: tuple[str, ...] = ()  # those of its topics whose dead letters a consumer group reads
     neighbours: tuple[tuple[str, int], ...] = ()  # the gateway's: the services it calls
     keys: tuple[str, ...] = ()  # settings only this service holds ([tool.verbinding] keys): a Secret each
+    streams: bool = False  # it publishes a stream, which the gateway hands its clients off to (they come here)
 
     @property
     def database_cluster(self) -> str:
@@ -214,10 +216,11 @@ def _peer(match: dict[str, str], *ports: int) -> dict[str, Any]:
 
 
 def network_policy(unit: Unit) -> dict[str, Any]:
-    """The service's pods (server and migration): called only by the gateway (the gateway by anyone); they reach
-    their own database, Kafka and the collector (the gateway also the services it calls), nothing else."""
+    """The service's pods (server and migration): called only by the gateway (the gateway, and a service with a
+    stream, by anyone: the gateway hands a stream's clients off to it); they reach their own database, Kafka and the
+    collector (the gateway also the services it calls), nothing else."""
     port = [{"protocol": "TCP", "port": unit.port}]
-    if unit.name == GATEWAY:
+    if unit.name == GATEWAY or unit.streams:
         ingress = [{"ports": port}]
     else:
         ingress = [{"from": [{"podSelector": {"matchLabels": labels(GATEWAY, "server")}}], "ports": port}]
@@ -356,6 +359,7 @@ def units(root: Path) -> tuple[list[Unit], catalogue.Catalogue]:
             neighbours=neighbours if spec.name == GATEWAY else (),
             keys=tuple(tomllib.loads((spec.directory / "pyproject.toml").read_text())["tool"]["verbinding"]
                        .get("keys", ())),
+            streams=publishes_a_stream(root, spec.name),
         ))
     return found, events
 

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from verbinding_common.auth import allowed_roles
+from verbinding_common.downstream import EVENT_STREAM
 from verbinding_common.routes import PUBLIC
 
 from .catalogue import _app_of
@@ -85,6 +86,16 @@ def write(root: Path) -> list[Path]:
     return written
 
 
+def publishes_a_stream(root: Path, name: str) -> bool:
+    """Whether the service's published declaration (`make routes`) has an operation answering server-sent events."""
+    path = root / PUBLISHED_DIR / f"{name}.json"
+    if not path.exists():
+        return False
+    return any(EVENT_STREAM in operation.get("responses", {}).get("200", {}).get("content", {})
+               for item in json.loads(path.read_text())["paths"].values() for operation in item.values())
+
+
 if __name__ == "__main__":
     for path in write(Path(sys.argv[1]) if len(sys.argv) > 1 else find_project_root()):
         print(path)
+

@@ -144,11 +144,15 @@ class CapacityFeed:
                                          .order_by(CapacityChange.position).limit(limit))
             return [Change.of(row) for row in rows]
 
-    async def wait_beyond(self, position: int, timeout: float) -> None:
-        """Return once a change after `position` is known, or after `timeout` seconds."""
+    async def wait_beyond(self, position: int, timeout: float | None) -> None:
+        """Return once a change after `position` is known, or after `timeout` seconds (None: no timer to arm and
+        disarm on every wait, which a thousand streams would do for every change)."""
         if self.last_position > position:
             return
         new = self._new
+        if timeout is None:
+            await new.wait()
+            return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await new.wait()
