@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import httpx
 import pytest
@@ -23,7 +24,7 @@ from verbinding_common.auth import IDENTITY_HEADER, Identity, Role
 from verbinding_common.contracts.shelter import Programme
 from verbinding_common.routes import PUBLIC
 from verbinding_common.sealing import Keyring, SealBroken
-from verbinding_common.telemetry import setup_telemetry
+from verbinding_common.telemetry import private_span, setup_telemetry
 from verbinding_testing.fixtures import eventually, running_app
 from verbinding_testing.serving import serving
 
@@ -225,9 +226,12 @@ async def test_replay_and_disable_are_the_organisations_own_and_replay_stays_wit
                                   headers=as_ngo())).status_code == 200
 
 
-async def test_a_ticket_from_the_gateway_opens_the_stream_and_nothing_else(stream_hub, identity_signer) -> None:
+async def test_a_ticket_from_the_gateway_opens_the_stream_and_nothing_else(stream_hub, identity_signer, spans,
+                                                                           caplog) -> None:
     """The gateway hands a stream's caller off with a ticket in the query (it never relays the events): the ticket
-    opens the stream for the roles the stream allows, and neither a ticket nor an identity stands in for the other."""
+    opens the stream for the roles the stream allows, neither a ticket nor an identity stands in for the other, and
+    the ticket (it is in a URL) shows in no span and no log line."""
+    caplog.set_level(logging.DEBUG)
     as_ngo, http, _ = stream_hub
     ngo = Identity(subject="ngo-HVO-Querido", kind="client", roles=[Role.ngo_partner], organisation="HVO-Querido")
     ticket = identity_signer.ticket(ngo, audience="capacity-hub")
@@ -248,6 +252,10 @@ async def test_a_ticket_from_the_gateway_opens_the_stream_and_nothing_else(strea
     assert {why: answer.status_code for why, answer in refused.items()} == {
         "an identity as a ticket": 401, "a ticket as an identity": 401, "a ticket for another route": 401,
         "another service's ticket": 401, "a role the stream does not allow": 403}
+    # What leaves the process: spans as exported (private_span) and every log line.
+    recorded = [private_span(span).to_json() for span in spans.get_finished_spans()] + \
+        [record.getMessage() for record in caplog.records]
+    assert recorded and not [line for line in recorded if ticket[-40:] in line or header_token[-40:] in line]
 
 
 async def test_a_client_that_stopped_reading_is_let_go_at_the_next_heartbeat() -> None:
