@@ -21,3 +21,16 @@ async def test_a_running_service_freezes_its_start_up_heap_and_collects_less_oft
         assert gc.get_threshold() == (12_345, *before[1:])
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+async def test_apps_running_at_once_leave_the_process_as_it_was_once_the_last_stops(
+        database_url: str, kafka_server: KafkaServer) -> None:
+    before = gc.get_threshold()
+    settings = test_settings(database_url=database_url, bootstrap_servers=kafka_server.bootstrap_servers)
+    first, second = (create_service_app(settings=settings, title=name) for name in ("first", "second"))
+    async with running_app(first):
+        async with running_app(second):
+            assert gc.get_threshold()[0] == settings.gc_gen0_threshold
+        assert gc.get_threshold()[0] == settings.gc_gen0_threshold and gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

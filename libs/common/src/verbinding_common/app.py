@@ -200,13 +200,20 @@ def settled_heap(settings: ServiceSettings) -> Iterator[None]:
     benchmark."""
     gc.collect()
     gc.freeze()
-    before = gc.get_threshold()
-    gc.set_threshold(settings.gc_gen0_threshold, *before[1:])
+    if not _settled:  # the first of the process's running apps (tests run several) keeps what was before
+        _settled.append(gc.get_threshold())
+    _settled.append(None)
+    gc.set_threshold(settings.gc_gen0_threshold, *_settled[0][1:])
     try:
         yield
     finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
+        _settled.pop()
+        if len(_settled) == 1:  # the last one stopped
+            gc.set_threshold(*_settled.pop())
+            gc.unfreeze()
+
+
+_settled: list[Any] = []
 
 
 def _handle_errors(app: FastAPI, settings: ServiceSettings) -> None:
