@@ -456,9 +456,13 @@ async def hop_timings(dbs: Databases, ack_wall: dict[str, datetime], first_push:
         "WHERE p.coa_registration_number LIKE 'V-BENCH-%'", PERSON_REGISTERED)
     opened = {row["person_id"]: row["opened_at"]
               for row in await dbs.case_plan.fetch('SELECT person_id, opened_at FROM "case"')}
+    # The gateway's relay: when each pushed recognition left the gateway's outbox for Kafka.
+    gateway_published = {row["key"]: row["published_at"] for row in await dbs.gateway.fetch(
+        "SELECT key, published_at FROM outbox WHERE key LIKE 'V-BENCH-%' AND published_at IS NOT NULL")}
     hops: dict[str, list[float]] = {"202 -> case opened": [], "202 -> person registered": [],
+                                    "202 -> gateway relay published": [], "gateway published -> registered": [],
                                     "registered -> relay published": [], "published -> case opened": []}
-    stamps: dict[str, list[datetime]] = {"registered": [], "published": [], "opened": []}
+    stamps: dict[str, list[datetime]] = {"gateway published": [], "registered": [], "published": [], "opened": []}
 
     def ms(later: datetime, earlier: datetime) -> float:
         return (later - earlier).total_seconds() * 1000
@@ -468,6 +472,11 @@ async def hop_timings(dbs: Databases, ack_wall: dict[str, datetime], first_push:
         stamps["registered"].append(row["registered_at"])
         if ack is not None:
             hops["202 -> person registered"].append(ms(row["registered_at"], ack))
+        if (left_gateway := gateway_published.get(row["number"])) is not None:
+            stamps["gateway published"].append(left_gateway)
+            hops["gateway published -> registered"].append(ms(row["registered_at"], left_gateway))
+            if ack is not None:
+                hops["202 -> gateway relay published"].append(ms(left_gateway, ack))
         if row["published_at"] is not None:
             stamps["published"].append(row["published_at"])
             hops["registered -> relay published"].append(ms(row["published_at"], row["registered_at"]))
@@ -480,7 +489,7 @@ async def hop_timings(dbs: Databases, ack_wall: dict[str, datetime], first_push:
                 hops["published -> case opened"].append(ms(case_opened, row["published_at"]))
     latency = {name: {"count": len(values), "p50_ms": round(percentile(values, 0.5)),
                       "p99_ms": round(percentile(values, 0.99)), "max_ms": round(max(values, default=float("nan")))}
-               for name, values in hops.items()}
+               for name, values in hops.items() if values or not name.startswith(("202 -> gateway", "gateway"))}
     # Each stage's own first and last timestamp, in s after the first push, and its rate over that span.
     spans = {}
     for name, values in stamps.items():
@@ -628,7 +637,8 @@ def report(result: dict[str, Any]) -> None:
         "stages: each one's own timestamps (s after the first push: first .. last, rate over that span)",
         _row("gateway 202s (client clock)", f"0.0 .. {run['push_s']:.1f} s", f"{run['push_per_s']:,} /s"),
     ]
-    for stage, label in (("registered", "intake consumer: person.registered_at"),
+    for stage, label in (("gateway published", "gateway relay: recognition published_at"),
+                         ("registered", "intake consumer: person.registered_at"),
                          ("published", "intake relay: PersonRegistered published_at"),
                          ("opened", "case-plan consumer: case.opened_at")):
         if stage in spans:
@@ -639,7 +649,10 @@ def report(result: dict[str, Any]) -> None:
                       f"its events (CaseOpened + assigned/waitlisted) are not on the path to 'cased'; sampled every "
                       f"{SAMPLE_S} s"))
     lines.append("hop latency p50 / p99 (ms)")
-    for name in ("202 -> person registered", "registered -> relay published", "published -> case opened"):
+    for name in ("202 -> gateway relay published", "gateway published -> registered", "202 -> person registered",
+                 "registered -> relay published", "published -> case opened"):
+        if name not in latency:
+            continue
         hop = latency[name]
         lines.append(_row(name, f"{hop['p50_ms']:,} / {hop['p99_ms']:,}", f"max {hop['max_ms']:,}"))
     lines += [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import struct
 import uuid
 from typing import Any
 
@@ -144,3 +145,30 @@ async def cluster_id(admin: AIOKafkaAdminClient) -> str:
     """The broker's cluster id. The embedded broker gets a fresh one at each start (memory storage)."""
     description = await admin.describe_cluster()
     return str(description.get("cluster_id") or "unknown")
+
+
+def key_partition(key: bytes, partitions: int) -> int:
+    """The partition aiokafka's (and the Java client's) default partitioner picks for `key` among `partitions`."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 of `data` (aiokafka.partitioner.murmur2's result), a word at a time: a relay hashes every key
+    it publishes, and the byte-by-byte original was a tenth of the gateway relay's time."""
+    length = len(data)
+    m, mask = 0x5BD1E995, 0xFFFFFFFF
+    h = 0x9747B28C ^ length
+    words = length // 4
+    for k in struct.unpack_from(f"<{words}I", data) if words else ():
+        k = (k * m) & mask
+        k = ((k ^ (k >> 24)) * m) & mask
+        h = ((h * m) & mask) ^ k
+    tail = data[words * 4:]
+    if tail:
+        if len(tail) >= 3:
+            h ^= tail[2] << 16
+        if len(tail) >= 2:
+            h ^= tail[1] << 8
+        h = ((h ^ tail[0]) * m) & mask
+    h = ((h ^ (h >> 13)) * m) & mask
+    return h ^ (h >> 15)

@@ -85,6 +85,9 @@ class ServiceSettings(BaseSettings):
     # Partitions of the topics a service creates: at least as many as the most processes of one consumer group.
     kafka_topic_partitions: int = Field(default=3, ge=1)
 
+    # Allocations between collections of the youngest generation once a service has started (CPython's is 700).
+    gc_gen0_threshold: int = Field(default=10_000, ge=100)
+
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.2
     relay_coalesce_s: float = 0.02
