@@ -124,7 +124,9 @@ class Downstream:
         stays a GET, and `Last-Event-ID` goes along); the service checks the ticket (`allow(..., ticket=True)`)
         and the query, and serves the stream itself.
         """
-        query = urlencode([*(params or []), (TICKET, self.signer.ticket(identity, audience=self.name))])
+        # A `ticket` the caller sent is dropped: the one the service reads is the one signed here.
+        query = urlencode([*((name, value) for name, value in params or [] if name != TICKET),
+                           (TICKET, self.signer.ticket(identity, audience=self.name))])
         return Response(status_code=status.HTTP_307_TEMPORARY_REDIRECT,
                         headers={"Location": f"{self.public_url}{path}?{query}", "Cache-Control": "no-store"})
 
