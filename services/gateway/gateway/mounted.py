@@ -42,6 +42,7 @@ class Operation:
     path: str  # the service's own path template
     roles: tuple[str, ...]
     streams: bool = False  # its answer is a stream of server-sent events: handed off to the service, not relayed
+    query: frozenset[str] = frozenset()  # the query parameters it declares
 
     @property
     def public_path(self) -> str:
@@ -61,7 +62,9 @@ def operations(published: list[dict[str, Any]]) -> list[Operation]:
     """Every public operation, static paths before parameters at the same place (as the service matches them)."""
     return [Operation(declaration["service"], declaration["public_prefix"], method.upper(), path,
                       tuple(operation["x-roles"]),
-                      streams=EVENT_STREAM in operation.get("responses", {}).get("200", {}).get("content", {}))
+                      streams=EVENT_STREAM in operation.get("responses", {}).get("200", {}).get("content", {}),
+                      query=frozenset(parameter["name"] for parameter in operation.get("parameters", [])
+                                      if parameter["in"] == "query"))
             for declaration in published for path, methods in sorted(declaration["paths"].items())
             for method, operation in methods.items()]
 
@@ -93,8 +96,9 @@ def _forwarder(operation: Operation) -> Callable[[Request], Awaitable[Response]]
             headers["Content-Type"] = request.headers.get("content-type", "application/json")
         # A reporter's request carries nothing that could identify its sender: no query, no other header.
         query = None if operation.anonymous else list(request.query_params.multi_items()) or None
-        if operation.streams:
-            return service.hand_off(path, identity=current_caller(request), params=query)
+        if operation.streams:  # the Location carries the query the stream declares, nothing else the caller sent
+            return service.hand_off(path, identity=current_caller(request),
+                                    params=[(name, value) for name, value in query or [] if name in operation.query])
         answer = await service.request(operation.method, path, content=body or None, params=query, headers=headers,
                                        identity=ANONYMOUS if operation.anonymous else current_caller(request))
         return passed_through(answer, service.name, operation.prefix)
