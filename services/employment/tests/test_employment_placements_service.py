@@ -42,19 +42,21 @@ async def test_retention_checks_come_due_on_their_dates_once_each_across_a_resta
         app_settings, sessionmaker, as_role) -> None:
     person_id = uuid.uuid4()
     await learn_events(sessionmaker, person_events(person_id, recognised_on=date(2023, 1, 9)))
-    eva = as_role("job_hunter", "jh-eva")
+    # Headers made at each use: an identity lives 60 s, and three app starts on a busy machine took 73 s once.
+    def eva() -> dict[str, str]:
+        return as_role("job_hunter", "jh-eva")
 
     async with running_app(create_app(app_settings)) as client:
         employer = await staff(client, as_role, person_id, "jh-eva")
-        placed = await client.post(f"/job-seekers/{person_id}/placements", headers=eva, json={
+        placed = await client.post(f"/job-seekers/{person_id}/placements", headers=eva(), json={
             "employer_id": employer["employer_id"], "contract_type": "permanent", "hours_per_week": 32,
             "sector": "hospitality_food", "started_on": "2024-08-31"})
         assert placed.status_code == 201, placed.text
         assert [(c["months"], c["due_on"]) for c in placed.json()["retention_checks"]] == [
             (6, "2025-02-28"), (12, "2025-08-31"), (24, "2026-08-31")]
 
-    async def due(client: httpx.AsyncClient, as_of: str, headers=eva) -> list[tuple[int, bool]]:
-        response = await client.get("/retention-checks/due", params={"as_of": as_of}, headers=headers)
+    async def due(client: httpx.AsyncClient, as_of: str, headers=None) -> list[tuple[int, bool]]:
+        response = await client.get("/retention-checks/due", params={"as_of": as_of}, headers=headers or eva())
         assert response.status_code == 200, response.text
         return [(c["months"], c["overdue"]) for c in response.json()]
 
@@ -67,11 +69,11 @@ async def test_retention_checks_come_due_on_their_dates_once_each_across_a_resta
         assert await due(client, "2025-08-31") == [(6, True), (12, False)]
         assert await due(client, "2025-08-31", as_role("job_hunter", "jh-someone-else")) == []
         assert await due(client, "2025-08-31", as_role("team_lead")) == [(6, True), (12, False)]
-        six = (await client.get("/retention-checks/due", params={"as_of": "2025-03-01"}, headers=eva)).json()[0]
-        recorded = await client.post(f"/retention-checks/{six['retention_check_id']}/outcome", headers=eva,
+        six = (await client.get("/retention-checks/due", params={"as_of": "2025-03-01"}, headers=eva())).json()[0]
+        recorded = await client.post(f"/retention-checks/{six['retention_check_id']}/outcome", headers=eva(),
                                      json={"outcome": "same_employer"})
         assert recorded.status_code == 200, recorded.text
-        again = await client.post(f"/retention-checks/{six['retention_check_id']}/outcome", headers=eva,
+        again = await client.post(f"/retention-checks/{six['retention_check_id']}/outcome", headers=eva(),
                                   json={"outcome": "other_work"})
         assert again.status_code == 409
 
