@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import Response
 
 from verbinding_common.auth import Identity, Role
-from verbinding_common.downstream import EVENT_STREAM, Downstream, client_headers, passed_through, segment
+from verbinding_common.downstream import Downstream, answers_a_stream, client_headers, passed_through, segment
 from verbinding_common.idempotency import IdempotentRoute
 
 from .access.dependencies import current_caller, public, require
@@ -62,7 +62,7 @@ def operations(published: list[dict[str, Any]]) -> list[Operation]:
     """Every public operation, static paths before parameters at the same place (as the service matches them)."""
     return [Operation(declaration["service"], declaration["public_prefix"], method.upper(), path,
                       tuple(operation["x-roles"]),
-                      streams=EVENT_STREAM in operation.get("responses", {}).get("200", {}).get("content", {}),
+                      streams=answers_a_stream(operation),
                       query=frozenset(parameter["name"] for parameter in operation.get("parameters", [])
                                       if parameter["in"] == "query"))
             for declaration in published for path, methods in sorted(declaration["paths"].items())

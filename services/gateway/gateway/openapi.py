@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from verbinding_common.downstream import EVENT_STREAM
+from verbinding_common.downstream import answers_a_stream
 
 _PROBLEM = {
     "title": "Problem",
@@ -97,7 +97,7 @@ def _merge(document: dict[str, Any], declaration: dict[str, Any]) -> None:
             _add_answers(prefix + path, method, operation, forwarded=True)
             if anonymous and method == "post" and path == "/reports":
                 _add_codes(operation, _COUNTED)
-            if EVENT_STREAM in operation.get("responses", {}).get("200", {}).get("content", {}):
+            if answers_a_stream(operation):
                 operation["responses"]["307"] = _HANDED_OFF
             document["paths"].setdefault(prefix + path, {})[method] = operation
 

@@ -25,6 +25,7 @@ async def test_the_stream_is_handed_off_to_the_hub_with_a_ticket_for_the_caller(
                                   headers=bearer(app, Role.ngo_partner, subject="ngo-hvo", organisation="HVO-Querido"))
     assert answer.status_code == 307, answer.text
     assert answer.headers["cache-control"] == "no-store"
+    assert "Location" in app.openapi()["paths"][STREAM]["get"]["responses"]["307"]["headers"], "documented"
     location = urlsplit(answer.headers["location"])
     assert (location.scheme, location.netloc, location.path) == ("http", "capacity-hub.internal:8006", "/stream")
     query = parse_qsl(location.query)

@@ -31,6 +31,12 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # the replay of an earlier one (Location is translated, see passed_through).
 PASSED_HEADERS = ("Retry-After", "Idempotent-Replayed")
 EVENT_STREAM = "text/event-stream"
+
+
+def answers_a_stream(operation: dict[str, Any]) -> bool:
+    """Whether an OpenAPI operation's success is a stream of server-sent events: the gateway hands such a route off
+    to its service, documents the 307, and the service's pods are reachable from outside (one test, three users)."""
+    return EVENT_STREAM in operation.get("responses", {}).get("200", {}).get("content", {})
 # httpx's pool (httpcore 1.0) looks at every connection whenever a request starts or ends, and for each idle one at
 # every connection again (its keep-alive check): quadratic in the pool's size. With a hundred concurrent calls to
 # one service in one pool that was an eighth of the gateway's CPU; small pools, taken in turn, keep it short.

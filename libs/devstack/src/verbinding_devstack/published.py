@@ -18,7 +18,7 @@ from typing import Any
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from verbinding_common.auth import allowed_roles
-from verbinding_common.downstream import EVENT_STREAM
+from verbinding_common.downstream import answers_a_stream
 from verbinding_common.routes import PUBLIC
 
 from .catalogue import _app_of
@@ -91,7 +91,7 @@ def publishes_a_stream(root: Path, name: str) -> bool:
     path = root / PUBLISHED_DIR / f"{name}.json"
     if not path.exists():
         return False
-    return any(EVENT_STREAM in operation.get("responses", {}).get("200", {}).get("content", {})
+    return any(answers_a_stream(operation)
                for item in json.loads(path.read_text())["paths"].values() for operation in item.values())
 
 
